@@ -1,0 +1,74 @@
+from django.contrib import admin
+
+from accounts.models import Account, Contact, ICPSegment, Opportunity
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    fields = ["email", "first_name", "last_name", "title", "seniority", "buying_role", "is_junk"]
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "domain",
+        "industry",
+        "employees",
+        "tier",
+        "is_target",
+        "is_customer",
+        "owner",
+    ]
+    list_filter = ["tier", "is_target", "is_customer", "industry", "country"]
+    search_fields = ["name", "domain", "external_id"]
+    list_select_related = ["owner"]
+    raw_id_fields = ["parent"]
+    autocomplete_fields = ["owner"]
+    inlines = [ContactInline]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = [
+        "email",
+        "first_name",
+        "last_name",
+        "title",
+        "seniority",
+        "buying_role",
+        "account",
+        "is_junk",
+    ]
+    list_filter = ["seniority", "buying_role", "job_function", "is_junk"]
+    search_fields = ["email", "first_name", "last_name", "external_id"]
+    list_select_related = ["account"]
+    raw_id_fields = ["account"]
+
+
+@admin.register(ICPSegment)
+class ICPSegmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_active", "updated_at"]
+    search_fields = ["name"]
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "account",
+        "amount",
+        "currency",
+        "status",
+        "crm_stage",
+        "opened_on",
+        "close_on",
+        "source",
+    ]
+    list_filter = ["status", "source", "product_line"]
+    search_fields = ["name", "external_id", "account__name"]
+    list_select_related = ["account"]
+    raw_id_fields = ["account"]
+    date_hierarchy = "opened_on"

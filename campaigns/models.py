@@ -1,0 +1,280 @@
+"""Campaigns, their programs and spend, and the measurement runs over them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from accounts.models import Account
+
+
+class CampaignObjective(models.TextChoices):
+    AWARENESS = "awareness", "Awareness"
+    ENGAGEMENT = "engagement", "Engagement"
+    PIPELINE = "pipeline", "Pipeline"
+    EXPANSION = "expansion", "Expansion"
+    RETENTION = "retention", "Retention"
+
+
+class Campaign(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    objective = models.CharField(
+        max_length=16, choices=CampaignObjective.choices, default=CampaignObjective.PIPELINE
+    )
+    description = models.TextField(blank=True)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    budget = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    # Share of the target list kept out of every audience, drawn with holdout_seed.
+    holdout_fraction = models.DecimalField(max_digits=4, decimal_places=3, default=0.1)
+    holdout_seed = models.BigIntegerField(default=0)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")), name="campaign_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(budget__isnull=True) | Q(budget__gte=0),
+                name="campaign_budget_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(holdout_fraction__gte=0) & Q(holdout_fraction__lt=1),
+                name="campaign_holdout_fraction_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignTarget(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="targets")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="campaign_targets")
+    in_holdout = models.BooleanField(default=False)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "account"], name="campaign_target_unique"),
+        ]
+        indexes = [
+            # Treated and holdout lists of a campaign for lift and exports.
+            models.Index(fields=["campaign", "in_holdout"], name="campaign_target_holdout_idx"),
+            # "Campaigns targeting this account" on the account page.
+            models.Index(fields=["account"], name="campaign_target_account_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} in campaign {self.campaign_id}"
+
+
+class Channel(models.TextChoices):
+    PAID_SOCIAL = "paid_social", "Paid social"
+    DISPLAY = "display", "Display"
+    SEARCH = "search", "Search"
+    WEBINAR = "webinar", "Webinar"
+    EVENT = "event", "Event"
+    EMAIL = "email", "Email"
+    DIRECT_MAIL = "direct_mail", "Direct mail"
+    CONTENT_SYNDICATION = "content_syndication", "Content syndication"
+    OUTBOUND = "outbound", "Outbound"
+    OTHER = "other", "Other"
+
+
+class ProgramStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    COMPLETED = "completed", "Completed"
+    CUT = "cut", "Cut"
+
+
+class Program(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="programs")
+    name = models.CharField(max_length=200)
+    channel = models.CharField(max_length=24, choices=Channel.choices)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    # Matched against Activity.tracking_key (utm_campaign or a program key).
+    tracking_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(
+        max_length=12, choices=ProgramStatus.choices, default=ProgramStatus.PLANNED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["campaign", "starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")), name="program_ends_after_start"
+            ),
+            models.CheckConstraint(condition=~Q(tracking_key=""), name="program_tracking_key_set"),
+            models.UniqueConstraint(fields=["campaign", "name"], name="program_name_in_campaign"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Spend(models.Model):
+    """One dated cost line of a program."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="spend")
+    spent_on = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    description = models.CharField(max_length=200, blank=True)
+    # Id of the line in the source it came from; makes re-imports idempotent.
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-spent_on", "id"]
+        verbose_name_plural = "spend"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0),
+                name="spend_amount_not_negative",
+                violation_error_message="Spend must not be negative.",
+            ),
+        ]
+        indexes = [
+            # Spend of a program in a period.
+            models.Index(fields=["program", "spent_on"], name="spend_program_day_idx"),
+            # Programs with spend in a ranking period.
+            models.Index(fields=["spent_on"], name="spend_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} on {self.spent_on}"
+
+
+class RankingMetric(models.TextChoices):
+    PIPELINE_PER_SPEND = "pipeline_per_spend", "Pipeline per unit of spend"
+    WON_PER_SPEND = "won_per_spend", "Won revenue per unit of spend"
+    LIFT_PER_SPEND = "lift_per_spend", "Lift per unit of spend"
+    OPPORTUNITIES_PER_SPEND = "opportunities_per_spend", "Opportunities per unit of spend"
+
+
+class RankingTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    MANUAL = "manual", "On demand"
+
+
+class RankingRun(models.Model):
+    period_start = models.DateField()
+    period_end = models.DateField()
+    metric = models.CharField(
+        max_length=32, choices=RankingMetric.choices, default=RankingMetric.PIPELINE_PER_SPEND
+    )
+    flag_fraction = models.DecimalField(max_digits=4, decimal_places=3, default=0.1)
+    trigger = models.CharField(
+        max_length=12, choices=RankingTrigger.choices, default=RankingTrigger.MANUAL
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")), name="ranking_period_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(flag_fraction__gt=0) & Q(flag_fraction__lte=1),
+                name="ranking_flag_fraction_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Ranking {self.period_start} to {self.period_end}"
+
+
+class RankingDecision(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CUT = "cut", "Cut"
+    KEPT = "kept", "Kept"
+
+
+class RankingEntry(models.Model):
+    run = models.ForeignKey(RankingRun, on_delete=models.CASCADE, related_name="entries")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="ranking_entries")
+    # Null for programs without spend in the period, which are listed apart.
+    rank = models.PositiveIntegerField(null=True, blank=True)
+    spend = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    metric_value = models.FloatField(null=True, blank=True)
+    pipeline = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    is_flagged = models.BooleanField(default=False)
+    decision = models.CharField(
+        max_length=8, choices=RankingDecision.choices, default=RankingDecision.PENDING
+    )
+    decision_note = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "rank"]
+        verbose_name_plural = "ranking entries"
+        constraints = [
+            models.UniqueConstraint(fields=["run", "program"], name="ranking_entry_unique"),
+            models.UniqueConstraint(fields=["run", "rank"], name="ranking_rank_unique"),
+            models.CheckConstraint(
+                condition=Q(is_flagged=False) | Q(rank__isnull=False),
+                name="ranking_flagged_are_ranked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} program {self.program_id}"
+
+
+class PipelinePlan(models.Model):
+    """A revenue target turned into the pipeline it needs (DESIGN 5)."""
+
+    name = models.CharField(max_length=200)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    revenue_target = models.DecimalField(max_digits=16, decimal_places=2)
+    win_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    average_deal_size = models.DecimalField(max_digits=14, decimal_places=2)
+    cycle_time_days = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="USD")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-period_start", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")), name="plan_period_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(revenue_target__gte=0), name="plan_target_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(win_rate__gt=0) & Q(win_rate__lte=1), name="plan_win_rate_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(average_deal_size__gt=0), name="plan_deal_size_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

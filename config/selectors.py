@@ -1,0 +1,40 @@
+"""Reads behind /healthz: is the database reachable, the broker, the workers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.db.models import Max
+
+from config.celery import app as celery_app
+from config.models import WorkerHeartbeat
+
+
+def database_status() -> dict[str, Any]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as error:
+        return {"ok": False, "vendor": connection.vendor, "error": str(error).strip()[:200]}
+    return {"ok": True, "vendor": connection.vendor}
+
+
+def broker_status() -> dict[str, Any]:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {"ok": True, "mode": "eager", "detail": "no broker configured; tasks run in-process"}
+    try:
+        with celery_app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            transport = conn.transport_cls
+    except Exception as error:  # noqa: BLE001 - any transport failure means "down"
+        return {"ok": False, "mode": "broker", "error": str(error).strip()[:200]}
+    return {"ok": True, "mode": "broker", "transport": str(transport)}
+
+
+def workers_last_seen() -> datetime | None:
+    seen: datetime | None = WorkerHeartbeat.objects.aggregate(latest=Max("seen_at"))["latest"]
+    return seen

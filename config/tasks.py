@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from celery import shared_task
+
+from config.services import worker_heartbeat_record
+
+
+@shared_task(bind=True, name="config.worker_heartbeat_record", acks_late=True, ignore_result=True)
+def worker_heartbeat_record_task(self: Any) -> None:
+    """Beat runs this every minute; /healthz shows when a worker last ran it."""
+    worker_heartbeat_record(hostname=self.request.hostname or socket.gethostname())

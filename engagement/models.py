@@ -1,0 +1,323 @@
+"""Activity, the scoring models that weigh it, and the scores it rolls up into.
+
+Scores are derived data: every table below Activity can be rebuilt from the
+activities and the scoring model by a recompute (DESIGN 4).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import Account, Contact, ICPSegment
+
+
+class Source(models.Model):
+    """A tracking source: a site, an app or an import, with its own write key."""
+
+    name = models.CharField(max_length=100, unique=True)
+    # SHA-256 of the write key; the key itself is shown once and never stored.
+    write_key_hash = models.CharField(max_length=64, unique=True)
+    # The key's first characters, to tell keys apart in the admin.
+    write_key_prefix = models.CharField(max_length=12)
+    is_active = models.BooleanField(default=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ActivityType(models.TextChoices):
+    PAGE_VIEW = "page_view", "Page view"
+    PRICING_PAGE_VIEW = "pricing_page_view", "Pricing page view"
+    CONTENT_DOWNLOAD = "content_download", "Content download"
+    WEBINAR_REGISTERED = "webinar_registered", "Webinar registered"
+    WEBINAR_ATTENDED = "webinar_attended", "Webinar attended"
+    AD_IMPRESSION = "ad_impression", "Ad impression"
+    AD_CLICK = "ad_click", "Ad click"
+    EMAIL_OPEN = "email_open", "Email open"
+    EMAIL_CLICK = "email_click", "Email click"
+    FORM_FILL = "form_fill", "Form fill"
+    DEMO_REQUEST = "demo_request", "Demo request"
+    EVENT_ATTENDED = "event_attended", "Event attended"
+    MEETING_HELD = "meeting_held", "Meeting held"
+    SOCIAL_ENGAGEMENT = "social_engagement", "Social engagement"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribe"
+    HARD_BOUNCE = "hard_bounce", "Hard bounce"
+    OTHER = "other", "Other"
+
+
+class Activity(models.Model):
+    """One thing a contact, or an anonymous visitor, did at one time."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="activities")
+    # Client-chosen id; (source, message_id) makes every ingest call idempotent.
+    message_id = models.CharField(max_length=200)
+    type = models.CharField(max_length=24, choices=ActivityType.choices)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    # Null while an anonymous visit is not resolved to a company.
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    # Null for anonymous activity.
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    anonymous_id = models.CharField(max_length=200, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    # utm_campaign or an explicit program key; campaigns match it to programs.
+    tracking_key = models.CharField(max_length=200, blank=True)
+    event_name = models.CharField(max_length=200, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    # Non-blank: stored but counted zero (junk contact, unsupported country ...).
+    excluded_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name_plural = "activities"
+        constraints = [
+            models.UniqueConstraint(fields=["source", "message_id"], name="activity_message_once"),
+        ]
+        indexes = [
+            # Rollups and the account timeline: an account's activity by time.
+            models.Index(fields=["account", "occurred_at"], name="activity_account_time_idx"),
+            # Contact timeline and re-scoring a contact after a junk flag flips.
+            models.Index(fields=["contact", "occurred_at"], name="activity_contact_time_idx"),
+            # Program touches: activities carrying a program's tracking key.
+            models.Index(
+                fields=["tracking_key", "occurred_at"],
+                name="activity_tracking_key_idx",
+                condition=~Q(tracking_key=""),
+            ),
+            # Attaching an anonymous visitor's history once identified.
+            models.Index(
+                fields=["anonymous_id"],
+                name="activity_anonymous_idx",
+                condition=Q(contact__isnull=True) & ~Q(anonymous_id=""),
+            ),
+            # Backfills and benchmarks scan by time.
+            models.Index(fields=["occurred_at"], name="activity_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+def default_activity_weights() -> dict[str, float]:
+    """DESIGN 4 defaults. Types not listed (such as `other`) weigh zero."""
+    return {
+        ActivityType.PAGE_VIEW: 1,
+        ActivityType.PRICING_PAGE_VIEW: 5,
+        ActivityType.CONTENT_DOWNLOAD: 10,
+        ActivityType.WEBINAR_REGISTERED: 5,
+        ActivityType.WEBINAR_ATTENDED: 15,
+        ActivityType.AD_CLICK: 3,
+        ActivityType.AD_IMPRESSION: 0,
+        ActivityType.EMAIL_OPEN: 0,
+        ActivityType.EMAIL_CLICK: 3,
+        ActivityType.FORM_FILL: 10,
+        ActivityType.DEMO_REQUEST: 30,
+        ActivityType.EVENT_ATTENDED: 15,
+        ActivityType.MEETING_HELD: 25,
+        ActivityType.SOCIAL_ENGAGEMENT: 2,
+        ActivityType.UNSUBSCRIBE: -10,
+        ActivityType.HARD_BOUNCE: -5,
+    }
+
+
+def default_seniority_multipliers() -> dict[str, float]:
+    return {
+        "c_level": 2.0,
+        "vp": 1.5,
+        "director": 1.25,
+        "manager": 1.0,
+        "other": 0.5,
+        "unknown": 1.0,
+    }
+
+
+class ScoringModel(models.Model):
+    """The parameters of DESIGN 4 for one segment. Each change is a new version."""
+
+    segment = models.ForeignKey(ICPSegment, on_delete=models.CASCADE, related_name="scoring_models")
+    version = models.PositiveIntegerField(default=1)
+    is_current = models.BooleanField(default=True)
+    activity_weights = models.JSONField(default=default_activity_weights)
+    seniority_multipliers = models.JSONField(default=default_seniority_multipliers)
+    half_life_days = models.FloatField(default=30.0)
+    contact_cap = models.FloatField(default=40.0)
+    scale = models.FloatField(default=50.0)
+    # Scores up to engaged_min - 1 are "aware"; from qualified_min on, "qualified".
+    engaged_min = models.PositiveSmallIntegerField(default=41)
+    qualified_min = models.PositiveSmallIntegerField(default=61)
+    lookback_days = models.PositiveIntegerField(default=365)
+    anonymous_factor = models.FloatField(default=0.5)
+    required_roles = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["segment", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "version"], name="scoring_model_version"),
+            models.UniqueConstraint(
+                fields=["segment"], condition=Q(is_current=True), name="scoring_model_one_current"
+            ),
+            models.CheckConstraint(
+                condition=Q(half_life_days__gt=0)
+                & Q(contact_cap__gt=0)
+                & Q(scale__gt=0)
+                & Q(anonymous_factor__gte=0),
+                name="scoring_model_positive_parameters",
+            ),
+            models.CheckConstraint(
+                condition=Q(engaged_min__gte=1)
+                & Q(engaged_min__lt=models.F("qualified_min"))
+                & Q(qualified_min__lte=100),
+                name="scoring_model_bands_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.segment} v{self.version}"
+
+
+class Stage(models.TextChoices):
+    """Account stages in ascending order (DESIGN 4)."""
+
+    UNAWARE = "unaware", "Unaware"
+    AWARE = "aware", "Aware"
+    ENGAGED = "engaged", "Engaged"
+    QUALIFIED = "qualified", "Qualified (MQA)"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    CUSTOMER = "customer", "Customer"
+
+
+class ContactEngagement(models.Model):
+    """A contact's forward-decay sum S against landmark L, per segment model.
+
+    c(t) = decay_sum * exp(-lambda * (t - landmark)); new activities add terms.
+    """
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="engagements")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    segment = models.ForeignKey(ICPSegment, on_delete=models.CASCADE, related_name="+")
+    landmark = models.DateTimeField()
+    decay_sum = models.FloatField(default=0.0)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "segment"], name="contact_engagement_unique"
+            ),
+        ]
+        indexes = [
+            # The account score sums its contacts' capped points.
+            models.Index(fields=["account", "segment"], name="contact_engagement_account_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"contact {self.contact_id} in segment {self.segment_id}"
+
+
+class AccountEngagement(models.Model):
+    """The current engagement score of an account in one segment."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="engagements")
+    segment = models.ForeignKey(ICPSegment, on_delete=models.CASCADE, related_name="engagements")
+    scoring_model = models.ForeignKey(ScoringModel, on_delete=models.PROTECT, related_name="+")
+    landmark = models.DateTimeField()
+    # Forward-decay sum of anonymous activity resolved to the account.
+    anonymous_decay_sum = models.FloatField(default=0.0)
+    raw_score = models.FloatField(default=0.0)
+    score = models.PositiveSmallIntegerField(default=0)
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.UNAWARE)
+    engaged_contacts = models.PositiveIntegerField(default=0)
+    roles_covered = models.JSONField(default=list, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    # Alert hysteresis: re-armed once the score falls below the engaged band.
+    alert_armed = models.BooleanField(default=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "segment"], name="account_engagement_unique"
+            ),
+            models.CheckConstraint(condition=Q(score__lte=100), name="account_engagement_0_100"),
+        ]
+        indexes = [
+            # Account lists sorted by score within a segment.
+            models.Index(fields=["segment", "-score"], name="account_engagement_rank_idx"),
+            # The stale-score sweep.
+            models.Index(fields=["computed_at"], name="account_engagement_stale_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"account {self.account_id}: {self.score} in segment {self.segment_id}"
+
+
+class EngagementSnapshot(models.Model):
+    """The score of an (account, segment) at the end of one day."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="snapshots")
+    segment = models.ForeignKey(ICPSegment, on_delete=models.CASCADE, related_name="snapshots")
+    day = models.DateField()
+    model_version = models.PositiveIntegerField()
+    score = models.PositiveSmallIntegerField()
+    raw_score = models.FloatField()
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    engaged_contacts = models.PositiveIntegerField(default=0)
+    roles_covered = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "segment", "day"], name="snapshot_unique"),
+        ]
+        indexes = [
+            # Lift reads every target account's score on two days of a segment.
+            models.Index(fields=["segment", "day"], name="snapshot_segment_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"account {self.account_id}: {self.score} on {self.day}"
+
+
+class AlertKind(models.TextChoices):
+    QUALIFIED = "qualified", "Became qualified"
+
+
+class Alert(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="alerts")
+    segment = models.ForeignKey(ICPSegment, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=16, choices=AlertKind.choices, default=AlertKind.QUALIFIED)
+    score = models.PositiveSmallIntegerField()
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    webhook_delivered_at = models.DateTimeField(null=True, blank=True)
+    webhook_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # A user's alert inbox, newest first.
+            models.Index(fields=["recipient", "-created_at"], name="alert_recipient_idx"),
+            models.Index(fields=["account", "-created_at"], name="alert_account_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.get_kind_display()} ({self.score})"

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import AccountFactory, ContactFactory, OpportunityFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rep(django_user_model: Any) -> Any:
+    user = UserFactory.create(username="rep")
+    user.groups.add(Group.objects.get(name="Sales"))
+    return user
+
+
+def test_the_login_page_is_served_to_anonymous_visitors(client: Client) -> None:
+    response = client.get("/login/")
+    assert response.status_code == 200
+    assert b'name="username"' in response.content
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client: Client) -> None:
+    response = client.get("/accounts/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/accounts/"
+
+
+def test_logging_in_leads_to_the_account_list(client: Client, rep: Any) -> None:
+    response = client.post(
+        "/login/", {"username": "rep", "password": "correct horse battery staple"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == "/accounts/"
+    assert b"Accounts" in response.content
+
+
+def test_the_account_list_shows_buying_team_and_open_deals(client: Client, rep: Any) -> None:
+    account = AccountFactory.create(name="Northwind", domain="northwind.example", owner=rep)
+    ContactFactory.create_batch(3, account=account)
+    OpportunityFactory.create(account=account)
+    OpportunityFactory.create(account=account, status="won", close_on="2026-04-01")
+    client.force_login(rep)
+    response = client.get("/accounts/")
+    row = next(a for a in response.context["accounts"] if a.pk == account.pk)
+    assert (row.contact_count, row.open_opportunity_count) == (3, 1)
+    assert b"northwind.example" in response.content
+
+
+def test_the_account_list_filters_by_search_and_owner(client: Client, rep: Any) -> None:
+    AccountFactory.create(name="Northwind", owner=rep)
+    AccountFactory.create(name="Contoso")
+    client.force_login(rep)
+    assert [a.name for a in client.get("/accounts/?q=north").context["accounts"]] == ["Northwind"]
+    assert [a.name for a in client.get("/accounts/?mine=1").context["accounts"]] == ["Northwind"]
+
+
+@pytest.mark.parametrize("accounts", [3, 40])
+def test_the_account_list_query_count_does_not_grow_with_accounts(
+    client: Client, rep: Any, django_assert_num_queries: Any, accounts: int
+) -> None:
+    for account in AccountFactory.create_batch(accounts, owner=rep):
+        ContactFactory.create(account=account)
+        OpportunityFactory.create(account=account)
+    client.force_login(rep)
+    # session, user, count, page of accounts, the user's groups in the header
+    with django_assert_num_queries(5):
+        response = client.get("/accounts/")
+    assert len(response.context["accounts"]) == accounts
+
+
+def test_the_api_needs_authentication() -> None:
+    assert APIClient().get("/api/accounts/").status_code in (401, 403)
+
+
+def test_the_api_accepts_a_token(rep: Any) -> None:
+    AccountFactory.create(name="Northwind", tier=1)
+    AccountFactory.create(name="Contoso", tier=3)
+    token = Token.objects.create(user=rep)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = api.get("/api/accounts/?tier=1")
+    assert response.status_code == 200
+    assert [row["name"] for row in response.json()["results"]] == ["Northwind"]
+
+
+@pytest.mark.parametrize("accounts", [2, 30])
+def test_the_account_api_query_count_does_not_grow_with_accounts(
+    rep: Any, django_assert_num_queries: Any, accounts: int
+) -> None:
+    for account in AccountFactory.create_batch(accounts, owner=rep):
+        ContactFactory.create(account=account)
+    api = APIClient()
+    api.force_authenticate(rep)
+    with django_assert_num_queries(2):  # count, page
+        response = api.get("/api/accounts/")
+    assert response.json()["count"] == accounts
+
+
+def test_the_api_schema_and_docs_are_served_offline(rep: Any, client: Client) -> None:
+    client.force_login(rep)
+    assert client.get("/api/schema/").status_code == 200
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"cdn" not in docs.content.lower()

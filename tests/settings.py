@@ -1,0 +1,18 @@
+"""Settings for the test suite: the real settings plus a test-only secret key.
+
+DATABASE_URL and CELERY_BROKER_URL come from the environment as usual, so the
+same suite runs on SQLite with eager tasks and on PostgreSQL with a broker.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+
+from config.settings import *  # noqa: F403
+
+# Hashing demo and test passwords at full strength only slows the suite.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SECURE_SSL_REDIRECT = False
+# Static files are served by the staticfiles finders in tests; nothing is collected.
+STATIC_ROOT = None  # type: ignore[assignment]
