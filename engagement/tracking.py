@@ -1,0 +1,252 @@
+"""Pure parsing of Segment-style tracking calls (DESIGN 6). No ORM here.
+
+A raw call (a JSON object from /v1/track, /v1/page, /v1/identify, /v1/group,
+/v1/alias or an item of /v1/batch) becomes a `TrackingCall`, or raises
+`InvalidCall` saying what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import hashlib
+import ipaddress
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+CALL_KINDS = ("identify", "group", "track", "page", "screen", "alias")
+
+# Common event names, compared after folding case, spaces, dashes and underscores.
+DEFAULT_EVENT_TYPES: dict[str, str] = {
+    "form submitted": "form_fill",
+    "form filled": "form_fill",
+    "form fill": "form_fill",
+    "demo requested": "demo_request",
+    "demo request": "demo_request",
+    "webinar registered": "webinar_registered",
+    "webinar registration": "webinar_registered",
+    "webinar attended": "webinar_attended",
+    "content downloaded": "content_download",
+    "asset downloaded": "content_download",
+    "whitepaper downloaded": "content_download",
+    "email clicked": "email_click",
+    "email link clicked": "email_click",
+    "email opened": "email_open",
+    "ad clicked": "ad_click",
+    "ad viewed": "ad_impression",
+    "ad impression": "ad_impression",
+    "meeting held": "meeting_held",
+    "meeting completed": "meeting_held",
+    "event attended": "event_attended",
+    "social engaged": "social_engagement",
+    "social engagement": "social_engagement",
+    "unsubscribed": "unsubscribe",
+    "email unsubscribed": "unsubscribe",
+    "email bounced": "hard_bounce",
+    "hard bounce": "hard_bounce",
+    "pricing viewed": "pricing_page_view",
+}
+
+# Glob patterns over the page path (any locale prefix allowed before them).
+DEFAULT_PRICING_PATTERNS: tuple[str, ...] = (
+    "*/pricing",
+    "*/pricing/*",
+    "*/plans",
+    "*/plans/*",
+)
+
+# Properties that may carry an explicit program key, in order of preference.
+PROGRAM_KEY_PROPERTIES = ("program_key", "programKey", "program")
+
+
+class InvalidCall(ValueError):
+    """A call that cannot be stored; `reason` says why in words a client can act on."""
+
+    def __init__(self, reason: str, *, message_id: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.message_id = message_id
+
+
+@dataclass(frozen=True)
+class TrackingCall:
+    kind: str
+    message_id: str
+    timestamp: dt.datetime
+    user_id: str = ""
+    anonymous_id: str = ""
+    event: str = ""
+    name: str = ""
+    group_id: str = ""
+    previous_id: str = ""
+    traits: dict[str, Any] = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    ip: str | None = None
+    tracking_key: str = ""
+
+
+def fold_event_name(name: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", name.strip().lower())
+
+
+def activity_type_for_event(event: str, mapping: Mapping[str, str] | None = None) -> str:
+    """The activity type of a track call's event name; unknown names are `other`."""
+    folded = fold_event_name(event)
+    if mapping:
+        for name, activity_type in mapping.items():
+            if fold_event_name(name) == folded:
+                return activity_type
+    return DEFAULT_EVENT_TYPES.get(folded, "other")
+
+
+def activity_type_for_page(path: str, patterns: Iterable[str] = DEFAULT_PRICING_PATTERNS) -> str:
+    lowered = "/" + path.lower().split("?", 1)[0].strip("/")
+    return (
+        "pricing_page_view" if any(fnmatch.fnmatch(lowered, p) for p in patterns) else "page_view"
+    )
+
+
+def derived_message_id(raw: Mapping[str, Any]) -> str:
+    """A stable id for a call sent without messageId, from its canonical content.
+
+    The same payload retried gives the same id, so it is stored once. Fields a
+    client changes on retry (sentAt) and the credentials are left out.
+    """
+    content = {k: v for k, v in raw.items() if k not in {"sentAt", "writeKey", "messageId"}}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return "derived-" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
+
+
+def parse_timestamp(value: Any, *, field_name: str) -> dt.datetime:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidCall(f"{field_name} must be an ISO 8601 date-time string, got {value!r}")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidCall(f"{field_name} {value!r} is not an ISO 8601 date-time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def _text(raw: Mapping[str, Any], key: str) -> str:
+    value = raw.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidCall(f"{key} must be a string, got {type(value).__name__}")
+    return str(value).strip()
+
+
+def _object(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidCall(f"{key} must be an object, got {type(value).__name__}")
+    return value
+
+
+def _call_time(raw: Mapping[str, Any], received_at: dt.datetime) -> dt.datetime:
+    """When the call happened: `timestamp`, else `originalTimestamp` corrected for
+    the client clock's skew against `sentAt`, else when it was received."""
+    if raw.get("timestamp") is not None:
+        return parse_timestamp(raw["timestamp"], field_name="timestamp")
+    if raw.get("originalTimestamp") is not None:
+        original = parse_timestamp(raw["originalTimestamp"], field_name="originalTimestamp")
+        if raw.get("sentAt") is not None:
+            sent = parse_timestamp(raw["sentAt"], field_name="sentAt")
+            return received_at - (sent - original)
+        return original
+    return received_at
+
+
+def _tracking_key(properties: Mapping[str, Any], context: Mapping[str, Any]) -> str:
+    for key in PROGRAM_KEY_PROPERTIES:
+        value = properties.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip().lower()
+    campaign = context.get("campaign")
+    if isinstance(campaign, dict):
+        # analytics.js puts utm_campaign in context.campaign.name.
+        name = campaign.get("name") or campaign.get("utm_campaign")
+        if isinstance(name, str) and name.strip():
+            return name.strip().lower()
+    return ""
+
+
+def _ip(context: Mapping[str, Any]) -> str | None:
+    value = context.get("ip")
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise InvalidCall(f"context.ip {value!r} is not an IP address") from None
+
+
+def call_parse(
+    raw: Any, *, kind: str | None, received_at: dt.datetime, max_bytes: int | None = None
+) -> TrackingCall:
+    """Validate one call. `kind` is fixed by the endpoint, or None for a batch item."""
+    if not isinstance(raw, dict):
+        raise InvalidCall(f"each call must be a JSON object, got {type(raw).__name__}")
+    message_id = raw.get("messageId")
+    label = message_id if isinstance(message_id, str) else ""
+    try:
+        return _call_parse(raw, kind=kind, received_at=received_at, max_bytes=max_bytes)
+    except InvalidCall as error:
+        error.message_id = label
+        raise
+
+
+def _call_parse(
+    raw: dict[str, Any], *, kind: str | None, received_at: dt.datetime, max_bytes: int | None
+) -> TrackingCall:
+    if max_bytes is not None:
+        size = len(json.dumps(raw, separators=(",", ":"), default=str).encode())
+        if size > max_bytes:
+            raise InvalidCall(f"call is {size} bytes; the limit is {max_bytes} bytes per call")
+    call_kind = kind or _text(raw, "type")
+    if call_kind not in CALL_KINDS:
+        raise InvalidCall(f"type must be one of {', '.join(CALL_KINDS)}, got {call_kind!r}")
+    message_id = _text(raw, "messageId") or derived_message_id(raw)
+    if len(message_id) > 200:
+        raise InvalidCall("messageId is longer than 200 characters")
+    user_id = _text(raw, "userId")
+    anonymous_id = _text(raw, "anonymousId")
+    if call_kind != "alias" and not user_id and not anonymous_id:
+        raise InvalidCall("a call needs a userId or an anonymousId")
+    properties = _object(raw, "properties")
+    context = _object(raw, "context")
+    traits = _object(raw, "traits") or _object(context, "traits")
+    call = TrackingCall(
+        kind=call_kind,
+        message_id=message_id,
+        timestamp=_call_time(raw, received_at),
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        event=_text(raw, "event"),
+        name=_text(raw, "name"),
+        group_id=_text(raw, "groupId"),
+        previous_id=_text(raw, "previousId"),
+        traits=traits,
+        properties=properties,
+        context=context,
+        ip=_ip(context),
+        tracking_key=_tracking_key(properties, context),
+    )
+    if call_kind == "track" and not call.event:
+        raise InvalidCall("a track call needs an event name")
+    if call_kind == "group" and not call.group_id:
+        raise InvalidCall("a group call needs a groupId")
+    if call_kind == "alias" and not (call.previous_id and call.user_id):
+        raise InvalidCall("an alias call needs a previousId and a userId")
+    return call
