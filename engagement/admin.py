@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from engagement.models import Activity, Alert, ScoringModel, Source
+from engagement.models import (
+    Activity,
+    Alert,
+    EventTypeMapping,
+    RejectedCall,
+    ScoringModel,
+    Source,
+)
 
 
 @admin.register(Source)
@@ -68,3 +75,17 @@ class AlertAdmin(admin.ModelAdmin):
     list_filter = ["segment"]
     list_select_related = ["account", "segment", "recipient"]
     raw_id_fields = ["account"]
+
+
+@admin.register(RejectedCall)
+class RejectedCallAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "source", "message_id", "reason"]
+    list_filter = ["source"]
+    search_fields = ["message_id", "reason"]
+    readonly_fields = ["source", "message_id", "reason", "payload", "received_at"]
+
+
+@admin.register(EventTypeMapping)
+class EventTypeMappingAdmin(admin.ModelAdmin):
+    list_display = ["event_name", "activity_type"]
+    search_fields = ["event_name"]

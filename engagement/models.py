@@ -321,3 +321,57 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.get_kind_display()} ({self.score})"
+
+
+class RejectedCall(models.Model):
+    """A refused tracking call, kept whole so nothing sent is silently dropped.
+
+    Marketers see these in the admin, fix the sender, and can replay them.
+    """
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="rejected_calls")
+    message_id = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=500)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [
+            # The dead-letter list of a source, newest first.
+            models.Index(fields=["source", "-received_at"], name="rejected_call_source_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id or 'call'}: {self.reason}"
+
+
+class AnonymousIdentity(models.Model):
+    """An anonymousId that an identify call tied to a contact.
+
+    Activity arriving later with only that anonymousId is attributed to the
+    contact, and activity stored before the identify is attached when it comes.
+    """
+
+    anonymous_id = models.CharField(max_length=200, unique=True)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="anonymous_ids")
+    identified_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "anonymous identities"
+
+    def __str__(self) -> str:
+        return f"{self.anonymous_id} -> contact {self.contact_id}"
+
+
+class EventTypeMapping(models.Model):
+    """A track event name mapped to an activity type, over the built-in defaults."""
+
+    event_name = models.CharField(max_length=200, unique=True)
+    activity_type = models.CharField(max_length=24, choices=ActivityType.choices)
+
+    class Meta:
+        ordering = ["event_name"]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} -> {self.activity_type}"
