@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat, Lower
 
 
 class Account(models.Model):
@@ -110,6 +110,8 @@ class BuyingRole(models.TextChoices):
 class Contact(models.Model):
     # Normalised to lower case; null for people known only by a tracking user id.
     email = models.CharField(max_length=254, null=True, blank=True, unique=True)
+    # The part after @, kept so contacts can be linked to an account by domain.
+    email_domain = models.CharField(max_length=253, blank=True, editable=False)
     external_id = models.CharField(
         max_length=100,
         null=True,
@@ -152,10 +154,21 @@ class Contact(models.Model):
                 condition=Q(is_junk=False) | ~Q(junk_reason=""),
                 name="contact_junk_has_reason",
             ),
+            models.CheckConstraint(
+                condition=(Q(email__isnull=True) & Q(email_domain=""))
+                | (
+                    Q(email__isnull=False)
+                    & Q(email__endswith=Concat(Value("@"), F("email_domain")))
+                ),
+                name="contact_email_domain_matches",
+                violation_error_message="email_domain must be the domain of email.",
+            ),
         ]
         indexes = [
             # The buying team of an account.
             models.Index(fields=["account", "buying_role"], name="contact_account_role_idx"),
+            # Linking contacts to an account created after them, by email domain.
+            models.Index(fields=["email_domain"], name="contact_email_domain_idx"),
         ]
 
     def __str__(self) -> str:

@@ -44,6 +44,7 @@ class ContactFactory(factory.django.DjangoModelFactory):
 
     account = factory.SubFactory(AccountFactory)
     email = factory.Sequence(lambda n: f"person{n}@company.example")
+    email_domain = factory.LazyAttribute(lambda c: c.email.rpartition("@")[2] if c.email else "")
     first_name = "Alex"
     last_name = factory.Sequence(lambda n: f"Person{n}")
     seniority = "manager"

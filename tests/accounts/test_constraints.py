@@ -38,9 +38,16 @@ def test_accounts_without_a_domain_may_coexist() -> None:
 
 @pytest.mark.parametrize("variant", ["ana@example.com", "Ana@Example.com", "ANA@EXAMPLE.COM"])
 def test_a_second_contact_with_the_same_email_is_refused(variant: str) -> None:
-    Contact.objects.create(email="ana@example.com")
-    refused(lambda: Contact.objects.create(email=variant))
+    Contact.objects.create(email="ana@example.com", email_domain="example.com")
+    refused(lambda: Contact.objects.create(email=variant, email_domain="example.com"))
     assert Contact.objects.count() == 1
+
+
+def test_the_email_domain_must_be_the_domain_of_the_email() -> None:
+    refused(lambda: Contact.objects.create(email="ana@example.com", email_domain=""))
+    refused(lambda: Contact.objects.create(email="ana@example.com", email_domain="other.example"))
+    refused(lambda: Contact.objects.create(email=None, email_domain="example.com"))
+    Contact.objects.create(email=None, external_id="user-1")
 
 
 def test_a_junk_contact_must_say_why() -> None:

@@ -1,0 +1,401 @@
+"""Writes to accounts, contacts, segments, memberships, opportunities and role users.
+
+Bulk helpers are set-based: rows go in with one `bulk_create` per batch
+(upserting on the natural key) and ids come back by one chunked read per
+natural key, never a query per row. Natural keys are normalised here
+(accounts.normalise) because the database refuses anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import models, transaction
+
+from accounts.fit import fit_grade
+from accounts.models import Account, Contact, ICPSegment, Opportunity, SegmentMembership
+from accounts.normalise import email_domain, normalise_domain, normalise_email
+
+BATCH_SIZE = 2000
+# Below SQLite's default limit of 999 bound parameters per statement.
+LOOKUP_CHUNK = 900
+
+OnBatch = Callable[[int], None]
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def ids_by_natural_key(
+    *, model: type[models.Model], field_name: str, keys: Iterable[Any]
+) -> dict[Any, int]:
+    """natural key -> id for `keys`, read in chunks so SQLite's parameter limit holds."""
+    unique_keys = sorted(set(keys))
+    found: dict[Any, int] = {}
+    for chunk in _chunks(unique_keys, LOOKUP_CHUNK):
+        found.update(
+            model._default_manager.filter(**{f"{field_name}__in": chunk}).values_list(
+                field_name, "id"
+            )
+        )
+    return found
+
+
+def _bulk_upsert(
+    *,
+    model: type[models.Model],
+    objects: Sequence[models.Model],
+    unique_fields: Sequence[str],
+    update_fields: Sequence[str],
+    batch_size: int,
+    on_batch: OnBatch | None,
+) -> None:
+    for chunk in _chunks(objects, batch_size):
+        model._default_manager.bulk_create(
+            chunk,
+            batch_size=batch_size,
+            update_conflicts=True,
+            unique_fields=list(unique_fields),
+            update_fields=list(update_fields),
+        )
+        if on_batch is not None:
+            on_batch(len(chunk))
+
+
+# --- Accounts ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    name: str
+    domain: str
+    industry: str = ""
+    employees: int | None = None
+    annual_revenue: Decimal | None = None
+    country: str = ""
+    tier: int | None = None
+    is_target: bool = False
+    is_customer: bool = False
+    owner_id: int | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+_ACCOUNT_UPDATE_FIELDS = (
+    "name",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "tier",
+    "tags",
+    "is_target",
+    "is_customer",
+    "owner",
+    "updated_at",
+)
+
+
+@transaction.atomic
+def accounts_bulk_upsert(
+    *, rows: Sequence[AccountRow], batch_size: int = BATCH_SIZE, on_batch: OnBatch | None = None
+) -> dict[str, int]:
+    """Insert or update accounts by domain; returns normalised domain -> id."""
+    objects = []
+    for row in rows:
+        domain = normalise_domain(row.domain)
+        if domain is None:
+            raise ValueError(f"account {row.name!r} needs a domain to be upserted in bulk")
+        objects.append(
+            Account(
+                name=row.name,
+                domain=domain,
+                industry=row.industry,
+                employees=row.employees,
+                annual_revenue=row.annual_revenue,
+                country=row.country,
+                tier=row.tier,
+                tags=list(row.tags),
+                is_target=row.is_target,
+                is_customer=row.is_customer,
+                owner_id=row.owner_id,
+            )
+        )
+    _bulk_upsert(
+        model=Account,
+        objects=objects,
+        unique_fields=["domain"],
+        update_fields=_ACCOUNT_UPDATE_FIELDS,
+        batch_size=batch_size,
+        on_batch=on_batch,
+    )
+    return ids_by_natural_key(
+        model=Account, field_name="domain", keys=(obj.domain for obj in objects)
+    )
+
+
+# --- Contacts ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    title: str = ""
+    seniority: str = "unknown"
+    job_function: str = "unknown"
+    buying_role: str = "unknown"
+    country: str = ""
+    account_id: int | None = None
+    is_junk: bool = False
+    junk_reason: str = ""
+
+
+_CONTACT_UPDATE_FIELDS = (
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "job_function",
+    "buying_role",
+    "country",
+    "account",
+    "is_junk",
+    "junk_reason",
+    "updated_at",
+)
+
+
+@transaction.atomic
+def contacts_bulk_upsert(
+    *, rows: Sequence[ContactRow], batch_size: int = BATCH_SIZE, on_batch: OnBatch | None = None
+) -> dict[str, int]:
+    """Insert or update contacts by email; returns normalised email -> id."""
+    objects = []
+    for row in rows:
+        email = normalise_email(row.email)
+        if email is None:
+            raise ValueError("contacts upserted in bulk need an email")
+        objects.append(
+            Contact(
+                email=email,
+                email_domain=email_domain(email),
+                first_name=row.first_name,
+                last_name=row.last_name,
+                title=row.title,
+                seniority=row.seniority,
+                job_function=row.job_function,
+                buying_role=row.buying_role,
+                country=row.country,
+                account_id=row.account_id,
+                is_junk=row.is_junk,
+                junk_reason=row.junk_reason,
+            )
+        )
+    _bulk_upsert(
+        model=Contact,
+        objects=objects,
+        unique_fields=["email"],
+        update_fields=_CONTACT_UPDATE_FIELDS,
+        batch_size=batch_size,
+        on_batch=on_batch,
+    )
+    return ids_by_natural_key(
+        model=Contact, field_name="email", keys=(obj.email for obj in objects)
+    )
+
+
+# --- Segments and fit -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRow:
+    name: str
+    description: str = ""
+    criteria: dict[str, Any] = field(default_factory=dict)
+    is_active: bool = True
+
+
+@transaction.atomic
+def segments_bulk_upsert(*, rows: Sequence[SegmentRow]) -> dict[str, int]:
+    """Insert or update ICP segments by name; returns name -> id."""
+    objects = [
+        ICPSegment(
+            name=row.name,
+            description=row.description,
+            criteria=row.criteria,
+            is_active=row.is_active,
+        )
+        for row in rows
+    ]
+    _bulk_upsert(
+        model=ICPSegment,
+        objects=objects,
+        unique_fields=["name"],
+        update_fields=("description", "criteria", "is_active", "updated_at"),
+        batch_size=BATCH_SIZE,
+        on_batch=None,
+    )
+    return ids_by_natural_key(model=ICPSegment, field_name="name", keys=(row.name for row in rows))
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipRow:
+    segment_id: int
+    account_id: int
+    fit_score: int
+
+
+@transaction.atomic
+def segment_memberships_bulk_upsert(
+    *,
+    rows: Sequence[MembershipRow],
+    batch_size: int = BATCH_SIZE,
+    on_batch: OnBatch | None = None,
+) -> int:
+    """Insert or update memberships by (segment, account); the grade follows from the score."""
+    objects = []
+    for row in rows:
+        if not 0 <= row.fit_score <= 100:
+            raise ValueError(f"fit score {row.fit_score} is outside 0-100")
+        objects.append(
+            SegmentMembership(
+                segment_id=row.segment_id,
+                account_id=row.account_id,
+                fit_score=row.fit_score,
+                # Derived here, not passed in, so score and grade cannot disagree.
+                fit_grade=fit_grade(row.fit_score),
+            )
+        )
+    _bulk_upsert(
+        model=SegmentMembership,
+        objects=objects,
+        unique_fields=["segment", "account"],
+        update_fields=("fit_score", "fit_grade", "computed_at"),
+        batch_size=batch_size,
+        on_batch=on_batch,
+    )
+    return len(objects)
+
+
+# --- Opportunities ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityRow:
+    external_id: str
+    account_id: int
+    name: str
+    amount: Decimal | None
+    status: str
+    opened_on: date
+    close_on: date | None
+    source: str
+    currency: str = "USD"
+    crm_stage: str = ""
+    product_line: str = ""
+
+
+_OPPORTUNITY_UPDATE_FIELDS = (
+    "account",
+    "name",
+    "amount",
+    "currency",
+    "crm_stage",
+    "status",
+    "opened_on",
+    "close_on",
+    "source",
+    "product_line",
+    "updated_at",
+)
+
+
+@transaction.atomic
+def opportunities_bulk_upsert(
+    *,
+    rows: Sequence[OpportunityRow],
+    batch_size: int = BATCH_SIZE,
+    on_batch: OnBatch | None = None,
+) -> int:
+    """Insert or update opportunities by external_id (the CRM id)."""
+    objects = [
+        Opportunity(
+            external_id=row.external_id,
+            account_id=row.account_id,
+            name=row.name,
+            amount=row.amount,
+            currency=row.currency,
+            crm_stage=row.crm_stage,
+            status=row.status,
+            opened_on=row.opened_on,
+            close_on=row.close_on,
+            source=row.source,
+            product_line=row.product_line,
+        )
+        for row in rows
+    ]
+    _bulk_upsert(
+        model=Opportunity,
+        objects=objects,
+        unique_fields=["external_id"],
+        update_fields=_OPPORTUNITY_UPDATE_FIELDS,
+        batch_size=batch_size,
+        on_batch=on_batch,
+    )
+    return len(objects)
+
+
+# --- Users of the three roles -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RoleUserEnsured:
+    user_id: int
+    username: str
+    created: bool
+
+
+@transaction.atomic
+def role_user_ensure(
+    *,
+    username: str,
+    password: str,
+    group_name: str | None,
+    is_superuser: bool = False,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+) -> RoleUserEnsured:
+    """Create the user if missing and put it in its role group.
+
+    An existing user keeps its password and flags: re-seeding must not undo a
+    password someone changed on purpose. The group must already exist (the
+    roles migrations create them); a missing group is a broken install.
+    """
+    user_model = get_user_model()
+    user, created = user_model._default_manager.get_or_create(
+        username=username,
+        defaults={
+            "email": email,
+            "first_name": first_name,
+            "last_name": last_name,
+            "is_staff": is_superuser,
+            "is_superuser": is_superuser,
+        },
+    )
+    if created:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    if group_name is not None:
+        user.groups.add(Group.objects.get(name=group_name))
+    return RoleUserEnsured(user_id=user.pk, username=username, created=created)

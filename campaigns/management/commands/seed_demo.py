@@ -1,0 +1,109 @@
+"""`manage.py seed_demo`: deterministic demo data (docs/demo-data.md)."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from datetime import UTC, date, datetime
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import Account
+from campaigns.services import DemoLogin, demo_logins, demo_seed
+
+DEFAULT_ACCOUNTS = 200
+DEFAULT_SEED = 42
+# Below this the three campaigns have too few targets for a holdout to mean anything.
+MIN_ACCOUNTS = 10
+# A guard against a typo (an extra zero) that would run for an hour.
+MAX_ACCOUNTS = 50_000
+
+
+def _positive_accounts(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise CommandError(f"--accounts {value!r} is not a whole number") from None
+    if not MIN_ACCOUNTS <= number <= MAX_ACCOUNTS:
+        raise CommandError(f"--accounts must be between {MIN_ACCOUNTS} and {MAX_ACCOUNTS}")
+    return number
+
+
+def _seed(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise CommandError(f"--seed {value!r} is not a whole number") from None
+    if number < 0:
+        raise CommandError("--seed must not be negative")
+    return number
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--today {value!r} is not a date in YYYY-MM-DD form") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Seed deterministic demo data: accounts, buying teams, ICP segments, twelve months "
+        "of activity, campaigns with holdouts, spend, opportunities and one user per role. "
+        "Safe to re-run: nothing is duplicated."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--accounts",
+            type=_positive_accounts,
+            default=DEFAULT_ACCOUNTS,
+            help=f"Number of accounts (default {DEFAULT_ACCOUNTS}).",
+        )
+        parser.add_argument(
+            "--seed",
+            type=_seed,
+            default=DEFAULT_SEED,
+            help=f"Random seed; the same seed gives the same data (default {DEFAULT_SEED}).",
+        )
+        parser.add_argument(
+            "--today",
+            type=_day,
+            default=None,
+            help="Last day of the twelve-month window, YYYY-MM-DD (default: today, UTC).",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Seed only when there are no accounts yet; otherwise just print the logins.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["if_empty"] and Account.objects.exists():
+            self.stdout.write("Accounts already exist; not seeding demo data.")
+            self._logins_print(demo_logins())
+            return
+        today: date = options["today"] or datetime.now(UTC).date()
+        result = demo_seed(
+            accounts=options["accounts"],
+            seed=options["seed"],
+            today=today,
+            # Verbosity 0 asks for silence, progress bar included.
+            progress=options["verbosity"] > 0,
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data seeded in {result.seconds:.1f}s "
+                f"(accounts={options['accounts']}, seed={options['seed']}, today={today})."
+            )
+        )
+        width = max(len(label) for label in result.counts)
+        for label, count in result.counts.items():
+            self.stdout.write(f"  {label:<{width}}  {count:>9,}")
+        self._logins_print(result.logins)
+
+    def _logins_print(self, logins: tuple[DemoLogin, ...]) -> None:
+        self.stdout.write("Demo logins (username / password, role):")
+        for login in logins:
+            note = "" if login.created else "  (if unchanged)"
+            self.stdout.write(f"  {login.username:<10} / {login.password:<15} {login.role}{note}")

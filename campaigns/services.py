@@ -1,0 +1,506 @@
+"""Writes to campaigns, programs, targets and spend, and the demo-data seed.
+
+Campaigns is the top app: the demo seed orchestrates the accounts and
+engagement services from here, and those apps never import this one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import models, transaction
+from tqdm import tqdm
+
+from accounts.models import Account, Contact, ICPSegment, Opportunity, SegmentMembership
+from accounts.services import (
+    AccountRow,
+    ContactRow,
+    MembershipRow,
+    OpportunityRow,
+    SegmentRow,
+    accounts_bulk_upsert,
+    contacts_bulk_upsert,
+    ids_by_natural_key,
+    opportunities_bulk_upsert,
+    role_user_ensure,
+    segment_memberships_bulk_upsert,
+    segments_bulk_upsert,
+)
+from campaigns import demo
+from campaigns.models import Campaign, CampaignTarget, Program, Spend
+from engagement.models import Activity, ScoringModel, Source
+from engagement.services import (
+    ActivityRow,
+    activities_bulk_insert,
+    scoring_models_default_ensure,
+    source_ensure,
+)
+
+BATCH_SIZE = 2000
+
+OnBatch = Callable[[int], None]
+
+
+def _in_batches(
+    *,
+    model: type[models.Model],
+    objects: Sequence[models.Model],
+    unique_fields: Sequence[str],
+    update_fields: Sequence[str],
+    batch_size: int,
+    on_batch: OnBatch | None,
+) -> None:
+    for start in range(0, len(objects), batch_size):
+        chunk = list(objects[start : start + batch_size])
+        model._default_manager.bulk_create(
+            chunk,
+            batch_size=batch_size,
+            update_conflicts=True,
+            unique_fields=list(unique_fields),
+            update_fields=list(update_fields),
+        )
+        if on_batch is not None:
+            on_batch(len(chunk))
+
+
+# --- Campaigns and programs -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRow:
+    name: str
+    objective: str
+    starts_on: date
+    ends_on: date
+    description: str = ""
+    budget: Decimal | None = None
+    currency: str = "USD"
+    holdout_fraction: Decimal = Decimal("0.1")
+    holdout_seed: int = 0
+    owner_id: int | None = None
+
+
+@transaction.atomic
+def campaigns_bulk_upsert(*, rows: Sequence[CampaignRow]) -> dict[str, int]:
+    """Insert or update campaigns by name; returns name -> id."""
+    objects = [
+        Campaign(
+            name=row.name,
+            objective=row.objective,
+            description=row.description,
+            starts_on=row.starts_on,
+            ends_on=row.ends_on,
+            budget=row.budget,
+            currency=row.currency,
+            holdout_fraction=row.holdout_fraction,
+            holdout_seed=row.holdout_seed,
+            owner_id=row.owner_id,
+        )
+        for row in rows
+    ]
+    _in_batches(
+        model=Campaign,
+        objects=objects,
+        unique_fields=["name"],
+        update_fields=[
+            "objective",
+            "description",
+            "starts_on",
+            "ends_on",
+            "budget",
+            "currency",
+            "holdout_fraction",
+            "holdout_seed",
+            "owner",
+            "updated_at",
+        ],
+        batch_size=BATCH_SIZE,
+        on_batch=None,
+    )
+    return ids_by_natural_key(model=Campaign, field_name="name", keys=(row.name for row in rows))
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramRow:
+    campaign_id: int
+    name: str
+    channel: str
+    starts_on: date
+    ends_on: date
+    tracking_key: str
+    status: str
+
+
+@transaction.atomic
+def programs_bulk_upsert(*, rows: Sequence[ProgramRow]) -> dict[str, int]:
+    """Insert or update programs by tracking key; returns tracking key -> id."""
+    objects = [
+        Program(
+            campaign_id=row.campaign_id,
+            name=row.name,
+            channel=row.channel,
+            starts_on=row.starts_on,
+            ends_on=row.ends_on,
+            tracking_key=row.tracking_key,
+            status=row.status,
+        )
+        for row in rows
+    ]
+    _in_batches(
+        model=Program,
+        objects=objects,
+        unique_fields=["tracking_key"],
+        update_fields=[
+            "campaign",
+            "name",
+            "channel",
+            "starts_on",
+            "ends_on",
+            "status",
+            "updated_at",
+        ],
+        batch_size=BATCH_SIZE,
+        on_batch=None,
+    )
+    return ids_by_natural_key(
+        model=Program, field_name="tracking_key", keys=(row.tracking_key for row in rows)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRow:
+    campaign_id: int
+    account_id: int
+    in_holdout: bool
+
+
+@transaction.atomic
+def campaign_targets_bulk_upsert(
+    *, rows: Sequence[TargetRow], batch_size: int = BATCH_SIZE, on_batch: OnBatch | None = None
+) -> int:
+    """Insert or update targets by (campaign, account), holdout flag included."""
+    objects = [
+        CampaignTarget(
+            campaign_id=row.campaign_id, account_id=row.account_id, in_holdout=row.in_holdout
+        )
+        for row in rows
+    ]
+    _in_batches(
+        model=CampaignTarget,
+        objects=objects,
+        unique_fields=["campaign", "account"],
+        update_fields=["in_holdout"],
+        batch_size=batch_size,
+        on_batch=on_batch,
+    )
+    return len(objects)
+
+
+@dataclass(frozen=True, slots=True)
+class SpendRow:
+    external_id: str
+    program_id: int
+    spent_on: date
+    amount: Decimal
+    currency: str = "USD"
+    description: str = ""
+
+
+@transaction.atomic
+def spend_bulk_upsert(
+    *, rows: Sequence[SpendRow], batch_size: int = BATCH_SIZE, on_batch: OnBatch | None = None
+) -> int:
+    """Insert or update spend lines by external_id (the id in the source they came from)."""
+    for row in rows:
+        if row.amount < 0:
+            raise ValueError(f"spend {row.external_id} is negative")
+    objects = [
+        Spend(
+            external_id=row.external_id,
+            program_id=row.program_id,
+            spent_on=row.spent_on,
+            amount=row.amount,
+            currency=row.currency,
+            description=row.description,
+        )
+        for row in rows
+    ]
+    _in_batches(
+        model=Spend,
+        objects=objects,
+        unique_fields=["external_id"],
+        update_fields=["program", "spent_on", "amount", "currency", "description"],
+        batch_size=batch_size,
+        on_batch=on_batch,
+    )
+    return len(objects)
+
+
+# --- The demo seed ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLogin:
+    username: str
+    password: str
+    role: str
+    # False when the user already existed: its password was left as it was.
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSeedResult:
+    # Rows in each table after the seed (whole tables, not just demo rows).
+    counts: dict[str, int]
+    logins: tuple[DemoLogin, ...]
+    activities_generated: int
+    opportunities_generated: int
+    seconds: float
+
+
+def demo_logins() -> tuple[DemoLogin, ...]:
+    """The demo users and their passwords, for printing when nothing is seeded."""
+    return tuple(
+        DemoLogin(user.username, user.password, user.role, created=False)
+        for user in demo.DEMO_USERS
+    )
+
+
+def table_counts() -> dict[str, int]:
+    """Rows per table the demo seed writes, in the order the command prints them."""
+    return {
+        "users": get_user_model()._default_manager.count(),
+        "accounts": Account.objects.count(),
+        "contacts": Contact.objects.count(),
+        "ICP segments": ICPSegment.objects.count(),
+        "segment memberships": SegmentMembership.objects.count(),
+        "scoring models": ScoringModel.objects.count(),
+        "sources": Source.objects.count(),
+        "activities": Activity.objects.count(),
+        "campaigns": Campaign.objects.count(),
+        "programs": Program.objects.count(),
+        "campaign targets": CampaignTarget.objects.count(),
+        "spend lines": Spend.objects.count(),
+        "opportunities": Opportunity.objects.count(),
+    }
+
+
+def _activity_row(
+    activity: demo.DemoActivity, *, account_ids: dict[str, int], contact_ids: dict[str, int]
+) -> ActivityRow:
+    return ActivityRow(
+        message_id=activity.message_id,
+        type=activity.type,
+        occurred_at=activity.occurred_at,
+        account_id=account_ids[activity.account_domain] if activity.account_domain else None,
+        contact_id=contact_ids[activity.contact_email] if activity.contact_email else None,
+        anonymous_id=activity.anonymous_id,
+        ip=activity.ip,
+        tracking_key=activity.tracking_key,
+        event_name=activity.event_name,
+        properties=activity.properties,
+        excluded_reason=activity.excluded_reason,
+    )
+
+
+@transaction.atomic
+def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoSeedResult:
+    """Write the demo dataset of (accounts, seed, today); re-running adds nothing.
+
+    Every row is keyed on its natural key (domain, email, names, tracking
+    keys, external ids, message ids), so a second run with the same
+    arguments updates rows in place and skips activities already stored.
+    """
+    started = time.monotonic()
+    dataset = demo.demo_dataset_generate(accounts=accounts, seed=seed, today=today)
+
+    logins: list[DemoLogin] = []
+    user_ids: dict[str, int] = {}
+    for user in dataset.users:
+        ensured = role_user_ensure(
+            username=user.username,
+            password=user.password,
+            group_name=user.group,
+            is_superuser=user.is_superuser,
+            email=user.email,
+            first_name=user.first_name,
+            last_name=user.last_name,
+        )
+        user_ids[user.username] = ensured.user_id
+        logins.append(DemoLogin(user.username, user.password, user.role, ensured.created))
+
+    segment_ids = segments_bulk_upsert(
+        rows=[
+            SegmentRow(
+                name=segment.name, description=segment.description, criteria=segment.criteria
+            )
+            for segment in dataset.segments
+        ]
+    )
+    scoring_models_default_ensure(segment_ids=segment_ids.values())
+
+    account_ids = accounts_bulk_upsert(
+        rows=[
+            AccountRow(
+                name=account.name,
+                domain=account.domain,
+                industry=account.industry,
+                employees=account.employees,
+                annual_revenue=account.annual_revenue,
+                country=account.country,
+                tier=account.tier,
+                is_target=account.is_target,
+                is_customer=account.is_customer,
+                owner_id=user_ids[account.owner_username],
+                tags=[demo.ACCOUNT_TAG],
+            )
+            for account in dataset.accounts
+        ]
+    )
+    segment_memberships_bulk_upsert(
+        rows=[
+            MembershipRow(
+                segment_id=segment_ids[membership.segment_name],
+                account_id=account_ids[membership.account_domain],
+                fit_score=membership.fit_score,
+            )
+            for membership in dataset.memberships
+        ]
+    )
+    domains = {account.index: account.domain for account in dataset.accounts}
+    contact_ids = contacts_bulk_upsert(
+        rows=[
+            ContactRow(
+                email=contact.email,
+                first_name=contact.first_name,
+                last_name=contact.last_name,
+                title=contact.title,
+                seniority=contact.seniority,
+                job_function=contact.job_function,
+                buying_role=contact.buying_role,
+                country=contact.country,
+                account_id=(
+                    account_ids[domains[contact.account_index]]
+                    if contact.account_index is not None
+                    else None
+                ),
+                is_junk=contact.is_junk,
+                junk_reason=contact.junk_reason,
+            )
+            for contact in dataset.contacts
+        ]
+    )
+
+    campaign_ids = campaigns_bulk_upsert(
+        rows=[
+            CampaignRow(
+                name=campaign.name,
+                objective=campaign.objective,
+                description=campaign.description,
+                starts_on=campaign.starts_on,
+                ends_on=campaign.ends_on,
+                budget=campaign.budget,
+                holdout_fraction=campaign.holdout_fraction,
+                holdout_seed=campaign.holdout_seed,
+                owner_id=user_ids[campaign.owner_username],
+            )
+            for campaign in dataset.campaigns
+        ]
+    )
+    program_ids = programs_bulk_upsert(
+        rows=[
+            ProgramRow(
+                campaign_id=campaign_ids[program.campaign_name],
+                name=program.name,
+                channel=program.channel,
+                starts_on=program.starts_on,
+                ends_on=program.ends_on,
+                tracking_key=program.tracking_key,
+                status=program.status,
+            )
+            for program in dataset.programs
+        ]
+    )
+    campaign_targets_bulk_upsert(
+        rows=[
+            TargetRow(
+                campaign_id=campaign_ids[target.campaign_name],
+                account_id=account_ids[target.account_domain],
+                in_holdout=target.in_holdout,
+            )
+            for target in dataset.targets
+        ]
+    )
+    spend_bulk_upsert(
+        rows=[
+            SpendRow(
+                external_id=line.external_id,
+                program_id=program_ids[line.program_tracking_key],
+                spent_on=line.spent_on,
+                amount=line.amount,
+                description=line.description,
+            )
+            for line in dataset.spend
+        ]
+    )
+
+    source_id = source_ensure(name=dataset.source_name, write_key=dataset.source_write_key)
+    # Histories stream account by account; activities are written whenever a
+    # batch fills, so memory stays flat for large --accounts.
+    buffer: list[ActivityRow] = []
+    opportunities: list[demo.DemoOpportunity] = []
+    generated = 0
+    with tqdm(
+        total=len(dataset.accounts),
+        desc="demo activity",
+        unit="account",
+        # None hides the bar when stderr is not a terminal (CI, tests, logs).
+        disable=None if progress else True,
+    ) as bar:
+        for history in demo.demo_histories(dataset):
+            buffer.extend(
+                _activity_row(activity, account_ids=account_ids, contact_ids=contact_ids)
+                for activity in history.activities
+            )
+            opportunities.extend(history.opportunities)
+            if len(buffer) >= BATCH_SIZE:
+                activities_bulk_insert(source_id=source_id, rows=buffer, batch_size=BATCH_SIZE)
+                generated += len(buffer)
+                buffer = []
+            bar.update(1)
+    buffer.extend(
+        _activity_row(activity, account_ids=account_ids, contact_ids=contact_ids)
+        for activity in demo.demo_junk_activities(dataset)
+    )
+    activities_bulk_insert(source_id=source_id, rows=buffer, batch_size=BATCH_SIZE)
+    generated += len(buffer)
+
+    opportunities_bulk_upsert(
+        rows=[
+            OpportunityRow(
+                external_id=opportunity.external_id,
+                account_id=account_ids[opportunity.account_domain],
+                name=opportunity.name,
+                amount=opportunity.amount,
+                status=opportunity.status,
+                opened_on=opportunity.opened_on,
+                close_on=opportunity.close_on,
+                source=opportunity.source,
+                crm_stage=opportunity.crm_stage,
+                product_line=opportunity.product_line,
+            )
+            for opportunity in opportunities
+        ]
+    )
+    return DemoSeedResult(
+        counts=table_counts(),
+        logins=tuple(logins),
+        activities_generated=generated,
+        opportunities_generated=len(opportunities),
+        seconds=time.monotonic() - started,
+    )

@@ -1,0 +1,406 @@
+"""`manage.py seed_demo`: idempotent, deterministic, and its generating process shows."""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.db.models import Count, Min
+from django.test import Client
+from django.urls import reverse
+from pytest_django import DjangoDbBlocker
+
+from accounts.fit import fit_grade
+from accounts.models import Account, Contact, Opportunity, SegmentMembership
+from campaigns import demo
+from campaigns.models import Campaign, CampaignTarget, Program, Spend
+from campaigns.services import table_counts
+from engagement.models import Activity, ActivityType, ScoringModel, Source
+from tests.factories import AccountFactory
+
+TODAY = "2026-03-31"
+SMALL = "30"
+
+
+def seed_demo(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", "--today", TODAY, *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def all_counts() -> dict[str, int]:
+    user_model = get_user_model()
+    return {
+        **table_counts(),
+        "group memberships": user_model.groups.through.objects.count(),
+    }
+
+
+def fingerprint() -> str:
+    """A digest of the seeded rows by natural key, independent of database ids."""
+    digest = hashlib.sha256()
+    rows = [
+        *Account.objects.order_by("domain").values_list(
+            "domain", "name", "industry", "employees", "tier", "owner__username", "is_target"
+        ),
+        *Contact.objects.order_by("email").values_list(
+            "email", "title", "seniority", "buying_role", "account__domain", "is_junk"
+        ),
+        *SegmentMembership.objects.order_by("segment__name", "account__domain").values_list(
+            "segment__name", "account__domain", "fit_score"
+        ),
+        *CampaignTarget.objects.order_by("campaign__name", "account__domain").values_list(
+            "campaign__name", "account__domain", "in_holdout"
+        ),
+        *Spend.objects.order_by("external_id").values_list("external_id", "amount", "spent_on"),
+        *Opportunity.objects.order_by("external_id").values_list(
+            "external_id", "account__domain", "amount", "status", "opened_on", "close_on"
+        ),
+        *Activity.objects.order_by("message_id").values_list(
+            "message_id", "type", "occurred_at", "account__domain", "contact__email", "tracking_key"
+        ),
+    ]
+    for row in rows:
+        digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def seeded_fingerprint(*args: str) -> str:
+    """Seed inside a savepoint, digest, and roll back, so one test can compare runs."""
+    with transaction.atomic():
+        seed_demo(*args)
+        result = fingerprint()
+        transaction.set_rollback(True)
+    return result
+
+
+# --- Small runs through the command ------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_running_twice_gives_identical_counts_in_every_table() -> None:
+    seed_demo("--accounts", SMALL)
+    first = all_counts()
+    seed_demo("--accounts", SMALL)
+    assert all_counts() == first
+    assert first["accounts"] == 30
+    assert first["activities"] > 1000
+    assert first["opportunities"] > 0
+
+
+@pytest.mark.django_db
+def test_same_seed_same_data_and_other_seed_other_data() -> None:
+    one = seeded_fingerprint("--accounts", SMALL, "--seed", "5")
+    again = seeded_fingerprint("--accounts", SMALL, "--seed", "5")
+    other = seeded_fingerprint("--accounts", SMALL, "--seed", "6")
+    assert one == again
+    assert one != other
+
+
+DEMO_LOGINS = [
+    ("marketer", "Marketer"),
+    ("sales", "Sales"),
+    ("executive", "Executive"),
+    ("rep.ana", "Sales"),
+    ("rep.ben", "Sales"),
+    ("rep.cho", "Sales"),
+]
+
+
+@pytest.mark.django_db
+def test_every_demo_user_logs_in_and_is_in_its_group(client: Client) -> None:
+    output = seed_demo("--accounts", SMALL)
+    user_model = get_user_model()
+    for username, group in DEMO_LOGINS:
+        password = f"demo-{username}"
+        assert f"{username}" in output and password in output
+        user = user_model.objects.get(username=username)
+        assert list(user.groups.values_list("name", flat=True)) == [group]
+        response = client.post(reverse("login"), {"username": username, "password": password})
+        assert response.status_code == 302, username
+        assert int(client.session["_auth_user_id"]) == user.pk
+        client.logout()
+        assert client.login(username=username, password=password)
+        client.logout()
+    admin = user_model.objects.get(username="admin")
+    assert admin.is_superuser and admin.is_staff
+    assert client.login(username="admin", password="demo-admin")
+    # Accounts are owned by the sales users only.
+    owners = set(Account.objects.values_list("owner__username", flat=True))
+    assert owners <= {"sales", "rep.ana", "rep.ben", "rep.cho"}
+    assert "sales" in owners
+
+
+@pytest.mark.django_db
+def test_reseeding_keeps_a_password_someone_changed() -> None:
+    seed_demo("--accounts", SMALL)
+    user = get_user_model().objects.get(username="marketer")
+    user.set_password("changed-on-purpose")
+    user.save()
+    seed_demo("--accounts", SMALL)
+    user.refresh_from_db()
+    assert user.check_password("changed-on-purpose")
+
+
+@pytest.mark.django_db
+def test_if_empty_does_nothing_on_a_non_empty_database() -> None:
+    AccountFactory()
+    output = seed_demo("--if-empty", "--accounts", SMALL)
+    assert Account.objects.count() == 1
+    assert not Activity.objects.exists()
+    assert not get_user_model().objects.filter(username="marketer").exists()
+    # The logins are printed anyway, so `make run` always shows how to sign in.
+    assert "marketer" in output and "demo-marketer" in output
+
+
+@pytest.mark.django_db
+def test_if_empty_seeds_an_empty_database() -> None:
+    seed_demo("--if-empty", "--accounts", SMALL)
+    assert Account.objects.count() == 30
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--accounts", "0"),
+        ("--accounts", "many"),
+        ("--seed", "-1"),
+        ("--today", "2026-13-01"),
+    ],
+)
+def test_bad_arguments_are_refused(args: tuple[str, str]) -> None:
+    with pytest.raises(CommandError):
+        call_command("seed_demo", *args, stdout=StringIO())
+    assert not Account.objects.exists()
+
+
+# --- The pure generator --------------------------------------------------------------
+
+
+def test_generator_is_deterministic_and_seed_sensitive() -> None:
+    today = date(2026, 3, 31)
+    first = demo.demo_dataset_generate(accounts=20, seed=3, today=today)
+    second = demo.demo_dataset_generate(accounts=20, seed=3, today=today)
+    other = demo.demo_dataset_generate(accounts=20, seed=4, today=today)
+    assert first == second
+    assert first.accounts != other.accounts
+    histories = list(demo.demo_histories(first))
+    assert histories == list(demo.demo_histories(second))
+    assert [h.activities for h in histories] != [h.activities for h in demo.demo_histories(other)]
+
+
+def test_holdout_draw_is_reproducible_and_order_free() -> None:
+    keys = [f"a{n}.example" for n in range(50)]
+    drawn = demo.holdout_draw(keys=keys, fraction=0.1, seed=11)
+    assert len(drawn) == 5
+    assert drawn == demo.holdout_draw(keys=list(reversed(keys)), fraction=0.1, seed=11)
+    assert drawn != demo.holdout_draw(keys=keys, fraction=0.1, seed=12)
+    assert demo.holdout_draw(keys=keys[:3], fraction=0.1, seed=1) != frozenset()
+    assert demo.holdout_draw(keys=keys[:1], fraction=0.1, seed=1) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("seniority", "function", "expected"),
+    [
+        ("c_level", "finance", "Chief Financial Officer"),
+        ("vp", "marketing", "VP of Marketing"),
+        ("director", "it", "Director of IT"),
+        ("manager", "sales", "Sales Manager"),
+        ("other", "engineering", "Software Engineer"),
+    ],
+)
+def test_titles_follow_seniority_and_function(seniority: str, function: str, expected: str) -> None:
+    assert demo.contact_title(seniority=seniority, job_function=function, variant=0) == expected
+
+
+def test_opportunity_hazard_rises_with_engagement() -> None:
+    hazards = [demo.opportunity_hazard(points) for points in (0, 50, 100, 200, 10_000)]
+    assert hazards == sorted(hazards)
+    assert hazards[0] == demo.H_BASE
+    assert hazards[-1] == demo.H_BASE + demo.H_MAX
+
+
+# --- One default-size run, shared by the tests below --------------------------------
+
+
+@pytest.fixture(scope="module")
+def default_demo(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[None]:
+    """The default-size demo, seeded once in a transaction that is rolled back at the end.
+
+    Each test then runs in a savepoint inside it, so nothing leaks to other modules.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        seed_demo()
+        yield
+        transaction.set_rollback(True)
+
+
+DEMO_SEED = "42"
+WINDOW_START = datetime.fromisoformat(f"{TODAY}T00:00:00+00:00") - timedelta(days=365)
+
+
+@pytest.mark.django_db
+def test_default_size_has_the_promised_shape(default_demo: None) -> None:
+    assert Account.objects.count() >= 200
+    segments = SegmentMembership.objects.values("segment").distinct().count()
+    assert segments >= 3
+    assert ScoringModel.objects.filter(version=1, is_current=True).count() == segments
+    team_sizes = Counter(
+        Contact.objects.filter(account__isnull=False).values_list("account_id", flat=True)
+    )
+    assert len(team_sizes) == Account.objects.count()
+    assert min(team_sizes.values()) >= 6 and max(team_sizes.values()) <= 10
+    assert Activity.objects.count() >= 20_000
+    assert set(Activity.objects.values_list("type", flat=True).distinct()) == set(
+        ActivityType.values
+    )
+    assert set(Source.objects.values_list("name", flat=True)) == {"Demo data"}
+    assert not Activity.objects.exclude(message_id__startswith=f"demo-{DEMO_SEED}-").exists()
+    # Activity covers twelve months and stops before --today.
+    span = Activity.objects.aggregate(first=Min("occurred_at"))
+    assert span["first"] >= WINDOW_START
+    assert not Activity.objects.filter(occurred_at__gte=WINDOW_START + timedelta(days=365)).exists()
+
+
+@pytest.mark.django_db
+def test_contacts_are_consistent_and_junk_is_excluded(default_demo: None) -> None:
+    for email, domain, seniority, title in Contact.objects.filter(
+        account__isnull=False
+    ).values_list("email", "account__domain", "seniority", "title"):
+        assert email is not None and email.endswith(f"@{domain}")
+        expected_word = {
+            "c_level": ("Chief", "President"),
+            "vp": ("VP", "Vice President"),
+            "director": ("Director",),
+            "manager": ("Manager",),
+        }.get(seniority)
+        if expected_word:
+            assert any(word in title for word in expected_word), (seniority, title)
+    junk = Contact.objects.filter(is_junk=True)
+    assert junk.exists()
+    assert set(junk.values_list("junk_reason", flat=True)) == {"free-mail domain"}
+    junk_domains = {str(email).split("@")[1] for email in junk.values_list("email", flat=True)}
+    assert junk_domains <= set(demo.FREE_MAIL_DOMAINS)
+    junk_activity = Activity.objects.filter(contact__is_junk=True)
+    assert junk_activity.exists()
+    assert not junk_activity.filter(excluded_reason="").exists()
+    assert not Activity.objects.filter(contact__is_junk=False).exclude(excluded_reason="").exists()
+    anonymous = Activity.objects.filter(contact__isnull=True, account__isnull=False)
+    assert anonymous.count() > 1000
+    assert not anonymous.filter(anonymous_id="").exists()
+    assert not anonymous.filter(ip__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_fit_grades_follow_fit_scores(default_demo: None) -> None:
+    grades: Counter[str] = Counter()
+    for score, grade in SegmentMembership.objects.values_list("fit_score", "fit_grade"):
+        assert 0 <= score <= 100
+        assert grade == fit_grade(score)
+        grades[grade] += 1
+    assert {"A", "B", "C"} <= set(grades)
+
+
+@pytest.mark.django_db
+def test_holdouts_are_seeded_and_never_touched(default_demo: None) -> None:
+    assert Campaign.objects.count() == 3
+    for campaign in Campaign.objects.all():
+        targets = CampaignTarget.objects.filter(campaign=campaign)
+        domains = [str(domain) for domain in targets.values_list("account__domain", flat=True)]
+        holdout = set(targets.filter(in_holdout=True).values_list("account__domain", flat=True))
+        assert len(domains) >= 10
+        assert len(holdout) == round(0.1 * len(domains))
+        # The stored seed reproduces the draw.
+        assert holdout == demo.holdout_draw(
+            keys=domains, fraction=float(campaign.holdout_fraction), seed=campaign.holdout_seed
+        )
+        keys = list(campaign.programs.values_list("tracking_key", flat=True))
+        touched = Activity.objects.filter(tracking_key__in=keys)
+        assert (
+            touched.filter(account__domain__in=domains)
+            .exclude(account__domain__in=holdout)
+            .exists()
+        )
+        assert not touched.filter(account__domain__in=holdout).exists()
+
+
+ENGAGEMENT_WEIGHTS = demo.ACTIVITY_WEIGHTS
+
+
+@pytest.mark.django_db
+def test_engaged_accounts_open_opportunities_more_often(default_demo: None) -> None:
+    points: dict[int, float] = defaultdict(float)
+    for account_id, activity_type, count in (
+        Activity.objects.filter(account__isnull=False)
+        .values_list("account_id", "type")
+        .annotate(count=Count("id"))
+    ):
+        points[account_id] += ENGAGEMENT_WEIGHTS.get(activity_type, 0.0) * count
+    opportunities = Counter(Opportunity.objects.values_list("account_id", flat=True))
+    ranked = sorted(Account.objects.values_list("id", flat=True), key=lambda pk: points[pk])
+    half = len(ranked) // 2
+    low = sum(opportunities[pk] for pk in ranked[:half]) / half
+    high = sum(opportunities[pk] for pk in ranked[half:]) / (len(ranked) - half)
+    assert high > 2 * low, (low, high)
+
+
+def _organic_ratio(tracking_key: str) -> float:
+    """Organic activity per day in the 90 days after each account's first touch,
+    over the 90 days (or fewer, at the window start) before it, summed over accounts."""
+    first_touches = (
+        Activity.objects.filter(tracking_key=tracking_key)
+        .values("account_id")
+        .annotate(first=Min("occurred_at"))
+    )
+    before = after = days_before = days_after = 0.0
+    for row in first_touches:
+        first = row["first"].replace(hour=0, minute=0, second=0, microsecond=0)
+        start = max(WINDOW_START, first - timedelta(days=90))
+        end = min(WINDOW_START + timedelta(days=365), first + timedelta(days=90))
+        organic = Activity.objects.filter(account_id=row["account_id"], tracking_key="")
+        before += organic.filter(occurred_at__gte=start, occurred_at__lt=first).count()
+        after += organic.filter(occurred_at__gte=first, occurred_at__lt=end).count()
+        days_before += (first - start).days
+        days_after += (end - first).days
+    return (after / days_after) / (before / days_before)
+
+
+@pytest.mark.django_db
+def test_the_strongest_program_lifts_activity_more_than_the_weakest(default_demo: None) -> None:
+    by_effect = sorted(demo.PROGRAM_SPECS, key=lambda spec: spec.effect)
+    weakest, strongest = by_effect[0].key, by_effect[-1].key
+    assert Program.objects.filter(tracking_key__in=[weakest, strongest]).count() == 2
+    weak_ratio, strong_ratio = _organic_ratio(weakest), _organic_ratio(strongest)
+    assert strong_ratio > 1.4 * weak_ratio, (weak_ratio, strong_ratio)
+    assert strong_ratio > 1.5
+
+
+@pytest.mark.django_db
+def test_opportunities_look_like_a_pipeline(default_demo: None) -> None:
+    opportunities = Opportunity.objects.all()
+    assert opportunities.count() >= 30
+    assert not opportunities.exclude(external_id__startswith=f"demo-opp-{DEMO_SEED}-").exists()
+    assert set(opportunities.values_list("status", flat=True)) == {"open", "won", "lost"}
+    assert not opportunities.exclude(status="open").filter(close_on__isnull=True).exists()
+    assert len(set(opportunities.values_list("source", flat=True))) >= 3
+    mean_amount = {
+        tier: statistics.mean(
+            float(amount or 0)
+            for amount in opportunities.filter(account__tier=tier).values_list("amount", flat=True)
+        )
+        for tier in (1, 2, 3)
+    }
+    assert mean_amount[1] > mean_amount[2] > mean_amount[3]
+    # Every program that has started has spend, in lines named for idempotency.
+    for program in Program.objects.filter(starts_on__lt=date.fromisoformat(TODAY)):
+        assert program.spend.exists(), program.name
+    assert not Spend.objects.exclude(external_id__startswith="demo-spend-").exists()
