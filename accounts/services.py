@@ -8,67 +8,23 @@ natural key, never a query per row. Natural keys are normalised here
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import models, transaction
+from django.db import transaction
 
 from accounts.fit import fit_grade
 from accounts.models import Account, Contact, ICPSegment, Opportunity, SegmentMembership
 from accounts.normalise import email_domain, normalise_domain, normalise_email
+from config import bulk
 
-BATCH_SIZE = 2000
-# Below SQLite's default limit of 999 bound parameters per statement.
-LOOKUP_CHUNK = 900
-
-OnBatch = Callable[[int], None]
-T = TypeVar("T")
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def ids_by_natural_key(
-    *, model: type[models.Model], field_name: str, keys: Iterable[Any]
-) -> dict[Any, int]:
-    """natural key -> id for `keys`, read in chunks so SQLite's parameter limit holds."""
-    unique_keys = sorted(set(keys))
-    found: dict[Any, int] = {}
-    for chunk in _chunks(unique_keys, LOOKUP_CHUNK):
-        found.update(
-            model._default_manager.filter(**{f"{field_name}__in": chunk}).values_list(
-                field_name, "id"
-            )
-        )
-    return found
-
-
-def _bulk_upsert(
-    *,
-    model: type[models.Model],
-    objects: Sequence[models.Model],
-    unique_fields: Sequence[str],
-    update_fields: Sequence[str],
-    batch_size: int,
-    on_batch: OnBatch | None,
-) -> None:
-    for chunk in _chunks(objects, batch_size):
-        model._default_manager.bulk_create(
-            chunk,
-            batch_size=batch_size,
-            update_conflicts=True,
-            unique_fields=list(unique_fields),
-            update_fields=list(update_fields),
-        )
-        if on_batch is not None:
-            on_batch(len(chunk))
+BATCH_SIZE = bulk.BATCH_SIZE
+OnBatch = bulk.OnBatch
 
 
 # --- Accounts ---------------------------------------------------------------
@@ -129,7 +85,7 @@ def accounts_bulk_upsert(
                 owner_id=row.owner_id,
             )
         )
-    _bulk_upsert(
+    bulk.bulk_upsert(
         model=Account,
         objects=objects,
         unique_fields=["domain"],
@@ -137,7 +93,7 @@ def accounts_bulk_upsert(
         batch_size=batch_size,
         on_batch=on_batch,
     )
-    return ids_by_natural_key(
+    return bulk.ids_by_natural_key(
         model=Account, field_name="domain", keys=(obj.domain for obj in objects)
     )
 
@@ -201,7 +157,7 @@ def contacts_bulk_upsert(
                 junk_reason=row.junk_reason,
             )
         )
-    _bulk_upsert(
+    bulk.bulk_upsert(
         model=Contact,
         objects=objects,
         unique_fields=["email"],
@@ -209,7 +165,7 @@ def contacts_bulk_upsert(
         batch_size=batch_size,
         on_batch=on_batch,
     )
-    return ids_by_natural_key(
+    return bulk.ids_by_natural_key(
         model=Contact, field_name="email", keys=(obj.email for obj in objects)
     )
 
@@ -237,7 +193,7 @@ def segments_bulk_upsert(*, rows: Sequence[SegmentRow]) -> dict[str, int]:
         )
         for row in rows
     ]
-    _bulk_upsert(
+    bulk.bulk_upsert(
         model=ICPSegment,
         objects=objects,
         unique_fields=["name"],
@@ -245,7 +201,9 @@ def segments_bulk_upsert(*, rows: Sequence[SegmentRow]) -> dict[str, int]:
         batch_size=BATCH_SIZE,
         on_batch=None,
     )
-    return ids_by_natural_key(model=ICPSegment, field_name="name", keys=(row.name for row in rows))
+    return bulk.ids_by_natural_key(
+        model=ICPSegment, field_name="name", keys=(row.name for row in rows)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +234,7 @@ def segment_memberships_bulk_upsert(
                 fit_grade=fit_grade(row.fit_score),
             )
         )
-    _bulk_upsert(
+    bulk.bulk_upsert(
         model=SegmentMembership,
         objects=objects,
         unique_fields=["segment", "account"],
@@ -344,7 +302,7 @@ def opportunities_bulk_upsert(
         )
         for row in rows
     ]
-    _bulk_upsert(
+    bulk.bulk_upsert(
         model=Opportunity,
         objects=objects,
         unique_fields=["external_id"],

@@ -7,13 +7,13 @@ engagement services from here, and those apps never import this one.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db import models, transaction
+from django.db import transaction
 from tqdm import tqdm
 
 from accounts.models import Account, Contact, ICPSegment, Opportunity, SegmentMembership
@@ -25,7 +25,6 @@ from accounts.services import (
     SegmentRow,
     accounts_bulk_upsert,
     contacts_bulk_upsert,
-    ids_by_natural_key,
     opportunities_bulk_upsert,
     role_user_ensure,
     segment_memberships_bulk_upsert,
@@ -33,6 +32,7 @@ from accounts.services import (
 )
 from campaigns import demo
 from campaigns.models import Campaign, CampaignTarget, Program, Spend
+from config import bulk
 from engagement.models import Activity, ScoringModel, Source
 from engagement.services import (
     ActivityRow,
@@ -41,31 +41,9 @@ from engagement.services import (
     source_ensure,
 )
 
-BATCH_SIZE = 2000
+BATCH_SIZE = bulk.BATCH_SIZE
 
-OnBatch = Callable[[int], None]
-
-
-def _in_batches(
-    *,
-    model: type[models.Model],
-    objects: Sequence[models.Model],
-    unique_fields: Sequence[str],
-    update_fields: Sequence[str],
-    batch_size: int,
-    on_batch: OnBatch | None,
-) -> None:
-    for start in range(0, len(objects), batch_size):
-        chunk = list(objects[start : start + batch_size])
-        model._default_manager.bulk_create(
-            chunk,
-            batch_size=batch_size,
-            update_conflicts=True,
-            unique_fields=list(unique_fields),
-            update_fields=list(update_fields),
-        )
-        if on_batch is not None:
-            on_batch(len(chunk))
+OnBatch = bulk.OnBatch
 
 
 # --- Campaigns and programs -------------------------------------------------------
@@ -103,7 +81,7 @@ def campaigns_bulk_upsert(*, rows: Sequence[CampaignRow]) -> dict[str, int]:
         )
         for row in rows
     ]
-    _in_batches(
+    bulk.bulk_upsert(
         model=Campaign,
         objects=objects,
         unique_fields=["name"],
@@ -122,7 +100,9 @@ def campaigns_bulk_upsert(*, rows: Sequence[CampaignRow]) -> dict[str, int]:
         batch_size=BATCH_SIZE,
         on_batch=None,
     )
-    return ids_by_natural_key(model=Campaign, field_name="name", keys=(row.name for row in rows))
+    return bulk.ids_by_natural_key(
+        model=Campaign, field_name="name", keys=(row.name for row in rows)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +131,7 @@ def programs_bulk_upsert(*, rows: Sequence[ProgramRow]) -> dict[str, int]:
         )
         for row in rows
     ]
-    _in_batches(
+    bulk.bulk_upsert(
         model=Program,
         objects=objects,
         unique_fields=["tracking_key"],
@@ -167,7 +147,7 @@ def programs_bulk_upsert(*, rows: Sequence[ProgramRow]) -> dict[str, int]:
         batch_size=BATCH_SIZE,
         on_batch=None,
     )
-    return ids_by_natural_key(
+    return bulk.ids_by_natural_key(
         model=Program, field_name="tracking_key", keys=(row.tracking_key for row in rows)
     )
 
@@ -190,7 +170,7 @@ def campaign_targets_bulk_upsert(
         )
         for row in rows
     ]
-    _in_batches(
+    bulk.bulk_upsert(
         model=CampaignTarget,
         objects=objects,
         unique_fields=["campaign", "account"],
@@ -230,7 +210,7 @@ def spend_bulk_upsert(
         )
         for row in rows
     ]
-    _in_batches(
+    bulk.bulk_upsert(
         model=Spend,
         objects=objects,
         unique_fields=["external_id"],

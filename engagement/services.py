@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
+from config import bulk
 from engagement.models import Activity, ScoringModel, Source
 
-BATCH_SIZE = 2000
-
-OnBatch = Callable[[int], None]
+BATCH_SIZE = bulk.BATCH_SIZE
+OnBatch = bulk.OnBatch
 
 
 def write_key_hash(write_key: str) -> str:
