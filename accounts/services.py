@@ -17,10 +17,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.db.models import Q
 
 from accounts.fit import fit_grade
+from accounts.junk import is_personal_domain
 from accounts.models import Account, Contact, ICPSegment, Opportunity, SegmentMembership
 from accounts.normalise import email_domain, normalise_domain, normalise_email
+from accounts.traits import AccountTraits, ContactTraits
 from config import bulk
 
 BATCH_SIZE = bulk.BATCH_SIZE
@@ -357,3 +360,202 @@ def role_user_ensure(
     if group_name is not None:
         user.groups.add(Group.objects.get(name=group_name))
     return RoleUserEnsured(user_id=user.pk, username=username, created=created)
+
+
+# --- Identity from tracking calls (identify, group) ----------------------------
+# A fixed number of queries per call whatever the number of identities.
+
+_IDENTIFY_CONTACT_FIELDS = (
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "job_function",
+    "buying_role",
+    "country",
+)
+_GROUP_ACCOUNT_FIELDS = ("name", "industry", "employees", "annual_revenue", "country")
+
+
+@dataclass(frozen=True)
+class ContactIdentity:
+    """One identify call: who (user id and/or email) and what we learnt of them."""
+
+    user_id: str
+    traits: ContactTraits
+
+
+@dataclass(frozen=True)
+class AccountGroup:
+    """One group call: the account (`group_id` is its external id) and a member."""
+
+    group_id: str
+    traits: AccountTraits
+    user_id: str = ""
+
+
+def _account_ids_by_domain(domains: set[str]) -> dict[str, int]:
+    wanted = {d for d in domains if d and not is_personal_domain(d)}
+    if not wanted:
+        return {}
+    rows = Account.objects.filter(domain__in=wanted).values_list("domain", "id")
+    return {domain: pk for domain, pk in rows if domain}
+
+
+def contacts_identify(*, identities: Sequence[ContactIdentity]) -> dict[str, int]:
+    """Upsert contacts, matched by user id first and then by email.
+
+    Non-empty traits overwrite stored ones; later calls win over earlier ones.
+    A contact without an account is linked to the account of its email domain
+    (never a free-mail or disposable one). Returns user id -> contact id.
+    """
+    user_ids = {i.user_id for i in identities if i.user_id}
+    emails = {i.traits.email for i in identities if i.traits.email}
+    if not (user_ids or emails):
+        return {}
+    existing = list(Contact.objects.filter(Q(external_id__in=user_ids) | Q(email__in=emails)))
+    by_user_id = {c.external_id: c for c in existing if c.external_id}
+    by_email = {c.email: c for c in existing if c.email}
+    account_by_domain = _account_ids_by_domain({email_domain(e) for e in emails})
+
+    created: list[Contact] = []
+    changed: dict[int, Contact] = {}
+    for identity in identities:
+        traits = identity.traits
+        contact = by_user_id.get(identity.user_id) if identity.user_id else None
+        if contact is None and traits.email:
+            contact = by_email.get(traits.email)
+        if contact is None:
+            contact = Contact()
+            created.append(contact)
+        elif contact.pk is not None:
+            changed[contact.pk] = contact
+        if identity.user_id and not contact.external_id:
+            contact.external_id = identity.user_id
+            by_user_id[identity.user_id] = contact
+        if traits.email and not contact.email and traits.email not in by_email:
+            contact.email = traits.email
+            by_email[traits.email] = contact
+        for name in _IDENTIFY_CONTACT_FIELDS:
+            value = getattr(traits, name)
+            if value:
+                setattr(contact, name, value)
+        if contact.email:
+            contact.email_domain = email_domain(contact.email)
+            if contact.account_id is None:
+                contact.account_id = account_by_domain.get(contact.email_domain)
+
+    Contact.objects.bulk_create(created)
+    if changed:
+        Contact.objects.bulk_update(
+            changed.values(),
+            ["external_id", "email", "email_domain", "account", *_IDENTIFY_CONTACT_FIELDS],
+        )
+    return {uid: contact.pk for uid, contact in by_user_id.items() if uid in user_ids}
+
+
+@dataclass(frozen=True)
+class ContactRef:
+    id: int
+    account_id: int | None
+    junk_reason: str
+
+
+def contacts_for_user_ids(*, user_ids: set[str]) -> dict[str, ContactRef]:
+    """The contacts behind tracking user ids, creating bare ones for unknown ids.
+
+    A track call may arrive before the identify that names its user; the bare
+    contact takes the identify's traits when it comes.
+    """
+    if not user_ids:
+        return {}
+
+    def read() -> dict[str, ContactRef]:
+        rows = Contact.objects.filter(external_id__in=user_ids).values_list(
+            "external_id", "id", "account_id", "is_junk", "junk_reason"
+        )
+        return {
+            uid: ContactRef(id=pk, account_id=account_id, junk_reason=reason if junk else "")
+            for uid, pk, account_id, junk, reason in rows
+            if uid
+        }
+
+    found = read()
+    missing = user_ids - found.keys()
+    if missing:
+        Contact.objects.bulk_create(
+            [Contact(external_id=uid) for uid in sorted(missing)], ignore_conflicts=True
+        )
+        found = read()
+    return found
+
+
+def accounts_group(*, groups: Sequence[AccountGroup]) -> dict[str, int]:
+    """Upsert accounts by external id (the group id), then by domain, and link
+    the calling users to them. Returns group id -> account id."""
+    if not groups:
+        return {}
+    group_ids = {g.group_id for g in groups}
+    domains = {g.traits.domain for g in groups if g.traits.domain}
+    existing = list(Account.objects.filter(Q(external_id__in=group_ids) | Q(domain__in=domains)))
+    by_group_id = {a.external_id: a for a in existing if a.external_id}
+    by_domain = {a.domain: a for a in existing if a.domain}
+
+    created: list[Account] = []
+    changed: dict[int, Account] = {}
+    for group in groups:
+        traits = group.traits
+        account = by_group_id.get(group.group_id)
+        if account is None and traits.domain:
+            account = by_domain.get(traits.domain)
+        if account is None:
+            account = Account(name=traits.name or traits.domain or group.group_id)
+            created.append(account)
+        elif account.pk is not None:
+            changed[account.pk] = account
+        if not account.external_id:
+            account.external_id = group.group_id
+        by_group_id[group.group_id] = account
+        if traits.domain and not account.domain and traits.domain not in by_domain:
+            account.domain = traits.domain
+            by_domain[traits.domain] = account
+        for name in _GROUP_ACCOUNT_FIELDS:
+            value = getattr(traits, name)
+            if value not in (None, ""):
+                setattr(account, name, value)
+
+    Account.objects.bulk_create(created)
+    if changed:
+        Account.objects.bulk_update(
+            changed.values(), ["external_id", "domain", *_GROUP_ACCOUNT_FIELDS]
+        )
+    account_ids = {gid: account.pk for gid, account in by_group_id.items() if gid in group_ids}
+
+    members = {g.user_id: account_ids[g.group_id] for g in groups if g.user_id}
+    if members:
+        # The member may not be identified yet: a bare contact waits for its traits.
+        Contact.objects.bulk_create(
+            [Contact(external_id=uid) for uid in sorted(members)], ignore_conflicts=True
+        )
+        people = list(Contact.objects.filter(external_id__in=members.keys()))
+        for person in people:
+            person.account_id = members[person.external_id or ""]
+        Contact.objects.bulk_update(people, ["account"])
+    new_domains = [a.domain for a in created if a.domain]
+    if new_domains:
+        contacts_link_by_domain(domains=new_domains)
+    return account_ids
+
+
+def contacts_link_by_domain(*, domains: Sequence[str]) -> int:
+    """Give contacts without an account the account of their email domain."""
+    account_by_domain = _account_ids_by_domain(set(domains))
+    if not account_by_domain:
+        return 0
+    orphans = list(
+        Contact.objects.filter(account__isnull=True, email_domain__in=account_by_domain.keys())
+    )
+    for contact in orphans:
+        contact.account_id = account_by_domain[contact.email_domain]
+    Contact.objects.bulk_update(orphans, ["account"])
+    return len(orphans)

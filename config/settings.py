@@ -137,6 +137,30 @@ CELERY_BEAT_SCHEDULE = {
 # Tests that need PostgreSQL or a broker fail instead of skipping when set.
 REQUIRE_SERVICES = env.boolean("REQUIRE_SERVICES", default=False)
 
+# --- Cache ----------------------------------------------------------------
+
+# Shared state between web processes (the tracking rate limit). Unset: each
+# process keeps its own in memory, which is right for one process.
+_CACHE_URL = env.url("CACHE_URL", schemes=("redis", "rediss"))
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+        if _CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# --- Tracking API (DESIGN 6) -------------------------------------------------
+
+TRACKING_MAX_CALL_BYTES = env.integer("TRACKING_MAX_CALL_BYTES", default=32 * 1024, minimum=1)
+TRACKING_MAX_REQUEST_BYTES = env.integer(
+    "TRACKING_MAX_REQUEST_BYTES", default=500 * 1024, minimum=1
+)
+# Requests per second per source; a source may set its own. 0 turns the limit off.
+TRACKING_RATE_LIMIT_PER_SECOND = env.integer(
+    "TRACKING_RATE_LIMIT_PER_SECOND", default=500, minimum=0
+)
+
 # --- Auth -----------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [

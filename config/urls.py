@@ -6,6 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import AccountListApi
 from config.views import healthz
+from engagement.tracking_api import tracking_endpoint
+
+# Segment-compatible tracking API; clients post to host + "/v1/<call>", no trailing slash.
+tracking_patterns = [
+    path(f"v1/{kind}", tracking_endpoint(kind), name=f"tracking-{kind}")
+    for kind in ("batch", "identify", "group", "track", "page", "screen", "alias")
+]
 
 api_patterns = [
     path("accounts/", AccountListApi.as_view(), name="account-list"),
@@ -16,6 +23,7 @@ api_patterns = [
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="accounts:account-list"), name="home"),
     path("healthz", healthz, name="healthz"),
+    *tracking_patterns,
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),

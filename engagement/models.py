@@ -23,6 +23,8 @@ class Source(models.Model):
     write_key_prefix = models.CharField(max_length=12)
     is_active = models.BooleanField(default=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Requests per second; null means the TRACKING_RATE_LIMIT_PER_SECOND default.
+    rate_limit_per_second = models.PositiveIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -375,3 +377,25 @@ class EventTypeMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_name} -> {self.activity_type}"
+
+
+class IdentityCall(models.Model):
+    """identify, group and alias calls already applied.
+
+    Activities are deduplicated by their own (source, message_id); these calls
+    write to contacts and accounts instead, so this log makes their replays
+    change nothing.
+    """
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
+    message_id = models.CharField(max_length=200)
+    kind = models.CharField(max_length=8)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "message_id"], name="identity_call_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.message_id}"

@@ -2,24 +2,89 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Sequence
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
+from accounts.services import (
+    AccountGroup,
+    ContactIdentity,
+    ContactRef,
+    accounts_group,
+    contacts_for_user_ids,
+    contacts_identify,
+)
 from config import bulk
-from engagement.models import Activity, ScoringModel, Source
+from engagement.models import (
+    Activity,
+    AnonymousIdentity,
+    IdentityCall,
+    RejectedCall,
+    ScoringModel,
+    Source,
+)
+from engagement.selectors import write_key_digest
+from engagement.tracking import TrackingCall, activity_type_for_event, activity_type_for_page
 
 BATCH_SIZE = bulk.BATCH_SIZE
 OnBatch = bulk.OnBatch
 
 
-def write_key_hash(write_key: str) -> str:
-    """What is stored for a write key: its SHA-256, never the key itself."""
-    return hashlib.sha256(write_key.encode()).hexdigest()
+WRITE_KEY_PREFIX_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class IssuedSource:
+    """A source and its write key: the only time the key is known in clear."""
+
+    source: Source
+    write_key: str
+
+
+def _write_key_new() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@transaction.atomic
+def source_create(*, name: str, created_by_id: int | None = None) -> IssuedSource:
+    name = name.strip()
+    if not name:
+        raise ValueError("a source needs a name")
+    if Source.objects.filter(name=name).exists():
+        raise ValueError(f"a source named {name!r} already exists")
+    write_key = _write_key_new()
+    source = Source.objects.create(
+        name=name,
+        write_key_hash=write_key_digest(write_key),
+        write_key_prefix=write_key[:WRITE_KEY_PREFIX_LENGTH],
+        created_by_id=created_by_id,
+    )
+    return IssuedSource(source=source, write_key=write_key)
+
+
+@transaction.atomic
+def source_write_key_rotate(*, source_id: int) -> IssuedSource:
+    """Give a source a new write key; the old one stops working at once."""
+    source = Source.objects.select_for_update().get(pk=source_id)
+    write_key = _write_key_new()
+    source.write_key_hash = write_key_digest(write_key)
+    source.write_key_prefix = write_key[:WRITE_KEY_PREFIX_LENGTH]
+    source.save(update_fields=["write_key_hash", "write_key_prefix"])
+    return IssuedSource(source=source, write_key=write_key)
+
+
+def source_revoke(*, source_id: int) -> None:
+    """Refuse the source's key from now on; its stored activity is kept."""
+    Source.objects.filter(pk=source_id, is_active=True).update(
+        is_active=False, revoked_at=timezone.now()
+    )
 
 
 @transaction.atomic
@@ -31,7 +96,10 @@ def source_ensure(*, name: str, write_key: str) -> int:
     """
     source, _ = Source.objects.get_or_create(
         name=name,
-        defaults={"write_key_hash": write_key_hash(write_key), "write_key_prefix": write_key[:8]},
+        defaults={
+            "write_key_hash": write_key_digest(write_key),
+            "write_key_prefix": write_key[:WRITE_KEY_PREFIX_LENGTH],
+        },
     )
     return source.pk
 
@@ -109,3 +177,205 @@ def activities_bulk_insert(
         )
         if on_batch is not None:
             on_batch(len(chunk))
+
+
+# --- The tracking API's write path -----------------------------------------------
+# One transaction per request, a fixed number of queries whatever the number of
+# calls. Replays change nothing: activities are unique per (source, message_id)
+# and identity calls are logged in IdentityCall before they are applied.
+
+IDENTITY_KINDS = frozenset({"identify", "group", "alias"})
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A refused call: where it was in the request, its id, why, and all of it."""
+
+    index: int
+    message_id: str
+    reason: str
+    payload: Any
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    activities: int
+    identity_calls: int
+    duplicates: int
+    rejected: Sequence[Rejection]
+
+
+def _page_path(call: TrackingCall) -> str:
+    path = call.properties.get("path")
+    if not isinstance(path, str):
+        page = call.context.get("page")
+        path = page.get("path") if isinstance(page, dict) else None
+    return path if isinstance(path, str) else ""
+
+
+def _activity_type(call: TrackingCall, event_types: Mapping[str, str]) -> str:
+    if call.kind == "track":
+        return activity_type_for_event(call.event, event_types)
+    return activity_type_for_page(_page_path(call))
+
+
+def tracking_calls_store(
+    *,
+    source_id: int,
+    calls: Sequence[TrackingCall],
+    rejections: Sequence[Rejection],
+    event_types: Mapping[str, str],
+) -> StoreResult:
+    """Apply identity calls, store activities and dead-letter the refused, atomically."""
+    unique: dict[str, TrackingCall] = {}
+    for call in calls:
+        unique.setdefault(call.message_id, call)
+    duplicates = len(calls) - len(unique)
+
+    with transaction.atomic():
+        identity_calls = [c for c in unique.values() if c.kind in IDENTITY_KINDS]
+        activity_calls = [c for c in unique.values() if c.kind not in IDENTITY_KINDS]
+        if identity_calls:
+            seen = set(
+                IdentityCall.objects.filter(
+                    source_id=source_id, message_id__in=[c.message_id for c in identity_calls]
+                ).values_list("message_id", flat=True)
+            )
+            duplicates += len(seen)
+            identity_calls = [c for c in identity_calls if c.message_id not in seen]
+            _identity_calls_apply(source_id=source_id, calls=identity_calls)
+        if activity_calls:
+            seen = set(
+                Activity.objects.filter(
+                    source_id=source_id, message_id__in=[c.message_id for c in activity_calls]
+                ).values_list("message_id", flat=True)
+            )
+            duplicates += len(seen)
+            activity_calls = [c for c in activity_calls if c.message_id not in seen]
+            _activities_store(source_id=source_id, calls=activity_calls, event_types=event_types)
+        if rejections:
+            RejectedCall.objects.bulk_create(
+                [
+                    RejectedCall(
+                        source_id=source_id,
+                        message_id=r.message_id[:200],
+                        reason=r.reason[:500],
+                        payload=r.payload if isinstance(r.payload, dict) else {"value": r.payload},
+                    )
+                    for r in rejections
+                ]
+            )
+    return StoreResult(
+        activities=len(activity_calls),
+        identity_calls=len(identity_calls),
+        duplicates=duplicates,
+        rejected=rejections,
+    )
+
+
+def _identity_calls_apply(*, source_id: int, calls: Sequence[TrackingCall]) -> None:
+    """Upsert contacts and accounts, in the order the calls happened."""
+    ordered = sorted(calls, key=lambda c: c.timestamp)
+    identities = [
+        ContactIdentity(user_id=c.user_id, traits=c.contact)
+        for c in ordered
+        if c.contact is not None
+    ]
+    groups = [
+        AccountGroup(group_id=c.group_id, traits=c.account, user_id=c.user_id)
+        for c in ordered
+        if c.account is not None
+    ]
+    contact_ids = contacts_identify(identities=identities)
+    accounts_group(groups=groups)
+    # identify with both ids, and alias(previousId -> userId), tie an anonymous id to a person.
+    links = {c.anonymous_id: c.user_id for c in ordered if c.kind == "identify" and c.anonymous_id}
+    links |= {c.previous_id: c.user_id for c in ordered if c.kind == "alias"}
+    if links:
+        people = contacts_for_user_ids(user_ids=set(links.values()) - contact_ids.keys())
+        contact_ids |= {uid: ref.id for uid, ref in people.items()}
+        _anonymous_history_attach(
+            contact_by_anonymous_id={anon: contact_ids[uid] for anon, uid in links.items()}
+        )
+    IdentityCall.objects.bulk_create(
+        [IdentityCall(source_id=source_id, message_id=c.message_id, kind=c.kind) for c in ordered],
+        ignore_conflicts=True,
+    )
+
+
+def _anonymous_history_attach(*, contact_by_anonymous_id: Mapping[str, int]) -> None:
+    """Remember who each anonymous id is, and give their earlier activity to them."""
+    AnonymousIdentity.objects.bulk_create(
+        [
+            AnonymousIdentity(anonymous_id=anon, contact_id=contact_id)
+            for anon, contact_id in contact_by_anonymous_id.items()
+        ],
+        ignore_conflicts=True,
+    )
+    identity = AnonymousIdentity.objects.filter(anonymous_id=OuterRef("anonymous_id"))
+    Activity.objects.filter(
+        contact__isnull=True, anonymous_id__in=list(contact_by_anonymous_id)
+    ).update(
+        contact_id=Subquery(identity.values("contact_id")[:1]),
+        account_id=Coalesce(Subquery(identity.values("contact__account_id")[:1]), F("account_id")),
+    )
+
+
+def _activities_store(
+    *, source_id: int, calls: Sequence[TrackingCall], event_types: Mapping[str, str]
+) -> None:
+    people = contacts_for_user_ids(user_ids={c.user_id for c in calls if c.user_id})
+    anonymous = {c.anonymous_id for c in calls if c.anonymous_id and not c.user_id}
+    known_anonymous = (
+        {
+            anon: ContactRef(id=pk, account_id=account_id, junk_reason=reason if junk else "")
+            for anon, pk, account_id, junk, reason in AnonymousIdentity.objects.filter(
+                anonymous_id__in=anonymous
+            ).values_list(
+                "anonymous_id",
+                "contact_id",
+                "contact__account_id",
+                "contact__is_junk",
+                "contact__junk_reason",
+            )
+        }
+        if anonymous
+        else {}
+    )
+    rows = []
+    for call in calls:
+        person = (
+            people.get(call.user_id) if call.user_id else known_anonymous.get(call.anonymous_id)
+        )
+        rows.append(
+            ActivityRow(
+                message_id=call.message_id,
+                type=_activity_type(call, event_types),
+                occurred_at=call.timestamp,
+                account_id=person.account_id if person else None,
+                contact_id=person.id if person else None,
+                anonymous_id=call.anonymous_id,
+                ip=call.ip,
+                tracking_key=call.tracking_key,
+                event_name=(call.event or call.name)[:200],
+                properties=call.properties,
+                excluded_reason=f"junk contact: {person.junk_reason}"
+                if person and person.junk_reason
+                else "",
+            )
+        )
+    activities_bulk_insert(source_id=source_id, rows=rows)
+
+
+def _contacts_for_anonymous_ids(*, anonymous_ids: set[str]) -> dict[str, ContactRef]:
+    rows = AnonymousIdentity.objects.filter(anonymous_id__in=anonymous_ids).values_list(
+        "anonymous_id",
+        "contact_id",
+        "contact__account_id",
+        "contact__is_junk",
+        "contact__junk_reason",
+    )
+    return {
+        anon: ContactRef(id=pk, account_id=account_id, junk_reason=reason if junk else "")
+        for anon, pk, account_id, junk, reason in rows
+    }

@@ -17,6 +17,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from accounts.normalise import InvalidValue
+from accounts.traits import AccountTraits, ContactTraits, account_traits, contact_traits
+
 CALL_KINDS = ("identify", "group", "track", "page", "screen", "alias")
 
 # Common event names, compared after folding case, spaces, dashes and underscores.
@@ -87,6 +90,9 @@ class TrackingCall:
     context: dict[str, Any] = field(default_factory=dict)
     ip: str | None = None
     tracking_key: str = ""
+    # Read from traits for identify (contact) and group (account) calls.
+    contact: ContactTraits | None = None
+    account: AccountTraits | None = None
 
 
 def fold_event_name(name: str) -> str:
@@ -227,6 +233,11 @@ def _call_parse(
     properties = _object(raw, "properties")
     context = _object(raw, "context")
     traits = _object(raw, "traits") or _object(context, "traits")
+    try:
+        contact = contact_traits(traits) if call_kind == "identify" else None
+        account = account_traits(traits) if call_kind == "group" else None
+    except InvalidValue as problem:
+        raise InvalidCall(f"traits: {problem}") from None
     call = TrackingCall(
         kind=call_kind,
         message_id=message_id,
@@ -242,6 +253,8 @@ def _call_parse(
         context=context,
         ip=_ip(context),
         tracking_key=_tracking_key(properties, context),
+        contact=contact,
+        account=account,
     )
     if call_kind == "track" and not call.event:
         raise InvalidCall("a track call needs an event name")

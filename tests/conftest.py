@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
+from django.db.utils import load_backend
 
 
 def require_service(reason: str) -> None:
@@ -25,3 +29,26 @@ def broker_url() -> str:
     if not settings.CELERY_BROKER_URL:
         require_service("CELERY_BROKER_URL is not set, so there is no broker for a real worker")
     return str(settings.CELERY_BROKER_URL)
+
+
+@pytest.fixture
+def unreachable_database(django_db_blocker: Any) -> Iterator[None]:
+    """Swap the default connection for one to a database that cannot be reached.
+
+    The test database itself is left alone (an in-memory SQLite database would
+    vanish if its connection were closed).
+    """
+    working = connections["default"]
+    broken = dict(working.settings_dict)
+    if working.vendor == "postgresql":
+        broken.update(HOST="127.0.0.1", PORT="1")
+    else:
+        broken.update(NAME="/nonexistent-directory/engage.sqlite3")
+    unreachable = load_backend(broken["ENGINE"]).DatabaseWrapper(broken, alias="default")
+    with django_db_blocker.unblock():
+        connections["default"] = unreachable
+        try:
+            yield
+        finally:
+            unreachable.close()
+            connections["default"] = working

@@ -16,3 +16,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SECURE_SSL_REDIRECT = False
 # Static files are served by the staticfiles finders in tests; nothing is collected.
 STATIC_ROOT = None  # type: ignore[assignment]
+# Close the connection after every request: a live-server thread kept alive by
+# a client's HTTP keep-alive must not hold the test database open at teardown.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -1,11 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
-from django.db import connection, connections
-from django.db.utils import load_backend
+from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings
 
@@ -43,29 +39,6 @@ def test_healthz_is_degraded_but_up_when_the_broker_is_unreachable(client: Clien
     assert body["status"] == "degraded"
     assert body["broker"]["ok"] is False
     assert body["broker"]["error"]
-
-
-@pytest.fixture
-def unreachable_database(django_db_blocker: Any) -> Iterator[None]:
-    """Swap the default connection for one to a database that cannot be reached.
-
-    The test database itself is left alone (an in-memory SQLite database would
-    vanish if its connection were closed).
-    """
-    working = connections["default"]
-    broken = dict(working.settings_dict)
-    if working.vendor == "postgresql":
-        broken.update(HOST="127.0.0.1", PORT="1")
-    else:
-        broken.update(NAME="/nonexistent-directory/engage.sqlite3")
-    unreachable = load_backend(broken["ENGINE"]).DatabaseWrapper(broken, alias="default")
-    with django_db_blocker.unblock():
-        connections["default"] = unreachable
-        try:
-            yield
-        finally:
-            unreachable.close()
-            connections["default"] = working
 
 
 def test_healthz_answers_503_when_the_database_is_unreachable(

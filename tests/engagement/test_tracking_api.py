@@ -1,0 +1,328 @@
+"""The Segment-compatible tracking endpoints over raw HTTP (Django's test client)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from typing import Any
+
+import orjson
+import pytest
+from django.test import Client
+from django.test.utils import override_settings
+
+from accounts.models import Account, Contact
+from engagement.models import Activity, AnonymousIdentity, RejectedCall
+from engagement.services import IssuedSource, source_create, source_revoke
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def issued() -> IssuedSource:
+    return source_create(name="Website")
+
+
+def post(
+    client: Client, path: str, body: Any, write_key: str, headers: dict[str, str] | None = None
+) -> Any:
+    """POST as the tracking libraries do: JSON, HTTP Basic with the write key as user."""
+    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    token = base64.b64encode(f"{write_key}:".encode()).decode()
+    return client.post(
+        path,
+        data,
+        content_type="application/json",
+        headers={"Authorization": f"Basic {token}", **(headers or {})},
+    )
+
+
+def track(message_id: str, user_id: str = "u-1", event: str = "Demo Requested") -> dict[str, Any]:
+    return {
+        "type": "track",
+        "messageId": message_id,
+        "userId": user_id,
+        "event": event,
+        "timestamp": "2026-11-20T10:00:00Z",
+        "context": {"campaign": {"name": "Q4-Dinner"}, "ip": "198.51.100.7"},
+    }
+
+
+def test_a_track_call_is_stored_and_answered_with_success(
+    client: Client, issued: IssuedSource
+) -> None:
+    response = post(client, "/v1/track", track("m-1"), issued.write_key)
+    assert response.status_code == 200
+    assert response.json() == {"success": True}
+    activity = Activity.objects.get()
+    assert (activity.type, activity.message_id, activity.tracking_key) == (
+        "demo_request",
+        "m-1",
+        "q4-dinner",
+    )
+    assert activity.contact is not None and activity.contact.external_id == "u-1"
+    assert activity.ip == "198.51.100.7"
+
+
+def test_the_write_key_may_come_in_the_body(client: Client, issued: IssuedSource) -> None:
+    response = client.post(
+        "/v1/track",
+        orjson.dumps({**track("m-1"), "writeKey": issued.write_key}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert Activity.objects.count() == 1
+
+
+@pytest.mark.parametrize("key", ["", "not-a-key"])
+def test_an_unknown_write_key_is_refused_with_401(
+    client: Client, issued: IssuedSource, key: str
+) -> None:
+    response = post(client, "/v1/track", track("m-1"), key)
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthorized"
+    assert Activity.objects.count() == 0
+
+
+def test_a_revoked_write_key_is_refused(client: Client, issued: IssuedSource) -> None:
+    source_revoke(source_id=issued.source.pk)
+    assert post(client, "/v1/track", track("m-1"), issued.write_key).status_code == 401
+
+
+def test_gzip_bodies_are_accepted(client: Client, issued: IssuedSource) -> None:
+    body = gzip.compress(orjson.dumps({"batch": [track("m-1"), track("m-2")]}))
+    response = post(
+        client, "/v1/batch", body, issued.write_key, headers={"Content-Encoding": "gzip"}
+    )
+    assert response.status_code == 200
+    assert Activity.objects.count() == 2
+
+
+def test_invalid_gzip_is_a_400_saying_so(client: Client, issued: IssuedSource) -> None:
+    response = post(
+        client, "/v1/batch", b"not gzip", issued.write_key, headers={"Content-Encoding": "gzip"}
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_gzip"
+
+
+def test_invalid_json_is_a_400_with_code_and_message(client: Client, issued: IssuedSource) -> None:
+    response = post(client, "/v1/batch", b'{"batch": [', issued.write_key)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid_json"
+    assert "not valid JSON" in body["message"]
+
+
+@override_settings(TRACKING_MAX_REQUEST_BYTES=2_000)
+def test_a_request_over_the_limit_is_a_413(client: Client, issued: IssuedSource) -> None:
+    batch = {"batch": [track(f"m-{i}") for i in range(20)]}
+    response = post(client, "/v1/batch", batch, issued.write_key)
+    assert response.status_code == 413
+    assert "over the limit of 2000 bytes" in response.json()["message"]
+    assert Activity.objects.count() == 0
+
+
+@override_settings(TRACKING_MAX_REQUEST_BYTES=2_000)
+def test_a_gzip_body_that_inflates_past_the_limit_is_a_413(
+    client: Client, issued: IssuedSource
+) -> None:
+    batch = {"batch": [track(f"m-{i}") for i in range(200)]}
+    body = gzip.compress(orjson.dumps(batch))
+    assert len(body) < 2_000
+    response = post(
+        client, "/v1/batch", body, issued.write_key, headers={"Content-Encoding": "gzip"}
+    )
+    assert response.status_code == 413
+
+
+def test_a_batch_stores_valid_calls_and_refuses_invalid_ones_one_by_one(
+    client: Client, issued: IssuedSource
+) -> None:
+    too_big = {**track("m-big"), "properties": {"blob": "x" * 40_000}}
+    no_event = {"type": "track", "messageId": "m-noevent", "userId": "u-1"}
+    batch = {"batch": [track("m-1"), no_event, too_big, track("m-2")]}
+    response = post(client, "/v1/batch", batch, issued.write_key)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is True
+    assert [(r["index"], r["messageId"]) for r in body["refused"]] == [
+        (1, "m-noevent"),
+        (2, "m-big"),
+    ]
+    assert "needs an event name" in body["refused"][0]["reason"]
+    assert "the limit is 32768 bytes" in body["refused"][1]["reason"]
+    assert set(Activity.objects.values_list("message_id", flat=True)) == {"m-1", "m-2"}
+    dead = RejectedCall.objects.get(message_id="m-noevent")
+    assert dead.payload == no_event
+    assert dead.source_id == issued.source.pk
+
+
+def test_an_invalid_single_call_is_a_400_and_is_kept_as_a_dead_letter(
+    client: Client, issued: IssuedSource
+) -> None:
+    response = post(
+        client, "/v1/identify", {"userId": "u", "traits": {"email": "nope"}}, issued.write_key
+    )
+    assert response.status_code == 400
+    assert "traits: 'nope' is not an email address" in response.json()["message"]
+    assert RejectedCall.objects.get().reason.startswith("traits:")
+
+
+def test_a_replayed_batch_changes_nothing(client: Client, issued: IssuedSource) -> None:
+    batch = {"batch": [track("m-1"), track("m-2"), {"type": "identify", "messageId": "i-1",
+             "userId": "u-1", "traits": {"title": "CFO"}}]}  # fmt: skip
+    assert post(client, "/v1/batch", batch, issued.write_key).status_code == 200
+    Contact.objects.filter(external_id="u-1").update(title="Changed since")
+    again = post(client, "/v1/batch", batch, issued.write_key)
+    assert again.status_code == 200
+    assert again.json()["duplicates"] == 3
+    assert Activity.objects.count() == 2
+    assert Contact.objects.get(external_id="u-1").title == "Changed since"
+
+
+def test_a_call_without_message_id_deduplicates_on_retry(
+    client: Client, issued: IssuedSource
+) -> None:
+    call = {"userId": "u-1", "event": "Form Submitted", "timestamp": "2026-11-20T10:00:00Z"}
+    post(client, "/v1/track", {**call, "sentAt": "2026-11-20T10:00:01Z"}, issued.write_key)
+    post(client, "/v1/track", {**call, "sentAt": "2026-11-20T10:00:09Z"}, issued.write_key)
+    assert Activity.objects.count() == 1
+    assert Activity.objects.get().message_id.startswith("derived-")
+
+
+def test_the_database_unreachable_is_a_503_with_retry_after(
+    client: Client, issued: IssuedSource, unreachable_database: None
+) -> None:
+    response = post(client, "/v1/batch", {"batch": [track("m-1")]}, issued.write_key)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json()["code"] == "unavailable"
+
+
+def test_a_source_over_its_rate_limit_gets_429_with_retry_after(
+    client: Client, issued: IssuedSource
+) -> None:
+    issued.source.rate_limit_per_second = 3
+    issued.source.save()
+    statuses = [
+        post(client, "/v1/track", track(f"m-{i}"), issued.write_key).status_code for i in range(6)
+    ]
+    # A one-second window: at most 3 pass, unless the second turns over mid-loop.
+    assert statuses.count(429) >= 1
+    refused = post(client, "/v1/track", track("m-x"), issued.write_key)
+    if refused.status_code == 429:
+        assert refused["Retry-After"] == "1"
+        assert refused.json()["code"] == "rate_limited"
+
+
+def test_pages_are_page_views_or_pricing_page_views(client: Client, issued: IssuedSource) -> None:
+    calls = [
+        {"type": "page", "messageId": "p-1", "anonymousId": "a-1", "properties": {"path": "/blog"}},
+        {"type": "page", "messageId": "p-2", "anonymousId": "a-1",
+         "context": {"page": {"path": "/pricing"}}},
+    ]  # fmt: skip
+    post(client, "/v1/batch", {"batch": calls}, issued.write_key)
+    assert dict(Activity.objects.values_list("message_id", "type")) == {
+        "p-1": "page_view",
+        "p-2": "pricing_page_view",
+    }
+
+
+def test_unknown_event_names_are_stored_as_other(client: Client, issued: IssuedSource) -> None:
+    post(client, "/v1/track", track("m-1", event="Widget Spun"), issued.write_key)
+    activity = Activity.objects.get()
+    assert (activity.type, activity.event_name) == ("other", "Widget Spun")
+
+
+@pytest.mark.parametrize("calls", [3, 60])
+def test_a_batch_costs_a_fixed_number_of_queries(
+    client: Client, issued: IssuedSource, django_assert_num_queries: Any, calls: int
+) -> None:
+    batch = {"batch": [track(f"m-{i}", user_id=f"u-{i % 7}") for i in range(calls)]}
+    post(client, "/v1/batch", {"batch": [track("warm-up")]}, issued.write_key)
+    # source, event mapping, savepoint, dedup read, contacts read, contacts insert,
+    # contacts re-read, activity insert, release savepoint
+    with django_assert_num_queries(9):
+        response = post(client, "/v1/batch", batch, issued.write_key)
+    assert response.status_code == 200
+    assert Activity.objects.count() == calls + 1
+
+
+# --- Identity ------------------------------------------------------------------
+
+
+def test_identify_creates_a_contact_linked_to_the_account_of_its_domain(
+    client: Client, issued: IssuedSource
+) -> None:
+    account = Account.objects.create(name="Northwind", domain="northwind.example")
+    call = {"userId": "u-1", "traits": {"email": "Ana@Northwind.example", "title": "VP Sales",
+            "firstName": "Ana", "lastName": "Lima"}}  # fmt: skip
+    assert post(client, "/v1/identify", call, issued.write_key).status_code == 200
+    contact = Contact.objects.get()
+    assert (contact.email, contact.external_id, contact.seniority) == (
+        "ana@northwind.example",
+        "u-1",
+        "vp",
+    )
+    assert contact.account == account
+
+
+def test_a_contact_identified_before_its_account_exists_is_linked_when_it_appears(
+    client: Client, issued: IssuedSource
+) -> None:
+    post(client, "/v1/identify", {"userId": "u-1", "traits": {"email": "ana@contoso.example"}},
+         issued.write_key)  # fmt: skip
+    assert Contact.objects.get().account is None
+    group = {"userId": "u-2", "groupId": "crm-42",
+             "traits": {"name": "Contoso", "website": "https://www.contoso.example"}}  # fmt: skip
+    assert post(client, "/v1/group", group, issued.write_key).status_code == 200
+    account = Account.objects.get(external_id="crm-42")
+    assert account.domain == "contoso.example"
+    assert Contact.objects.get(external_id="u-1").account == account
+    assert Contact.objects.get(external_id="u-2").account == account
+
+
+def test_free_mail_never_links_a_contact_to_an_account(
+    client: Client, issued: IssuedSource
+) -> None:
+    Account.objects.create(name="Google", domain="gmail.com")
+    post(client, "/v1/identify", {"userId": "u-1", "traits": {"email": "ana@gmail.com"}},
+         issued.write_key)  # fmt: skip
+    assert Contact.objects.get().account is None
+
+
+def test_an_anonymous_visitor_is_attached_when_identified(
+    client: Client, issued: IssuedSource
+) -> None:
+    account = Account.objects.create(name="Northwind", domain="northwind.example")
+    pages = [{"type": "page", "messageId": f"p-{i}", "anonymousId": "anon-9",
+              "properties": {"path": "/pricing"}} for i in range(3)]  # fmt: skip
+    post(client, "/v1/batch", {"batch": pages}, issued.write_key)
+    assert Activity.objects.filter(contact__isnull=True).count() == 3
+    identify = {"userId": "u-1", "anonymousId": "anon-9",
+                "traits": {"email": "ana@northwind.example"}}  # fmt: skip
+    post(client, "/v1/identify", identify, issued.write_key)
+    contact = Contact.objects.get(external_id="u-1")
+    assert AnonymousIdentity.objects.get(anonymous_id="anon-9").contact == contact
+    assert set(Activity.objects.values_list("contact_id", "account_id")) == {
+        (contact.pk, account.pk)
+    }
+    # Later anonymous activity with the same id goes straight to the contact.
+    later = {"type": "page", "messageId": "p-later", "anonymousId": "anon-9"}
+    post(client, "/v1/batch", {"batch": [later]}, issued.write_key)
+    assert Activity.objects.get(message_id="p-later").contact == contact
+
+
+def test_alias_ties_a_previous_id_to_the_user(client: Client, issued: IssuedSource) -> None:
+    post(client, "/v1/page", {"messageId": "p-1", "anonymousId": "anon-1"}, issued.write_key)
+    post(client, "/v1/alias", {"previousId": "anon-1", "userId": "u-1"}, issued.write_key)
+    assert Activity.objects.get().contact == Contact.objects.get(external_id="u-1")
+
+
+def test_activity_of_a_junk_contact_is_stored_with_the_reason(
+    client: Client, issued: IssuedSource
+) -> None:
+    Contact.objects.create(external_id="u-1", is_junk=True, junk_reason="competitor domain")
+    post(client, "/v1/track", track("m-1"), issued.write_key)
+    assert Activity.objects.get().excluded_reason == "junk contact: competitor domain"
