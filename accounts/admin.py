@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.models import Account, Contact, ICPSegment, Opportunity
+from accounts.models import Account, Contact, ICPSegment, JunkRule, Opportunity
 
 
 class ContactInline(admin.TabularInline):
@@ -42,7 +42,7 @@ class ContactAdmin(admin.ModelAdmin):
         "account",
         "is_junk",
     ]
-    list_filter = ["seniority", "buying_role", "job_function", "is_junk"]
+    list_filter = ["seniority", "buying_role", "job_function", "is_junk", "junk_reviewed"]
     search_fields = ["email", "first_name", "last_name", "external_id"]
     list_select_related = ["account"]
     raw_id_fields = ["account"]
@@ -72,3 +72,10 @@ class OpportunityAdmin(admin.ModelAdmin):
     list_select_related = ["account"]
     raw_id_fields = ["account"]
     date_hierarchy = "opened_on"
+
+
+@admin.register(JunkRule)
+class JunkRuleAdmin(admin.ModelAdmin):
+    list_display = ["kind", "value", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["value"]

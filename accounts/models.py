@@ -138,6 +138,8 @@ class Contact(models.Model):
     # Junk contacts keep their activities, which then count zero (DESIGN 4).
     is_junk = models.BooleanField(default=False)
     junk_reason = models.CharField(max_length=200, blank=True)
+    # Set when a person decided the flag by hand; the rules then leave it alone.
+    junk_reviewed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -292,3 +294,30 @@ class Opportunity(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class JunkRuleKind(models.TextChoices):
+    FREE_MAIL_DOMAIN = "free_mail_domain", "Free-mail domain (junk without an account)"
+    DISPOSABLE_DOMAIN = "disposable_domain", "Disposable email domain"
+    COMPETITOR_DOMAIN = "competitor_domain", "Competitor domain"
+    UNSUPPORTED_COUNTRY = "unsupported_country", "Unsupported country (ISO code)"
+    TITLE_KEYWORD = "title_keyword", "Job-seeker or student title keyword"
+    INVALID_EMAIL_DOMAIN = "invalid_email_domain", "Placeholder email domain"
+
+
+class JunkRule(models.Model):
+    """One entry of a junk list, added to the built-in defaults in accounts/junk.py."""
+
+    kind = models.CharField(max_length=24, choices=JunkRuleKind.choices)
+    # Lower-case domain or keyword, or an upper-case country code.
+    value = models.CharField(max_length=253)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="junk_rule_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"

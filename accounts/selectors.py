@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from accounts.models import Account, OpportunityStatus
+from accounts.junk import JunkRules
+from accounts.models import Account, JunkRule, OpportunityStatus
 
 
 def account_list(*, search: str = "", owner_id: int | None = None) -> QuerySet[Account]:
@@ -29,3 +30,8 @@ def account_list(*, search: str = "", owner_id: int | None = None) -> QuerySet[A
     if owner_id is not None:
         accounts = accounts.filter(owner_id=owner_id)
     return accounts
+
+
+def junk_rules() -> JunkRules:
+    """The built-in junk lists extended with the marketer's JunkRule rows."""
+    return JunkRules().extended(JunkRule.objects.values_list("kind", "value"))

@@ -19,8 +19,9 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Q
 
+from accounts import selectors
 from accounts.fit import fit_grade
-from accounts.junk import is_personal_domain
+from accounts.junk import is_personal_domain, junk_reason
 from accounts.models import Account, Contact, ICPSegment, Opportunity, SegmentMembership
 from accounts.normalise import email_domain, normalise_domain, normalise_email
 from accounts.traits import AccountTraits, ContactTraits
@@ -402,17 +403,26 @@ def _account_ids_by_domain(domains: set[str]) -> dict[str, int]:
     return {domain: pk for domain, pk in rows if domain}
 
 
-def contacts_identify(*, identities: Sequence[ContactIdentity]) -> dict[str, int]:
+@dataclass(frozen=True)
+class IdentifyResult:
+    contact_ids: dict[str, int]  # user id -> contact id
+    junk_changed: list[int]  # existing contacts whose junk flag flipped
+
+
+def contacts_identify(*, identities: Sequence[ContactIdentity]) -> IdentifyResult:
     """Upsert contacts, matched by user id first and then by email.
 
     Non-empty traits overwrite stored ones; later calls win over earlier ones.
     A contact without an account is linked to the account of its email domain
-    (never a free-mail or disposable one). Returns user id -> contact id.
+    (never a free-mail or disposable one), and the junk rules are applied to
+    every contact not reviewed by hand.
     """
     user_ids = {i.user_id for i in identities if i.user_id}
     emails = {i.traits.email for i in identities if i.traits.email}
     if not (user_ids or emails):
-        return {}
+        return IdentifyResult(contact_ids={}, junk_changed=[])
+    rules = selectors.junk_rules()
+    junk_changed: set[int] = set()
     existing = list(Contact.objects.filter(Q(external_id__in=user_ids) | Q(email__in=emails)))
     by_user_id = {c.external_id: c for c in existing if c.external_id}
     by_email = {c.email: c for c in existing if c.email}
@@ -444,14 +454,37 @@ def contacts_identify(*, identities: Sequence[ContactIdentity]) -> dict[str, int
             contact.email_domain = email_domain(contact.email)
             if contact.account_id is None:
                 contact.account_id = account_by_domain.get(contact.email_domain)
+        if not contact.junk_reviewed:
+            was_junk = contact.is_junk
+            contact.junk_reason = junk_reason(
+                email=contact.email,
+                has_account=contact.account_id is not None,
+                country=contact.country,
+                title=contact.title,
+                rules=rules,
+            )
+            contact.is_junk = bool(contact.junk_reason)
+            if contact.pk is not None and contact.is_junk != was_junk:
+                junk_changed.add(contact.pk)
 
     Contact.objects.bulk_create(created)
     if changed:
         Contact.objects.bulk_update(
             changed.values(),
-            ["external_id", "email", "email_domain", "account", *_IDENTIFY_CONTACT_FIELDS],
+            [
+                "external_id",
+                "email",
+                "email_domain",
+                "account",
+                "is_junk",
+                "junk_reason",
+                *_IDENTIFY_CONTACT_FIELDS,
+            ],
         )
-    return {uid: contact.pk for uid, contact in by_user_id.items() if uid in user_ids}
+    return IdentifyResult(
+        contact_ids={uid: c.pk for uid, c in by_user_id.items() if uid in user_ids},
+        junk_changed=sorted(junk_changed),
+    )
 
 
 @dataclass(frozen=True)
@@ -559,3 +592,47 @@ def contacts_link_by_domain(*, domains: Sequence[str]) -> int:
         contact.account_id = account_by_domain[contact.email_domain]
     Contact.objects.bulk_update(orphans, ["account"])
     return len(orphans)
+
+
+# --- Junk ------------------------------------------------------------------------
+
+
+def contacts_junk_evaluate(*, contact_ids: Sequence[int] | None = None) -> list[int]:
+    """Apply the junk rules to contacts (all when None) not reviewed by hand.
+
+    Reads in chunks and writes only the contacts whose flag or reason changed;
+    returns their ids so their activity can follow.
+    """
+    rules = selectors.junk_rules()
+    contacts = Contact.objects.filter(junk_reviewed=False).order_by("pk")
+    if contact_ids is not None:
+        contacts = contacts.filter(pk__in=contact_ids)
+    changed: list[Contact] = []
+    fields = ("pk", "email", "account_id", "country", "title", "is_junk", "junk_reason")
+    for pk, email, account_id, country, title, is_junk, reason in contacts.values_list(
+        *fields
+    ).iterator(chunk_size=bulk.BATCH_SIZE):
+        new_reason = junk_reason(
+            email=email,
+            has_account=account_id is not None,
+            country=country,
+            title=title,
+            rules=rules,
+        )
+        if (bool(new_reason), new_reason) != (is_junk, reason):
+            changed.append(Contact(pk=pk, is_junk=bool(new_reason), junk_reason=new_reason))
+    Contact.objects.bulk_update(changed, ["is_junk", "junk_reason"], batch_size=bulk.BATCH_SIZE)
+    return [c.pk for c in changed]
+
+
+@transaction.atomic
+def contact_junk_review(*, contact_id: int, is_junk: bool, reason: str = "") -> None:
+    """A person's decision on a contact, which the rules will not overturn."""
+    reason = reason.strip()
+    if is_junk and not reason:
+        reason = "flagged by hand"
+    updated = Contact.objects.filter(pk=contact_id).update(
+        is_junk=is_junk, junk_reason=reason if is_junk else "", junk_reviewed=True
+    )
+    if not updated:
+        raise Contact.DoesNotExist(f"no contact with id {contact_id}")

@@ -156,6 +156,10 @@ TRACKING_MAX_CALL_BYTES = env.integer("TRACKING_MAX_CALL_BYTES", default=32 * 10
 TRACKING_MAX_REQUEST_BYTES = env.integer(
     "TRACKING_MAX_REQUEST_BYTES", default=500 * 1024, minimum=1
 )
+# Glob patterns over page paths that count as pricing-page views.
+TRACKING_PRICING_PATTERNS = env.strings(
+    "TRACKING_PRICING_PATTERNS", default=["*/pricing", "*/pricing/*", "*/plans", "*/plans/*"]
+)
 # Requests per second per source; a source may set its own. 0 turns the limit off.
 TRACKING_RATE_LIMIT_PER_SECOND = env.integer(
     "TRACKING_RATE_LIMIT_PER_SECOND", default=500, minimum=0

@@ -1,13 +1,19 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from accounts.admin import ContactAdmin
+from accounts.models import Contact
 from engagement.models import (
     Activity,
     Alert,
     EventTypeMapping,
+    IPRange,
     RejectedCall,
     ScoringModel,
     Source,
 )
+from engagement.services import contact_junk_set, junk_rules_apply
 
 
 @admin.register(Source)
@@ -89,3 +95,45 @@ class RejectedCallAdmin(admin.ModelAdmin):
 class EventTypeMappingAdmin(admin.ModelAdmin):
     list_display = ["event_name", "activity_type"]
     search_fields = ["event_name"]
+
+
+@admin.register(IPRange)
+class IPRangeAdmin(admin.ModelAdmin):
+    list_display = ["network", "domain", "created_at"]
+    search_fields = ["network", "domain"]
+    readonly_fields = ["first_address", "last_address"]
+
+
+# Junk actions change activities too, which only engagement may do, so the
+# contact admin gains them here rather than in accounts (imports point one way).
+class ContactJunkAdmin(ContactAdmin):
+    actions = ["junk_flag", "junk_clear", "junk_rules_reapply"]
+
+    @admin.action(description="Mark as junk (by hand; rules will not undo it)")
+    def junk_flag(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        changed = sum(
+            contact_junk_set(contact_id=pk, is_junk=True)
+            for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(request, f"Marked junk; {changed} activities now count zero.")
+
+    @admin.action(description="Not junk (by hand): count their activity again")
+    def junk_clear(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        changed = sum(
+            contact_junk_set(contact_id=pk, is_junk=False)
+            for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(request, f"Cleared; {changed} activities count again.")
+
+    @admin.action(description="Re-apply the junk rules")
+    def junk_rules_reapply(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        result = junk_rules_apply(contact_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(
+            request,
+            f"{result.contacts_changed} contacts changed, {result.activities_updated} activities.",
+            messages.SUCCESS,
+        )
+
+
+admin.site.unregister(Contact)
+admin.site.register(Contact, ContactJunkAdmin)

@@ -399,3 +399,37 @@ class IdentityCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.message_id}"
+
+
+class IPRange(models.Model):
+    """A company's network: anonymous visits from it are resolved to its account.
+
+    Bounds are stored as 32-digit hex strings (IPv4 mapped into IPv6 space), so
+    "which range holds this address" is an indexed string comparison on SQLite
+    and PostgreSQL alike.
+    """
+
+    network = models.CharField(max_length=49, unique=True, help_text="CIDR, e.g. 203.0.113.0/24")
+    first_address = models.CharField(max_length=32, editable=False)
+    last_address = models.CharField(max_length=32, editable=False)
+    # Resolved to the account with this domain when a visit arrives, so the
+    # range may be loaded before the account exists.
+    domain = models.CharField(max_length=253)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["first_address"]
+        verbose_name = "IP range"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_address__lte=models.F("last_address")),
+                name="ip_range_ordered",
+            ),
+        ]
+        indexes = [
+            # Lookup of the ranges holding an address: first <= address <= last.
+            models.Index(fields=["first_address", "last_address"], name="ip_range_bounds_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.network} -> {self.domain}"

@@ -8,18 +8,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
+from accounts.models import Contact
 from accounts.services import (
     AccountGroup,
     ContactIdentity,
     ContactRef,
     accounts_group,
+    contact_junk_review,
     contacts_for_user_ids,
     contacts_identify,
+    contacts_junk_evaluate,
 )
 from config import bulk
 from engagement.models import (
@@ -30,7 +34,7 @@ from engagement.models import (
     ScoringModel,
     Source,
 )
-from engagement.selectors import write_key_digest
+from engagement.selectors import account_ids_for_addresses, write_key_digest
 from engagement.tracking import TrackingCall, activity_type_for_event, activity_type_for_page
 
 BATCH_SIZE = bulk.BATCH_SIZE
@@ -216,7 +220,7 @@ def _page_path(call: TrackingCall) -> str:
 def _activity_type(call: TrackingCall, event_types: Mapping[str, str]) -> str:
     if call.kind == "track":
         return activity_type_for_event(call.event, event_types)
-    return activity_type_for_page(_page_path(call))
+    return activity_type_for_page(_page_path(call), settings.TRACKING_PRICING_PATTERNS)
 
 
 def tracking_calls_store(
@@ -286,7 +290,10 @@ def _identity_calls_apply(*, source_id: int, calls: Sequence[TrackingCall]) -> N
         for c in ordered
         if c.account is not None
     ]
-    contact_ids = contacts_identify(identities=identities)
+    identified = contacts_identify(identities=identities)
+    contact_ids = dict(identified.contact_ids)
+    if identified.junk_changed:
+        activities_exclusion_sync(contact_ids=identified.junk_changed)
     accounts_group(groups=groups)
     # identify with both ids, and alias(previousId -> userId), tie an anonymous id to a person.
     links = {c.anonymous_id: c.user_id for c in ordered if c.kind == "identify" and c.anonymous_id}
@@ -342,17 +349,26 @@ def _activities_store(
         if anonymous
         else {}
     )
+    persons = {
+        call.message_id: people.get(call.user_id)
+        if call.user_id
+        else known_anonymous.get(call.anonymous_id)
+        for call in calls
+    }
+    # Visits from no known person are resolved to a company by its IP ranges.
+    account_by_address = account_ids_for_addresses(
+        {c.ip for c in calls if c.ip and persons[c.message_id] is None}
+    )
     rows = []
     for call in calls:
-        person = (
-            people.get(call.user_id) if call.user_id else known_anonymous.get(call.anonymous_id)
-        )
+        person = persons[call.message_id]
+        resolved_account = account_by_address.get(call.ip) if call.ip and not person else None
         rows.append(
             ActivityRow(
                 message_id=call.message_id,
                 type=_activity_type(call, event_types),
                 occurred_at=call.timestamp,
-                account_id=person.account_id if person else None,
+                account_id=person.account_id if person else resolved_account,
                 contact_id=person.id if person else None,
                 anonymous_id=call.anonymous_id,
                 ip=call.ip,
@@ -379,3 +395,45 @@ def _contacts_for_anonymous_ids(*, anonymous_ids: set[str]) -> dict[str, Contact
         anon: ContactRef(id=pk, account_id=account_id, junk_reason=reason if junk else "")
         for anon, pk, account_id, junk, reason in rows
     }
+
+
+# --- Junk ------------------------------------------------------------------------
+
+
+def activities_exclusion_sync(*, contact_ids: Sequence[int]) -> int:
+    """Make the contacts' activity follow their junk flag: excluded with the
+    reason while junk, counted again once the flag is reversed. Nothing is deleted."""
+    junk_reason = (
+        Contact.objects.filter(pk=OuterRef("contact_id"), is_junk=True)
+        .annotate(reason=Concat(Value("junk contact: "), "junk_reason"))
+        .values("reason")[:1]
+    )
+    updated = 0
+    for chunk in bulk.chunks(list(contact_ids), bulk.LOOKUP_CHUNK):
+        updated += Activity.objects.filter(contact_id__in=chunk).update(
+            excluded_reason=Coalesce(Subquery(junk_reason), Value(""))
+        )
+    return updated
+
+
+@dataclass(frozen=True)
+class JunkApplyResult:
+    contacts_changed: int
+    activities_updated: int
+
+
+@transaction.atomic
+def junk_rules_apply(*, contact_ids: Sequence[int] | None = None) -> JunkApplyResult:
+    """Re-apply the junk rules (after a rule changed) and let activity follow."""
+    changed = contacts_junk_evaluate(contact_ids=contact_ids)
+    return JunkApplyResult(
+        contacts_changed=len(changed),
+        activities_updated=activities_exclusion_sync(contact_ids=changed),
+    )
+
+
+@transaction.atomic
+def contact_junk_set(*, contact_id: int, is_junk: bool, reason: str = "") -> int:
+    """Flag or clear a contact by hand; returns how many of its activities changed."""
+    contact_junk_review(contact_id=contact_id, is_junk=is_junk, reason=reason)
+    return activities_exclusion_sync(contact_ids=[contact_id])

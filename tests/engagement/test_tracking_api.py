@@ -229,6 +229,24 @@ def test_pages_are_page_views_or_pricing_page_views(client: Client, issued: Issu
     }
 
 
+@override_settings(TRACKING_PRICING_PATTERNS=["/tarifs*"])
+def test_pricing_page_patterns_are_configurable(client: Client, issued: IssuedSource) -> None:
+    calls = [
+        {"type": "page", "messageId": "p-1", "anonymousId": "a", "properties": {"path": "/tarifs"}},
+        {
+            "type": "page",
+            "messageId": "p-2",
+            "anonymousId": "a",
+            "properties": {"path": "/pricing"},
+        },
+    ]
+    post(client, "/v1/batch", {"batch": calls}, issued.write_key)
+    assert dict(Activity.objects.values_list("message_id", "type")) == {
+        "p-1": "pricing_page_view",
+        "p-2": "page_view",
+    }
+
+
 def test_unknown_event_names_are_stored_as_other(client: Client, issued: IssuedSource) -> None:
     post(client, "/v1/track", track("m-1", event="Widget Spun"), issued.write_key)
     activity = Activity.objects.get()
@@ -289,7 +307,24 @@ def test_free_mail_never_links_a_contact_to_an_account(
     Account.objects.create(name="Google", domain="gmail.com")
     post(client, "/v1/identify", {"userId": "u-1", "traits": {"email": "ana@gmail.com"}},
          issued.write_key)  # fmt: skip
-    assert Contact.objects.get().account is None
+    contact = Contact.objects.get()
+    assert contact.account is None
+    assert contact.junk_reason == "free-mail domain without an account: gmail.com"
+    post(client, "/v1/track", track("m-1"), issued.write_key)
+    assert Activity.objects.get().excluded_reason.startswith("junk contact: free-mail")
+
+
+def test_a_contact_that_stops_being_junk_gets_its_activity_back(
+    client: Client, issued: IssuedSource
+) -> None:
+    post(
+        client, "/v1/identify", {"userId": "u-1", "traits": {"title": "Student"}}, issued.write_key
+    )
+    post(client, "/v1/track", track("m-1"), issued.write_key)
+    assert Activity.objects.get().excluded_reason != ""
+    post(client, "/v1/identify", {"userId": "u-1", "traits": {"title": "Head of IT"}},
+         issued.write_key)  # fmt: skip
+    assert Activity.objects.get().excluded_reason == ""
 
 
 def test_an_anonymous_visitor_is_attached_when_identified(
