@@ -636,3 +636,60 @@ def contact_junk_review(*, contact_id: int, is_junk: bool, reason: str = "") -> 
     )
     if not updated:
         raise Contact.DoesNotExist(f"no contact with id {contact_id}")
+
+
+# --- CSV import writes (rows validated by accounts.imports) ------------------------
+
+Records = Sequence[tuple[Any, dict[str, Any]]]
+_ACCOUNT_IMPORT_FIELDS = (
+    "name", "domain", "external_id", "industry", "employees", "annual_revenue", "country",
+    "tier", "is_target", "is_customer", "owner_id",
+)  # fmt: skip
+_CONTACT_IMPORT_FIELDS = (
+    "external_id", "first_name", "last_name", "title", "seniority", "job_function",
+    "buying_role", "country", "account_id", "is_junk", "junk_reason",
+)  # fmt: skip
+_OPPORTUNITY_IMPORT_FIELDS = (
+    "account_id", "name", "amount", "currency", "crm_stage", "status", "opened_on",
+    "close_on", "source", "product_line",
+)  # fmt: skip
+
+
+@transaction.atomic
+def accounts_import_write(
+    *, records: Records, write: bool = True, on_batch: bulk.OnBatch | None = None
+) -> bulk.UpsertCounts:
+    """Upsert by domain, or by name for accounts without one."""
+    with_domain = [v for _, v in records if v["domain"]]
+    without = [v for _, v in records if not v["domain"]]
+    counts = bulk.upsert_by_key(
+        model=Account, key="domain", rows=with_domain, fields=_ACCOUNT_IMPORT_FIELDS,
+        write=write, on_batch=on_batch,
+    ).counts  # fmt: skip
+    counts += bulk.upsert_by_key(
+        model=Account, key="name", rows=without, fields=_ACCOUNT_IMPORT_FIELDS,
+        write=write, on_batch=on_batch, scope=Q(domain__isnull=True),
+    ).counts  # fmt: skip
+    if write and with_domain:
+        contacts_link_by_domain(domains=[v["domain"] for v in with_domain])
+    return counts
+
+
+@transaction.atomic
+def contacts_import_write(
+    *, records: Records, write: bool = True, on_batch: bulk.OnBatch | None = None
+) -> bulk.Upserted:
+    return bulk.upsert_by_key(
+        model=Contact, key="email", rows=[v for _, v in records],
+        fields=_CONTACT_IMPORT_FIELDS, write=write, on_batch=on_batch,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def opportunities_import_write(
+    *, records: Records, write: bool = True, on_batch: bulk.OnBatch | None = None
+) -> bulk.UpsertCounts:
+    return bulk.upsert_by_key(
+        model=Opportunity, key="external_id", rows=[v for _, v in records],
+        fields=_OPPORTUNITY_IMPORT_FIELDS, write=write, on_batch=on_batch,
+    ).counts  # fmt: skip

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pycountry
+
 from accounts.normalise import InvalidValue, normalise_domain, normalise_email
 
 SENIORITIES = ("c_level", "vp", "director", "manager", "other", "unknown")
@@ -90,13 +92,34 @@ def seniority_from_title(title: str) -> str:
     return "other" if lowered.strip() else "unknown"
 
 
+# Names CRMs use that the ISO list does not know.
+_COUNTRY_ALIASES = {
+    "UK": "GB",
+    "GREAT BRITAIN": "GB",
+    "ENGLAND": "GB",
+    "SCOTLAND": "GB",
+    "WALES": "GB",
+    "U.S.": "US",
+    "U.S.A.": "US",
+    "UNITED STATES OF AMERICA": "US",
+    "DEUTSCHLAND": "DE",
+    "SOUTH KOREA": "KR",
+    "RUSSIA": "RU",
+}
+
+
 def country_code(value: Any) -> str:
+    """`de`, `DEU`, `Germany`, `Deutschland` -> `DE`; blank -> ``."""
     if value is None or str(value).strip() == "":
         return ""
-    text = str(value).strip().upper()
-    if not re.fullmatch(r"[A-Z]{2}", text):
-        raise InvalidValue(f"country {value!r} is not a two-letter ISO 3166 code")
-    return text
+    text = " ".join(str(value).split())
+    alias = _COUNTRY_ALIASES.get(text.upper())
+    if alias:
+        return alias
+    try:
+        return str(pycountry.countries.lookup(text).alpha_2)
+    except LookupError:
+        raise InvalidValue(f"country {value!r} is not a known country name or ISO code") from None
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db import models
+from django.utils import timezone
 
 BATCH_SIZE = 2000
 # Below SQLite's default limit of 999 bound parameters per statement.
@@ -55,3 +57,88 @@ def bulk_upsert(
         )
         if on_batch is not None:
             on_batch(len(chunk))
+
+
+@dataclass
+class UpsertCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: UpsertCounts) -> UpsertCounts:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+@dataclass
+class Upserted:
+    counts: UpsertCounts
+    ids: dict[Any, int]  # natural key -> id, for every row
+    changed_ids: list[int]  # existing rows that were updated
+
+
+def upsert_by_key(
+    *,
+    model: type[models.Model],
+    key: str,
+    rows: Sequence[Mapping[str, Any]],
+    fields: Sequence[str],
+    write: bool = True,
+    on_batch: OnBatch | None = None,
+    scope: models.Q | None = None,
+) -> Upserted:
+    """Insert rows whose `key` is new and update the others, counting which is which.
+
+    `scope` narrows which stored rows may match (accounts without a domain, say).
+    A None value means "not given": it leaves a stored value alone and lets a
+    new row take the model's default. Reads are chunked by key and writes are
+    `bulk_create` and `bulk_update`, so the cost does not grow per row in
+    queries. With write=False nothing is written (a dry run), counts are exact.
+    """
+    existing: dict[Any, models.Model] = {}
+    stored_rows = model._default_manager.filter(scope or models.Q())
+    for chunk in chunks([row[key] for row in rows], LOOKUP_CHUNK):
+        for stored in stored_rows.filter(**{f"{key}__in": chunk}):
+            existing[getattr(stored, key)] = stored
+    has_updated_at = any(f.name == "updated_at" for f in model._meta.concrete_fields)
+    now = timezone.now()
+    counts = UpsertCounts()
+    new: list[models.Model] = []
+    changed: list[models.Model] = []
+    for row in rows:
+        obj = existing.get(row[key])
+        if obj is None:
+            obj = model(**{name: value for name, value in row.items() if value is not None})
+            existing[row[key]] = obj
+            new.append(obj)
+            continue
+        differs = False
+        for name in fields:
+            value = row.get(name)
+            if value is not None and getattr(obj, name) != value:
+                setattr(obj, name, value)
+                differs = True
+        if differs and obj.pk is not None:
+            if has_updated_at:
+                obj.updated_at = now  # type: ignore[attr-defined]
+            changed.append(obj)
+    counts.created = len(new)
+    counts.updated = len({id(obj) for obj in changed})
+    counts.unchanged = len(rows) - counts.created - counts.updated
+    if write:
+        for chunk in chunks(new, BATCH_SIZE):
+            model._default_manager.bulk_create(list(chunk))
+            if on_batch is not None:
+                on_batch(len(chunk))
+        update_fields = [*fields, "updated_at"] if has_updated_at else list(fields)
+        for chunk in chunks(changed, BATCH_SIZE):
+            model._default_manager.bulk_update(list(chunk), update_fields)
+            if on_batch is not None:
+                on_batch(len(chunk))
+    return Upserted(
+        counts=counts,
+        ids={k: obj.pk for k, obj in existing.items() if obj.pk is not None},
+        changed_ids=[obj.pk for obj in changed if obj.pk is not None],
+    )

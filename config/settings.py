@@ -165,6 +165,21 @@ TRACKING_RATE_LIMIT_PER_SECOND = env.integer(
     "TRACKING_RATE_LIMIT_PER_SECOND", default=500, minimum=0
 )
 
+# --- CSV import -------------------------------------------------------------
+
+# CRM stage names (case-insensitive) that mean won or lost; every other stage is
+# open. Defaults cover Closed Won/Lost and Won/Lost; add your CRM's own names as
+# CRM_STAGE_STATUS="Signed=won,Churned=lost".
+CRM_STAGE_STATUS: dict[str, str] = {}
+for _entry in env.strings("CRM_STAGE_STATUS"):
+    _stage, _, _status = _entry.partition("=")
+    if _status.strip().lower() not in ("open", "won", "lost") or not _stage.strip():
+        raise ImproperlyConfigured(
+            f"CRM_STAGE_STATUS entry {_entry!r} must look like 'Stage name=won' "
+            "(open, won or lost)."
+        )
+    CRM_STAGE_STATUS[_stage.strip().lower()] = _status.strip().lower()
+
 # --- Auth -----------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [

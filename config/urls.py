@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import AccountListApi
+from campaigns.api import CsvImportApi
 from config.views import healthz
 from engagement.tracking_api import tracking_endpoint
 
@@ -16,6 +17,7 @@ tracking_patterns = [
 
 api_patterns = [
     path("accounts/", AccountListApi.as_view(), name="account-list"),
+    path("imports/<str:kind>/", CsvImportApi.as_view(), name="csv-import"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

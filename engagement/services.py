@@ -25,11 +25,14 @@ from accounts.services import (
     contacts_identify,
     contacts_junk_evaluate,
 )
+from accounts.traits import ContactTraits
 from config import bulk
+from engagement.imports import IMPORT_SOURCE_NAME
 from engagement.models import (
     Activity,
     AnonymousIdentity,
     IdentityCall,
+    IPRange,
     RejectedCall,
     ScoringModel,
     Source,
@@ -437,3 +440,77 @@ def contact_junk_set(*, contact_id: int, is_junk: bool, reason: str = "") -> int
     """Flag or clear a contact by hand; returns how many of its activities changed."""
     contact_junk_review(contact_id=contact_id, is_junk=is_junk, reason=reason)
     return activities_exclusion_sync(contact_ids=[contact_id])
+
+
+# --- CSV import writes (rows validated by engagement.imports) ----------------------
+
+
+@transaction.atomic
+def ip_ranges_import_write(
+    *, records: Sequence[tuple[Any, dict[str, Any]]], write: bool = True,
+    on_batch: bulk.OnBatch | None = None,
+) -> bulk.UpsertCounts:  # fmt: skip
+    return bulk.upsert_by_key(
+        model=IPRange, key="network", rows=[v for _, v in records],
+        fields=("first_address", "last_address", "domain"), write=write, on_batch=on_batch,
+    ).counts  # fmt: skip
+
+
+@transaction.atomic
+def activities_import_write(
+    *, records: Sequence[tuple[Any, dict[str, Any]]], write: bool = True,
+    on_batch: bulk.OnBatch | None = None,
+) -> bulk.UpsertCounts:  # fmt: skip
+    """Insert imported activities once each (by message id in the import source);
+    contacts named by email are created or linked as an identify would."""
+    source_id = source_ensure(name=IMPORT_SOURCE_NAME, write_key=secrets.token_urlsafe(24))
+    values = [v for _, v in records]
+    stored: set[str] = set()
+    for chunk in bulk.chunks([v["message_id"] for v in values], bulk.LOOKUP_CHUNK):
+        stored.update(
+            Activity.objects.filter(source_id=source_id, message_id__in=chunk).values_list(
+                "message_id", flat=True
+            )
+        )
+    new = [v for v in values if v["message_id"] not in stored]
+    counts = bulk.UpsertCounts(created=len(new), unchanged=len(values) - len(new))
+    if not write or not new:
+        return counts
+    emails = sorted({v["email"] for v in new if v["email"]})
+    contacts_identify(
+        identities=[ContactIdentity(user_id="", traits=_email_only(e)) for e in emails]
+    )
+    people: dict[str, ContactRef] = {}
+    for chunk in bulk.chunks(emails, bulk.LOOKUP_CHUNK):
+        for email, pk, account_id, junk, reason in Contact.objects.filter(
+            email__in=chunk
+        ).values_list("email", "id", "account_id", "is_junk", "junk_reason"):
+            people[email or ""] = ContactRef(
+                id=pk, account_id=account_id, junk_reason=reason if junk else ""
+            )
+    rows = []
+    for v in new:
+        person = people.get(v["email"]) if v["email"] else None
+        rows.append(
+            ActivityRow(
+                message_id=v["message_id"],
+                type=v["type"],
+                occurred_at=v["occurred_at"],
+                account_id=v["account_id"] or (person.account_id if person else None),
+                contact_id=person.id if person else None,
+                tracking_key=v["tracking_key"],
+                event_name=v["event_name"][:200],
+                excluded_reason=f"junk contact: {person.junk_reason}"
+                if person and person.junk_reason
+                else "",
+            )
+        )
+    activities_bulk_insert(source_id=source_id, rows=rows, on_batch=on_batch)
+    return counts
+
+
+def _email_only(email: str) -> ContactTraits:
+    return ContactTraits(
+        email=email, first_name="", last_name="", title="", seniority="", job_function="",
+        buying_role="", country="",
+    )  # fmt: skip

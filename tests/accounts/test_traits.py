@@ -49,6 +49,14 @@ def test_contact_traits_accept_both_spellings_and_normalise_values() -> None:
     assert traits.country == "BR"
 
 
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [("br", "BR"), ("DEU", "DE"), ("Germany", "DE"), ("United  States", "US"), ("UK", "GB")],
+)
+def test_countries_are_read_from_codes_and_names(value: str, code: str) -> None:
+    assert contact_traits({"country": value}).country == code
+
+
 def test_an_explicit_seniority_wins_over_the_title() -> None:
     assert contact_traits({"title": "Analyst", "seniority": "C-Level"}).seniority == "c_level"
 
@@ -63,7 +71,7 @@ def test_a_full_name_is_split_when_first_and_last_are_missing() -> None:
     [
         ({"email": "not-an-email"}, "is not an email address"),
         ({"buyingRole": "cheerleader"}, "buying role 'cheerleader' is not one of"),
-        ({"country": "Brazil"}, "country 'Brazil' is not a two-letter"),
+        ({"country": "Narnia"}, "country 'Narnia' is not a known country"),
     ],
 )
 def test_unreadable_contact_traits_say_which_and_why(traits: dict[str, str], message: str) -> None:

@@ -1,0 +1,321 @@
+"""Pure reading and validation of CSV exports (no ORM).
+
+Each import kind declares its columns (`Column`: field name, header aliases,
+parser, required). A file is read whole, every cell is parsed, and every
+problem is collected as a `RowError` (row number, column, value, reason), so
+one run reports everything wrong with a file, not just the first mistake.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, TextIO
+
+Parser = Callable[[str], Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    parse: Parser
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # the line number in the file; the header is row 1
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", column {self.column!r}" if self.column else "")
+        value = f", value {self.value!r}" if self.value else ""
+        return f"{where}{value}: {self.reason}"
+
+
+@dataclass
+class ParsedRow:
+    row: int
+    values: dict[str, Any]
+    raw: dict[str, str]
+    errors: list[RowError] = field(default_factory=list)
+
+
+class FileRefused(ValueError):
+    """The file as a whole cannot be read (encoding, header)."""
+
+
+def header_key(name: str) -> str:
+    """`"Company Domain Name"` -> `company_domain_name`; BOM and case folded."""
+    return re.sub(r"[^a-z0-9]+", "_", name.replace("\ufeff", "").strip().lower()).strip("_")
+
+
+def column_map_parse(text: str) -> dict[str, str]:
+    """`--map "Org Name=name,Web=domain"` -> {header key: field}."""
+    mapping: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        header, sep, field_name = part.partition("=")
+        if not sep or not header.strip() or not field_name.strip():
+            raise FileRefused(f"--map entry {part!r} is not of the form column=field")
+        mapping[header_key(header)] = field_name.strip()
+    return mapping
+
+
+def _text_stream(data: bytes | str) -> TextIO:
+    if isinstance(data, str):
+        return io.StringIO(data.lstrip("\ufeff"))
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return io.StringIO(data.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    raise FileRefused("the file is neither UTF-8 nor Windows-1252 text")
+
+
+@dataclass
+class CsvFile:
+    headers: list[str]
+    rows: list[ParsedRow]  # each with its own errors
+    ignored: list[str]  # headers that map to no field
+
+
+def read_rows(
+    data: bytes | str, *, columns: Sequence[Column], column_map: Mapping[str, str] | None = None
+) -> CsvFile:
+    """Parse every row, collecting each cell's problems on its row."""
+    stream = _text_stream(data)
+    sample = stream.read(8192)
+    stream.seek(0)
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|") if sample else csv.excel
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(stream, dialect)
+    try:
+        headers = next(reader)
+    except StopIteration:
+        raise FileRefused("the file is empty: it needs a header row") from None
+    except csv.Error as problem:
+        raise FileRefused(f"row 1: {problem}") from None
+
+    by_field = {c.field: c for c in columns}
+    alias_to_field = {header_key(a): c.field for c in columns for a in (c.field, *c.aliases)}
+    explicit = dict(column_map or {})
+    for header, wanted in explicit.items():
+        if wanted not in by_field:
+            raise FileRefused(
+                f"--map sends {header!r} to {wanted!r}, which is not one of: {', '.join(by_field)}"
+            )
+    positions: dict[str, int] = {}
+    ignored: list[str] = []
+    for index, header in enumerate(headers):
+        key = header_key(header)
+        target = explicit.get(key) or alias_to_field.get(key)
+        if target is None:
+            if header.strip():
+                ignored.append(header.strip())
+            continue
+        if target in positions and explicit.get(key) is None:
+            continue  # an alias of a field already mapped: the first column wins
+        positions[target] = index
+    missing = [c.field for c in columns if c.required and c.field not in positions]
+    if missing:
+        raise FileRefused(
+            "row 1: missing required column(s) "
+            + ", ".join(missing)
+            + f"; found {', '.join(h for h in headers if h.strip()) or 'none'}"
+            + " (map other names with --map column=field)"
+        )
+
+    rows: list[ParsedRow] = []
+    line = 1
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            rows.append(_row_parse(line, cells, headers, positions, by_field))
+    except csv.Error as problem:
+        raise FileRefused(f"row {line + 1}: {problem}") from None
+    return CsvFile(headers=headers, rows=rows, ignored=ignored)
+
+
+def _row_parse(
+    line: int,
+    cells: list[str],
+    headers: list[str],
+    positions: Mapping[str, int],
+    by_field: Mapping[str, Column],
+) -> ParsedRow:
+    raw = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(headers)}
+    parsed = ParsedRow(row=line, values={}, raw=raw)
+    for name, column in by_field.items():
+        index = positions.get(name)
+        header = headers[index].strip() if index is not None else name
+        text = cells[index].strip() if index is not None and index < len(cells) else ""
+        if not text:
+            if column.required:
+                parsed.errors.append(RowError(line, header, "", "is required"))
+            parsed.values[name] = None
+            continue
+        try:
+            parsed.values[name] = column.parse(text)
+        except ValueError as problem:
+            parsed.values[name] = None
+            parsed.errors.append(RowError(line, header, text, str(problem)))
+    return parsed
+
+
+# --- Cell parsers: each raises ValueError with a reason a person can act on ------
+
+
+def text(max_length: int) -> Parser:
+    def parse(value: str) -> str:
+        cleaned = " ".join(value.split())
+        if len(cleaned) > max_length:
+            raise ValueError(f"is longer than {max_length} characters")
+        return cleaned
+
+    return parse
+
+
+_CURRENCY = re.compile(r"^(?:[A-Za-z]{3}\s*|[$€£¥])|(?:\s*[A-Za-z]{3}|[$€£¥])$")
+
+
+def decimal_amount(value: str) -> Decimal:
+    """`$1,234.50`, `1 234.50`, `USD 1234.5` -> Decimal("1234.50"); never negative."""
+    cleaned = (
+        _CURRENCY.sub("", value.strip()).replace(",", "").replace(" ", "").replace("\u00a0", "")
+    )
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError("is not an amount") from None
+    if not amount.is_finite():
+        raise ValueError("is not an amount")
+    if amount < 0:
+        raise ValueError("must not be negative")
+    return amount.quantize(Decimal("0.01"))
+
+
+def whole_number(value: str) -> int:
+    amount = decimal_amount(value)
+    if amount != amount.to_integral_value():
+        raise ValueError("is not a whole number")
+    return int(amount)
+
+
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%m/%d/%Y",  # US, as HubSpot and Salesforce export by default
+    "%m/%d/%y",
+    "%d.%m.%Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+)
+
+
+def date(value: str) -> dt.date:
+    """ISO dates and the common CRM formats; a time part, if any, is dropped."""
+    text = value.strip()
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        pass
+    head = text.split(" ")[0] if re.match(r"^\d", text) else text
+    for pattern in _DATE_FORMATS:
+        for candidate in (text, head):
+            try:
+                return dt.datetime.strptime(candidate, pattern).date()
+            except ValueError:
+                continue
+    raise ValueError("is not a date (use YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY)")
+
+
+def timestamp(value: str) -> dt.datetime:
+    """ISO date-times (UTC when no offset) or a date, read as midnight UTC."""
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        for pattern in ("%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%d.%m.%Y %H:%M"):
+            try:
+                parsed = dt.datetime.strptime(text, pattern)
+                break
+            except ValueError:
+                continue
+        else:
+            parsed = dt.datetime.combine(date(value), dt.time())
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+_TRUE = {"1", "true", "yes", "y", "t", "x"}
+_FALSE = {"0", "false", "no", "n", "f"}
+
+
+def boolean(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError("is not yes/no, true/false or 1/0")
+
+
+def choice(options: Iterable[str], aliases: Mapping[str, str] | None = None) -> Parser:
+    """Case- and spacing-insensitive choice: `Paid Social` -> `paid_social`."""
+    valid = tuple(options)
+    folded_aliases = {header_key(k): v for k, v in (aliases or {}).items()}
+
+    def parse(value: str) -> str:
+        key = header_key(value)
+        if key in folded_aliases:
+            return folded_aliases[key]
+        if key in valid:
+            return key
+        raise ValueError(f"is not one of: {', '.join(valid)}")
+
+    return parse
+
+
+def rows_with_errors_csv(rows: Iterable[ParsedRow], headers: Sequence[str]) -> str:
+    """The rejected rows as a CSV a person can fix and re-import: original columns
+    plus an `errors` column."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*headers, "errors"])
+    for row in rows:
+        writer.writerow([*(row.raw.get(h, "") for h in headers), "; ".join(map(str, row.errors))])
+    return out.getvalue()
+
+
+@dataclass
+class Prepared:
+    """Rows ready to write: one record per valid row, keyed like the model."""
+
+    records: list[tuple[ParsedRow, dict[str, Any]]]
+
+
+def duplicate_keys_flag(rows: Iterable[tuple[ParsedRow, Any]], *, column: str, what: str) -> None:
+    """A natural key twice in one file is an error on the later row, not a silent overwrite."""
+    first_seen: dict[Any, int] = {}
+    for row, key in rows:
+        if key is None or row.errors:
+            continue
+        if key in first_seen:
+            row.errors.append(
+                RowError(row.row, column, str(key), f"same {what} as row {first_seen[key]}")
+            )
+        else:
+            first_seen[key] = row.row
