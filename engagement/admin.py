@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -13,7 +15,13 @@ from engagement.models import (
     ScoringModel,
     Source,
 )
-from engagement.services import contact_junk_set, junk_rules_apply
+from engagement.services import (
+    contact_junk_set,
+    junk_rules_apply,
+    source_create,
+    source_revoke,
+    source_write_key_rotate,
+)
 
 
 @admin.register(Source)
@@ -21,14 +29,43 @@ class SourceAdmin(admin.ModelAdmin):
     list_display = ["name", "write_key_prefix", "is_active", "revoked_at", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name"]
-    # The write key is shown once at creation (source_create); only its hash is stored.
-    readonly_fields = [
-        "write_key_hash",
-        "write_key_prefix",
-        "revoked_at",
-        "created_by",
-        "created_at",
-    ]
+    fields = ["name", "write_key_prefix", "is_active", "revoked_at", "rate_limit_per_second",
+              "created_by", "created_at"]  # fmt: skip
+    readonly_fields = ["write_key_prefix", "is_active", "revoked_at", "created_by", "created_at"]
+    actions = ["write_key_rotate", "revoke"]
+
+    def save_model(self, request: HttpRequest, obj: Source, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # The key exists in clear only now: show it once, store its hash.
+        issued = source_create(name=obj.name, created_by_id=request.user.pk)
+        obj.pk = issued.source.pk
+        obj.refresh_from_db()
+        if obj.rate_limit_per_second != form.cleaned_data.get("rate_limit_per_second"):
+            obj.rate_limit_per_second = form.cleaned_data.get("rate_limit_per_second")
+            obj.save(update_fields=["rate_limit_per_second"])
+        self.message_user(
+            request,
+            f"Write key for {obj.name}: {issued.write_key} (copy it now; it is not shown again)",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Rotate the write key (the old key stops working)")
+    def write_key_rotate(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        for source in queryset:
+            issued = source_write_key_rotate(source_id=source.pk)
+            self.message_user(
+                request,
+                f"New write key for {source.name}: {issued.write_key} (shown once)",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Revoke (refuse the write key; keep the data)")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        for pk in queryset.values_list("pk", flat=True):
+            source_revoke(source_id=pk)
+        self.message_user(request, f"Revoked {queryset.count()} source(s).")
 
 
 @admin.register(ScoringModel)
