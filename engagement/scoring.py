@@ -1,0 +1,139 @@
+"""The engagement score of DESIGN section 4, as pure math (no ORM).
+
+Forward decay: with lambda = ln 2 / half_life, an activity of weight w by a
+contact with seniority multiplier m at time t_i adds the term
+w * m * exp(lambda * (t_i - L)) to a plain sum S kept against a landmark L.
+The contact's points at any time t are then c(t) = S * exp(-lambda * (t - L)),
+so new or late activity only adds terms and an incremental rollup equals a full
+recompute. Times are measured in days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+# Rebase the landmark before lambda * (t - L) grows past this: exp(700) is the
+# edge of a float, and terms far beyond it would overflow.
+REBASE_EXPONENT = 500.0
+SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class ScoringParameters:
+    activity_weights: Mapping[str, float]
+    seniority_multipliers: Mapping[str, float]
+    half_life_days: float = 30.0
+    contact_cap: float = 40.0
+    scale: float = 50.0
+    engaged_min: int = 41
+    qualified_min: int = 61
+    lookback_days: int = 365
+    anonymous_factor: float = 0.5
+    required_roles: Sequence[str] = field(default_factory=tuple)
+
+    @property
+    def decay_rate(self) -> float:
+        """lambda, per day."""
+        return math.log(2) / self.half_life_days
+
+    def weight(self, activity_type: str) -> float:
+        return float(self.activity_weights.get(activity_type, 0.0))
+
+    def multiplier(self, seniority: str) -> float:
+        return float(self.seniority_multipliers.get(seniority, 1.0))
+
+
+def days_between(earlier: dt.datetime, later: dt.datetime) -> float:
+    return (later - earlier).total_seconds() / SECONDS_PER_DAY
+
+
+def forward_term(
+    *,
+    weight: float,
+    multiplier: float,
+    occurred_at: dt.datetime,
+    landmark: dt.datetime,
+    rate: float,
+) -> float:
+    """One activity's contribution to S against the landmark."""
+    return weight * multiplier * math.exp(rate * days_between(landmark, occurred_at))
+
+
+def points_at(*, decay_sum: float, landmark: dt.datetime, at: dt.datetime, rate: float) -> float:
+    """c(t) = S * exp(-lambda * (t - L))."""
+    return decay_sum * math.exp(-rate * days_between(landmark, at))
+
+
+def rebased(
+    *, decay_sum: float, landmark: dt.datetime, new_landmark: dt.datetime, rate: float
+) -> float:
+    """The same points expressed against a later landmark."""
+    return decay_sum * math.exp(-rate * days_between(landmark, new_landmark))
+
+
+def needs_rebase(*, landmark: dt.datetime, latest: dt.datetime, rate: float) -> bool:
+    return rate * days_between(landmark, latest) > REBASE_EXPONENT
+
+
+def raw_score(
+    *, contact_points: Iterable[float], anonymous_points: float, cap: float, anonymous_factor: float
+) -> float:
+    """R = sum over contacts of min(cap, max(0, c)) + factor * anonymous points.
+
+    The cap keeps one heavy reader from qualifying an account alone; negative
+    points (unsubscribes, bounces) can cancel a contact's interest but never
+    drag the account below what its other contacts earned.
+    """
+    capped = sum(min(cap, max(0.0, points)) for points in contact_points)
+    return capped + anonymous_factor * max(0.0, anonymous_points)
+
+
+def normalised_score(raw: float, scale: float) -> int:
+    """score = round(100 * (1 - exp(-R / scale))), 0 to 100."""
+    return round(100 * (1 - math.exp(-max(0.0, raw) / scale)))
+
+
+def band(score: int, params: ScoringParameters) -> str:
+    if score >= params.qualified_min:
+        return "qualified"
+    if score >= params.engaged_min:
+        return "engaged"
+    return "aware"
+
+
+def stage(
+    *,
+    score: int,
+    last_activity_at: dt.datetime | None,
+    at: dt.datetime,
+    has_won_opportunity: bool,
+    has_open_opportunity: bool,
+    params: ScoringParameters,
+) -> str:
+    """The highest stage that holds: customer, opportunity, then the score's band;
+    unaware without any activity in the lookback."""
+    if has_won_opportunity:
+        return "customer"
+    if has_open_opportunity:
+        return "opportunity"
+    if last_activity_at is None or days_between(last_activity_at, at) > params.lookback_days:
+        return "unaware"
+    return band(score, params)
+
+
+ENGAGED_CONTACT_POINTS = 1.0
+
+
+def breadth(
+    *, points_by_contact: Mapping[int, float], roles_by_contact: Mapping[int, str],
+    required_roles: Sequence[str],
+) -> tuple[int, list[str], list[str]]:  # fmt: skip
+    """(engaged contacts, required roles covered, required roles missing)."""
+    engaged = [c for c, points in points_by_contact.items() if points >= ENGAGED_CONTACT_POINTS]
+    covered_roles = {roles_by_contact.get(c, "unknown") for c in engaged}
+    covered = [role for role in required_roles if role in covered_roles]
+    missing = [role for role in required_roles if role not in covered_roles]
+    return len(engaged), covered, missing
