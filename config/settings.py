@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env
@@ -132,6 +133,13 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "config.worker_heartbeat_record", "schedule": 60.0},
+    # New activity reaches the scores within a minute, even if a task was lost.
+    "scores-rollup-sweep": {"task": "engagement.scores_rollup_all", "schedule": 60.0},
+    # Scores decay and stages move with time; re-score daily just after midnight UTC.
+    "scores-refresh-daily": {
+        "task": "engagement.scores_refresh_all",
+        "schedule": crontab(hour=0, minute=5),
+    },
 }
 
 # Tests that need PostgreSQL or a broker fail instead of skipping when set.

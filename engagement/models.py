@@ -220,8 +220,10 @@ class ContactEngagement(models.Model):
 
     class Meta:
         constraints = [
+            # Per account too: a contact who moved company keeps the points they
+            # earned at each one where they earned them.
             models.UniqueConstraint(
-                fields=["contact", "segment"], name="contact_engagement_unique"
+                fields=["contact", "account", "segment"], name="contact_engagement_unique"
             ),
         ]
         indexes = [
@@ -433,3 +435,21 @@ class IPRange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.network} -> {self.domain}"
+
+
+class RollupCursor(models.Model):
+    """The last activity id a segment's scores include.
+
+    The incremental rollup adds the terms of activities above it and moves it,
+    in one transaction, so a crashed rollup is simply run again. Locking this
+    row serialises rollups of one segment.
+    """
+
+    segment = models.OneToOneField(ICPSegment, on_delete=models.CASCADE, related_name="+")
+    last_activity_id = models.BigIntegerField(default=0)
+    # The landmark L every forward-decay sum of the segment is kept against.
+    landmark = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"segment {self.segment_id} up to activity {self.last_activity_id}"

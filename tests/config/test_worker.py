@@ -14,6 +14,7 @@ import pytest
 from celery import Celery
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from kombu import Queue
 
 from config.models import WorkerHeartbeat
@@ -112,3 +113,37 @@ def test_a_real_worker_runs_an_enqueued_task_that_writes_to_the_database(
 
 def test_without_a_broker_tasks_run_eagerly_in_process() -> None:
     assert settings.CELERY_TASK_ALWAYS_EAGER is (not settings.CELERY_BROKER_URL)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("worker", ["configured"], indirect=True)
+def test_a_real_worker_rolls_up_engagement_scores(worker: tuple[str, str, str, Path]) -> None:
+    from accounts.models import ICPSegment, SegmentMembership
+    from engagement.models import AccountEngagement, Activity, ScoringModel
+    from tests.factories import AccountFactory, ContactFactory, SourceFactory
+
+    url, queue, _node, log = worker
+    segment = ICPSegment.objects.create(name="Worker segment")
+    ScoringModel.objects.create(segment=segment)
+    account = AccountFactory.create()
+    SegmentMembership.objects.create(segment=segment, account=account)
+    Activity.objects.create(
+        source=SourceFactory.create(), message_id="w-1", type="demo_request",
+        occurred_at=timezone.now(), account=account,
+        contact=ContactFactory.create(account=account, seniority="vp"),
+    )  # fmt: skip
+
+    client = Celery("test-client")
+    with client.connection_for_write(url) as broker_connection:
+        client.send_task("engagement.scores_rollup", args=[segment.pk], queue=queue,
+                         connection=broker_connection)  # fmt: skip
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if AccountEngagement.objects.filter(account=account, segment=segment).exists():
+            break
+        time.sleep(0.25)
+    row = AccountEngagement.objects.filter(account=account, segment=segment).first()
+    assert row is not None, "no score from the worker; log:\n" + log.read_text()[-4000:]
+    assert row.raw_score == pytest.approx(40.0)  # 30 x 1.5 = 45, capped at 40

@@ -1,0 +1,370 @@
+"""Writes of engagement scores: activity rolled up into contact and account scores.
+
+The score services live here, apart from services.py (ingest, sources, junk),
+because they are their own concern: set-based SQL over the activity table.
+
+- `scores_recompute` rebuilds a segment's sums from all of its activity with one
+  INSERT ... SELECT for contacts and one aggregate for anonymous activity.
+- `scores_rollup` adds only the activity stored since the segment's cursor:
+  forward decay (DESIGN 4) makes each new term a plain addition, so the cost is
+  O(new activities) and the result equals a full recompute.
+Both then refresh the touched accounts' scores, stages and breadth with a fixed
+number of reads and one bulk upsert.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import Opportunity, SegmentMembership
+from config import bulk
+from engagement.models import (
+    AccountEngagement,
+    Activity,
+    ContactEngagement,
+    RollupCursor,
+    ScoringModel,
+)
+from engagement.scoring import (
+    ScoringParameters,
+    breadth,
+    normalised_score,
+    points_at,
+    raw_score,
+    stage,
+)
+
+
+@dataclass(frozen=True)
+class SegmentScoring:
+    segment_id: int
+    model_id: int
+    params: ScoringParameters
+
+
+def segment_scoring(*, segment_id: int) -> SegmentScoring:
+    model = ScoringModel.objects.get(segment_id=segment_id, is_current=True)
+    return SegmentScoring(
+        segment_id=segment_id,
+        model_id=model.pk,
+        params=ScoringParameters(
+            activity_weights=model.activity_weights,
+            seniority_multipliers=model.seniority_multipliers,
+            half_life_days=model.half_life_days,
+            contact_cap=model.contact_cap,
+            scale=model.scale,
+            engaged_min=model.engaged_min,
+            qualified_min=model.qualified_min,
+            lookback_days=model.lookback_days,
+            anonymous_factor=model.anonymous_factor,
+            required_roles=tuple(model.required_roles),
+        ),
+    )
+
+
+def _days_since(column: str) -> str:
+    """SQL for the days from the landmark parameter to a timestamp column."""
+    if connection.vendor == "postgresql":
+        return f"(EXTRACT(EPOCH FROM ({column} - %s)) / 86400.0)"
+    return f"(julianday({column}) - julianday(%s))"
+
+
+def _case(column: str, values: dict[str, float], default: float) -> tuple[str, list[Any]]:
+    if not values:
+        return str(float(default)), []
+    whens = " ".join("WHEN %s THEN %s" for _ in values)
+    params: list[Any] = []
+    for key, value in values.items():
+        params += [key, float(value)]
+    return f"(CASE {column} {whens} ELSE %s END)", [*params, float(default)]
+
+
+def _term_sql(
+    scoring: SegmentScoring, landmark: dt.datetime, *, anonymous: bool
+) -> tuple[str, list[Any]]:
+    """w(type) * m(seniority) * exp(lambda * (t - L)) for one activity row `a` (contact `c`)."""
+    weight, weight_params = _case("a.type", dict(scoring.params.activity_weights), 0.0)
+    multiplier_params: list[Any] = []
+    if anonymous:
+        multiplier = "1.0"
+    else:
+        multiplier, multiplier_params = _case(
+            "c.seniority", dict(scoring.params.seniority_multipliers), 1.0
+        )
+    sql = f"{weight} * {multiplier} * EXP(%s * {_days_since('a.occurred_at')})"
+    adapted = connection.ops.adapt_datetimefield_value(landmark)
+    return sql, [*weight_params, *multiplier_params, scoring.params.decay_rate, adapted]
+
+
+def _contact_sums_sql(
+    scoring: SegmentScoring, landmark: dt.datetime, *, after_id: int, upto_id: int, add: bool
+) -> tuple[str, list[Any]]:
+    term, term_params = _term_sql(scoring, landmark, anonymous=False)
+    table = ContactEngagement._meta.db_table
+    later = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    on_conflict = (
+        f"ON CONFLICT (contact_id, account_id, segment_id) DO UPDATE SET "
+        f"decay_sum = {table}.decay_sum + excluded.decay_sum, "
+        f"last_activity_at = {later}({table}.last_activity_at, excluded.last_activity_at)"
+        if add
+        else ""
+    )
+    sql = f"""
+        INSERT INTO {table}
+            (contact_id, account_id, segment_id, landmark, decay_sum, last_activity_at)
+        SELECT a.contact_id, a.account_id, %s, %s, SUM({term}), MAX(a.occurred_at)
+        FROM {Activity._meta.db_table} a
+        JOIN accounts_contact c ON c.id = a.contact_id
+        JOIN {SegmentMembership._meta.db_table} m
+          ON m.account_id = a.account_id AND m.segment_id = %s
+        WHERE a.id > %s AND a.id <= %s AND a.excluded_reason = ''
+          AND a.contact_id IS NOT NULL AND a.account_id IS NOT NULL
+        GROUP BY a.contact_id, a.account_id
+        {on_conflict}
+    """  # noqa: S608 - table names are ours; every value is a parameter
+    params = [
+        scoring.segment_id,
+        connection.ops.adapt_datetimefield_value(landmark),
+        *term_params,
+        scoring.segment_id,
+        after_id,
+        upto_id,
+    ]
+    return sql, params
+
+
+def _anonymous_sums(
+    scoring: SegmentScoring, landmark: dt.datetime, *, after_id: int, upto_id: int
+) -> dict[int, tuple[float, dt.datetime | None]]:
+    """account id -> (forward-decay sum, latest time) of its anonymous activity."""
+    term, term_params = _term_sql(scoring, landmark, anonymous=True)
+    sql = f"""
+        SELECT a.account_id, SUM({term}), MAX(a.occurred_at)
+        FROM {Activity._meta.db_table} a
+        JOIN {SegmentMembership._meta.db_table} m
+          ON m.account_id = a.account_id AND m.segment_id = %s
+        WHERE a.id > %s AND a.id <= %s AND a.excluded_reason = ''
+          AND a.contact_id IS NULL AND a.account_id IS NOT NULL
+        GROUP BY a.account_id
+    """  # noqa: S608 - table names are ours; every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*term_params, scoring.segment_id, after_id, upto_id])
+        rows = cursor.fetchall()
+    return {account_id: (float(total), _aware(latest)) for account_id, total, latest in rows}
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    """A timestamp from raw SQL: a datetime on PostgreSQL, text on SQLite."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, dt.datetime) else parse_datetime(str(value))
+    if parsed is None:
+        raise ValueError(f"unreadable timestamp {value!r}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class RollupResult:
+    segment_id: int
+    activities_through: int
+    accounts_refreshed: int
+
+
+def _cursor_locked(segment_id: int) -> RollupCursor:
+    RollupCursor.objects.get_or_create(segment_id=segment_id)
+    return RollupCursor.objects.select_for_update().get(segment_id=segment_id)
+
+
+@transaction.atomic
+def scores_recompute(*, segment_id: int, at: dt.datetime | None = None) -> RollupResult:
+    """Rebuild a segment's scores from all its activity, against a fresh landmark."""
+    at = at or timezone.now()
+    scoring = segment_scoring(segment_id=segment_id)
+    cursor = _cursor_locked(segment_id)
+    upto = Activity.objects.aggregate(top=Max("id"))["top"] or 0
+    landmark = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    ContactEngagement.objects.filter(segment_id=segment_id).delete()
+    sql, params = _contact_sums_sql(scoring, landmark, after_id=0, upto_id=upto, add=False)
+    with connection.cursor() as db:
+        db.execute(sql, params)
+    anonymous = _anonymous_sums(scoring, landmark, after_id=0, upto_id=upto)
+    refreshed = _accounts_refresh(
+        scoring=scoring, landmark=landmark, at=at, account_ids=None,
+        anonymous=anonymous, replace_anonymous=True,
+    )  # fmt: skip
+    cursor.last_activity_id, cursor.landmark = upto, landmark
+    cursor.save(update_fields=["last_activity_id", "landmark", "updated_at"])
+    return RollupResult(segment_id, upto, refreshed)
+
+
+def scores_rollup(*, segment_id: int, at: dt.datetime | None = None) -> RollupResult:
+    """Add the activity stored since the cursor; refresh only the accounts it touched.
+
+    A segment never scored has no landmark yet: its first rollup is a recompute.
+    """
+    if not RollupCursor.objects.filter(segment_id=segment_id, landmark__isnull=False).exists():
+        return scores_recompute(segment_id=segment_id, at=at)
+    with transaction.atomic():
+        return _scores_add(segment_id=segment_id, at=at or timezone.now())
+
+
+def _scores_add(*, segment_id: int, at: dt.datetime) -> RollupResult:
+    cursor = _cursor_locked(segment_id)
+    assert cursor.landmark is not None  # set by the first recompute, never cleared
+    scoring = segment_scoring(segment_id=segment_id)
+    landmark = cursor.landmark
+    after = cursor.last_activity_id
+    upto = Activity.objects.aggregate(top=Max("id"))["top"] or 0
+    if upto <= after:
+        return RollupResult(segment_id, after, 0)
+    touched = list(
+        Activity.objects.filter(id__gt=after, id__lte=upto, account_id__isnull=False)
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+    sql, params = _contact_sums_sql(scoring, landmark, after_id=after, upto_id=upto, add=True)
+    with connection.cursor() as db:
+        db.execute(sql, params)
+    anonymous = _anonymous_sums(scoring, landmark, after_id=after, upto_id=upto)
+    refreshed = _accounts_refresh(
+        scoring=scoring, landmark=landmark, at=at, account_ids=touched,
+        anonymous=anonymous, replace_anonymous=False,
+    )  # fmt: skip
+    cursor.last_activity_id = upto
+    cursor.save(update_fields=["last_activity_id", "updated_at"])
+    return RollupResult(segment_id, upto, refreshed)
+
+
+@transaction.atomic
+def scores_refresh(*, segment_id: int, at: dt.datetime | None = None) -> int:
+    """Re-score every member account at `at` from the stored sums: scores decay
+    and stages move with time even without new activity (the daily task)."""
+    cursor = _cursor_locked(segment_id)
+    if cursor.landmark is None:
+        return scores_recompute(segment_id=segment_id, at=at).accounts_refreshed
+    return _accounts_refresh(
+        scoring=segment_scoring(segment_id=segment_id), landmark=cursor.landmark,
+        at=at or timezone.now(), account_ids=None, anonymous={}, replace_anonymous=False,
+    )  # fmt: skip
+
+
+def _accounts_refresh(
+    *,
+    scoring: SegmentScoring,
+    landmark: dt.datetime,
+    at: dt.datetime,
+    account_ids: Sequence[int] | None,
+    anonymous: dict[int, tuple[float, dt.datetime | None]],
+    replace_anonymous: bool,
+) -> int:
+    """Recompute score, stage and breadth of member accounts from the stored sums."""
+    params, rate = scoring.params, scoring.params.decay_rate
+    members = SegmentMembership.objects.filter(segment_id=scoring.segment_id)
+    contacts = ContactEngagement.objects.filter(segment_id=scoring.segment_id)
+    stored = AccountEngagement.objects.filter(segment_id=scoring.segment_id)
+    deals = Opportunity.objects.all()
+    if account_ids is not None:
+        if not account_ids:
+            return 0
+        scope = Q(account_id__in=account_ids)
+        members, contacts, stored, deals = (
+            members.filter(scope), contacts.filter(scope), stored.filter(scope),
+            deals.filter(scope),
+        )  # fmt: skip
+    member_ids = list(members.values_list("account_id", flat=True))
+    points: dict[int, dict[int, float]] = defaultdict(dict)
+    roles: dict[int, str] = {}
+    latest: dict[int, dt.datetime] = {}
+    for account_id, contact_id, decay_sum, last_at, role in contacts.values_list(
+        "account_id", "contact_id", "decay_sum", "last_activity_at", "contact__buying_role"
+    ):
+        points[account_id][contact_id] = points_at(
+            decay_sum=decay_sum, landmark=landmark, at=at, rate=rate
+        )
+        roles[contact_id] = role
+        if last_at and (account_id not in latest or last_at > latest[account_id]):
+            latest[account_id] = last_at
+    previous = {row.account_id: row for row in stored}
+    deal_flags: dict[int, dict[str, Any]] = {
+        row["account_id"]: dict(row)
+        for row in deals.values("account_id").annotate(
+            won=Count("id", filter=Q(status="won")), open=Count("id", filter=Q(status="open"))
+        )
+    }
+    rows = []
+    for account_id in member_ids:
+        before = previous.get(account_id)
+        anonymous_sum, anonymous_latest = anonymous.get(account_id, (0.0, None))
+        if not replace_anonymous and before is not None:
+            anonymous_sum += before.anonymous_decay_sum
+        for moment in (
+            anonymous_latest,
+            before.last_activity_at if before and not replace_anonymous else None,
+        ):
+            if moment and (account_id not in latest or moment > latest[account_id]):
+                latest[account_id] = moment
+        raw = raw_score(
+            contact_points=points[account_id].values(),
+            anonymous_points=points_at(
+                decay_sum=anonymous_sum, landmark=landmark, at=at, rate=rate
+            ),
+            cap=params.contact_cap,
+            anonymous_factor=params.anonymous_factor,
+        )
+        score = normalised_score(raw, params.scale)
+        engaged, covered, _missing = breadth(
+            points_by_contact=points[account_id], roles_by_contact=roles,
+            required_roles=params.required_roles,
+        )  # fmt: skip
+        flags = deal_flags.get(account_id, {})
+        rows.append(
+            AccountEngagement(
+                account_id=account_id,
+                segment_id=scoring.segment_id,
+                scoring_model_id=scoring.model_id,
+                landmark=landmark,
+                anonymous_decay_sum=anonymous_sum,
+                raw_score=raw,
+                score=score,
+                stage=stage(
+                    score=score,
+                    last_activity_at=latest.get(account_id),
+                    at=at,
+                    has_won_opportunity=bool(flags.get("won")),
+                    has_open_opportunity=bool(flags.get("open")),
+                    params=params,
+                ),
+                engaged_contacts=engaged,
+                roles_covered=covered,
+                last_activity_at=latest.get(account_id),
+                alert_armed=before.alert_armed if before else True,
+                computed_at=at,
+            )
+        )
+    bulk.bulk_upsert(
+        model=AccountEngagement,
+        objects=rows,
+        unique_fields=["account", "segment"],
+        update_fields=[
+            "scoring_model", "landmark", "anonymous_decay_sum", "raw_score", "score", "stage",
+            "engaged_contacts", "roles_covered", "last_activity_at", "computed_at",
+        ],
+    )  # fmt: skip
+    return len(rows)
+
+
+def segments_scored(*, segment_ids: Iterable[int] | None = None) -> list[int]:
+    """Segments that have a current scoring model (the ones a rollup can score)."""
+    models = ScoringModel.objects.filter(is_current=True)
+    if segment_ids is not None:
+        models = models.filter(segment_id__in=list(segment_ids))
+    return list(models.values_list("segment_id", flat=True).order_by("segment_id"))
