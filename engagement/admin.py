@@ -15,6 +15,7 @@ from engagement.models import (
     ScoringModel,
     Source,
 )
+from engagement.rollup import TUNABLE_PARAMETERS, scoring_model_update
 from engagement.services import (
     contact_junk_set,
     junk_rules_apply,
@@ -70,18 +71,23 @@ class SourceAdmin(admin.ModelAdmin):
 
 @admin.register(ScoringModel)
 class ScoringModelAdmin(admin.ModelAdmin):
-    list_display = [
-        "segment",
-        "version",
-        "is_current",
-        "half_life_days",
-        "contact_cap",
-        "scale",
-        "engaged_min",
-        "qualified_min",
-    ]
+    list_display = ["segment", "version", "is_current", "half_life_days", "contact_cap", "scale",
+                    "engaged_min", "qualified_min"]  # fmt: skip
     list_filter = ["is_current", "segment"]
     list_select_related = ["segment"]
+    readonly_fields = ["version", "is_current", "created_by", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: ScoringModel, form: Any, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # A change is a new version, never an edit of the one that produced scores.
+        changes = {n: form.cleaned_data[n] for n in form.changed_data if n in TUNABLE_PARAMETERS}
+        new = scoring_model_update(
+            segment_id=obj.segment_id, changes=changes, created_by_id=request.user.pk
+        )
+        obj.pk, obj.version = new.pk, new.version
+        self.message_user(request, f"Saved as version {new.version}; scores are being recomputed.")
 
 
 @admin.register(Activity)

@@ -196,3 +196,54 @@ def test_the_recompute_command_scores_one_or_every_segment(segment: ICPSegment) 
     assert engagement(account, segment).score > 0
     with pytest.raises(CommandError, match="no segment named or numbered 'Nope'"):
         call_command("scores_recompute", "--segment", "Nope", verbosity=0)
+
+
+def test_changing_a_model_makes_a_new_version_and_schedules_a_recompute(
+    segment: ICPSegment, django_capture_on_commit_callbacks: Any
+) -> None:
+    from engagement.rollup import scoring_model_update
+    from engagement.tasks import scores_recompute_task
+
+    from django.utils import timezone
+
+    account = member(segment)
+    # Now, not AT: the recompute the task runs scores at the current time.
+    Activity.objects.create(
+        source=SOURCE[0], message_id="v-1", type="pricing_page_view",
+        occurred_at=timezone.now(), account=account,
+        contact=ContactFactory.create(account=account),
+    )  # fmt: skip
+    scores_recompute(segment_id=segment.pk)
+    assert engagement(account, segment).raw_score == pytest.approx(5.0, rel=1e-3)
+
+    with django_capture_on_commit_callbacks(execute=False) as scheduled:
+        new = scoring_model_update(
+            segment_id=segment.pk, changes={"activity_weights": {"pricing_page_view": 8}}
+        )
+    assert (new.version, new.is_current) == (2, True)
+    assert ScoringModel.objects.get(segment=segment, version=1).is_current is False
+    assert len(scheduled) == 1
+    scores_recompute_task.apply(args=[segment.pk])  # what the worker runs
+    row = engagement(account, segment)
+    assert row.raw_score == pytest.approx(8.0, rel=1e-3)
+    assert row.scoring_model_id == new.pk
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"activity_weights": {"fax_sent": 3}}, "unknown activity types"),
+        ({"half_life_days": 0}, "half_life_days must be above 0"),
+        ({"engaged_min": 70, "qualified_min": 60}, "bands must satisfy"),
+        ({"required_roles": ["mascot"]}, "unknown buying roles"),
+        ({"landmark": 1}, "not scoring parameters"),
+    ],
+)
+def test_an_unscorable_model_is_refused(
+    segment: ICPSegment, changes: dict[str, Any], message: str
+) -> None:
+    from engagement.rollup import scoring_model_update
+
+    with pytest.raises(ValueError, match=message):
+        scoring_model_update(segment_id=segment.pk, changes=changes)
+    assert ScoringModel.objects.get(segment=segment).version == 1
