@@ -13,7 +13,7 @@ BATCH_SIZE = 2000
 # Below SQLite's default limit of 999 bound parameters per statement.
 LOOKUP_CHUNK = 900
 
-OnBatch = Callable[[int], None]
+OnBatch = Callable[[int], object]  # progress callbacks; any return value is ignored
 T = TypeVar("T")
 
 

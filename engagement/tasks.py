@@ -6,7 +6,10 @@ its transaction left, so it gives the same scores.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from celery import shared_task
+from django.utils import timezone
 
 from engagement import rollup
 
@@ -26,8 +29,11 @@ def scores_rollup_all_task() -> None:
 
 @shared_task(name="engagement.scores_refresh_all", acks_late=True, ignore_result=True)
 def scores_refresh_all_task() -> None:
-    """Daily: scores decay and stages move with time even without new activity."""
+    """Daily, after midnight UTC: snapshot yesterday's scores, then re-score for
+    today (scores decay and stages move with time even without new activity)."""
+    yesterday = timezone.now().date() - dt.timedelta(days=1)
     for segment_id in rollup.segments_scored():
+        rollup.snapshots_take(segment_id=segment_id, day=yesterday)
         rollup.scores_refresh(segment_id=segment_id)
 
 
