@@ -321,3 +321,25 @@ class JunkRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.value}"
+
+
+class AccountFollow(models.Model):
+    """A user who wants the account's alerts without owning it (a rep, an SDR)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followed_accounts"
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="followers")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account"], name="account_follow_unique"),
+        ]
+        indexes = [
+            # Who to alert about an account.
+            models.Index(fields=["account"], name="account_follow_account_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} follows {self.account_id}"

@@ -237,6 +237,12 @@ EMAIL_BACKEND = (
     else "django.core.mail.backends.console.EmailBackend"
 )
 
+# Alerts: an outgoing webhook, signed with HMAC-SHA256 (engagement/alerts.py).
+ALERT_WEBHOOK_URL = env.url("ALERT_WEBHOOK_URL", schemes=("http", "https"))
+ALERT_WEBHOOK_SECRET = env.string("ALERT_WEBHOOK_SECRET")
+if ALERT_WEBHOOK_URL and not ALERT_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("ALERT_WEBHOOK_URL is set but ALERT_WEBHOOK_SECRET is not.")
+
 # --- Time, static files, security -------------------------------------------
 
 LANGUAGE_CODE = "en-us"

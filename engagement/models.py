@@ -314,6 +314,8 @@ class Alert(models.Model):
     emailed_at = models.DateTimeField(null=True, blank=True)
     webhook_delivered_at = models.DateTimeField(null=True, blank=True)
     webhook_attempts = models.PositiveSmallIntegerField(default=0)
+    # The model version whose score crossed into the qualified band.
+    model_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-created_at"]

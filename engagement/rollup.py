@@ -27,6 +27,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Opportunity, SegmentMembership
 from config import bulk
+from engagement.alerts import alerts_create
 from engagement.models import (
     AccountEngagement,
     Activity,
@@ -49,6 +50,7 @@ from engagement.scoring import (
 class SegmentScoring:
     segment_id: int
     model_id: int
+    model_version: int
     params: ScoringParameters
 
 
@@ -57,6 +59,7 @@ def segment_scoring(*, segment_id: int) -> SegmentScoring:
     return SegmentScoring(
         segment_id=segment_id,
         model_id=model.pk,
+        model_version=model.version,
         params=ScoringParameters(
             activity_weights=model.activity_weights,
             seniority_multipliers=model.seniority_multipliers,
@@ -369,9 +372,18 @@ def _accounts_refresh(
             decay_sum=anonymous_sum, landmark=landmark, at=at, rate=rate
         )
     rows = []
+    crossed: list[tuple[int, int]] = []
     for account_id in member_ids:
         result = _account_score(account_id, inputs, params, at)
         before = previous.get(account_id)
+        # Hysteresis: one alert on rising into the qualified band, none again
+        # until the score has fallen below the engaged band.
+        armed = before.alert_armed if before else True
+        if result.score >= params.qualified_min and armed:
+            crossed.append((account_id, result.score))
+            armed = False
+        elif result.score < params.engaged_min:
+            armed = True
         rows.append(
             AccountEngagement(
                 account_id=account_id,
@@ -385,7 +397,7 @@ def _accounts_refresh(
                 engaged_contacts=result.engaged_contacts,
                 roles_covered=result.roles_covered,
                 last_activity_at=result.last_activity_at,
-                alert_armed=before.alert_armed if before else True,
+                alert_armed=armed,
                 computed_at=at,
             )
         )
@@ -395,9 +407,14 @@ def _accounts_refresh(
         unique_fields=["account", "segment"],
         update_fields=[
             "scoring_model", "landmark", "anonymous_decay_sum", "raw_score", "score", "stage",
-            "engaged_contacts", "roles_covered", "last_activity_at", "computed_at",
+            "engaged_contacts", "roles_covered", "last_activity_at", "alert_armed",
+            "computed_at",
         ],
     )  # fmt: skip
+    if crossed:
+        alerts_create(
+            segment_id=scoring.segment_id, scores=crossed, model_version=scoring.model_version
+        )
     return len(rows)
 
 
@@ -570,7 +587,7 @@ def snapshots_backfill(
     if since > until:
         raise ValueError(f"since {since} is after until {until}")
     scoring = segment_scoring(segment_id=segment_id)
-    version = ScoringModel.objects.get(pk=scoring.model_id).version
+    version = scoring.model_version
     params, rate = scoring.params, scoring.params.decay_rate
     landmark = _end_of(until)
     member_ids = list(

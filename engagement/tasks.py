@@ -12,6 +12,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from engagement import rollup
+from engagement.alerts import WebhookFailed, alert_deliver
 
 
 @shared_task(name="engagement.scores_rollup", acks_late=True, ignore_result=True)
@@ -23,8 +24,10 @@ def scores_rollup_task(segment_id: int) -> None:
 def scores_rollup_all_task() -> None:
     """The sweep beat runs every minute: new activity reaches the scores even if
     a rollup task was lost."""
+    # Inline, not one task per segment: segments are few, and each rollup locks
+    # its own cursor, so a slow segment cannot be rolled up twice at once.
     for segment_id in rollup.segments_scored():
-        scores_rollup_task.delay(segment_id)
+        rollup.scores_rollup(segment_id=segment_id)
 
 
 @shared_task(name="engagement.scores_refresh_all", acks_late=True, ignore_result=True)
@@ -40,3 +43,17 @@ def scores_refresh_all_task() -> None:
 @shared_task(name="engagement.scores_recompute", acks_late=True, ignore_result=True)
 def scores_recompute_task(segment_id: int) -> None:
     rollup.scores_recompute(segment_id=segment_id)
+
+
+@shared_task(
+    name="engagement.alert_deliver",
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(WebhookFailed,),
+    retry_backoff=5,
+    retry_backoff_max=900,
+    retry_jitter=True,
+    max_retries=8,
+)
+def alert_deliver_task(alert_id: int) -> None:
+    alert_deliver(alert_id=alert_id)
