@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +40,7 @@ from campaigns.models import Campaign, CampaignTarget, Program, Spend
 from config import bulk, csvimport
 from config.csvimport import Column, ParsedRow, RowError
 from engagement import imports as engagement_imports
+from engagement import rollup
 from engagement import services as engagement_services
 from engagement.models import Activity, ScoringModel, Source
 from engagement.services import (
@@ -485,6 +486,7 @@ def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoS
             for opportunity in opportunities
         ]
     )
+    _demo_scores(today=today, progress=progress)
     return DemoSeedResult(
         counts=table_counts(),
         logins=tuple(logins),
@@ -492,6 +494,24 @@ def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoS
         opportunities_generated=len(opportunities),
         seconds=time.monotonic() - started,
     )
+
+
+DEMO_HISTORY_DAYS = 56
+
+
+def _demo_scores(*, today: date, progress: bool) -> None:
+    """Score the demo and give it eight weeks of daily snapshots, so the first
+    screen shows scores and trends. History does not raise alerts."""
+    first_day = today - timedelta(days=DEMO_HISTORY_DAYS)
+    at = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    segment_ids = rollup.segments_scored()
+    with tqdm(total=len(segment_ids) * (DEMO_HISTORY_DAYS + 1), desc="demo scores",
+              unit="day", disable=None if progress else True) as bar:  # fmt: skip
+        for segment_id in segment_ids:
+            rollup.scores_recompute(segment_id=segment_id, at=at, alerts=False)
+            rollup.snapshots_backfill(
+                segment_id=segment_id, since=first_day, until=today, on_day=bar.update
+            )
 
 
 # --- CSV import ----------------------------------------------------------------

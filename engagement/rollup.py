@@ -189,8 +189,14 @@ def _cursor_locked(segment_id: int) -> RollupCursor:
 
 
 @transaction.atomic
-def scores_recompute(*, segment_id: int, at: dt.datetime | None = None) -> RollupResult:
-    """Rebuild a segment's scores from all its activity, against a fresh landmark."""
+def scores_recompute(
+    *, segment_id: int, at: dt.datetime | None = None, alerts: bool = True
+) -> RollupResult:
+    """Rebuild a segment's scores from all its activity, against a fresh landmark.
+
+    alerts=False scores history without alerting on it (a first import or the
+    demo): accounts already qualified are disarmed as if they had been alerted.
+    """
     at = at or timezone.now()
     scoring = segment_scoring(segment_id=segment_id)
     cursor = _cursor_locked(segment_id)
@@ -203,7 +209,7 @@ def scores_recompute(*, segment_id: int, at: dt.datetime | None = None) -> Rollu
     anonymous = _anonymous_sums(scoring, landmark, after_id=0, upto_id=upto)
     refreshed = _accounts_refresh(
         scoring=scoring, landmark=landmark, at=at, account_ids=None,
-        anonymous=anonymous, replace_anonymous=True,
+        anonymous=anonymous, replace_anonymous=True, alerts=alerts,
     )  # fmt: skip
     cursor.last_activity_id, cursor.landmark = upto, landmark
     cursor.save(update_fields=["last_activity_id", "landmark", "updated_at"])
@@ -327,6 +333,7 @@ def _accounts_refresh(
     account_ids: Sequence[int] | None,
     anonymous: dict[int, tuple[float, dt.datetime | None]],
     replace_anonymous: bool,
+    alerts: bool = True,
 ) -> int:
     """Recompute score, stage and breadth of member accounts from the stored sums."""
     params, rate = scoring.params, scoring.params.decay_rate
@@ -411,7 +418,7 @@ def _accounts_refresh(
             "computed_at",
         ],
     )  # fmt: skip
-    if crossed:
+    if crossed and alerts:
         alerts_create(
             segment_id=scoring.segment_id, scores=crossed, model_version=scoring.model_version
         )
