@@ -1,10 +1,9 @@
+"""Serializers of accounts, shared by the API views that list them (engagement.api)."""
+
 from __future__ import annotations
 
-import django_filters
-from django.db.models import QuerySet
-from rest_framework import generics, serializers
+from rest_framework import serializers
 
-from accounts import selectors
 from accounts.models import Account
 
 
@@ -33,24 +32,3 @@ class AccountSerializer(serializers.ModelSerializer):
             "contact_count",
             "open_opportunity_count",
         ]
-
-
-class AccountFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Name or domain contains")
-
-    class Meta:
-        model = Account
-        fields = ["tier", "is_target", "is_customer", "owner", "industry", "country"]
-
-    def search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
-        return queryset.filter(name__icontains=value) | queryset.filter(domain__icontains=value)
-
-
-class AccountListApi(generics.ListAPIView):
-    """Accounts with their buying-team size and open deals."""
-
-    serializer_class = AccountSerializer
-    filterset_class = AccountFilter
-
-    def get_queryset(self) -> QuerySet[Account]:
-        return selectors.account_list()

@@ -127,3 +127,23 @@ def fit_compute(*, criteria: Mapping[str, Any], firmographics: Mapping[str, Any]
             matched += weight
     score = fit_score(matched_weight=matched, total_weight=total)
     return Fit(score=score, grade=fit_grade(score), matched_weight=matched, total_weight=total)
+
+
+def criteria_explain(
+    *, criteria: Mapping[str, Any], firmographics: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Each top-level criterion with its weight and whether the account meets it,
+    for "why is this account a B?" next to the fit score."""
+    if not criteria:
+        return []
+    items = criteria.get("all", criteria.get("any"))
+    if items is None:
+        items = [criteria]
+    return [
+        {
+            "criterion": dict(criterion),
+            "weight": _criterion_weight(criterion),
+            "matched": criterion_matches(criterion, firmographics),
+        }
+        for criterion in items
+    ]

@@ -4,9 +4,9 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.api import AccountListApi
 from campaigns.api import CsvImportApi
 from config.views import healthz
+from engagement import api as engagement_api
 from engagement.tracking_api import tracking_endpoint
 
 # Segment-compatible tracking API; clients post to host + "/v1/<call>", no trailing slash.
@@ -16,7 +16,15 @@ tracking_patterns = [
 ]
 
 api_patterns = [
-    path("accounts/", AccountListApi.as_view(), name="account-list"),
+    path("accounts/", engagement_api.AccountEngagedListApi.as_view(), name="account-list"),
+    path(
+        "accounts/<int:pk>/engagement/",
+        engagement_api.AccountEngagementApi.as_view(),
+        name="account-engagement",
+    ),
+    path("segments/", engagement_api.SegmentListApi.as_view(), name="segment-list"),
+    path("scoring-models/", engagement_api.ScoringModelListApi.as_view(), name="scoring-models"),
+    path("alerts/", engagement_api.AlertListApi.as_view(), name="alert-list"),
     path("imports/<str:kind>/", CsvImportApi.as_view(), name="csv-import"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import math
+from collections import defaultdict
+from typing import Any
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
-from accounts.models import Account
-from engagement.models import EventTypeMapping, IPRange, Source
+from accounts.fit import criteria_explain
+from accounts.models import Account, SegmentMembership
+from accounts.selectors import account_list
+from engagement.models import (
+    AccountEngagement,
+    Activity,
+    EngagementSnapshot,
+    EventTypeMapping,
+    IPRange,
+    Source,
+)
 from engagement.networks import address_key, narrowest_ranges
+from engagement.scoring import ScoringParameters, days_between
 
 
 def write_key_digest(write_key: str) -> str:
@@ -53,3 +68,185 @@ def account_ids_for_addresses(addresses: set[str]) -> dict[str, int]:
         for address, domain in domain_by_address.items()
         if domain in account_by_domain
     }
+
+
+# --- Engagement reads for the API ---------------------------------------------------
+
+
+def account_list_engaged(*, segment_id: int | None, today: dt.date) -> QuerySet[Account]:
+    """Accounts (with buying team and open deals counted) and, for a segment,
+    their score, stage, fit grade and score change over 7 and 30 days. One query."""
+    accounts = account_list()
+    if segment_id is None:
+        return accounts
+    engagement = AccountEngagement.objects.filter(account=OuterRef("pk"), segment_id=segment_id)
+    membership = SegmentMembership.objects.filter(account=OuterRef("pk"), segment_id=segment_id)
+
+    def score_on(day: dt.date) -> Subquery:
+        return Subquery(
+            EngagementSnapshot.objects.filter(
+                account=OuterRef("pk"), segment_id=segment_id, day=day
+            ).values("score")[:1]
+        )
+
+    score = Subquery(engagement.values("score")[:1])
+    return accounts.filter(memberships__segment_id=segment_id).annotate(
+        score=score,
+        stage=Subquery(engagement.values("stage")[:1]),
+        fit_grade=Subquery(membership.values("fit_grade")[:1]),
+        fit_score=Subquery(membership.values("fit_score")[:1]),
+        score_change_7d=score - Coalesce(score_on(today - dt.timedelta(days=7)), 0),
+        score_change_30d=score - Coalesce(score_on(today - dt.timedelta(days=30)), 0),
+    )
+
+
+def account_firmographics(account: Account) -> dict[str, Any]:
+    return {
+        "industry": account.industry,
+        "employees": account.employees,
+        "annual_revenue": float(account.annual_revenue) if account.annual_revenue else None,
+        "country": account.country,
+        "tier": account.tier,
+        "is_customer": account.is_customer,
+        "is_target": account.is_target,
+        "tags": account.tags,
+    }
+
+
+TOP_ACTIVITIES = 10
+
+
+def account_engagement_explain(
+    *, account_id: int, at: dt.datetime, history_days: int = 90
+) -> dict[str, Any]:
+    """Why each of the account's scores is what it is: points by activity type and
+    by contact (before and after the cap), the top activities, fit criteria met
+    and missed, the model version, and the daily history. Five queries."""
+    account = Account.objects.get(pk=account_id)
+    engagements = list(
+        AccountEngagement.objects.filter(account_id=account_id).select_related(
+            "segment", "scoring_model"
+        )
+    )
+    memberships = {m.segment_id: m for m in SegmentMembership.objects.filter(account_id=account_id)}
+    longest = max((e.scoring_model.lookback_days for e in engagements), default=0)
+    activities: list[dict[str, Any]] = [
+        dict(row)
+        for row in (
+            Activity.objects.filter(
+                account_id=account_id,
+                excluded_reason="",
+                occurred_at__gte=at - dt.timedelta(days=longest),
+            )
+            .order_by("-occurred_at")
+            .values(
+                "id",
+                "type",
+                "occurred_at",
+                "event_name",
+                "tracking_key",
+                "contact_id",
+                "contact__first_name",
+                "contact__last_name",
+                "contact__email",
+                "contact__seniority",
+                "contact__buying_role",
+            )
+        )
+    ]
+    history: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for snap in (
+        EngagementSnapshot.objects.filter(
+            account_id=account_id, day__gte=at.date() - dt.timedelta(days=history_days)
+        )
+        .order_by("day")
+        .values("segment_id", "day", "score", "stage", "engaged_contacts")
+    ):
+        history[snap["segment_id"]].append({k: v for k, v in snap.items() if k != "segment_id"})
+    firmographics = account_firmographics(account)
+    segments = []
+    for engagement in engagements:
+        model = engagement.scoring_model
+        params = ScoringParameters(
+            activity_weights=model.activity_weights,
+            seniority_multipliers=model.seniority_multipliers,
+            half_life_days=model.half_life_days,
+            contact_cap=model.contact_cap,
+            anonymous_factor=model.anonymous_factor,
+        )
+        by_type: dict[str, float] = defaultdict(float)
+        by_contact: dict[int | None, dict[str, Any]] = {}
+        contributions = []
+        for row in activities:
+            if days_between(row["occurred_at"], at) > model.lookback_days:
+                continue
+            anonymous = row["contact_id"] is None
+            multiplier = 1.0 if anonymous else params.multiplier(row["contact__seniority"])
+            points = (
+                params.weight(row["type"])
+                * multiplier
+                * math.exp(-params.decay_rate * days_between(row["occurred_at"], at))
+            )
+            if points == 0:
+                continue
+            by_type[row["type"]] += points
+            person = by_contact.setdefault(
+                row["contact_id"],
+                {
+                    "contact_id": row["contact_id"],
+                    "name": "anonymous visitors" if anonymous else
+                    f"{row['contact__first_name']} {row['contact__last_name']}".strip()
+                    or row["contact__email"],
+                    "buying_role": None if anonymous else row["contact__buying_role"],
+                    "points": 0.0,
+                },
+            )  # fmt: skip
+            person["points"] += points
+            contributions.append((points, row))
+        for person in by_contact.values():
+            person["counted"] = (
+                params.anonymous_factor * max(0.0, person["points"])
+                if person["contact_id"] is None
+                else min(params.contact_cap, max(0.0, person["points"]))
+            )
+        membership = memberships.get(engagement.segment_id)
+        contributions.sort(key=lambda item: -abs(item[0]))
+        segments.append(
+            {
+                "segment": {"id": engagement.segment_id, "name": engagement.segment.name},
+                "score": engagement.score,
+                "raw_score": engagement.raw_score,
+                "stage": engagement.stage,
+                "model_version": model.version,
+                "computed_at": engagement.computed_at,
+                "engaged_contacts": engagement.engaged_contacts,
+                "roles_covered": engagement.roles_covered,
+                "roles_missing": [
+                    r for r in model.required_roles if r not in engagement.roles_covered
+                ],
+                "fit": {
+                    "score": membership.fit_score if membership else None,
+                    "grade": membership.fit_grade if membership else None,
+                    "criteria": criteria_explain(
+                        criteria=engagement.segment.criteria, firmographics=firmographics
+                    ),
+                },
+                "by_activity_type": dict(sorted(by_type.items(), key=lambda kv: -abs(kv[1]))),
+                "by_contact": sorted(by_contact.values(), key=lambda p: -p["counted"]),
+                "top_activities": [
+                    {
+                        "id": row["id"],
+                        "type": row["type"],
+                        "occurred_at": row["occurred_at"],
+                        "event_name": row["event_name"],
+                        "tracking_key": row["tracking_key"],
+                        "contact_id": row["contact_id"],
+                        "points": points,
+                    }
+                    for points, row in contributions[:TOP_ACTIVITIES]
+                ],
+                "history": history.get(engagement.segment_id, []),
+            }
+        )
+    return {"account": {"id": account.pk, "name": account.name, "domain": account.domain},
+            "segments": segments}  # fmt: skip

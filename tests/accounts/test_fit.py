@@ -118,3 +118,21 @@ def test_bad_criteria_are_refused() -> None:
         )
     with pytest.raises(InvalidCriteria):
         fit_score(matched_weight=3, total_weight=2)
+
+
+def test_criteria_explain_lists_each_criterion_matched_or_missed() -> None:
+    from accounts.fit import criteria_explain
+
+    criteria = {
+        "all": [
+            {"field": "industry", "op": "in", "value": ["Software"], "weight": 2},
+            {"field": "employees", "op": "between", "value": [200, 2000]},
+        ]
+    }
+    explained = criteria_explain(
+        criteria=criteria, firmographics={"industry": "Software", "employees": 50}
+    )
+    assert [(e["criterion"]["field"], e["weight"], e["matched"]) for e in explained] == [
+        ("industry", 2.0, True),
+        ("employees", 1.0, False),
+    ]

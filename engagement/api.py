@@ -1,0 +1,170 @@
+"""REST endpoints for engagement: accounts with their scores, explanations,
+segments, scoring models and alerts. Validate, call a selector, serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Count, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from rest_framework import generics, serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api import AccountSerializer
+from accounts.models import Account, FitGrade, ICPSegment
+from engagement import selectors
+from engagement.models import Alert, ScoringModel, Stage
+
+
+class AccountEngagedSerializer(AccountSerializer):
+    score = serializers.IntegerField(read_only=True, default=None)
+    stage = serializers.CharField(read_only=True, default=None)
+    fit_score = serializers.IntegerField(read_only=True, default=None)
+    fit_grade = serializers.CharField(read_only=True, default=None)
+    score_change_7d = serializers.IntegerField(read_only=True, default=None)
+    score_change_30d = serializers.IntegerField(read_only=True, default=None)
+
+    class Meta(AccountSerializer.Meta):
+        fields = [*AccountSerializer.Meta.fields, "score", "stage", "fit_score", "fit_grade",
+                  "score_change_7d", "score_change_30d"]  # fmt: skip
+
+
+SCORE_ORDERINGS = ("score", "score_change_7d", "score_change_30d")
+
+
+class AccountEngagedFilter(django_filters.FilterSet):
+    segment = django_filters.NumberFilter(method="noop", label="ICP segment id")
+    q = django_filters.CharFilter(method="search", label="Name or domain contains")
+    stage = django_filters.ChoiceFilter(choices=Stage.choices, method="segment_field")
+    score_min = django_filters.NumberFilter(method="score_at_least")
+    score_max = django_filters.NumberFilter(method="score_at_most")
+    fit_grade = django_filters.ChoiceFilter(choices=FitGrade.choices, method="segment_field")
+    ordering = django_filters.OrderingFilter(
+        fields=(("name", "name"), *((f, f) for f in SCORE_ORDERINGS))
+    )
+
+    class Meta:
+        model = Account
+        fields = ["tier", "is_target", "is_customer", "owner", "industry", "country"]
+
+    def noop(self, queryset: QuerySet[Account], name: str, value: Any) -> QuerySet[Account]:
+        return queryset  # applied by the view, which annotates the segment's scores
+
+    def search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
+        return queryset.filter(name__icontains=value) | queryset.filter(domain__icontains=value)
+
+    def _segment_needed(self, name: str) -> None:
+        if not self.data.get("segment"):
+            raise ValidationError({name: "filtering by score, stage or fit needs ?segment=<id>"})
+
+    def segment_field(
+        self, queryset: QuerySet[Account], name: str, value: Any
+    ) -> QuerySet[Account]:
+        self._segment_needed(name)
+        return queryset.filter(**{name: value})
+
+    def score_at_least(
+        self, queryset: QuerySet[Account], name: str, value: Any
+    ) -> QuerySet[Account]:
+        self._segment_needed("score_min")
+        return queryset.filter(**{"score__gte": value})  # annotated by the selector
+
+    def score_at_most(
+        self, queryset: QuerySet[Account], name: str, value: Any
+    ) -> QuerySet[Account]:
+        self._segment_needed("score_max")
+        return queryset.filter(**{"score__lte": value})  # annotated by the selector
+
+
+class AccountEngagedListApi(generics.ListAPIView):
+    """Accounts with, for `?segment=<id>`, their score, stage, fit and score change;
+    filter by stage, score range and fit grade, order by score or its change."""
+
+    serializer_class = AccountEngagedSerializer
+    filterset_class = AccountEngagedFilter
+
+    def get_queryset(self) -> QuerySet[Account]:
+        raw = self.request.query_params.get("segment")
+        try:
+            segment_id = int(raw) if raw else None
+        except ValueError:
+            raise ValidationError({"segment": f"{raw!r} is not a segment id"}) from None
+        ordering = self.request.query_params.get("ordering", "")
+        if segment_id is None and ordering.lstrip("-") in SCORE_ORDERINGS:
+            raise ValidationError({"ordering": "ordering by score needs ?segment=<id>"})
+        return selectors.account_list_engaged(segment_id=segment_id, today=timezone.now().date())
+
+
+class AccountEngagementApi(APIView):
+    """Why the account's scores are what they are, per segment, with history."""
+
+    def get(self, request: Request, pk: int) -> Response:
+        get_object_or_404(Account, pk=pk)
+        return Response(selectors.account_engagement_explain(account_id=pk, at=timezone.now()))
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    member_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = ICPSegment
+        fields = ["id", "name", "description", "criteria", "is_active", "member_count"]
+
+
+class SegmentListApi(generics.ListAPIView):
+    serializer_class = SegmentSerializer
+
+    def get_queryset(self) -> QuerySet[ICPSegment]:
+        return ICPSegment.objects.annotate(member_count=Count("memberships")).order_by("name")
+
+
+class ScoringModelSerializer(serializers.ModelSerializer):
+    segment = serializers.CharField(source="segment.name", read_only=True)
+
+    class Meta:
+        model = ScoringModel
+        fields = ["id", "segment", "segment_id", "version", "is_current", "activity_weights",
+                  "seniority_multipliers", "half_life_days", "contact_cap", "scale",
+                  "engaged_min", "qualified_min", "lookback_days", "anonymous_factor",
+                  "required_roles", "created_at"]  # fmt: skip
+
+
+class ScoringModelListApi(generics.ListAPIView):
+    """Current models; `?all=1` lists every version."""
+
+    serializer_class = ScoringModelSerializer
+
+    def get_queryset(self) -> QuerySet[ScoringModel]:
+        models = ScoringModel.objects.select_related("segment").order_by(
+            "segment__name", "-version"
+        )
+        return models if self.request.query_params.get("all") else models.filter(is_current=True)
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    account = serializers.CharField(source="account.name", read_only=True)
+    segment = serializers.CharField(source="segment.name", read_only=True)
+    recipient = serializers.CharField(source="recipient.username", default=None, read_only=True)
+
+    class Meta:
+        model = Alert
+        fields = ["id", "kind", "account", "account_id", "segment", "segment_id", "score",
+                  "model_version", "recipient", "created_at", "emailed_at",
+                  "webhook_delivered_at"]  # fmt: skip
+
+
+class AlertListApi(generics.ListAPIView):
+    """The caller's alerts, newest first; `?all=1` for everyone's."""
+
+    serializer_class = AlertSerializer
+
+    def get_queryset(self) -> QuerySet[Alert]:
+        alerts = Alert.objects.select_related("account", "segment", "recipient")
+        if not self.request.query_params.get("all"):
+            alerts = alerts.filter(recipient_id=self.request.user.pk)
+        return alerts.order_by("-created_at", "-id")

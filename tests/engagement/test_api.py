@@ -1,0 +1,152 @@
+"""The engagement API: accounts by score, explanations, segments, models, alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import ICPSegment, SegmentMembership
+from engagement.models import Activity, Alert, EngagementSnapshot, ScoringModel
+from engagement.rollup import scores_recompute
+from tests.factories import AccountFactory, ContactFactory, SourceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api() -> APIClient:
+    client = APIClient()
+    client.force_authenticate(UserFactory.create(username="viewer"))
+    return client
+
+
+@pytest.fixture
+def segment() -> ICPSegment:
+    segment = ICPSegment.objects.create(
+        name="SaaS",
+        criteria={"all": [{"field": "industry", "op": "in", "value": ["Software"], "weight": 3},
+                          {"field": "employees", "op": "gte", "value": 1000}]},
+    )  # fmt: skip
+    ScoringModel.objects.create(segment=segment, required_roles=["champion", "decision_maker"])
+    return segment
+
+
+def scored_account(segment: ICPSegment, name: str, demo_requests: int, grade: str = "B") -> Any:
+    account = AccountFactory.create(name=name, industry="Software", employees=500)
+    SegmentMembership.objects.create(
+        segment=segment, account=account, fit_score=75, fit_grade=grade
+    )
+    person = ContactFactory.create(account=account, seniority="manager", buying_role="champion")
+    source = SourceFactory.create()
+    for i in range(demo_requests):
+        Activity.objects.create(
+            source=source, message_id=f"{name}-{i}", type="demo_request",
+            occurred_at=timezone.now(), account=account, contact=person,
+        )  # fmt: skip
+    return account
+
+
+def test_accounts_of_a_segment_come_with_score_stage_fit_and_order_by_score(
+    api: APIClient, segment: ICPSegment
+) -> None:
+    scored_account(segment, "Low", 0)
+    scored_account(segment, "High", 2, grade="A")  # 60 points, capped 40: score 55
+    scored_account(segment, "Mid", 1)  # 30 points: score 45
+    AccountFactory.create(name="Not a member")
+    scores_recompute(segment_id=segment.pk)
+    body = api.get(f"/api/accounts/?segment={segment.pk}&ordering=-score").json()
+    assert [(r["name"], r["score"], r["stage"]) for r in body["results"]] == [
+        ("High", 55, "engaged"), ("Mid", 45, "engaged"), ("Low", 0, "unaware"),
+    ]  # fmt: skip
+    assert body["results"][0]["fit_grade"] == "A"
+    only_a = api.get(f"/api/accounts/?segment={segment.pk}&fit_grade=A").json()
+    assert [r["name"] for r in only_a["results"]] == ["High"]
+    band = api.get(f"/api/accounts/?segment={segment.pk}&score_min=40&score_max=50").json()
+    assert [r["name"] for r in band["results"]] == ["Mid"]
+    unaware = api.get(f"/api/accounts/?segment={segment.pk}&stage=unaware").json()
+    assert [r["name"] for r in unaware["results"]] == ["Low"]
+
+
+def test_score_filters_and_orderings_need_a_segment(api: APIClient) -> None:
+    ordered = api.get("/api/accounts/?ordering=-score")
+    assert ordered.status_code == 400
+    assert ordered.json() == {"ordering": "ordering by score needs ?segment=<id>"}
+    assert api.get("/api/accounts/?stage=engaged").status_code == 400
+
+
+def test_score_change_over_7_and_30_days_comes_from_snapshots(
+    api: APIClient, segment: ICPSegment
+) -> None:
+    account = scored_account(segment, "Rising", 1)
+    scores_recompute(segment_id=segment.pk)
+    today = timezone.now().date()
+    for days, score in ((7, 20), (30, 50)):
+        EngagementSnapshot.objects.create(
+            account=account, segment=segment, day=today - dt.timedelta(days=days),
+            model_version=1, score=score, raw_score=0, stage="aware",
+        )  # fmt: skip
+    row = api.get(f"/api/accounts/?segment={segment.pk}&ordering=-score_change_7d").json()[
+        "results"
+    ][0]
+    assert (row["score"], row["score_change_7d"], row["score_change_30d"]) == (45, 25, -5)
+
+
+@pytest.mark.parametrize("accounts", [2, 25])
+def test_the_account_list_costs_two_queries_whatever_its_length(
+    api: APIClient, segment: ICPSegment, django_assert_num_queries: Any, accounts: int
+) -> None:
+    for i in range(accounts):
+        scored_account(segment, f"A{i}", i % 3)
+    scores_recompute(segment_id=segment.pk)
+    with django_assert_num_queries(2):  # count, page
+        response = api.get(f"/api/accounts/?segment={segment.pk}&ordering=-score_change_30d")
+    assert response.json()["count"] == accounts
+
+
+def test_the_explanation_breaks_the_score_down(api: APIClient, segment: ICPSegment) -> None:
+    account = scored_account(segment, "Northwind", 2)  # a manager's two demo requests: 60 points
+    Activity.objects.create(source=SourceFactory.create(), message_id="anon", type="page_view",
+                            occurred_at=timezone.now(), account=account)  # fmt: skip
+    scores_recompute(segment_id=segment.pk)
+    body = api.get(f"/api/accounts/{account.pk}/engagement/").json()
+    explained = body["segments"][0]
+    # raw 40 (60 capped) + 0.5 x 1 anonymous = 40.5: 100 * (1 - e^-0.81) = 55.5, rounds to 56
+    assert (explained["score"], explained["raw_score"]) == (56, pytest.approx(40.5, rel=1e-4))
+    assert (explained["segment"]["name"], explained["model_version"]) == ("SaaS", 1)
+    assert explained["by_activity_type"]["demo_request"] == pytest.approx(60.0, rel=1e-4)
+    people = {
+        p["name"] or "": (round(p["points"], 2), round(p["counted"], 2))
+        for p in explained["by_contact"]
+    }
+    assert people["anonymous visitors"] == (1.0, 0.5)
+    assert sorted(people.values())[-1] == (60.0, 40.0)  # the cap at work
+    assert explained["roles_covered"] == ["champion"]
+    assert explained["roles_missing"] == ["decision_maker"]
+    assert [(c["criterion"]["field"], c["matched"]) for c in explained["fit"]["criteria"]] == [
+        ("industry", True), ("employees", False),
+    ]  # fmt: skip
+    assert [a["type"] for a in explained["top_activities"]] == [
+        "demo_request",
+        "demo_request",
+        "page_view",
+    ]
+    assert api.get("/api/accounts/999999/engagement/").status_code == 404
+
+
+def test_segments_models_and_alerts_are_listed(api: APIClient, segment: ICPSegment) -> None:
+    scored_account(segment, "One", 0)
+    assert api.get("/api/segments/").json()["results"][0]["member_count"] == 1
+    models = api.get("/api/scoring-models/").json()["results"]
+    assert [(m["segment"], m["version"], m["half_life_days"]) for m in models] == [
+        ("SaaS", 1, 30.0)
+    ]
+    viewer = api.handler._force_user  # type: ignore[attr-defined]
+    account = AccountFactory.create()
+    Alert.objects.create(account=account, segment=segment, score=70, recipient=viewer)
+    Alert.objects.create(account=account, segment=segment, score=71)
+    assert [a["score"] for a in api.get("/api/alerts/").json()["results"]] == [70]
+    assert {a["score"] for a in api.get("/api/alerts/?all=1").json()["results"]} == {70, 71}
