@@ -1,6 +1,11 @@
+from typing import Any
+
 from django.contrib import admin
+from django.db import transaction
+from django.http import HttpRequest
 
 from accounts.models import Account, Contact, ICPSegment, JunkRule, Opportunity
+from accounts.tasks import segment_refresh_task
 
 
 class ContactInline(admin.TabularInline):
@@ -52,6 +57,11 @@ class ContactAdmin(admin.ModelAdmin):
 class ICPSegmentAdmin(admin.ModelAdmin):
     list_display = ["name", "is_active", "updated_at"]
     search_fields = ["name"]
+
+    def save_model(self, request: HttpRequest, obj: ICPSegment, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # New criteria: members and fit follow once the change is committed.
+        transaction.on_commit(lambda: segment_refresh_task.delay(obj.pk))
 
 
 @admin.register(Opportunity)

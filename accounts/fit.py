@@ -24,7 +24,11 @@ from typing import Any
 GRADE_THRESHOLDS: tuple[tuple[int, str], ...] = ((80, "A"), (60, "B"), (40, "C"))
 LOWEST_GRADE = "D"
 
-OPERATORS = frozenset({"eq", "ne", "in", "not_in", "between", "gte", "gt", "lte", "lt"})
+OPERATORS = frozenset(
+    {"eq", "ne", "in", "not_in", "between", "gte", "gt", "lte", "lt", "has_any", "has_all"}
+)
+# Membership needs at least this fit unless a segment's criteria set "min_fit".
+DEFAULT_MIN_FIT = 50
 
 
 class InvalidCriteria(ValueError):
@@ -86,6 +90,13 @@ def criterion_matches(criterion: Mapping[str, Any], firmographics: Mapping[str, 
         return bool(actual == expected)
     if op == "ne":
         return bool(actual != expected)
+    if op in ("has_any", "has_all"):
+        # List fields such as tags: `{"field": "tags", "op": "has_any", "value": ["abm"]}`.
+        if not isinstance(expected, Sequence) or isinstance(expected, str):
+            raise InvalidCriteria(f"{op!r} needs a list value in {dict(criterion)!r}")
+        held = set(actual) if isinstance(actual, list | tuple | set) else {actual}
+        wanted = set(expected)
+        return bool(held & wanted) if op == "has_any" else wanted <= held
     if op in ("in", "not_in"):
         if not isinstance(expected, Sequence) or isinstance(expected, str):
             raise InvalidCriteria(f"{op!r} needs a list value in {dict(criterion)!r}")
@@ -147,3 +158,25 @@ def criteria_explain(
         }
         for criterion in items
     ]
+
+
+def segment_member(*, criteria: Mapping[str, Any], firmographics: Mapping[str, Any]) -> Fit | None:
+    """The account's fit if it belongs to the segment, else None.
+
+    A member meets every criterion marked `"required": true` (hard ICP limits
+    such as a supported country) and has a fit of at least the criteria's
+    `"min_fit"` (default 50: half the weighted profile).
+    """
+    if not criteria:
+        return None
+    items = criteria.get("all", criteria.get("any"))
+    if items is None:
+        items = [criteria]
+    for criterion in items:
+        if criterion.get("required") and not criterion_matches(criterion, firmographics):
+            return None
+    fit = fit_compute(criteria=criteria, firmographics=firmographics)
+    minimum = criteria.get("min_fit", DEFAULT_MIN_FIT)
+    if isinstance(minimum, bool) or not isinstance(minimum, int | float):
+        raise InvalidCriteria(f"min_fit must be a number, got {minimum!r}")
+    return fit if fit.score >= minimum else None

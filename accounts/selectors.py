@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.db.models import Count, Q, QuerySet
 
 from accounts.junk import JunkRules
@@ -35,3 +38,18 @@ def account_list(*, search: str = "", owner_id: int | None = None) -> QuerySet[A
 def junk_rules() -> JunkRules:
     """The built-in junk lists extended with the marketer's JunkRule rows."""
     return JunkRules().extended(JunkRule.objects.values_list("kind", "value"))
+
+
+FIRMOGRAPHIC_FIELDS = (
+    "industry", "employees", "annual_revenue", "country", "tier", "is_customer", "is_target",
+    "tags",
+)  # fmt: skip
+
+
+def firmographics_of(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values segment criteria are evaluated on, from an Account's fields."""
+    revenue = values.get("annual_revenue")
+    return {
+        **{name: values.get(name) for name in FIRMOGRAPHIC_FIELDS},
+        "annual_revenue": float(revenue) if revenue is not None else None,
+    }

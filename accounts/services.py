@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts import selectors
-from accounts.fit import fit_grade
+from accounts.fit import Fit, fit_grade, segment_member
 from accounts.junk import is_personal_domain, junk_reason
 from accounts.models import Account, Contact, ICPSegment, Opportunity, SegmentMembership
 from accounts.normalise import email_domain, normalise_domain, normalise_email
@@ -693,3 +693,63 @@ def opportunities_import_write(
         model=Opportunity, key="external_id", rows=[v for _, v in records],
         fields=_OPPORTUNITY_IMPORT_FIELDS, write=write, on_batch=on_batch,
     ).counts  # fmt: skip
+
+
+# --- Segment membership --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MembershipRefresh:
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+
+
+@transaction.atomic
+def segment_memberships_refresh(*, segment_id: int) -> MembershipRefresh:
+    """Re-evaluate which accounts belong to a segment, and their fit.
+
+    One streamed read of every account's firmographics, one bulk upsert of the
+    members whose fit changed, and chunked deletes of those who left; memberships
+    of unchanged accounts are not touched. A segment that is not active has no
+    members.
+    """
+    segment = ICPSegment.objects.get(pk=segment_id)
+    current = {
+        account_id: (score, grade)
+        for account_id, score, grade in SegmentMembership.objects.filter(
+            segment_id=segment_id
+        ).values_list("account_id", "fit_score", "fit_grade")
+    }
+    members: dict[int, Fit] = {}
+    if segment.is_active:
+        for row in Account.objects.values("id", *selectors.FIRMOGRAPHIC_FIELDS).iterator(
+            chunk_size=bulk.BATCH_SIZE
+        ):
+            fit = segment_member(
+                criteria=segment.criteria, firmographics=selectors.firmographics_of(row)
+            )
+            if fit is not None:
+                members[row["id"]] = fit
+    changed = [
+        SegmentMembership(
+            segment_id=segment_id, account_id=account_id, fit_score=fit.score, fit_grade=fit.grade
+        )
+        for account_id, fit in members.items()
+        if current.get(account_id) != (fit.score, fit.grade)
+    ]
+    bulk.bulk_upsert(
+        model=SegmentMembership, objects=changed, unique_fields=["segment", "account"],
+        update_fields=["fit_score", "fit_grade", "computed_at"],
+    )  # fmt: skip
+    leaving = sorted(current.keys() - members.keys())
+    for chunk in bulk.chunks(leaving, bulk.LOOKUP_CHUNK):
+        SegmentMembership.objects.filter(segment_id=segment_id, account_id__in=chunk).delete()
+    added = len(members.keys() - current.keys())
+    return MembershipRefresh(
+        added=added,
+        updated=len(changed) - added,
+        removed=len(leaving),
+        unchanged=len(members) - len(changed),
+    )

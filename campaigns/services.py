@@ -500,11 +500,14 @@ DEMO_HISTORY_DAYS = 56
 
 
 def _demo_scores(*, today: date, progress: bool) -> None:
-    """Score the demo and give it eight weeks of daily snapshots, so the first
-    screen shows scores and trends. History does not raise alerts."""
+    """Refresh segment membership, score the demo and give it eight weeks of daily
+    snapshots, so the first screen shows scores and trends. History raises no alerts."""
     first_day = today - timedelta(days=DEMO_HISTORY_DAYS)
     at = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     segment_ids = rollup.segments_scored()
+    for segment_id in segment_ids:
+        # The product's membership rule, not the generator's guess, decides who is in.
+        account_services.segment_memberships_refresh(segment_id=segment_id)
     with tqdm(total=len(segment_ids) * (DEMO_HISTORY_DAYS + 1), desc="demo scores",
               unit="day", disable=None if progress else True) as bar:  # fmt: skip
         for segment_id in segment_ids:

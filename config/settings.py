@@ -133,6 +133,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "config.worker_heartbeat_record", "schedule": 60.0},
+    # Accounts join and leave segments as imports and tracking change them.
+    "segments-refresh": {"task": "accounts.segments_refresh_all", "schedule": 900.0},
     # New activity reaches the scores within a minute, even if a task was lost.
     "scores-rollup-sweep": {"task": "engagement.scores_rollup_all", "schedule": 60.0},
     # Scores decay and stages move with time; re-score daily just after midnight UTC.

@@ -9,6 +9,8 @@ import django_filters
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -103,6 +105,7 @@ class AccountEngagedListApi(generics.ListAPIView):
 class AccountEngagementApi(APIView):
     """Why the account's scores are what they are, per segment, with history."""
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
     def get(self, request: Request, pk: int) -> Response:
         get_object_or_404(Account, pk=pk)
         return Response(selectors.account_engagement_explain(account_id=pk, at=timezone.now()))

@@ -203,6 +203,10 @@ def scores_recompute(
     upto = Activity.objects.aggregate(top=Max("id"))["top"] or 0
     landmark = at.replace(hour=0, minute=0, second=0, microsecond=0)
     ContactEngagement.objects.filter(segment_id=segment_id).delete()
+    # Accounts that left the segment keep no score in it.
+    AccountEngagement.objects.filter(segment_id=segment_id).exclude(
+        account_id__in=SegmentMembership.objects.filter(segment_id=segment_id).values("account_id")
+    ).delete()
     sql, params = _contact_sums_sql(scoring, landmark, after_id=0, upto_id=upto, add=False)
     with connection.cursor() as db:
         db.execute(sql, params)

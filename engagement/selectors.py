@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.fit import criteria_explain
 from accounts.models import Account, SegmentMembership
-from accounts.selectors import account_list
+from accounts.selectors import FIRMOGRAPHIC_FIELDS, account_list, firmographics_of
 from engagement.models import (
     AccountEngagement,
     Activity,
@@ -100,19 +100,6 @@ def account_list_engaged(*, segment_id: int | None, today: dt.date) -> QuerySet[
     )
 
 
-def account_firmographics(account: Account) -> dict[str, Any]:
-    return {
-        "industry": account.industry,
-        "employees": account.employees,
-        "annual_revenue": float(account.annual_revenue) if account.annual_revenue else None,
-        "country": account.country,
-        "tier": account.tier,
-        "is_customer": account.is_customer,
-        "is_target": account.is_target,
-        "tags": account.tags,
-    }
-
-
 TOP_ACTIVITIES = 10
 
 
@@ -163,7 +150,7 @@ def account_engagement_explain(
         .values("segment_id", "day", "score", "stage", "engaged_contacts")
     ):
         history[snap["segment_id"]].append({k: v for k, v in snap.items() if k != "segment_id"})
-    firmographics = account_firmographics(account)
+    firmographics = firmographics_of({name: getattr(account, name) for name in FIRMOGRAPHIC_FIELDS})
     segments = []
     for engagement in engagements:
         model = engagement.scoring_model

@@ -136,3 +136,42 @@ def test_criteria_explain_lists_each_criterion_matched_or_missed() -> None:
         ("industry", 2.0, True),
         ("employees", 1.0, False),
     ]
+
+
+SEGMENT = {
+    "min_fit": 60,
+    "all": [
+        {"field": "country", "op": "in", "value": ["US", "CA"], "required": True},
+        {"field": "industry", "op": "in", "value": ["Software"], "weight": 2},
+        {"field": "employees", "op": "gte", "value": 200},
+        {"field": "tags", "op": "has_any", "value": ["abm-2026", "expansion"]},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("firmographics", "fit"),
+    [
+        # country 1 + industry 2 of 5 = 60: a member at exactly min_fit
+        ({"country": "US", "industry": "Software", "employees": 50, "tags": []}, 60),
+        # everything but the required country: never a member
+        ({"country": "DE", "industry": "Software", "employees": 500, "tags": ["abm-2026"]}, None),
+        # country 1 + size 1 + tag 1 of 5 = 60
+        ({"country": "CA", "industry": "Retail", "employees": 900, "tags": ["expansion"]}, 60),
+        # country 1 + size 1 of 5 = 40: below min_fit
+        ({"country": "US", "industry": "Retail", "employees": 900, "tags": []}, None),
+    ],
+)
+def test_membership_needs_required_criteria_and_the_minimum_fit(
+    firmographics: dict[str, object], fit: int | None
+) -> None:
+    from accounts.fit import segment_member
+
+    member = segment_member(criteria=SEGMENT, firmographics=firmographics)
+    assert (member.score if member else None) == fit
+
+
+def test_has_all_needs_every_tag() -> None:
+    criterion = {"field": "tags", "op": "has_all", "value": ["a", "b"]}
+    assert criterion_matches(criterion, {"tags": ["a", "b", "c"]})
+    assert not criterion_matches(criterion, {"tags": ["a"]})
