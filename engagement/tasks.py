@@ -32,12 +32,15 @@ def scores_rollup_all_task() -> None:
 
 @shared_task(name="engagement.scores_refresh_all", acks_late=True, ignore_result=True)
 def scores_refresh_all_task() -> None:
-    """Daily, after midnight UTC: snapshot yesterday's scores, then re-score for
-    today (scores decay and stages move with time even without new activity)."""
+    """Daily, after midnight UTC: snapshot yesterday's scores, then rebuild today's
+    from all activity (scores decay and stages move with time even without new
+    activity). The full recompute also repairs the one thing an incremental
+    rollup can miss: an activity whose transaction committed after a rollup had
+    already moved its cursor past that activity's id (docs/architecture.md)."""
     yesterday = timezone.now().date() - dt.timedelta(days=1)
     for segment_id in rollup.segments_scored():
         rollup.snapshots_take(segment_id=segment_id, day=yesterday)
-        rollup.scores_refresh(segment_id=segment_id)
+        rollup.scores_recompute(segment_id=segment_id)
 
 
 @shared_task(name="engagement.scores_recompute", acks_late=True, ignore_result=True)
