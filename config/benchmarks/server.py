@@ -1,0 +1,162 @@
+"""gunicorn on loopback, for benchmarks that drive the real HTTP stack.
+
+The server runs `config.wsgi` as production does (DEBUG off), pointed at the
+database this process uses, on 127.0.0.1 and a free port. Plain HTTP on
+loopback, so the HTTPS redirect is turned off for it (HSTS is only ever sent on
+HTTPS responses, and is off too).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+
+from config.benchmarks import BenchmarkError
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class GunicornConfig:
+    """Sync-style threaded workers (gthread): each thread serves one request at a
+    time and idle keep-alive connections wait in the worker's poller."""
+
+    workers: int
+    threads: int
+    keep_alive_seconds: int = 30
+
+    def describe(self) -> str:
+        return f"gunicorn gthread, {self.workers} workers x {self.threads} threads"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "worker_class": "gthread",
+            "workers": self.workers,
+            "threads": self.threads,
+            "keep_alive_seconds": self.keep_alive_seconds,
+        }
+
+
+def database_url(database: Mapping[str, Any]) -> str:
+    """A DATABASE_URL for the connection settings this process uses (in tests,
+    the test database), so the server writes where the benchmark reads."""
+    user = quote(str(database.get("USER") or ""), safe="")
+    password = quote(str(database.get("PASSWORD") or ""), safe="")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = quote(str(database.get("HOST") or "localhost"), safe="")
+    port = database.get("PORT") or "5432"
+    name = quote(str(database["NAME"]), safe="")
+    return f"postgres://{credentials}{host}:{port}/{name}"
+
+
+def server_environment(database: Mapping[str, Any]) -> dict[str, str]:
+    """This process's environment, in production mode, for loopback HTTP."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"),
+        "DEBUG": "0",
+        "SECRET_KEY": str(settings.SECRET_KEY),
+        "ALLOWED_HOSTS": HOST,
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "DATABASE_URL": database_url(database),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    port: int
+    pid: int
+
+
+def _tail(log: Any, limit: int = 4000) -> str:
+    log.flush()
+    log.seek(0)
+    return bytes(log.read()).decode(errors="replace")[-limit:]
+
+
+@contextmanager
+def gunicorn_serving(
+    config: GunicornConfig,
+    *,
+    environment: Mapping[str, str],
+    ready: Callable[[str, int], bool],
+    startup_seconds: float = 60.0,
+) -> Iterator[RunningServer]:
+    """Run gunicorn until the block ends; yields its port and pid once
+    `ready(host, port)` is true. `ready` may raise OSError while it is starting."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"{HOST}:{port}",
+        "--worker-class",
+        "gthread",
+        "--workers",
+        str(config.workers),
+        "--threads",
+        str(config.threads),
+        "--keep-alive",
+        str(config.keep_alive_seconds),
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "10",
+        "--log-level",
+        "warning",
+        "--no-control-socket",
+    ]
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            command,
+            cwd=settings.BASE_DIR,
+            env=dict(environment),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + startup_seconds
+            while True:
+                if process.poll() is not None:
+                    raise BenchmarkError(
+                        f"gunicorn exited with status {process.returncode}:\n{_tail(log)}"
+                    )
+                try:
+                    if ready(HOST, port):
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise BenchmarkError(
+                        f"gunicorn was not ready within {startup_seconds:.0f}s:\n{_tail(log)}"
+                    )
+                time.sleep(0.2)
+            yield RunningServer(port=port, pid=process.pid)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -1,0 +1,167 @@
+"""`manage.py bench [--only ingest] [--events N] [--out FILE]`: benchmarks on PostgreSQL.
+
+docs/benchmarks.md records the figures, how to reproduce them and what limits them.
+"""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+import orjson
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from config.benchmarks import BENCHMARKS, BenchmarkError, ingest
+
+# Two cores: two worker processes use both for Python while PostgreSQL takes its
+# share; threads let a worker parse one request while another waits on a commit.
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 4
+DEFAULT_CONNECTIONS = 8
+# A guard against a typo (an extra zero) that would run for an hour.
+MAX_EVENTS = 20_000_000
+# What the ingest issue asks of this machine.
+TARGET_EVENTS_PER_SECOND = 20_000
+TARGET_RATIO_TO_COPY = 0.25
+
+
+def _whole(name: str, low: int, high: int) -> Any:
+    def parse(value: str) -> int:
+        try:
+            number = int(value.replace("_", "").replace(",", ""))
+        except ValueError:
+            raise CommandError(f"{name} {value!r} is not a whole number") from None
+        if not low <= number <= high:
+            raise CommandError(f"{name} must be between {low:,} and {high:,}")
+        return number
+
+    return parse
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark on PostgreSQL. ingest: N tracking events through gunicorn and "
+        "/v1/batch in batches of 100, checked stored exactly once, against a raw COPY "
+        "of the same rows. Writes its own source and deletes its rows afterwards."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--only",
+            nargs="+",
+            choices=BENCHMARKS,
+            default=list(BENCHMARKS),
+            help=f"Benchmarks to run (default: all of {', '.join(BENCHMARKS)}).",
+        )
+        parser.add_argument(
+            "--events",
+            type=_whole("--events", 1, MAX_EVENTS),
+            default=ingest.IngestOptions.events,
+            help=f"ingest: events to send (default {ingest.IngestOptions.events:,}).",
+        )
+        parser.add_argument(
+            "--connections",
+            type=_whole("--connections", 1, 256),
+            default=DEFAULT_CONNECTIONS,
+            help=f"ingest: concurrent keep-alive client connections "
+            f"(default {DEFAULT_CONNECTIONS}).",
+        )
+        parser.add_argument(
+            "--workers",
+            type=_whole("--workers", 1, 64),
+            default=DEFAULT_WORKERS,
+            help=f"gunicorn worker processes (default {DEFAULT_WORKERS}).",
+        )
+        parser.add_argument(
+            "--threads",
+            type=_whole("--threads", 1, 64),
+            default=DEFAULT_THREADS,
+            help=f"gunicorn threads per worker (default {DEFAULT_THREADS}).",
+        )
+        parser.add_argument(
+            "--seed",
+            type=_whole("--seed", 0, 2**31),
+            default=ingest.IngestOptions.seed,
+            help="Random seed of the generated events; the same seed sends the same bytes.",
+        )
+        parser.add_argument(
+            "--keep",
+            action="store_true",
+            help="Keep the benchmark's sources, activities and contacts (the next run "
+            "deletes them).",
+        )
+        parser.add_argument("--out", type=Path, help="Also write the results to FILE as JSON.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError(
+                f"bench measures PostgreSQL, and the database is {connection.vendor}. "
+                "Set DATABASE_URL=postgres://USER@HOST:5432/NAME (a database of its own, "
+                "migrated) and run it again."
+            )
+        results: dict[str, Any] = {}
+        try:
+            if "ingest" in options["only"]:
+                result = ingest.run(
+                    ingest.IngestOptions(
+                        events=options["events"],
+                        connections=options["connections"],
+                        workers=options["workers"],
+                        threads=options["threads"],
+                        seed=options["seed"],
+                        keep=options["keep"],
+                        progress=options["verbosity"] > 0,
+                    )
+                )
+                results["ingest"] = result.as_dict()
+                self._ingest_report(result)
+        except BenchmarkError as problem:
+            raise CommandError(str(problem)) from None
+        if options["out"]:
+            options["out"].write_bytes(
+                orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+            )
+            self.stdout.write(f"Results written to {options['out']}")
+
+    def _ingest_report(self, result: ingest.IngestResult) -> None:
+        server = result.server
+        self.stdout.write(
+            f"ingest: {result.events:,} events, batches of {result.batch_size}, "
+            f"{result.connections} connections, gunicorn gthread "
+            f"{server['workers']} workers x {server['threads']} threads"
+        )
+        self.stdout.write(
+            f"  HTTP /v1/batch  {result.http_events_per_second:>12,.0f} events/s  "
+            f"({result.http_seconds:.1f}s, {result.requests:,} requests, "
+            f"{result.retries} retries, latency p50 {result.latency_ms['p50']} ms "
+            f"p99 {result.latency_ms['p99']} ms)"
+        )
+        self.stdout.write(
+            f"  raw COPY        {result.copy_events_per_second:>12,.0f} events/s  "
+            f"({result.copy_seconds:.1f}s)"
+        )
+        self.stdout.write(f"  HTTP / COPY     {result.ratio_to_copy:>12.3f}")
+        used = result.cpu_ms_per_batch
+        if used["server"] is not None:
+            self.stdout.write(
+                f"  CPU ms per batch of {result.batch_size}: server {used['server']}, "
+                f"PostgreSQL {used['database']}, client {used['client']}, "
+                f"other programs {used['other']} (wall {used['wall']} ms per batch, "
+                f"{result.connections} at a time)"
+            )
+        self.stdout.write(
+            f"  exactly once: {result.stored:,} stored, {result.distinct_message_ids:,} "
+            f"distinct message ids ({result.with_contact:,} with a contact; "
+            f"{result.contacts_created:,} contacts created)"
+        )
+        met = (
+            result.http_events_per_second >= TARGET_EVENTS_PER_SECOND
+            and result.ratio_to_copy >= TARGET_RATIO_TO_COPY
+        )
+        verdict = self.style.SUCCESS("met") if met else self.style.WARNING("not met")
+        self.stdout.write(
+            f"  target (>= {TARGET_EVENTS_PER_SECOND:,} events/s and >= "
+            f"{TARGET_RATIO_TO_COPY} of COPY): {verdict}"
+        )

@@ -1,0 +1,75 @@
+"""`manage.py bench --only ingest` end to end with a tiny N: gunicorn, /v1/batch, COPY."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from accounts.models import Contact
+from config.benchmarks import ingest
+from engagement.models import Activity, Source
+
+EVENTS = 300
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_the_ingest_benchmark_stores_every_event_once_and_reports_both_rates(
+    postgresql: None, tmp_path: Path
+) -> None:
+    out = tmp_path / "bench.json"
+    call_command(
+        "bench",
+        "--only",
+        "ingest",
+        "--events",
+        str(EVENTS),
+        "--workers",
+        "1",
+        "--threads",
+        "2",
+        "--connections",
+        "2",
+        "--out",
+        str(out),
+        verbosity=0,
+    )
+
+    result = json.loads(out.read_text())["ingest"]
+    assert result["exactly_once"] is True
+    assert result["events"] == result["stored"] == result["distinct_message_ids"] == EVENTS
+    assert result["requests"] == EVENTS // ingest.BATCH_SIZE
+    assert result["duplicates_reported"] == 0
+    assert result["contacts_created"] > 0
+    assert result["with_contact"] > 0
+    assert result["http_events_per_second"] > 0
+    assert result["copy_events_per_second"] > 0
+    assert result["ratio_to_copy"] > 0
+    assert result["server"]["workers"] == 1
+    # The run deletes what it wrote.
+    assert not Source.objects.filter(name__startswith="bench ingest").exists()
+    assert not Activity.objects.exists()
+    assert not Contact.objects.filter(external_id__startswith=ingest.USER_PREFIX).exists()
+
+
+def test_the_bench_refuses_sqlite_saying_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    with pytest.raises(CommandError, match=r"bench measures PostgreSQL.*DATABASE_URL"):
+        call_command("bench", "--events", "10", verbosity=0)
+
+
+def test_the_same_seed_sends_the_same_bytes() -> None:
+    first = ingest.workload_generate(events=250, seed=7)
+    again = ingest.workload_generate(events=250, seed=7)
+    other = ingest.workload_generate(events=250, seed=8)
+    assert [b.body for b in first.batches] == [b.body for b in again.batches]
+    assert [b.events for b in first.batches] == [100, 100, 50]
+    assert first.checksum == again.checksum != other.checksum
+    calls = [c for b in first.batches for c in json.loads(b.body)["batch"]]
+    assert {c["type"] for c in calls} == {"track", "page"}
+    assert len({c["messageId"] for c in calls}) == 250
+    assert any("userId" in c for c in calls) and any("userId" not in c for c in calls)
