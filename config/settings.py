@@ -174,6 +174,10 @@ TRACKING_PRICING_PATTERNS = env.strings(
 TRACKING_RATE_LIMIT_PER_SECOND = env.integer(
     "TRACKING_RATE_LIMIT_PER_SECOND", default=500, minimum=0
 )
+# Each web process keeps sources (by write key) and the event-name mapping this
+# many seconds, so that a tracking request does not read them every time: a
+# revoked key or an edited mapping takes effect within it. 0 reads every time.
+TRACKING_CONFIG_CACHE_SECONDS = env.integer("TRACKING_CONFIG_CACHE_SECONDS", default=5, minimum=0)
 
 # --- CSV import -------------------------------------------------------------
 

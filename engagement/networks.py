@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+import socket
 from dataclasses import dataclass
 
 
@@ -11,8 +11,16 @@ class InvalidNetwork(ValueError):
     pass
 
 
+_IPV4_MAPPED = 0xFFFF << 32
+
+
 def address_key(address: str) -> str:
     """A sortable 32-hex-digit key; IPv4 addresses are mapped into IPv6 space."""
+    try:
+        # The common case, a dotted quad, without building an address object.
+        return f"{_IPV4_MAPPED | int.from_bytes(socket.inet_pton(socket.AF_INET, address)):032x}"
+    except OSError:
+        pass
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv4Address):
         ip = ipaddress.IPv6Address(f"::ffff:{ip}")
@@ -37,19 +45,3 @@ def network_bounds(cidr: str) -> NetworkBounds:
         first_address=address_key(str(network.network_address)),
         last_address=address_key(str(network.broadcast_address)),
     )
-
-
-def narrowest_ranges(
-    addresses: Iterable[str], ranges: Iterable[tuple[str, str, str]]
-) -> Mapping[str, str]:
-    """address -> domain of the narrowest (first, last, domain) range holding it."""
-    candidates = list(ranges)
-    found: dict[str, str] = {}
-    for address in addresses:
-        key = address_key(address)
-        holding = [r for r in candidates if r[0] <= key <= r[1]]
-        if holding:
-            # The narrowest range is the most specific: a subsidiary inside a parent's block.
-            narrowest = min(holding, key=lambda r: int(r[1], 16) - int(r[0], 16))
-            found[address] = narrowest[2]
-    return found

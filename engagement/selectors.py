@@ -8,21 +8,24 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+import orjson
+from django.conf import settings
+from django.db import connection
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.fit import criteria_explain
 from accounts.models import Account, SegmentMembership
 from accounts.selectors import FIRMOGRAPHIC_FIELDS, account_list, firmographics_of
+from config.ttlcache import TtlCache
 from engagement.models import (
     AccountEngagement,
     Activity,
     EngagementSnapshot,
     EventTypeMapping,
-    IPRange,
     Source,
 )
-from engagement.networks import address_key, narrowest_ranges
+from engagement.networks import address_key
 from engagement.scoring import ScoringParameters, days_between
 
 
@@ -31,43 +34,77 @@ def write_key_digest(write_key: str) -> str:
     return hashlib.sha256(write_key.encode()).hexdigest()
 
 
+def _tracking_cache_seconds() -> float:
+    return float(settings.TRACKING_CONFIG_CACHE_SECONDS)
+
+
+# The tracking API reads these on every request; they change rarely (docs: a
+# revoked key or an edited event mapping takes effect within the setting's seconds).
+_sources_by_digest: TtlCache[str, Source | None] = TtlCache(_tracking_cache_seconds)
+_event_mappings: TtlCache[str, dict[str, str]] = TtlCache(_tracking_cache_seconds)
+
+
 def source_for_write_key(write_key: str) -> Source | None:
     """The active source a write key belongs to, or None (unknown or revoked)."""
     if not write_key:
         return None
-    return Source.objects.filter(write_key_hash=write_key_digest(write_key), is_active=True).first()
+    digest = write_key_digest(write_key)
+    return _sources_by_digest.get(
+        digest,
+        lambda: Source.objects.filter(write_key_hash=digest, is_active=True).first(),
+    )
 
 
 def event_type_mapping() -> dict[str, str]:
     """The marketer-configured event names, over the built-in defaults."""
-    return dict(EventTypeMapping.objects.values_list("event_name", "activity_type"))
+    return _event_mappings.get(
+        "all", lambda: dict(EventTypeMapping.objects.values_list("event_name", "activity_type"))
+    )
+
+
+def tracking_config_forget() -> None:
+    """Drop this process's cached sources and event mapping (after a change made here)."""
+    _sources_by_digest.clear()
+    _event_mappings.clear()
+
+
+# Of the ranges holding an address, the innermost: ranges are CIDR blocks, so any
+# two are nested or disjoint, and the innermost holding one starts last (and, of
+# two starting together, ends first). The (first_address, last_address) index
+# is walked down from the address until a range holds it.
+_ACCOUNTS_FOR_ADDRESS_KEYS = """
+SELECT held.address_key, account.id
+FROM (
+    SELECT keys.address_key, (
+        SELECT ip_range.domain FROM engagement_iprange AS ip_range
+        WHERE ip_range.first_address <= keys.address_key
+          AND ip_range.last_address >= keys.address_key
+        ORDER BY ip_range.first_address DESC, ip_range.last_address ASC
+        LIMIT 1
+    ) AS domain
+    FROM ({keys}) AS keys
+) AS held
+JOIN accounts_account AS account ON account.domain = held.domain
+"""
+# The JSON array of keys as a one-column table.
+_ADDRESS_KEYS_FROM_JSON = {
+    "postgresql": "SELECT value AS address_key FROM json_array_elements_text(%s::json)",
+    "sqlite": "SELECT value AS address_key FROM json_each(%s)",
+}
 
 
 def account_ids_for_addresses(addresses: set[str]) -> dict[str, int]:
     """address -> id of the account whose IP range holds it (the narrowest range wins).
 
-    Two queries whatever the number of addresses.
+    One query whatever the number of addresses.
     """
     if not addresses:
         return {}
-    keys = {address_key(a) for a in addresses}
-    holding = Q()
-    for key in keys:
-        holding |= Q(first_address__lte=key, last_address__gte=key)
-    ranges = IPRange.objects.filter(holding).values_list("first_address", "last_address", "domain")
-    domain_by_address = narrowest_ranges(addresses, ranges)
-    if not domain_by_address:
-        return {}
-    account_by_domain = dict(
-        Account.objects.filter(domain__in=set(domain_by_address.values())).values_list(
-            "domain", "id"
-        )
-    )
-    return {
-        address: account_by_domain[domain]
-        for address, domain in domain_by_address.items()
-        if domain in account_by_domain
-    }
+    by_key = {address_key(address): address for address in addresses}
+    sql = _ACCOUNTS_FOR_ADDRESS_KEYS.format(keys=_ADDRESS_KEYS_FROM_JSON[connection.vendor])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [orjson.dumps(sorted(by_key)).decode()])
+        return {by_key[key]: account_id for key, account_id in cursor.fetchall()}
 
 
 # --- Engagement reads for the API ---------------------------------------------------

@@ -19,3 +19,6 @@ STATIC_ROOT = None  # type: ignore[assignment]
 # Close the connection after every request: a live-server thread kept alive by
 # a client's HTTP keep-alive must not hold the test database open at teardown.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Tests change sources and event mappings between requests; they read them
+# every time (tests/engagement/test_tracking_cache.py turns the cache on).
+TRACKING_CONFIG_CACHE_SECONDS = 0

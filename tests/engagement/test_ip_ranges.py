@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import orjson
 import pytest
@@ -8,7 +9,8 @@ from django.test import Client
 
 from accounts.models import Account, Contact
 from engagement.models import Activity, IPRange
-from engagement.networks import InvalidNetwork, address_key, narrowest_ranges, network_bounds
+from engagement.networks import InvalidNetwork, address_key, network_bounds
+from engagement.selectors import account_ids_for_addresses
 from engagement.services import source_create
 
 
@@ -28,16 +30,38 @@ def test_network_bounds_normalise_the_cidr() -> None:
         network_bounds("203.0.113/24")
 
 
-def test_the_narrowest_holding_range_wins() -> None:
-    parent = network_bounds("10.0.0.0/8")
-    child = network_bounds("10.20.0.0/16")
-    ranges = [
-        (parent.first_address, parent.last_address, "parent.example"),
-        (child.first_address, child.last_address, "child.example"),
-    ]
-    assert narrowest_ranges(["10.20.3.4", "10.99.0.1", "192.0.2.1"], ranges) == {
-        "10.20.3.4": "child.example",
-        "10.99.0.1": "parent.example",
+@pytest.mark.django_db
+def test_the_innermost_holding_range_wins_in_one_query(
+    django_assert_num_queries: Any,
+) -> None:
+    parent = Account.objects.create(name="Parent", domain="parent.example")
+    child = Account.objects.create(name="Child", domain="child.example")
+    same_start = Account.objects.create(name="Same start", domain="first-block.example")
+    ip_range("10.0.0.0/8", "parent.example")
+    ip_range("10.20.0.0/16", "child.example")
+    ip_range("10.0.0.0/24", "first-block.example")
+    ip_range("2001:db8::/32", "parent.example")
+    addresses = {"10.20.3.4", "10.99.0.1", "10.0.0.9", "10.0.1.9", "192.0.2.1", "2001:db8::7"}
+    with django_assert_num_queries(1):
+        found = account_ids_for_addresses(addresses)
+    assert found == {
+        "10.20.3.4": child.pk,
+        # After the child's block but inside the parent's: the walk goes past the child.
+        "10.99.0.1": parent.pk,
+        # Two blocks start at 10.0.0.0: the /24 is inside the /8.
+        "10.0.0.9": same_start.pk,
+        "10.0.1.9": parent.pk,
+        "2001:db8::7": parent.pk,
+    }
+
+
+@pytest.mark.django_db
+def test_an_address_whose_innermost_range_has_no_account_stays_unresolved() -> None:
+    Account.objects.create(name="Parent", domain="parent.example")
+    ip_range("10.0.0.0/8", "parent.example")
+    ip_range("10.20.0.0/16", "not-yet-a-customer.example")
+    assert account_ids_for_addresses({"10.20.3.4", "10.30.0.1"}) == {
+        "10.30.0.1": Account.objects.get().pk
     }
 
 
@@ -111,3 +135,27 @@ def test_an_identified_visitor_is_not_resolved_by_ip(client: Client) -> None:
     activity = Activity.objects.get()
     assert activity.contact is not None
     assert activity.account is None
+
+
+@pytest.mark.django_db
+def test_a_known_visitor_s_new_visits_go_to_their_contact_not_the_network(
+    client: Client,
+) -> None:
+    employer = Account.objects.create(name="Acme", domain="acme.example")
+    Account.objects.create(name="Network owner", domain="northwind.example")
+    ip_range("198.51.100.0/24", "northwind.example")
+    key = source_create(name="Web").write_key
+    send(client, key, [{"type": "identify", "messageId": "i-1", "userId": "u-1",
+                        "anonymousId": "anon-1", "traits": {"email": "ana@acme.example"}},
+                       {"type": "identify", "messageId": "i-2", "userId": "u-2",
+                        "anonymousId": "anon-2", "traits": {"email": "bo@gmail.com"}}])  # fmt: skip
+    send(client, key, [visit("v-1", "198.51.100.7", "anon-1"),
+                       visit("v-2", "198.51.100.7", "anon-2")])  # fmt: skip
+    ana, bo = Contact.objects.get(external_id="u-1"), Contact.objects.get(external_id="u-2")
+    stored = {a.message_id: a for a in Activity.objects.filter(message_id__startswith="v-")}
+    assert (stored["v-1"].contact, stored["v-1"].account) == (ana, employer)
+    assert stored["v-1"].excluded_reason == ""
+    # A free-mail contact without an account: junk, and not moved to the network's owner.
+    assert bo.is_junk
+    assert (stored["v-2"].contact, stored["v-2"].account) == (bo, None)
+    assert stored["v-2"].excluded_reason == f"junk contact: {bo.junk_reason}"

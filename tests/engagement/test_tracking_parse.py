@@ -165,3 +165,9 @@ def test_a_configured_mapping_overrides_the_defaults() -> None:
 )
 def test_pricing_pages_are_told_apart_by_path(path: str, activity_type: str) -> None:
     assert activity_type_for_page(path) == activity_type
+
+
+def test_pricing_patterns_are_configurable_and_none_means_no_pricing_page() -> None:
+    assert activity_type_for_page("/tarifs", ["*/tarifs"]) == "pricing_page_view"
+    assert activity_type_for_page("/pricing", ["*/tarifs"]) == "page_view"
+    assert activity_type_for_page("/pricing", []) == "page_view"
