@@ -8,7 +8,7 @@ real stack (PostgreSQL, gunicorn) and refuse to run on SQLite.
 from __future__ import annotations
 
 # The names `--only` accepts, in the order `bench` runs them.
-BENCHMARKS: tuple[str, ...] = ("ingest",)
+BENCHMARKS: tuple[str, ...] = ("ingest", "rollup")
 
 
 class BenchmarkError(Exception):

@@ -1,4 +1,5 @@
-"""`manage.py bench [--only ingest] [--events N] [--out FILE]`: benchmarks on PostgreSQL.
+"""`manage.py bench [--only ingest rollup] [--events N] [--accounts N ...] [--out FILE]`:
+benchmarks on PostgreSQL.
 
 docs/benchmarks.md records the figures, how to reproduce them and what limits them.
 """
@@ -13,7 +14,7 @@ import orjson
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from config.benchmarks import BENCHMARKS, BenchmarkError, ingest
+from config.benchmarks import BENCHMARKS, BenchmarkError, ingest, rollup
 
 # Two cores: two worker processes use both for Python while PostgreSQL takes its
 # share; threads let a worker parse one request while another waits on a commit.
@@ -22,6 +23,7 @@ DEFAULT_THREADS = 4
 DEFAULT_CONNECTIONS = 8
 # A guard against a typo (an extra zero) that would run for an hour.
 MAX_EVENTS = 20_000_000
+MAX_ROWS = 50_000_000
 # What the ingest issue asks of this machine.
 TARGET_EVENTS_PER_SECOND = 20_000
 TARGET_RATIO_TO_COPY = 0.25
@@ -44,7 +46,11 @@ class Command(BaseCommand):
     help = (
         "Benchmark on PostgreSQL. ingest: N tracking events through gunicorn and "
         "/v1/batch in batches of 100, checked stored exactly once, against a raw COPY "
-        "of the same rows. Writes its own source and deletes its rows afterwards."
+        "of the same rows. Writes its own source and deletes its rows afterwards. "
+        "rollup: seeds accounts, contacts and activities with COPY (emptying those "
+        "tables first, so it needs a database of its own) and times the full score "
+        "recompute against one hand-written SQL statement and a naive ORM loop, and "
+        "the incremental rollup; every score is checked against the SQL."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -60,6 +66,27 @@ class Command(BaseCommand):
             type=_whole("--events", 1, MAX_EVENTS),
             default=ingest.IngestOptions.events,
             help=f"ingest: events to send (default {ingest.IngestOptions.events:,}).",
+        )
+        defaults = rollup.RollupOptions()
+        for name, what, low in (
+            ("accounts", "accounts to seed", 1),
+            ("contacts", "contacts to seed", 1),
+            ("activities", "activities to seed over 18 months", 1),
+            ("new-activities", "activities added for the incremental rollup", 1),
+            ("naive-sample", "accounts the naive ORM loop is timed on", 1),
+        ):
+            default = getattr(defaults, name.replace("-", "_"))
+            parser.add_argument(
+                f"--{name}",
+                type=_whole(f"--{name}", low, MAX_ROWS),
+                default=default,
+                help=f"rollup: {what} (default {default:,}).",
+            )
+        parser.add_argument(
+            "--explain",
+            action="store_true",
+            help="rollup: also print EXPLAIN (ANALYZE, BUFFERS) of the slowest statement of "
+            "the full recompute (replayed in a transaction that is rolled back).",
         )
         parser.add_argument(
             "--connections",
@@ -84,7 +111,8 @@ class Command(BaseCommand):
             "--seed",
             type=_whole("--seed", 0, 2**31),
             default=ingest.IngestOptions.seed,
-            help="Random seed of the generated events; the same seed sends the same bytes.",
+            help="Random seed of the generated events and dataset; the same seed gives "
+            "the same bytes.",
         )
         parser.add_argument(
             "--keep",
@@ -117,6 +145,21 @@ class Command(BaseCommand):
                 )
                 results["ingest"] = result.as_dict()
                 self._ingest_report(result)
+            if "rollup" in options["only"]:
+                rolled = rollup.run(
+                    rollup.RollupOptions(
+                        accounts=options["accounts"],
+                        contacts=options["contacts"],
+                        activities=options["activities"],
+                        new_activities=options["new_activities"],
+                        naive_sample=options["naive_sample"],
+                        seed=options["seed"],
+                        explain=options["explain"],
+                        progress=options["verbosity"] > 0,
+                    )
+                )
+                results["rollup"] = rolled.as_dict()
+                self._rollup_report(rolled)
         except BenchmarkError as problem:
             raise CommandError(str(problem)) from None
         if options["out"]:
@@ -165,3 +208,50 @@ class Command(BaseCommand):
             f"  target (>= {TARGET_EVENTS_PER_SECOND:,} events/s and >= "
             f"{TARGET_RATIO_TO_COPY} of COPY): {verdict}"
         )
+
+    def _rollup_report(self, result: rollup.RollupResult) -> None:
+        self.stdout.write(
+            f"rollup: {result.accounts:,} accounts ({result.members:,} in the scored segment), "
+            f"{result.contacts:,} contacts, {result.activities:,} activities over "
+            f"{result.history_days} days, scored at {result.at} (seeded in "
+            f"{result.seed_seconds:.1f}s)"
+        )
+        rows = [
+            ("full recompute (scores_recompute)", result.recompute_seconds,
+             f"{result.recompute_accounts:,} accounts"),
+            ("hand-written SQL, one statement", result.reference_seconds,
+             f"{result.checked_after_recompute:,} accounts"),
+            (f"naive ORM loop, {result.naive_sample:,} accounts measured",
+             result.naive_sample_seconds, ""),
+            (f"naive ORM loop, scaled to {result.members:,} accounts",
+             result.naive_scaled_seconds, ""),
+            (f"incremental rollup of {result.new_activities:,} activities", result.rollup_seconds,
+             f"{result.rollup_accounts:,} accounts refreshed"),
+        ]  # fmt: skip
+        for label, seconds, note in rows:
+            self.stdout.write(f"  {label:<48} {seconds:>10.3f} s  {note}")
+        for name, breakdown in (
+            ("full recompute", result.recompute_breakdown),
+            ("incremental rollup", result.rollup_breakdown),
+        ):
+            self.stdout.write(
+                f"  {name}: {breakdown['statements']} statements, {breakdown['sql_seconds']:.3f} s "
+                f"in SQL, {breakdown['other_seconds']:.3f} s in Python and the commit; slowest:"
+            )
+            for statement in breakdown["slowest"]:
+                self.stdout.write(f"    {statement['seconds']:>8.3f} s  {statement['sql']}")
+        for target in result.targets.values():
+            verdict = self.style.SUCCESS("PASS") if target.met else self.style.WARNING("FAIL")
+            relation = "<=" if target.description.startswith("full") else ">="
+            self.stdout.write(
+                f"  {target.description:<48} {target.value:>10,.3f}    target {relation} "
+                f"{target.limit:g}: {verdict}"
+            )
+        self.stdout.write(
+            f"  agreement with the hand-written SQL: {result.checked_after_recompute:,} accounts "
+            f"after the recompute, {result.checked_naive_sample:,} of the naive loop, "
+            f"{result.checked_after_rollup:,} after the rollup: all equal"
+        )
+        if result.recompute_slowest_plan:
+            self.stdout.write("  EXPLAIN ANALYZE of the recompute's slowest statement:")
+            self.stdout.write(result.recompute_slowest_plan)
