@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from accounts.models import Account
+from accounts.models import Account, ICPSegment
 
 
 class CampaignObjective(models.TextChoices):
@@ -30,6 +30,11 @@ class Campaign(models.Model):
     # Share of the target list kept out of every audience, drawn with holdout_seed.
     holdout_fraction = models.DecimalField(max_digits=4, decimal_places=3, default=0.1)
     holdout_seed = models.BigIntegerField(default=0)
+    # The segment whose engagement scores measure the campaign's lift; blank:
+    # each account's highest score over its segments.
+    segment = models.ForeignKey(
+        ICPSegment, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

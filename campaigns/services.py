@@ -6,6 +6,7 @@ engagement services from here, and those apps never import this one.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,8 +35,9 @@ from accounts.services import (
     segment_memberships_bulk_upsert,
     segments_bulk_upsert,
 )
-from campaigns import demo
+from campaigns import demo, selectors
 from campaigns import imports as campaign_imports
+from campaigns.holdout import holdout_draw
 from campaigns.models import Campaign, CampaignTarget, Program, Spend
 from config import bulk, csvimport
 from config.csvimport import Column, ParsedRow, RowError
@@ -642,3 +644,187 @@ def csv_import(
             counts.created, counts.updated, counts.unchanged,
         )  # fmt: skip
     return result
+
+
+# --- Target lists and the holdout -------------------------------------------------
+
+
+class CampaignInvalid(ValueError):
+    """A campaign write was refused; the message names the field and value."""
+
+
+def campaign_create(*, values: Mapping[str, Any]) -> Campaign:
+    """A new campaign. Without a seed one is drawn, and stored so the holdout is reproducible."""
+    fields = dict(values)
+    if fields.get("holdout_seed") is None:
+        fields["holdout_seed"] = secrets.randbelow(2**62)
+    campaign = Campaign(**fields)
+    campaign.full_clean(validate_unique=False, validate_constraints=True)
+    campaign.save()
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign_id: int, values: Mapping[str, Any]) -> Campaign:
+    """Change a campaign; a new holdout fraction or seed redraws the holdout."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    before = (campaign.holdout_fraction, campaign.holdout_seed)
+    for name, value in values.items():
+        setattr(campaign, name, value)
+    campaign.full_clean(validate_unique=False, validate_constraints=True)
+    campaign.save()
+    if (campaign.holdout_fraction, campaign.holdout_seed) != before:
+        campaign_holdout_draw(campaign_id=campaign.pk)
+    return campaign
+
+
+@dataclass(frozen=True)
+class HoldoutDrawn:
+    targets: int
+    holdout: int
+
+
+@transaction.atomic
+def campaign_holdout_draw(*, campaign_id: int) -> HoldoutDrawn:
+    """Redraw the holdout of the whole target list from the campaign's stored seed."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    account_ids = list(
+        CampaignTarget.objects.filter(campaign_id=campaign_id).values_list("account_id", flat=True)
+    )
+    held = sorted(
+        holdout_draw(account_ids, fraction=campaign.holdout_fraction, seed=campaign.holdout_seed)
+    )
+    targets = CampaignTarget.objects.filter(campaign_id=campaign_id)
+    targets.filter(in_holdout=True).update(in_holdout=False)
+    for chunk in bulk.chunks(held, bulk.LOOKUP_CHUNK):
+        targets.filter(account_id__in=chunk).update(in_holdout=True)
+    return HoldoutDrawn(targets=len(account_ids), holdout=len(held))
+
+
+@dataclass(frozen=True)
+class TargetsSet:
+    added: int
+    removed: int
+    targets: int
+    holdout: int
+
+
+@transaction.atomic
+def campaign_targets_set(
+    *, campaign_id: int, account_ids: Sequence[int], replace: bool = False
+) -> TargetsSet:
+    """Add accounts to a campaign's target list (or make it exactly them), then
+    redraw the holdout over the whole list."""
+    Campaign.objects.select_for_update().get(pk=campaign_id)
+    wanted = sorted(set(account_ids))
+    existing = set(
+        CampaignTarget.objects.filter(campaign_id=campaign_id).values_list("account_id", flat=True)
+    )
+    new = [pk for pk in wanted if pk not in existing]
+    CampaignTarget.objects.bulk_create(
+        [CampaignTarget(campaign_id=campaign_id, account_id=pk) for pk in new],
+        batch_size=BATCH_SIZE,
+        ignore_conflicts=True,
+    )
+    removed = 0
+    if replace:
+        leaving = sorted(existing - set(wanted))
+        for chunk in bulk.chunks(leaving, bulk.LOOKUP_CHUNK):
+            removed += CampaignTarget.objects.filter(
+                campaign_id=campaign_id, account_id__in=chunk
+            ).delete()[0]
+    drawn = campaign_holdout_draw(campaign_id=campaign_id)
+    return TargetsSet(added=len(new), removed=removed, targets=drawn.targets, holdout=drawn.holdout)
+
+
+def campaign_targets_from_criteria(
+    *, campaign_id: int, criteria: selectors.TargetCriteria, replace: bool = False
+) -> TargetsSet:
+    """Target the accounts a segment and firmographic filters select."""
+    return campaign_targets_set(
+        campaign_id=campaign_id,
+        account_ids=list(selectors.accounts_matching(criteria=criteria)),
+        replace=replace,
+    )
+
+
+TARGET_COLUMNS = (
+    Column("domain", account_imports._domain,
+           aliases=("account_domain", "company_domain", "company_domain_name", "website")),
+    Column("external_id", csvimport.text(100),
+           aliases=("account_external_id", "account_id", "crm_id", "record_id")),
+)  # fmt: skip
+
+
+class TargetsRejected(ValueError):
+    """Rows of a target list name no known account; nothing was changed."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors[:20]))
+        self.errors = errors
+
+
+def campaign_targets_import(
+    *, campaign_id: int, data: bytes | str, replace: bool = False
+) -> TargetsSet:
+    """A target list uploaded as CSV: one account per row, by domain or CRM id.
+    All or nothing: any unknown account refuses the whole file (TargetsRejected)."""
+    parsed = csvimport.read_rows(data, columns=TARGET_COLUMNS)
+    domains = sorted({v for r in parsed.rows if (v := r.values.get("domain"))})
+    external_ids = sorted({v for r in parsed.rows if (v := r.values.get("external_id"))})
+    by_domain = bulk.ids_by_natural_key(model=Account, field_name="domain", keys=domains)
+    by_external = bulk.ids_by_natural_key(
+        model=Account, field_name="external_id", keys=external_ids
+    )
+    account_ids: list[int] = []
+    for row in parsed.rows:
+        domain, external_id = row.values.get("domain"), row.values.get("external_id")
+        found = by_domain.get(domain) if domain else None
+        if found is None and external_id:
+            found = by_external.get(external_id)
+        if found is not None:
+            account_ids.append(found)
+        elif not domain and not external_id and not row.errors:
+            row.errors.append(RowError(row.row, "domain", "", "needs a domain or external_id"))
+        elif not row.errors:
+            column, value = ("domain", row.raw.get("domain", domain)) if domain else (
+                "external_id", external_id)  # fmt: skip
+            row.errors.append(RowError(row.row, column, str(value), "no account with this value"))
+    errors = [error for row in parsed.rows for error in row.errors]
+    if errors:
+        raise TargetsRejected(errors)
+    return campaign_targets_set(campaign_id=campaign_id, account_ids=account_ids, replace=replace)
+
+
+# --- Programs, spend and opportunities through the API ------------------------------
+
+
+def _model_write(instance: Any, values: Mapping[str, Any]) -> Any:
+    for name, value in values.items():
+        setattr(instance, name, value)
+    instance.full_clean(validate_unique=False, validate_constraints=True)
+    instance.save()
+    return instance
+
+
+@transaction.atomic
+def program_save(*, program_id: int | None, values: Mapping[str, Any]) -> Program:
+    """Create or change a program."""
+    program = Program() if program_id is None else Program.objects.get(pk=program_id)
+    return _model_write(program, values)
+
+
+@transaction.atomic
+def spend_save(*, spend_id: int | None, values: Mapping[str, Any]) -> Spend:
+    """Create or change one spend line."""
+    spend = Spend() if spend_id is None else Spend.objects.get(pk=spend_id)
+    return _model_write(spend, values)
+
+
+@transaction.atomic
+def opportunity_upsert(*, values: Mapping[str, Any]) -> Opportunity:
+    """An opportunity from the API, upserted by its CRM id like the CSV import."""
+    fields = {"close_on": None, "source": "other", "amount": None, **values}
+    Opportunity(**fields).full_clean(validate_unique=False, validate_constraints=True)
+    opportunities_bulk_upsert(rows=[OpportunityRow(**fields)])
+    return Opportunity.objects.get(external_id=values["external_id"])
