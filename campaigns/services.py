@@ -39,6 +39,7 @@ from campaigns import demo, selectors
 from campaigns import imports as campaign_imports
 from campaigns.holdout import holdout_draw
 from campaigns.models import Campaign, CampaignTarget, Program, Spend
+from campaigns.tasks import program_touches_recompute_task
 from config import bulk, csvimport
 from config.csvimport import Column, ParsedRow, RowError
 from engagement import imports as engagement_imports
@@ -811,7 +812,13 @@ def _model_write(instance: Any, values: Mapping[str, Any]) -> Any:
 def program_save(*, program_id: int | None, values: Mapping[str, Any]) -> Program:
     """Create or change a program."""
     program = Program() if program_id is None else Program.objects.get(pk=program_id)
-    return _model_write(program, values)
+    key_before = program.tracking_key
+    program = _model_write(program, values)
+    if program.tracking_key != key_before:
+        # Activity may carry the key already (ads run before the program is entered).
+        pk = program.pk
+        transaction.on_commit(lambda: program_touches_recompute_task.delay(pk))
+    return program
 
 
 @transaction.atomic
