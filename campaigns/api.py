@@ -7,6 +7,7 @@ import io
 import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import django_filters
@@ -17,7 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.request import Request
@@ -26,7 +27,16 @@ from rest_framework.views import APIView
 
 from accounts.models import FitGrade, Opportunity
 from campaigns import selectors, services
-from campaigns.models import Campaign, Channel, Program, Spend
+from campaigns.models import (
+    Campaign,
+    Channel,
+    Program,
+    RankingDecision,
+    RankingEntry,
+    RankingMetric,
+    RankingRun,
+    Spend,
+)
 from campaigns.services import IMPORT_KINDS, ImportRejected, ImportResult, csv_import
 from config.csvimport import FileRefused, RowError, column_map_parse
 
@@ -416,3 +426,102 @@ class OpportunityViewSet(
         values["account_id"] = values.pop("account").pk
         with refusals_as_400():
             serializer.instance = services.opportunity_upsert(values=values)
+
+
+# --- Rankings -----------------------------------------------------------------------
+
+
+class RankingEntrySerializer(serializers.ModelSerializer):
+    program_name = serializers.CharField(source="program.name", read_only=True)
+    channel = serializers.CharField(source="program.channel", read_only=True)
+    decided_by = serializers.CharField(source="decided_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = RankingEntry
+        fields = ["id", "program", "program_name", "channel", "rank", "spend", "pipeline",
+                  "metric_value", "is_flagged", "decision", "decision_note", "decided_by",
+                  "decided_at"]  # fmt: skip
+
+
+class RankingRunSerializer(serializers.ModelSerializer):
+    ranked = serializers.SerializerMethodField()
+    without_spend = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RankingRun
+        fields = ["id", "period_start", "period_end", "metric", "flag_fraction", "trigger",
+                  "created_at", "ranked", "without_spend"]  # fmt: skip
+
+    def _entries(self, run: RankingRun, ranked: bool) -> list[dict[str, Any]]:
+        rows = [e for e in run.entries.all() if (e.rank is not None) is ranked]
+        return RankingEntrySerializer(rows, many=True).data  # type: ignore[return-value]
+
+    def get_ranked(self, run: RankingRun) -> list[dict[str, Any]]:
+        return self._entries(run, True)
+
+    def get_without_spend(self, run: RankingRun) -> list[dict[str, Any]]:
+        return self._entries(run, False)
+
+
+class RankingRequest(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    metric = serializers.ChoiceField(choices=RankingMetric.choices,
+                                     default=RankingMetric.PIPELINE_PER_SPEND)  # fmt: skip
+    flag_fraction = serializers.DecimalField(
+        max_digits=4, decimal_places=3, default=Decimal("0.1"),
+        min_value=Decimal("0.001"), max_value=Decimal(1),
+    )  # fmt: skip
+    window_days = serializers.IntegerField(default=90, min_value=0, max_value=730)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["end"] < attrs["start"]:
+            raise ValidationError({"end": "must not be before start"})
+        return attrs
+
+
+class DecisionRequest(serializers.Serializer):
+    entry = serializers.IntegerField()
+    decision = serializers.ChoiceField(choices=[RankingDecision.CUT, RankingDecision.KEPT])
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RankingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Stored ranking runs, newest first. `POST` runs one now; `POST {id}/decide/`
+    marks a flagged program cut or kept with a note."""
+
+    serializer_class = RankingRunSerializer
+    permission_classes = [IsAuthenticated, ModelPermissionsWithView]
+    queryset = RankingRun.objects.none()
+    filterset_fields = ["trigger", "metric"]
+
+    def get_queryset(self) -> QuerySet[RankingRun]:
+        return selectors.ranking_runs()
+
+    @extend_schema(request=RankingRequest, responses={201: RankingRunSerializer})
+    def create(self, request: Request) -> Response:
+        form = RankingRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        run = services.ranking_run(**form.validated_data, user_id=request.user.pk)
+        body = RankingRunSerializer(selectors.ranking_runs().get(pk=run.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=DecisionRequest, responses={200: RankingEntrySerializer})
+    @action(detail=True, methods=["post"])
+    def decide(self, request: Request, pk: str) -> Response:
+        run = self.get_object()
+        if not request.user.has_perm("campaigns.change_rankingentry"):
+            raise PermissionDenied("deciding needs campaigns.change_rankingentry")
+        form = DecisionRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        if not run.entries.filter(pk=form.validated_data["entry"]).exists():
+            wrong = form.validated_data["entry"]
+            raise ValidationError({"entry": f"entry {wrong} is not in run {run.pk}"})
+        try:
+            entry = services.ranking_entry_decide(
+                entry_id=form.validated_data["entry"], decision=form.validated_data["decision"],
+                note=form.validated_data["note"], user_id=request.user.pk,
+            )  # fmt: skip
+        except services.DecisionRefused as refused:
+            raise ValidationError({"entry": str(refused)}) from None
+        return Response(RankingEntrySerializer(entry).data)

@@ -5,11 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account, Opportunity, SegmentMembership
-from campaigns.models import Campaign, CampaignTarget, Program, Spend
+from campaigns.models import (
+    Campaign,
+    CampaignTarget,
+    Program,
+    RankingEntry,
+    RankingRun,
+    Spend,
+)
 
 
 @dataclass(frozen=True)
@@ -111,3 +128,13 @@ def spend_list() -> QuerySet[Spend]:
 
 def opportunity_list() -> QuerySet[Opportunity]:
     return Opportunity.objects.select_related("account").order_by("-opened_on", "id")
+
+
+def ranking_runs() -> QuerySet[RankingRun]:
+    """Runs with their entries, programs and deciders: two queries for a page."""
+    entries = RankingEntry.objects.select_related("program", "decided_by").order_by(
+        F("rank").asc(nulls_last=True), "program__name"
+    )
+    return RankingRun.objects.prefetch_related(Prefetch("entries", queryset=entries)).order_by(
+        "-created_at", "-id"
+    )

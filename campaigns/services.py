@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 from tqdm import tqdm
 
 from accounts import imports as account_imports
@@ -35,10 +36,21 @@ from accounts.services import (
     segment_memberships_bulk_upsert,
     segments_bulk_upsert,
 )
-from campaigns import demo, selectors
+from campaigns import demo, metrics, ranking, reports, selectors
 from campaigns import imports as campaign_imports
 from campaigns.holdout import holdout_draw
-from campaigns.models import Campaign, CampaignTarget, Program, Spend
+from campaigns.models import (
+    Campaign,
+    CampaignTarget,
+    Program,
+    ProgramStatus,
+    RankingDecision,
+    RankingEntry,
+    RankingMetric,
+    RankingRun,
+    RankingTrigger,
+    Spend,
+)
 from campaigns.tasks import program_touches_recompute_task
 from config import bulk, csvimport
 from config.csvimport import Column, ParsedRow, RowError
@@ -835,3 +847,86 @@ def opportunity_upsert(*, values: Mapping[str, Any]) -> Opportunity:
     Opportunity(**fields).full_clean(validate_unique=False, validate_constraints=True)
     opportunities_bulk_upsert(rows=[OpportunityRow(**fields)])
     return Opportunity.objects.get(external_id=values["external_id"])
+
+
+# --- Program ranking ---------------------------------------------------------------
+
+
+_METRIC_COLUMN = {
+    RankingMetric.PIPELINE_PER_SPEND: "pipeline_per_spend",
+    RankingMetric.WON_PER_SPEND: "won_revenue_per_spend",
+    RankingMetric.LIFT_PER_SPEND: "lift_per_spend",
+    RankingMetric.OPPORTUNITIES_PER_SPEND: "opportunities_per_spend",
+}
+
+
+@transaction.atomic
+def ranking_run(
+    *,
+    start: date,
+    end: date,
+    metric: str = RankingMetric.PIPELINE_PER_SPEND,
+    flag_fraction: Decimal = Decimal("0.1"),
+    trigger: str = RankingTrigger.MANUAL,
+    user_id: int | None = None,
+    window_days: int = reports.INFLUENCE_WINDOW_DAYS,
+) -> RankingRun:
+    """Rank the programs with spend in the period and flag the bottom
+    ceil(fraction * n); programs running in the period without spend are stored
+    unranked, listed apart. Stored whole in one transaction."""
+    if metric not in _METRIC_COLUMN:
+        raise ValueError(f"metric {metric!r} is not one of {', '.join(_METRIC_COLUMN)}")
+    data = reports.measurement_load(start=start, end=end, window_days=window_days)
+    spenders = sorted(reports.programs_with_spend(data))
+    rows = {row["program_id"]: row for row in reports.program_rows(data, program_ids=spenders)}
+    for row in rows.values():
+        row["opportunities_per_spend"] = metrics.ratio(
+            row["opportunities_attributed"], row["spend"]
+        )
+    column = _METRIC_COLUMN[RankingMetric(metric)]
+    ranked = ranking.programs_rank(
+        [ranking.Candidate(pk, row["spend"], row[column]) for pk, row in rows.items()],
+        fraction=flag_fraction,
+    )
+    run = RankingRun.objects.create(
+        period_start=start, period_end=end, metric=metric, flag_fraction=flag_fraction,
+        trigger=trigger, created_by_id=user_id,
+    )  # fmt: skip
+    entries = [
+        RankingEntry(run=run, program_id=r.program_id, rank=r.rank, is_flagged=r.flagged,
+                     spend=rows[r.program_id]["spend"], metric_value=rows[r.program_id][column],
+                     pipeline=rows[r.program_id]["pipeline_attributed"])
+        for r in ranked
+    ]  # fmt: skip
+    idle = [
+        pk for pk, p in sorted(data.programs.items())
+        if pk not in rows and p["starts_on"] <= end and p["ends_on"] >= start
+    ]  # fmt: skip
+    entries += [RankingEntry(run=run, program_id=pk, rank=None) for pk in idle]
+    RankingEntry.objects.bulk_create(entries, batch_size=BATCH_SIZE)
+    return run
+
+
+class DecisionRefused(ValueError):
+    """Only flagged entries take a cut/kept decision."""
+
+
+@transaction.atomic
+def ranking_entry_decide(
+    *, entry_id: int, decision: str, note: str, user_id: int | None
+) -> RankingEntry:
+    """A marketer's call on a flagged program: cut (the program's status becomes
+    cut) or kept, with a note."""
+    entry = RankingEntry.objects.select_for_update().get(pk=entry_id)
+    if not entry.is_flagged:
+        raise DecisionRefused(f"entry {entry_id} (program {entry.program_id}) is not flagged")
+    if decision not in (RankingDecision.CUT, RankingDecision.KEPT):
+        raise DecisionRefused(f"decision {decision!r} must be cut or kept")
+    entry.decision, entry.decision_note = decision, note
+    entry.decided_by_id, entry.decided_at = user_id, timezone.now()
+    entry.save(update_fields=["decision", "decision_note", "decided_by", "decided_at"])
+    if decision == RankingDecision.CUT:
+        Program.objects.filter(pk=entry.program_id).update(
+            status=ProgramStatus.CUT, updated_at=timezone.now()
+        )
+    return entry

@@ -7,8 +7,10 @@ activity, so a retry or a duplicate delivery changes nothing.
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
-from campaigns import touches
+from campaigns import ranking, touches
+from campaigns.models import RankingTrigger
 
 
 @shared_task(name="campaigns.touches_refresh", acks_late=True, ignore_result=True)
@@ -33,3 +35,13 @@ def touches_recompute_task() -> None:
 @shared_task(name="campaigns.program_touches_recompute", acks_late=True, ignore_result=True)
 def program_touches_recompute_task(program_id: int) -> None:
     touches.program_touches_recompute(program_id=program_id)
+
+
+@shared_task(name="campaigns.programs_rank_scheduled", acks_late=True, ignore_result=True)
+def programs_rank_scheduled_task() -> None:
+    """Beat (django-celery-beat, default 1 January and 1 July): rank the six months
+    just ended. Each run is stored, so a duplicate delivery only adds a run."""
+    from campaigns.services import ranking_run
+
+    start, end = ranking.previous_half_year(timezone.now().date())
+    ranking_run(start=start, end=end, trigger=RankingTrigger.SCHEDULE)

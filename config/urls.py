@@ -21,6 +21,7 @@ campaigns_router = SimpleRouter()
 campaigns_router.register("campaigns", campaigns_api.CampaignViewSet, basename="campaign")
 campaigns_router.register("programs", campaigns_api.ProgramViewSet, basename="program")
 campaigns_router.register("spend", campaigns_api.SpendViewSet, basename="spend")
+campaigns_router.register("rankings", campaigns_api.RankingViewSet, basename="ranking")
 campaigns_router.register("opportunities", campaigns_api.OpportunityViewSet, basename="opportunity")
 
 api_patterns = [
