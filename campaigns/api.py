@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -14,6 +14,7 @@ import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -21,15 +22,17 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import FitGrade, Opportunity
-from campaigns import selectors, services
+from campaigns import reports, selectors, services
 from campaigns.models import (
     Campaign,
     Channel,
+    PipelinePlan,
     Program,
     RankingDecision,
     RankingEntry,
@@ -525,3 +528,179 @@ class RankingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         except services.DecisionRefused as refused:
             raise ValidationError({"entry": str(refused)}) from None
         return Response(RankingEntrySerializer(entry).data)
+
+
+# --- Pipeline plans -------------------------------------------------------------------
+
+
+class PipelinePlanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PipelinePlan
+        fields = ["id", "name", "period_start", "period_end", "revenue_target", "win_rate",
+                  "average_deal_size", "cycle_time_days", "currency", "created_at",
+                  "updated_at"]  # fmt: skip
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class FillRequest(serializers.Serializer):
+    lookback_days = serializers.IntegerField(default=365, min_value=1, max_value=3650)
+
+
+class PipelinePlanViewSet(viewsets.ModelViewSet):
+    """Revenue plans. `GET {id}/` adds the needs (pipeline T/w, opportunities
+    T/(w*d), the open-by window) and plan against actual by month;
+    `POST {id}/fill_from_history/` sets win rate, deal size and cycle time from
+    the deals closed in the year before the period."""
+
+    serializer_class = PipelinePlanSerializer
+    permission_classes = [IsAuthenticated, ModelPermissionsWithView]
+    queryset = PipelinePlan.objects.none()
+
+    def get_queryset(self) -> QuerySet[PipelinePlan]:
+        return PipelinePlan.objects.order_by("-period_start", "name")
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        plan = self.get_object()
+        return Response({**PipelinePlanSerializer(plan).data, **reports.plan_against_actual(plan)})
+
+    def perform_create(self, serializer: Any) -> None:
+        with refusals_as_400():
+            serializer.instance = services.pipeline_plan_save(
+                plan_id=None, values={**serializer.validated_data, "created_by": self.request.user}
+            )
+
+    def perform_update(self, serializer: Any) -> None:
+        with refusals_as_400():
+            serializer.instance = services.pipeline_plan_save(
+                plan_id=serializer.instance.pk, values=serializer.validated_data
+            )
+
+    @extend_schema(request=FillRequest, responses={200: PipelinePlanSerializer})
+    @action(detail=True, methods=["post"])
+    def fill_from_history(self, request: Request, pk: str) -> Response:
+        plan = self.get_object()
+        if not request.user.has_perm("campaigns.change_pipelineplan"):
+            raise PermissionDenied("filling a plan needs campaigns.change_pipelineplan")
+        form = FillRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        with refusals_as_400():
+            plan = services.pipeline_plan_fill_from_history(
+                plan_id=plan.pk, lookback_days=form.validated_data["lookback_days"]
+            )
+        return Response({**PipelinePlanSerializer(plan).data, **reports.plan_against_actual(plan)})
+
+
+# --- Reports --------------------------------------------------------------------------
+
+
+def _flat(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested report rows as CSV columns: {"lift": {"low": 1}} -> {"lift_low": 1}."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, Mapping):
+            out.update(_flat(value, f"{prefix}{key}_"))
+        elif isinstance(value, list):
+            continue  # nested tables have their own report
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+class CsvRenderer(BaseRenderer):
+    """`?format=csv`: a report's `rows` (or `steps`) as one CSV table."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None,
+               renderer_context: Mapping[str, Any] | None = None) -> bytes:  # fmt: skip
+        rows = data.get("rows", data.get("steps", [data])) if isinstance(data, dict) else data
+        flat = [_flat(row) for row in rows or []]
+        headers = list(dict.fromkeys(key for row in flat for key in row))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=headers)
+        writer.writeheader()
+        writer.writerows(flat)
+        return buffer.getvalue().encode()
+
+
+class PeriodRequest(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    window_days = serializers.IntegerField(default=reports.INFLUENCE_WINDOW_DAYS, min_value=0,
+                                           max_value=730)  # fmt: skip
+    campaign = serializers.IntegerField(required=False)
+    segment = serializers.IntegerField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["end"] < attrs["start"]:
+            raise ValidationError({"end": "must not be before start"})
+        return attrs
+
+
+class ReportApi(APIView):
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    def period(self, request: Request, **defaults: Any) -> dict[str, Any]:
+        form = PeriodRequest(data={**defaults, **request.query_params.dict()})
+        form.is_valid(raise_exception=True)
+        return dict(form.validated_data)
+
+    def load(self, query: Mapping[str, Any]) -> reports.MeasurementData:
+        return reports.measurement_load(start=query["start"], end=query["end"],
+                                        window_days=query["window_days"])  # fmt: skip
+
+
+def _head(query: Mapping[str, Any]) -> dict[str, Any]:
+    return {"start": query["start"], "end": query["end"], "window_days": query["window_days"]}
+
+
+class ProgramsReportApi(ReportApi):
+    """Every program for `?start=&end=` (`window_days`, default 90): spend, reach,
+    lift, influenced and attributed pipeline, efficiency. `?view=campaigns`,
+    `channels` or `sources` for the other cuts; `?format=csv` for a download."""
+
+    @extend_schema(parameters=[PeriodRequest], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, format: str | None = None) -> Response:
+        query = self.period(request)
+        data = self.load(query)
+        view = request.query_params.get("view", "programs")
+        cuts = {"programs": reports.program_rows, "campaigns": reports.campaign_rows,
+                "channels": reports.channel_rows, "sources": reports.source_rows}  # fmt: skip
+        if view not in cuts:
+            raise ValidationError({"view": f"use one of {', '.join(cuts)}"})
+        return Response({**_head(query), "view": view, "rows": cuts[view](data)})
+
+
+class CampaignReportApi(ReportApi):
+    """One campaign for a period (default: its own dates): its numbers, its
+    programs, its channels and its funnel."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, pk: int, format: str | None = None) -> Response:
+        campaign = get_object_or_404(Campaign, pk=pk)
+        query = self.period(request, start=campaign.starts_on.isoformat(),
+                            end=campaign.ends_on.isoformat())  # fmt: skip
+        data = self.load(query)
+        program_ids = sorted(p for p, row in data.programs.items() if row["campaign_id"] == pk)
+        return Response({
+            **_head(query), "campaign": reports.campaign_rows(data, campaign_ids=[pk])[0],
+            "rows": reports.program_rows(data, program_ids=program_ids),
+            "funnel": reports.funnel_report(data, campaign_ids={pk}),
+        })  # fmt: skip
+
+
+class FunnelReportApi(ReportApi):
+    """Targeted -> engaged -> qualified -> opportunity -> won for a period, over all
+    campaigns or `?campaign=`, optionally only a segment's members (`?segment=`)."""
+
+    @extend_schema(parameters=[PeriodRequest], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, format: str | None = None) -> Response:
+        query = self.period(request)
+        data = self.load(query)
+        members = (reports.segment_members(segment_id=query["segment"])
+                   if "segment" in query else None)  # fmt: skip
+        campaigns = {query["campaign"]} if "campaign" in query else None
+        funnel = reports.funnel_report(data, campaign_ids=campaigns, members=members)
+        return Response({**_head(query), **funnel})

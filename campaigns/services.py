@@ -42,6 +42,7 @@ from campaigns.holdout import holdout_draw
 from campaigns.models import (
     Campaign,
     CampaignTarget,
+    PipelinePlan,
     Program,
     ProgramStatus,
     RankingDecision,
@@ -930,3 +931,31 @@ def ranking_entry_decide(
             status=ProgramStatus.CUT, updated_at=timezone.now()
         )
     return entry
+
+
+# --- Pipeline plan -----------------------------------------------------------------
+
+
+@transaction.atomic
+def pipeline_plan_fill_from_history(*, plan_id: int, lookback_days: int = 365) -> PipelinePlan:
+    """Win rate, average deal size and cycle time from the deals closed in the
+    `lookback_days` before the plan's period; a value history cannot give (no
+    closed or no won deals) is left as it was."""
+    plan = PipelinePlan.objects.select_for_update().get(pk=plan_id)
+    history = reports.deal_history(
+        since=plan.period_start - timedelta(days=lookback_days), until=plan.period_start
+    )
+    if history.win_rate is not None and history.win_rate > 0:
+        plan.win_rate = Decimal(str(round(history.win_rate, 4)))
+    if history.average_deal_size:
+        plan.average_deal_size = Decimal(str(round(history.average_deal_size, 2)))
+    if history.cycle_time_days is not None:
+        plan.cycle_time_days = round(history.cycle_time_days)
+    plan.full_clean(validate_unique=False, validate_constraints=True)
+    plan.save()
+    return plan
+
+
+def pipeline_plan_save(*, plan_id: int | None, values: Mapping[str, Any]) -> PipelinePlan:
+    plan = PipelinePlan() if plan_id is None else PipelinePlan.objects.get(pk=plan_id)
+    return _model_write(plan, values)

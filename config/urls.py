@@ -22,6 +22,7 @@ campaigns_router.register("campaigns", campaigns_api.CampaignViewSet, basename="
 campaigns_router.register("programs", campaigns_api.ProgramViewSet, basename="program")
 campaigns_router.register("spend", campaigns_api.SpendViewSet, basename="spend")
 campaigns_router.register("rankings", campaigns_api.RankingViewSet, basename="ranking")
+campaigns_router.register("pipeline-plans", campaigns_api.PipelinePlanViewSet, basename="plan")
 campaigns_router.register("opportunities", campaigns_api.OpportunityViewSet, basename="opportunity")
 
 api_patterns = [
@@ -36,6 +37,13 @@ api_patterns = [
     path("alerts/", engagement_api.AlertListApi.as_view(), name="alert-list"),
     path("imports/<str:kind>/", CsvImportApi.as_view(), name="csv-import"),
     *campaigns_router.urls,
+    path("reports/programs/", campaigns_api.ProgramsReportApi.as_view(), name="report-programs"),
+    path(
+        "reports/campaigns/<int:pk>/",
+        campaigns_api.CampaignReportApi.as_view(),
+        name="report-campaign",
+    ),
+    path("reports/funnel/", campaigns_api.FunnelReportApi.as_view(), name="report-funnel"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
