@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from accounts.models import Account
+from accounts.models import Account, ICPSegment
 
 
 class CampaignObjective(models.TextChoices):
@@ -30,6 +30,11 @@ class Campaign(models.Model):
     # Share of the target list kept out of every audience, drawn with holdout_seed.
     holdout_fraction = models.DecimalField(max_digits=4, decimal_places=3, default=0.1)
     holdout_seed = models.BigIntegerField(default=0)
+    # The segment whose engagement scores measure the campaign's lift; blank:
+    # each account's highest score over its segments.
+    segment = models.ForeignKey(
+        ICPSegment, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -278,3 +283,49 @@ class PipelinePlan(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Touch(models.Model):
+    """A program's touches on one account: activities carrying the program's
+    tracking key (DESIGN 5). Derived from activity by campaigns.touches, which
+    can always rebuild it."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="touches")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="program_touches")
+    first_touch_at = models.DateTimeField()
+    last_touch_at = models.DateTimeField()
+    touch_count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["program", "account"], name="touch_unique"),
+            models.CheckConstraint(
+                condition=Q(last_touch_at__gte=F("first_touch_at")), name="touch_times_ordered"
+            ),
+        ]
+        indexes = [
+            # Influence: the programs that touched an account, by first touch.
+            models.Index(fields=["account", "first_touch_at"], name="touch_account_first_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"program {self.program_id} touched account {self.account_id}"
+
+
+class TouchSweep(models.Model):
+    """One run of the touch sweep: the highest activity id it saw. A later sweep
+    re-scans from the high-water mark of a sweep at least the overlap old, so an
+    activity whose transaction committed late (after a higher id) is still read."""
+
+    swept_at = models.DateTimeField()
+    scanned_from_id = models.BigIntegerField()
+    high_water_id = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            # The newest sweep older than the overlap.
+            models.Index(fields=["swept_at"], name="touch_sweep_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"sweep at {self.swept_at:%Y-%m-%d %H:%M} up to {self.high_water_id}"

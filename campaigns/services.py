@@ -6,6 +6,7 @@ engagement services from here, and those apps never import this one.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 from tqdm import tqdm
 
 from accounts import imports as account_imports
@@ -34,9 +36,23 @@ from accounts.services import (
     segment_memberships_bulk_upsert,
     segments_bulk_upsert,
 )
-from campaigns import demo
+from campaigns import demo, metrics, ranking, reports, selectors
 from campaigns import imports as campaign_imports
-from campaigns.models import Campaign, CampaignTarget, Program, Spend
+from campaigns.holdout import holdout_draw
+from campaigns.models import (
+    Campaign,
+    CampaignTarget,
+    PipelinePlan,
+    Program,
+    ProgramStatus,
+    RankingDecision,
+    RankingEntry,
+    RankingMetric,
+    RankingRun,
+    RankingTrigger,
+    Spend,
+)
+from campaigns.tasks import program_touches_recompute_task
 from config import bulk, csvimport
 from config.csvimport import Column, ParsedRow, RowError
 from engagement import imports as engagement_imports
@@ -642,3 +658,304 @@ def csv_import(
             counts.created, counts.updated, counts.unchanged,
         )  # fmt: skip
     return result
+
+
+# --- Target lists and the holdout -------------------------------------------------
+
+
+class CampaignInvalid(ValueError):
+    """A campaign write was refused; the message names the field and value."""
+
+
+def campaign_create(*, values: Mapping[str, Any]) -> Campaign:
+    """A new campaign. Without a seed one is drawn, and stored so the holdout is reproducible."""
+    fields = dict(values)
+    if fields.get("holdout_seed") is None:
+        fields["holdout_seed"] = secrets.randbelow(2**62)
+    campaign = Campaign(**fields)
+    campaign.full_clean(validate_unique=False, validate_constraints=True)
+    campaign.save()
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign_id: int, values: Mapping[str, Any]) -> Campaign:
+    """Change a campaign; a new holdout fraction or seed redraws the holdout."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    before = (campaign.holdout_fraction, campaign.holdout_seed)
+    for name, value in values.items():
+        setattr(campaign, name, value)
+    campaign.full_clean(validate_unique=False, validate_constraints=True)
+    campaign.save()
+    if (campaign.holdout_fraction, campaign.holdout_seed) != before:
+        campaign_holdout_draw(campaign_id=campaign.pk)
+    return campaign
+
+
+@dataclass(frozen=True)
+class HoldoutDrawn:
+    targets: int
+    holdout: int
+
+
+@transaction.atomic
+def campaign_holdout_draw(*, campaign_id: int) -> HoldoutDrawn:
+    """Redraw the holdout of the whole target list from the campaign's stored seed."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    account_ids = list(
+        CampaignTarget.objects.filter(campaign_id=campaign_id).values_list("account_id", flat=True)
+    )
+    held = sorted(
+        holdout_draw(account_ids, fraction=campaign.holdout_fraction, seed=campaign.holdout_seed)
+    )
+    targets = CampaignTarget.objects.filter(campaign_id=campaign_id)
+    targets.filter(in_holdout=True).update(in_holdout=False)
+    for chunk in bulk.chunks(held, bulk.LOOKUP_CHUNK):
+        targets.filter(account_id__in=chunk).update(in_holdout=True)
+    return HoldoutDrawn(targets=len(account_ids), holdout=len(held))
+
+
+@dataclass(frozen=True)
+class TargetsSet:
+    added: int
+    removed: int
+    targets: int
+    holdout: int
+
+
+@transaction.atomic
+def campaign_targets_set(
+    *, campaign_id: int, account_ids: Sequence[int], replace: bool = False
+) -> TargetsSet:
+    """Add accounts to a campaign's target list (or make it exactly them), then
+    redraw the holdout over the whole list."""
+    Campaign.objects.select_for_update().get(pk=campaign_id)
+    wanted = sorted(set(account_ids))
+    existing = set(
+        CampaignTarget.objects.filter(campaign_id=campaign_id).values_list("account_id", flat=True)
+    )
+    new = [pk for pk in wanted if pk not in existing]
+    CampaignTarget.objects.bulk_create(
+        [CampaignTarget(campaign_id=campaign_id, account_id=pk) for pk in new],
+        batch_size=BATCH_SIZE,
+        ignore_conflicts=True,
+    )
+    removed = 0
+    if replace:
+        leaving = sorted(existing - set(wanted))
+        for chunk in bulk.chunks(leaving, bulk.LOOKUP_CHUNK):
+            removed += CampaignTarget.objects.filter(
+                campaign_id=campaign_id, account_id__in=chunk
+            ).delete()[0]
+    drawn = campaign_holdout_draw(campaign_id=campaign_id)
+    return TargetsSet(added=len(new), removed=removed, targets=drawn.targets, holdout=drawn.holdout)
+
+
+def campaign_targets_from_criteria(
+    *, campaign_id: int, criteria: selectors.TargetCriteria, replace: bool = False
+) -> TargetsSet:
+    """Target the accounts a segment and firmographic filters select."""
+    return campaign_targets_set(
+        campaign_id=campaign_id,
+        account_ids=list(selectors.accounts_matching(criteria=criteria)),
+        replace=replace,
+    )
+
+
+TARGET_COLUMNS = (
+    Column("domain", account_imports._domain,
+           aliases=("account_domain", "company_domain", "company_domain_name", "website")),
+    Column("external_id", csvimport.text(100),
+           aliases=("account_external_id", "account_id", "crm_id", "record_id")),
+)  # fmt: skip
+
+
+class TargetsRejected(ValueError):
+    """Rows of a target list name no known account; nothing was changed."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors[:20]))
+        self.errors = errors
+
+
+def campaign_targets_import(
+    *, campaign_id: int, data: bytes | str, replace: bool = False
+) -> TargetsSet:
+    """A target list uploaded as CSV: one account per row, by domain or CRM id.
+    All or nothing: any unknown account refuses the whole file (TargetsRejected)."""
+    parsed = csvimport.read_rows(data, columns=TARGET_COLUMNS)
+    domains = sorted({v for r in parsed.rows if (v := r.values.get("domain"))})
+    external_ids = sorted({v for r in parsed.rows if (v := r.values.get("external_id"))})
+    by_domain = bulk.ids_by_natural_key(model=Account, field_name="domain", keys=domains)
+    by_external = bulk.ids_by_natural_key(
+        model=Account, field_name="external_id", keys=external_ids
+    )
+    account_ids: list[int] = []
+    for row in parsed.rows:
+        domain, external_id = row.values.get("domain"), row.values.get("external_id")
+        found = by_domain.get(domain) if domain else None
+        if found is None and external_id:
+            found = by_external.get(external_id)
+        if found is not None:
+            account_ids.append(found)
+        elif not domain and not external_id and not row.errors:
+            row.errors.append(RowError(row.row, "domain", "", "needs a domain or external_id"))
+        elif not row.errors:
+            column, value = ("domain", row.raw.get("domain", domain)) if domain else (
+                "external_id", external_id)  # fmt: skip
+            row.errors.append(RowError(row.row, column, str(value), "no account with this value"))
+    errors = [error for row in parsed.rows for error in row.errors]
+    if errors:
+        raise TargetsRejected(errors)
+    return campaign_targets_set(campaign_id=campaign_id, account_ids=account_ids, replace=replace)
+
+
+# --- Programs, spend and opportunities through the API ------------------------------
+
+
+def _model_write(instance: Any, values: Mapping[str, Any]) -> Any:
+    for name, value in values.items():
+        setattr(instance, name, value)
+    instance.full_clean(validate_unique=False, validate_constraints=True)
+    instance.save()
+    return instance
+
+
+@transaction.atomic
+def program_save(*, program_id: int | None, values: Mapping[str, Any]) -> Program:
+    """Create or change a program."""
+    program = Program() if program_id is None else Program.objects.get(pk=program_id)
+    key_before = program.tracking_key
+    program = _model_write(program, values)
+    if program.tracking_key != key_before:
+        # Activity may carry the key already (ads run before the program is entered).
+        pk = program.pk
+        transaction.on_commit(lambda: program_touches_recompute_task.delay(pk))
+    return program
+
+
+@transaction.atomic
+def spend_save(*, spend_id: int | None, values: Mapping[str, Any]) -> Spend:
+    """Create or change one spend line."""
+    spend = Spend() if spend_id is None else Spend.objects.get(pk=spend_id)
+    return _model_write(spend, values)
+
+
+@transaction.atomic
+def opportunity_upsert(*, values: Mapping[str, Any]) -> Opportunity:
+    """An opportunity from the API, upserted by its CRM id like the CSV import."""
+    fields = {"close_on": None, "source": "other", "amount": None, **values}
+    Opportunity(**fields).full_clean(validate_unique=False, validate_constraints=True)
+    opportunities_bulk_upsert(rows=[OpportunityRow(**fields)])
+    return Opportunity.objects.get(external_id=values["external_id"])
+
+
+# --- Program ranking ---------------------------------------------------------------
+
+
+_METRIC_COLUMN = {
+    RankingMetric.PIPELINE_PER_SPEND: "pipeline_per_spend",
+    RankingMetric.WON_PER_SPEND: "won_revenue_per_spend",
+    RankingMetric.LIFT_PER_SPEND: "lift_per_spend",
+    RankingMetric.OPPORTUNITIES_PER_SPEND: "opportunities_per_spend",
+}
+
+
+@transaction.atomic
+def ranking_run(
+    *,
+    start: date,
+    end: date,
+    metric: str = RankingMetric.PIPELINE_PER_SPEND,
+    flag_fraction: Decimal = Decimal("0.1"),
+    trigger: str = RankingTrigger.MANUAL,
+    user_id: int | None = None,
+    window_days: int = reports.INFLUENCE_WINDOW_DAYS,
+) -> RankingRun:
+    """Rank the programs with spend in the period and flag the bottom
+    ceil(fraction * n); programs running in the period without spend are stored
+    unranked, listed apart. Stored whole in one transaction."""
+    if metric not in _METRIC_COLUMN:
+        raise ValueError(f"metric {metric!r} is not one of {', '.join(_METRIC_COLUMN)}")
+    data = reports.measurement_load(start=start, end=end, window_days=window_days)
+    spenders = sorted(reports.programs_with_spend(data))
+    rows = {row["program_id"]: row for row in reports.program_rows(data, program_ids=spenders)}
+    for row in rows.values():
+        row["opportunities_per_spend"] = metrics.ratio(
+            row["opportunities_attributed"], row["spend"]
+        )
+    column = _METRIC_COLUMN[RankingMetric(metric)]
+    ranked = ranking.programs_rank(
+        [ranking.Candidate(pk, row["spend"], row[column]) for pk, row in rows.items()],
+        fraction=flag_fraction,
+    )
+    run = RankingRun.objects.create(
+        period_start=start, period_end=end, metric=metric, flag_fraction=flag_fraction,
+        trigger=trigger, created_by_id=user_id,
+    )  # fmt: skip
+    entries = [
+        RankingEntry(run=run, program_id=r.program_id, rank=r.rank, is_flagged=r.flagged,
+                     spend=rows[r.program_id]["spend"], metric_value=rows[r.program_id][column],
+                     pipeline=rows[r.program_id]["pipeline_attributed"])
+        for r in ranked
+    ]  # fmt: skip
+    idle = [
+        pk for pk, p in sorted(data.programs.items())
+        if pk not in rows and p["starts_on"] <= end and p["ends_on"] >= start
+    ]  # fmt: skip
+    entries += [RankingEntry(run=run, program_id=pk, rank=None) for pk in idle]
+    RankingEntry.objects.bulk_create(entries, batch_size=BATCH_SIZE)
+    return run
+
+
+class DecisionRefused(ValueError):
+    """Only flagged entries take a cut/kept decision."""
+
+
+@transaction.atomic
+def ranking_entry_decide(
+    *, entry_id: int, decision: str, note: str, user_id: int | None
+) -> RankingEntry:
+    """A marketer's call on a flagged program: cut (the program's status becomes
+    cut) or kept, with a note."""
+    entry = RankingEntry.objects.select_for_update().get(pk=entry_id)
+    if not entry.is_flagged:
+        raise DecisionRefused(f"entry {entry_id} (program {entry.program_id}) is not flagged")
+    if decision not in (RankingDecision.CUT, RankingDecision.KEPT):
+        raise DecisionRefused(f"decision {decision!r} must be cut or kept")
+    entry.decision, entry.decision_note = decision, note
+    entry.decided_by_id, entry.decided_at = user_id, timezone.now()
+    entry.save(update_fields=["decision", "decision_note", "decided_by", "decided_at"])
+    if decision == RankingDecision.CUT:
+        Program.objects.filter(pk=entry.program_id).update(
+            status=ProgramStatus.CUT, updated_at=timezone.now()
+        )
+    return entry
+
+
+# --- Pipeline plan -----------------------------------------------------------------
+
+
+@transaction.atomic
+def pipeline_plan_fill_from_history(*, plan_id: int, lookback_days: int = 365) -> PipelinePlan:
+    """Win rate, average deal size and cycle time from the deals closed in the
+    `lookback_days` before the plan's period; a value history cannot give (no
+    closed or no won deals) is left as it was."""
+    plan = PipelinePlan.objects.select_for_update().get(pk=plan_id)
+    history = reports.deal_history(
+        since=plan.period_start - timedelta(days=lookback_days), until=plan.period_start
+    )
+    if history.win_rate is not None and history.win_rate > 0:
+        plan.win_rate = Decimal(str(round(history.win_rate, 4)))
+    if history.average_deal_size:
+        plan.average_deal_size = Decimal(str(round(history.average_deal_size, 2)))
+    if history.cycle_time_days is not None:
+        plan.cycle_time_days = round(history.cycle_time_days)
+    plan.full_clean(validate_unique=False, validate_constraints=True)
+    plan.save()
+    return plan
+
+
+def pipeline_plan_save(*, plan_id: int | None, values: Mapping[str, Any]) -> PipelinePlan:
+    plan = PipelinePlan() if plan_id is None else PipelinePlan.objects.get(pk=plan_id)
+    return _model_write(plan, values)

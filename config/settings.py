@@ -142,6 +142,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engagement.scores_refresh_all",
         "schedule": crontab(hour=0, minute=5),
     },
+    # Program touches from activity the ingest hook did not announce (imports, lost tasks).
+    "touches-sweep": {"task": "campaigns.touches_sweep", "schedule": 300.0},
+    # Every touch from scratch: junk flags flipped, activity moved between accounts.
+    "touches-recompute-daily": {
+        "task": "campaigns.touches_recompute",
+        "schedule": crontab(hour=0, minute=35),
+    },
 }
 
 # Tests that need PostgreSQL or a broker fail instead of skipping when set.

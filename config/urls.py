@@ -3,7 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
 
+from campaigns import api as campaigns_api
 from campaigns.api import CsvImportApi
 from config.views import healthz
 from engagement import api as engagement_api
@@ -14,6 +16,14 @@ tracking_patterns = [
     path(f"v1/{kind}", tracking_endpoint(kind), name=f"tracking-{kind}")
     for kind in ("batch", "identify", "group", "track", "page", "screen", "alias")
 ]
+
+campaigns_router = SimpleRouter()
+campaigns_router.register("campaigns", campaigns_api.CampaignViewSet, basename="campaign")
+campaigns_router.register("programs", campaigns_api.ProgramViewSet, basename="program")
+campaigns_router.register("spend", campaigns_api.SpendViewSet, basename="spend")
+campaigns_router.register("rankings", campaigns_api.RankingViewSet, basename="ranking")
+campaigns_router.register("pipeline-plans", campaigns_api.PipelinePlanViewSet, basename="plan")
+campaigns_router.register("opportunities", campaigns_api.OpportunityViewSet, basename="opportunity")
 
 api_patterns = [
     path("accounts/", engagement_api.AccountEngagedListApi.as_view(), name="account-list"),
@@ -26,6 +36,14 @@ api_patterns = [
     path("scoring-models/", engagement_api.ScoringModelListApi.as_view(), name="scoring-models"),
     path("alerts/", engagement_api.AlertListApi.as_view(), name="alert-list"),
     path("imports/<str:kind>/", CsvImportApi.as_view(), name="csv-import"),
+    *campaigns_router.urls,
+    path("reports/programs/", campaigns_api.ProgramsReportApi.as_view(), name="report-programs"),
+    path(
+        "reports/campaigns/<int:pk>/",
+        campaigns_api.CampaignReportApi.as_view(),
+        name="report-campaign",
+    ),
+    path("reports/funnel/", campaigns_api.FunnelReportApi.as_view(), name="report-funnel"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -1,0 +1,51 @@
+"""Program ranking (DESIGN 5) on plain values: order, flags, periods. No ORM."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Candidate:
+    program_id: int
+    spend: Decimal
+    value: float | None  # the ranking metric; None (no lift measured) ranks last
+
+
+@dataclass(frozen=True)
+class Ranked:
+    program_id: int
+    rank: int
+    flagged: bool
+
+
+def flag_count(*, ranked: int, fraction: Decimal) -> int:
+    """ceil(fraction * n), computed in decimals so 10% of 10 is exactly 1."""
+    return math.ceil(Decimal(str(fraction)) * ranked) if ranked else 0
+
+
+def programs_rank(candidates: Sequence[Candidate], *, fraction: Decimal) -> list[Ranked]:
+    """Best first by metric; ties broken by lower spend first (the same result
+    for less money), then by program id, so every run orders the same way. The
+    bottom ceil(fraction * n) are flagged."""
+    ordered = sorted(
+        candidates,
+        key=lambda c: (c.value is None, -(c.value or 0.0), c.spend, c.program_id),
+    )
+    flagged_from = len(ordered) - flag_count(ranked=len(ordered), fraction=fraction)
+    return [
+        Ranked(c.program_id, position + 1, position >= flagged_from)
+        for position, c in enumerate(ordered)
+    ]
+
+
+def previous_half_year(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The six whole months before `today`'s month: on 1 July, 1 January to 30 June."""
+    end = today.replace(day=1) - dt.timedelta(days=1)
+    month = end.month - 5
+    year = end.year if month > 0 else end.year - 1
+    return dt.date(year, month if month > 0 else month + 12, 1), end

@@ -1,0 +1,441 @@
+"""Campaign measurement selectors (DESIGN 5): per program, campaign and channel,
+for any period, in a fixed number of queries whatever the number of programs,
+accounts or opportunities.
+
+`measurement_load` reads everything a report needs in eight queries; the rest
+is plain Python over those rows, with the math in `campaigns.metrics`.
+Definitions (see also the README's "Campaign measurement" section):
+
+- touched: an account with a touch by the program whose [first, last] touch
+  overlaps the period; engaged / qualified: a touched (or, for the funnel,
+  targeted) account whose score reached the segment model's engaged / qualified
+  band on some day of the period (daily snapshots);
+- lift: score change from the period's start to its end (latest snapshot on
+  or before each day); a campaign compares all its treated targets with its
+  holdout (intention to treat); a program or channel compares the treated
+  targets it touched with the holdouts of the campaigns involved;
+- opportunities: opened in the period, on an account the program first touched
+  at most `window_days` before (influenced: full credit; attributed: an even
+  share among every program so influencing it, which adds up to the whole).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import F, Max, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from accounts.models import Opportunity, OpportunityStatus, SegmentMembership
+from campaigns import metrics
+from campaigns.models import Campaign, CampaignTarget, Channel, Program, Spend, Touch
+from engagement.models import EngagementSnapshot, ScoringModel
+
+INFLUENCE_WINDOW_DAYS = 90
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Deal:
+    id: int
+    account_id: int
+    amount: Decimal
+    status: str
+    source: str
+    opened_on: dt.date
+    close_on: dt.date | None
+
+
+@dataclass
+class MeasurementData:
+    start: dt.date
+    end: dt.date
+    window_days: int
+    programs: dict[int, dict[str, Any]]
+    campaigns: dict[int, dict[str, Any]]
+    spend: dict[int, Decimal]
+    touched: dict[int, set[int]]
+    engaged: set[int]
+    qualified: set[int]
+    # campaign -> account -> (in_holdout, score change or None)
+    targets: dict[int, dict[int, tuple[bool, float | None]]]
+    deals: dict[int, Deal]
+    # opportunity -> programs influencing it (over all programs)
+    influencers: dict[int, set[int]] = field(default_factory=dict)
+
+
+def _score_as_of(day: dt.date) -> Subquery:
+    """A target's score on `day`: its latest snapshot on or before it, in the
+    campaign's segment, else its highest score over its segments on that day."""
+    return Subquery(
+        EngagementSnapshot.objects.filter(
+            account_id=OuterRef("account_id"),
+            day__lte=day,
+            segment_id=Coalesce(OuterRef("campaign__segment_id"), F("segment_id")),
+        )
+        .order_by("-day", "-score")
+        .values("score")[:1]
+    )
+
+
+def measurement_load(
+    *, start: dt.date, end: dt.date, window_days: int = INFLUENCE_WINDOW_DAYS
+) -> MeasurementData:
+    """Everything a measurement report needs, in eight queries."""
+    if end < start:
+        raise ValueError(f"period end {end} is before its start {start}")
+    campaigns: dict[int, dict[str, Any]] = {
+        row["id"]: dict(row)
+        for row in Campaign.objects.values("id", "name", "objective", "starts_on", "ends_on",
+                                           "budget", "holdout_fraction", "segment_id")
+    }  # fmt: skip
+    programs: dict[int, dict[str, Any]] = {
+        row["id"]: dict(row)
+        for row in Program.objects.values("id", "name", "campaign_id", "channel", "status",
+                                          "tracking_key", "starts_on", "ends_on")
+    }  # fmt: skip
+    spend = dict(
+        Spend.objects.filter(spent_on__range=(start, end))
+        .values("program_id")
+        .annotate(total=Sum("amount"))
+        .values_list("program_id", "total")
+    )
+    period_start = dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC)
+    period_end = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    touched: dict[int, set[int]] = defaultdict(set)
+    for program_id, account_id in Touch.objects.filter(
+        first_touch_at__lt=period_end, last_touch_at__gte=period_start
+    ).values_list("program_id", "account_id"):
+        touched[program_id].add(account_id)
+
+    # Engaged / qualified: the best score of each (account, segment, model
+    # version) over the period against that version's bands.
+    bands = {
+        (segment, version): (engaged_min, qualified_min)
+        for segment, version, engaged_min, qualified_min in ScoringModel.objects.values_list(
+            "segment_id", "version", "engaged_min", "qualified_min"
+        )
+    }
+    engaged: set[int] = set()
+    qualified: set[int] = set()
+    for account_id, segment_id, version, top in (
+        EngagementSnapshot.objects.filter(day__range=(start, end))
+        .values("account_id", "segment_id", "model_version")
+        .annotate(top=Max("score"))
+        .values_list("account_id", "segment_id", "model_version", "top")
+    ):
+        engaged_min, qualified_min = bands.get((segment_id, version), (41, 61))
+        if top >= engaged_min:
+            engaged.add(account_id)
+        if top >= qualified_min:
+            qualified.add(account_id)
+
+    targets: dict[int, dict[int, tuple[bool, float | None]]] = defaultdict(dict)
+    for campaign_id, account_id, in_holdout, before, after in (
+        CampaignTarget.objects.annotate(before=_score_as_of(start), after=_score_as_of(end))
+        .values_list("campaign_id", "account_id", "in_holdout", "before", "after")
+        .order_by("campaign_id", "account_id")
+    ):
+        # No snapshot on either day: not scored, left out of the lift. One
+        # missing: the account had no score yet, which is 0.
+        delta = None if before is None and after is None else (after or 0) - (before or 0)
+        targets[campaign_id][account_id] = (in_holdout, delta)
+
+    deals = {
+        row[0]: Deal(row[0], row[1], row[2] or ZERO, row[3], row[4], row[5], row[6])
+        for row in Opportunity.objects.filter(opened_on__range=(start, end)).values_list(
+            "id", "account_id", "amount", "status", "source", "opened_on", "close_on"
+        )
+    }
+    data = MeasurementData(start, end, window_days, programs, campaigns, spend, dict(touched),
+                           engaged, qualified, dict(targets), deals)  # fmt: skip
+    # Influence: every program whose first touch on the deal's account came at
+    # most window_days before it opened (coarse bounds in SQL, exact in Python).
+    earliest = dt.datetime.combine(start - dt.timedelta(days=window_days + 1), dt.time.min,
+                                   tzinfo=dt.UTC)  # fmt: skip
+    influencers: dict[int, set[int]] = defaultdict(set)
+    for program_id, first_touch_at, deal_id, opened_on in (
+        Touch.objects.filter(first_touch_at__gte=earliest, first_touch_at__lt=period_end)
+        .filter(account__opportunities__opened_on__range=(start, end))
+        .values_list("program_id", "first_touch_at", "account__opportunities__id",
+                     "account__opportunities__opened_on")
+    ):  # fmt: skip
+        if metrics.influenced(first_touch=first_touch_at.astimezone(dt.UTC).date(),
+                              opened_on=opened_on, window_days=window_days):  # fmt: skip
+            influencers[deal_id].add(program_id)
+    data.influencers = dict(influencers)
+    return data
+
+
+# --- Aggregation over the loaded rows -----------------------------------------------
+
+
+def _credit(data: MeasurementData, program_ids: set[int]) -> dict[str, Any]:
+    """Opportunities, pipeline and won revenue the programs influenced and their
+    attributed share (even split among all influencing programs)."""
+    out: dict[str, Any] = {
+        "opportunities_influenced": 0, "opportunities_attributed": 0.0,
+        "pipeline_influenced": ZERO, "pipeline_attributed": ZERO,
+        "won_influenced": 0, "won_attributed": 0.0,
+        "won_revenue_influenced": ZERO, "won_revenue_attributed": ZERO,
+    }  # fmt: skip
+    deal_ids: set[int] = set()
+    for deal_id, programs in data.influencers.items():
+        mine = programs & program_ids
+        if not mine:
+            continue
+        deal = data.deals[deal_id]
+        deal_ids.add(deal_id)
+        share = sum(metrics.even_split(deal.amount, programs)[p] for p in mine)
+        count_share = len(mine) * metrics.even_share(len(programs))
+        out["opportunities_influenced"] += 1
+        out["opportunities_attributed"] += count_share
+        out["pipeline_influenced"] += deal.amount
+        out["pipeline_attributed"] += share
+        if deal.status == OpportunityStatus.WON:
+            out["won_influenced"] += 1
+            out["won_attributed"] += count_share
+            out["won_revenue_influenced"] += deal.amount
+            out["won_revenue_attributed"] += share
+    out["_deal_ids"] = deal_ids
+    return out
+
+
+def _lift(data: MeasurementData, *, campaign_ids: set[int], touched: set[int] | None) -> Any:
+    """Treated (all, or only the touched) targets against the campaigns' holdouts."""
+    treated: list[float] = []
+    holdout: list[float] = []
+    for campaign_id in sorted(campaign_ids):
+        for account_id, (in_holdout, delta) in data.targets.get(campaign_id, {}).items():
+            if delta is None:
+                continue
+            if in_holdout:
+                holdout.append(delta)
+            elif touched is None or account_id in touched:
+                treated.append(delta)
+    return metrics.lift_welch(treated, holdout)
+
+
+def group_metrics(
+    data: MeasurementData, *, program_ids: set[int], campaign_ids: set[int], whole_campaign: bool
+) -> dict[str, Any]:
+    """Every DESIGN 5 number for a set of programs (a program, a campaign's, a channel's)."""
+    spend = sum((data.spend.get(p, ZERO) for p in program_ids), ZERO)
+    touched: set[int] = set().union(*(data.touched.get(p, set()) for p in program_ids))
+    targeted = {a for c in campaign_ids for a, (held, _) in data.targets.get(c, {}).items()
+                if not held}  # fmt: skip
+    engaged, qualified = touched & data.engaged, touched & data.qualified
+    lift = _lift(data, campaign_ids=campaign_ids, touched=None if whole_campaign else touched)
+    credit = _credit(data, program_ids)
+    deal_ids = credit.pop("_deal_ids")
+    deal_accounts = {data.deals[d].account_id for d in deal_ids}
+    row: dict[str, Any] = {
+        "spend": spend,
+        "accounts_targeted": len(targeted),
+        "accounts_touched": len(touched),
+        "accounts_engaged": len(engaged),
+        "accounts_qualified": len(qualified),
+        "lift": asdict(lift),
+        **credit,
+        "cost_per_engaged_account": metrics.ratio(spend, len(engaged)),
+        "cost_per_qualified_account": metrics.ratio(spend, len(qualified)),
+        "cost_per_opportunity": metrics.ratio(spend, credit["opportunities_attributed"]),
+        "cost_per_acquisition": metrics.ratio(spend, credit["won_attributed"]),
+        "pipeline_per_spend": metrics.ratio(credit["pipeline_attributed"], spend),
+        "won_revenue_per_spend": metrics.ratio(credit["won_revenue_attributed"], spend),
+        "lift_per_spend": metrics.ratio(lift.estimate, spend),
+        "engaged_to_opportunity": metrics.ratio(len(engaged & deal_accounts), len(engaged)),
+        "qualified_to_opportunity": metrics.ratio(len(qualified & deal_accounts), len(qualified)),
+        "close_rate": metrics.ratio(credit["won_influenced"], credit["opportunities_influenced"]),
+        "win_rate": _win_rate(data.deals[d] for d in deal_ids),
+    }
+    return row
+
+
+def _win_rate(deals: Iterable[Deal]) -> float | None:
+    statuses = [d.status for d in deals]
+    return metrics.win_rate(won=statuses.count("won"), lost=statuses.count("lost"))
+
+
+def _program_ids_of(data: MeasurementData, campaign_id: int) -> set[int]:
+    return {pk for pk, p in data.programs.items() if p["campaign_id"] == campaign_id}
+
+
+def program_rows(data: MeasurementData, *, program_ids: Sequence[int] | None = None) -> list[dict]:
+    rows = []
+    for pk in sorted(program_ids if program_ids is not None else data.programs):
+        program = data.programs[pk]
+        campaign = data.campaigns[program["campaign_id"]]
+        rows.append({
+            "program_id": pk, "program": program["name"], "campaign_id": campaign["id"],
+            "campaign": campaign["name"], "channel": program["channel"],
+            "status": program["status"],
+            **group_metrics(data, program_ids={pk}, campaign_ids={campaign["id"]},
+                            whole_campaign=False),
+        })  # fmt: skip
+    return rows
+
+
+def campaign_rows(
+    data: MeasurementData, *, campaign_ids: Sequence[int] | None = None
+) -> list[dict]:
+    rows = []
+    for pk in sorted(campaign_ids if campaign_ids is not None else data.campaigns):
+        campaign = data.campaigns[pk]
+        rows.append({
+            "campaign_id": pk, "campaign": campaign["name"], "objective": campaign["objective"],
+            "budget": campaign["budget"],
+            **group_metrics(data, program_ids=_program_ids_of(data, pk), campaign_ids={pk},
+                            whole_campaign=True),
+        })  # fmt: skip
+    return rows
+
+
+def channel_rows(data: MeasurementData) -> list[dict]:
+    rows = []
+    for channel in Channel.values:
+        program_ids = {pk for pk, p in data.programs.items() if p["channel"] == channel}
+        if not program_ids:
+            continue
+        campaign_ids = {data.programs[p]["campaign_id"] for p in program_ids}
+        rows.append({
+            "channel": channel, "programs": len(program_ids),
+            **group_metrics(data, program_ids=program_ids, campaign_ids=campaign_ids,
+                            whole_campaign=False),
+        })  # fmt: skip
+    return rows
+
+
+def funnel_report(
+    data: MeasurementData, *, campaign_ids: set[int] | None = None, members: set[int] | None = None
+) -> dict[str, Any]:
+    """Targeted (treated) accounts -> engaged -> qualified -> opportunity -> won,
+    with conversions, win rate, average deal size and cycle time."""
+    chosen = set(data.targets) if campaign_ids is None else campaign_ids
+    targeted = {a for c in chosen for a, (held, _) in data.targets.get(c, {}).items() if not held}
+    if members is not None:
+        targeted &= members
+    deals = [d for d in data.deals.values() if d.account_id in targeted]
+    won = [d for d in deals if d.status == OpportunityStatus.WON]
+    counts = {
+        "targeted": len(targeted),
+        "engaged": len(targeted & data.engaged),
+        "qualified": len(targeted & data.qualified),
+        "opportunity": len({d.account_id for d in deals}),
+        "won": len({d.account_id for d in won}),
+    }
+    return {
+        "steps": [asdict(step) for step in metrics.funnel(counts)],
+        "opportunities": len(deals),
+        "win_rate": _win_rate(deals),
+        "average_deal_size": metrics.average([d.amount for d in won]),
+        "cycle_time_days": metrics.cycle_days(
+            (d.opened_on, d.close_on) for d in won if d.close_on is not None
+        ),
+    }
+
+
+def source_rows(data: MeasurementData) -> list[dict]:
+    """The numbers that replace MQL counts, marketing-sourced against the rest:
+    close and win rates (also by month), conversion from engaged and qualified
+    account to opportunity, cost per qualified account and per opportunity."""
+    total_spend = sum(data.spend.values(), ZERO)
+    rows = []
+    for label, wanted in (("marketing", True), ("other", False)):
+        deals = [d for d in data.deals.values() if (d.source == "marketing") is wanted]
+        accounts = {d.account_id for d in deals}
+        won = sum(1 for d in deals if d.status == OpportunityStatus.WON)
+        by_month: dict[str, list[Deal]] = defaultdict(list)
+        for deal in deals:
+            by_month[deal.opened_on.strftime("%Y-%m")].append(deal)
+        rows.append({
+            "source": label, "opportunities": len(deals), "won": won,
+            "pipeline": sum((d.amount for d in deals), ZERO),
+            "won_revenue": sum((d.amount for d in deals if d.status == "won"), ZERO),
+            "close_rate": metrics.ratio(won, len(deals)),
+            "win_rate": _win_rate(deals),
+            "win_rate_by_month": {m: _win_rate(by_month[m]) for m in sorted(by_month)},
+            "engaged_to_opportunity": metrics.ratio(len(data.engaged & accounts),
+                                                    len(data.engaged)),
+            "qualified_to_opportunity": metrics.ratio(len(data.qualified & accounts),
+                                                      len(data.qualified)),
+            # Marketing's spend against what it sourced; for the rest, for comparison.
+            "cost_per_qualified_account": metrics.ratio(
+                total_spend, len(data.qualified & accounts)),
+            "cost_per_opportunity": metrics.ratio(total_spend, len(deals)),
+        })  # fmt: skip
+    return rows
+
+
+def segment_members(*, segment_id: int) -> set[int]:
+    return set(
+        SegmentMembership.objects.filter(segment_id=segment_id).values_list("account_id", flat=True)
+    )
+
+
+def programs_with_spend(data: MeasurementData) -> set[int]:
+    return {pk for pk, total in data.spend.items() if total > 0}
+
+
+# --- Pipeline plan ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DealHistory:
+    won: int
+    lost: int
+    win_rate: float | None
+    average_deal_size: float | None
+    cycle_time_days: float | None
+
+
+def deal_history(*, since: dt.date, until: dt.date) -> DealHistory:
+    """Deals closed in [since, until): win rate over closed, average won amount,
+    mean days from opening to winning. One query."""
+    rows = list(
+        Opportunity.objects.filter(close_on__gte=since, close_on__lt=until)
+        .exclude(status=OpportunityStatus.OPEN)
+        .values_list("status", "amount", "opened_on", "close_on")
+    )
+    won = [r for r in rows if r[0] == OpportunityStatus.WON]
+    lost = len(rows) - len(won)
+    return DealHistory(
+        won=len(won), lost=lost, win_rate=metrics.win_rate(won=len(won), lost=lost),
+        average_deal_size=metrics.average([r[1] or ZERO for r in won]),
+        cycle_time_days=metrics.cycle_days((r[2], r[3]) for r in won if r[3] is not None),
+    )  # fmt: skip
+
+
+def plan_against_actual(plan: Any) -> dict[str, Any]:
+    """The plan's needs and, month by month over the window in which its
+    opportunities must open, the planned pipeline (spread by days) against the
+    pipeline actually opened. One query."""
+    needs = metrics.plan_needs(
+        revenue_target=plan.revenue_target, win_rate=plan.win_rate,
+        average_deal_size=plan.average_deal_size, cycle_time_days=plan.cycle_time_days,
+        period_start=plan.period_start, period_end=plan.period_end,
+    )  # fmt: skip
+    opened = Opportunity.objects.filter(opened_on__range=(needs.open_from, needs.open_until))
+    actual: dict[dt.date, list[Decimal]] = defaultdict(list)
+    for opened_on, amount in opened.values_list("opened_on", "amount"):
+        actual[opened_on.replace(day=1)].append(amount or ZERO)
+    window_days = (needs.open_until - needs.open_from).days + 1
+    months = []
+    for month in metrics.months_between(needs.open_from, needs.open_until):
+        following = (month + dt.timedelta(days=32)).replace(day=1)
+        days = (min(following - dt.timedelta(days=1), needs.open_until)
+                - max(month, needs.open_from)).days + 1  # fmt: skip
+        planned = (needs.required_pipeline * days / window_days).quantize(metrics.CENT)
+        got = sum(actual[month], ZERO)
+        months.append({
+            "month": month.strftime("%Y-%m"), "planned_pipeline": planned,
+            "actual_pipeline": got, "actual_opportunities": len(actual[month]),
+            "planned_opportunities": round(needs.opportunities_to_open * days / window_days, 2),
+            "attainment": metrics.ratio(got, planned),
+        })  # fmt: skip
+    return {"needs": asdict(needs), "by_month": months}

@@ -1,0 +1,140 @@
+"""Reads of the campaigns app: lists for the API, target selection, audiences."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce
+
+from accounts.models import Account, Opportunity, SegmentMembership
+from campaigns.models import (
+    Campaign,
+    CampaignTarget,
+    Program,
+    RankingEntry,
+    RankingRun,
+    Spend,
+)
+
+
+@dataclass(frozen=True)
+class TargetCriteria:
+    """Which accounts a target list takes: segment members (optionally by fit)
+    and firmographic filters; every given condition must hold."""
+
+    segment_id: int | None = None
+    fit_grades: Sequence[str] = ()
+    min_fit: int | None = None
+    tiers: Sequence[int] = ()
+    industries: Sequence[str] = ()
+    countries: Sequence[str] = ()
+    is_target: bool | None = None
+    is_customer: bool | None = None
+
+
+def accounts_matching(*, criteria: TargetCriteria) -> QuerySet[Account, int]:
+    """Ids of the accounts the criteria select (one query when evaluated)."""
+    accounts = Account.objects.all()
+    if criteria.segment_id is not None:
+        members = SegmentMembership.objects.filter(segment_id=criteria.segment_id)
+        if criteria.fit_grades:
+            members = members.filter(fit_grade__in=list(criteria.fit_grades))
+        if criteria.min_fit is not None:
+            members = members.filter(fit_score__gte=criteria.min_fit)
+        accounts = accounts.filter(pk__in=members.values("account_id"))
+    if criteria.tiers:
+        accounts = accounts.filter(tier__in=list(criteria.tiers))
+    if criteria.industries:
+        accounts = accounts.filter(industry__in=list(criteria.industries))
+    if criteria.countries:
+        accounts = accounts.filter(country__in=[c.upper() for c in criteria.countries])
+    if criteria.is_target is not None:
+        accounts = accounts.filter(is_target=criteria.is_target)
+    if criteria.is_customer is not None:
+        accounts = accounts.filter(is_customer=criteria.is_customer)
+    return accounts.order_by("pk").values_list("pk", flat=True)
+
+
+def campaign_list() -> QuerySet[Campaign]:
+    """Campaigns with owner, target and holdout counts, program count and spend: one query."""
+    programs = (
+        Program.objects.filter(campaign_id=OuterRef("pk"))
+        .order_by()
+        .values("campaign_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    spend = (
+        Spend.objects.filter(program__campaign_id=OuterRef("pk"))
+        .order_by()
+        .values("program__campaign_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return (
+        Campaign.objects.select_related("owner", "segment")
+        .annotate(
+            target_count=Count("targets"),
+            holdout_count=Count("targets", filter=Q(targets__in_holdout=True)),
+            program_count=Coalesce(Subquery(programs, output_field=IntegerField()), 0),
+            spend_total=Subquery(spend),
+        )
+        .order_by("-starts_on", "name")
+    )
+
+
+def campaign_audience(*, campaign_id: int) -> Iterator[tuple[int, str, str | None, str | None]]:
+    """The accounts a campaign's audiences may reach: its targets minus the holdout,
+    streamed (id, name, domain, external id)."""
+    return (
+        CampaignTarget.objects.filter(campaign_id=campaign_id, in_holdout=False)
+        .order_by("account_id")
+        .values_list("account_id", "account__name", "account__domain", "account__external_id")
+        .iterator(chunk_size=2000)
+    )
+
+
+def program_list() -> QuerySet[Program]:
+    """Programs with their campaign and total spend: one query."""
+    spend = (
+        Spend.objects.filter(program_id=OuterRef("pk"))
+        .order_by()
+        .values("program_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return (
+        Program.objects.select_related("campaign")
+        .annotate(spend_total=Subquery(spend))
+        .order_by("campaign__name", "starts_on", "name")
+    )
+
+
+def spend_list() -> QuerySet[Spend]:
+    return Spend.objects.select_related("program").order_by("-spent_on", "id")
+
+
+def opportunity_list() -> QuerySet[Opportunity]:
+    return Opportunity.objects.select_related("account").order_by("-opened_on", "id")
+
+
+def ranking_runs() -> QuerySet[RankingRun]:
+    """Runs with their entries, programs and deciders: two queries for a page."""
+    entries = RankingEntry.objects.select_related("program", "decided_by").order_by(
+        F("rank").asc(nulls_last=True), "program__name"
+    )
+    return RankingRun.objects.prefetch_related(Prefetch("entries", queryset=entries)).order_by(
+        "-created_at", "-id"
+    )

@@ -1,0 +1,47 @@
+"""Celery tasks of the campaigns app: thin wrappers, ids in, one service call each.
+
+Every touch task recomputes whole (program, account) pairs from all their
+activity, so a retry or a duplicate delivery changes nothing.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from campaigns import ranking, touches
+from campaigns.models import RankingTrigger
+
+
+@shared_task(name="campaigns.touches_refresh", acks_late=True, ignore_result=True)
+def touches_refresh_task(activity_ids: list[int]) -> None:
+    """For the ingest hook: the pairs of activities that just committed."""
+    touches.touches_refresh(activity_ids=activity_ids)
+
+
+@shared_task(name="campaigns.touches_sweep", acks_late=True, ignore_result=True)
+def touches_sweep_task() -> None:
+    """Beat, every five minutes: activity the hook did not announce (imports, lost
+    tasks, late commits) reaches the touches within minutes."""
+    touches.touches_sweep()
+
+
+@shared_task(name="campaigns.touches_recompute", acks_late=True, ignore_result=True)
+def touches_recompute_task() -> None:
+    """Beat, daily: every touch from scratch; repairs whatever the sweep cannot."""
+    touches.touches_recompute()
+
+
+@shared_task(name="campaigns.program_touches_recompute", acks_late=True, ignore_result=True)
+def program_touches_recompute_task(program_id: int) -> None:
+    touches.program_touches_recompute(program_id=program_id)
+
+
+@shared_task(name="campaigns.programs_rank_scheduled", acks_late=True, ignore_result=True)
+def programs_rank_scheduled_task() -> None:
+    """Beat (django-celery-beat, default 1 January and 1 July): rank the six months
+    just ended. Each run is stored, so a duplicate delivery only adds a run."""
+    from campaigns.services import ranking_run
+
+    start, end = ranking.previous_half_year(timezone.now().date())
+    ranking_run(start=start, end=end, trigger=RankingTrigger.SCHEDULE)

@@ -1,0 +1,125 @@
+"""Campaigns, programs, spend and opportunities through the REST API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from accounts.models import Opportunity
+from campaigns.models import Program
+from tests.factories import (
+    AccountFactory,
+    CampaignFactory,
+    CampaignTargetFactory,
+    OpportunityFactory,
+    ProgramFactory,
+    SpendFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+Persona = Callable[[str], APIClient]
+
+
+@pytest.fixture
+def persona() -> Persona:
+    def client_for(role: str) -> APIClient:
+        user = UserFactory.create(username=role.lower())
+        user.groups.add(Group.objects.get(name=role))
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return client_for
+
+
+def test_lists_cost_a_fixed_number_of_queries(
+    persona: Persona, django_assert_num_queries: Any
+) -> None:
+    executive = persona("Executive")
+
+    def populate(n: int) -> None:
+        for _ in range(n):
+            program = ProgramFactory.create()
+            SpendFactory.create_batch(2, program=program)
+            CampaignTargetFactory.create_batch(2, campaign=program.campaign)
+            OpportunityFactory.create()
+
+    executive.get("/api/campaigns/")  # loads the user's permissions once (2 queries)
+    for size in (1, 4):
+        populate(size)
+        # the page's count and the page itself, whatever the number of rows
+        for url in ("/api/campaigns/", "/api/programs/", "/api/spend/", "/api/opportunities/"):
+            with django_assert_num_queries(2):
+                assert executive.get(url).status_code == 200
+
+
+def test_list_rows_carry_their_totals_and_filters_apply(persona: Persona) -> None:
+    executive = persona("Executive")
+    campaign = CampaignFactory.create(name="Spring")
+    webinar = ProgramFactory.create(campaign=campaign, channel="webinar")
+    ProgramFactory.create(campaign=campaign, channel="email")
+    SpendFactory.create(program=webinar, amount=Decimal("100.50"))
+    SpendFactory.create(program=webinar, amount=Decimal("200.00"))
+    CampaignTargetFactory.create_batch(3, campaign=campaign)
+    CampaignTargetFactory.create(campaign=campaign, in_holdout=True)
+    row = executive.get("/api/campaigns/?q=spr").json()["results"][0]
+    assert (row["target_count"], row["holdout_count"], row["program_count"]) == (4, 1, 2)
+    assert Decimal(row["spend_total"]) == Decimal("300.50")
+    webinars = executive.get("/api/programs/?channel=webinar").json()["results"]
+    assert [(p["id"], Decimal(p["spend_total"])) for p in webinars] == [
+        (webinar.pk, Decimal("300.50"))
+    ]
+    assert executive.get("/api/spend/?channel=email").json()["count"] == 0
+    assert executive.get(f"/api/spend/?campaign={campaign.pk}").json()["count"] == 2
+
+
+def test_role_grants_decide_who_reads_and_writes(persona: Persona) -> None:
+    campaign = CampaignFactory.create()
+    sales, executive, marketer = persona("Sales"), persona("Executive"), persona("Marketer")
+    assert sales.get("/api/programs/").status_code == 200
+    assert sales.get("/api/spend/").status_code == 403  # sales has no view on spend
+    program = {
+        "campaign": campaign.pk, "name": "Webinar", "channel": "webinar",
+        "starts_on": "2026-02-01", "ends_on": "2026-02-28", "tracking_key": "web-1",
+    }  # fmt: skip
+    assert executive.post("/api/programs/", program, format="json").status_code == 403
+    created = marketer.post("/api/programs/", program, format="json")
+    assert created.status_code == 201, created.json()
+    assert Program.objects.get(tracking_key="web-1").status == "planned"
+    clash = marketer.post("/api/programs/", {**program, "name": "Again"}, format="json")
+    assert clash.status_code == 400 and "tracking_key" in clash.json()
+    backwards = marketer.post(
+        "/api/programs/", {**program, "tracking_key": "web-2", "name": "B",
+                           "ends_on": "2026-01-01"}, format="json",
+    )  # fmt: skip
+    assert backwards.status_code == 400
+    line = {"program": created.json()["id"], "spent_on": "2026-02-03", "amount": "-5"}
+    assert marketer.post("/api/spend/", line, format="json").status_code == 400
+    line["amount"] = "1250.00"
+    assert marketer.post("/api/spend/", line, format="json").status_code == 201
+    anonymous = APIClient()
+    assert anonymous.get("/api/campaigns/").status_code in (401, 403)
+
+
+def test_opportunities_are_upserted_by_crm_id(persona: Persona) -> None:
+    marketer = persona("Marketer")
+    account = AccountFactory.create()
+    deal = {"external_id": "006A", "account": account.pk, "name": "Big deal",
+            "amount": "50000", "status": "open", "opened_on": "2026-03-01",
+            "source": "marketing"}  # fmt: skip
+    assert marketer.post("/api/opportunities/", deal, format="json").status_code == 201
+    won = {**deal, "status": "won", "close_on": "2026-05-01"}
+    again = marketer.post("/api/opportunities/", won, format="json")
+    assert again.status_code == 201, again.json()
+    assert Opportunity.objects.get().status == "won"
+    no_close = marketer.post("/api/opportunities/", {**deal, "status": "lost"}, format="json")
+    assert no_close.status_code == 400
+    assert marketer.get("/api/opportunities/?source=marketing").json()["count"] == 1
+    assert persona("Executive").post("/api/opportunities/", deal, format="json").status_code == 403

@@ -1,0 +1,117 @@
+"""Measurement selectors over the hand-computed scenario (tests/campaigns/scenario.py)."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from campaigns import metrics, reports
+from tests.campaigns import scenario
+from tests.campaigns.scenario import END, START
+
+pytestmark = pytest.mark.django_db
+
+
+def by(rows: list[dict], key: str) -> dict[Any, dict]:
+    return {row[key]: row for row in rows}
+
+
+def test_program_numbers_by_hand() -> None:
+    s = scenario.build()
+    data = reports.measurement_load(start=START, end=END)
+    rows = by(reports.program_rows(data), "program_id")
+    p1, p2 = rows[s.p1.pk], rows[s.p2.pk]
+    assert p1["spend"] == Decimal("1000") and p2["spend"] == Decimal("500")
+    assert (p1["accounts_targeted"], p1["accounts_touched"]) == (3, 2)
+    assert (p1["accounts_engaged"], p1["accounts_qualified"]) == (2, 1)  # A1, A2; A1
+    # O1 (90,000, won) is shared by P1 and P2; O2 (10,000) is P1's alone.
+    assert p1["opportunities_influenced"] == 2 and p1["opportunities_attributed"] == 1.5
+    assert p1["pipeline_influenced"] == Decimal("100000")
+    assert p1["pipeline_attributed"] == Decimal("55000")
+    assert (p1["won_influenced"], p1["won_attributed"]) == (1, 0.5)
+    assert p1["won_revenue_attributed"] == Decimal("45000")
+    assert p2["pipeline_attributed"] == Decimal("45000")
+    assert p1["cost_per_engaged_account"] == 500.0
+    assert p1["cost_per_qualified_account"] == 1000.0
+    assert p1["cost_per_opportunity"] == pytest.approx(1000 / 1.5)
+    assert p1["cost_per_acquisition"] == 2000.0
+    assert (p1["pipeline_per_spend"], p2["pipeline_per_spend"]) == (55.0, 90.0)
+    assert p1["won_revenue_per_spend"] == 45.0
+    # P1 lift: touched treated A1 (60), A2 (30) against holdout H1 (10), H2 (0).
+    assert p1["lift"]["estimate"] == 40.0 and p1["lift"]["kind"] == "holdout"
+    assert p1["lift_per_spend"] == 0.04
+    assert p1["engaged_to_opportunity"] == 1.0 and p1["win_rate"] == 1.0  # O2 is still open
+    assert p1["close_rate"] == 0.5
+
+
+def test_campaign_and_channel_numbers_by_hand() -> None:
+    s = scenario.build()
+    data = reports.measurement_load(start=START, end=END)
+    campaign = reports.campaign_rows(data)[0]
+    assert campaign["campaign_id"] == s.campaign.pk and campaign["spend"] == Decimal("1500")
+    # Attributed pipeline adds up to the influenced deals' whole: 90,000 + 10,000.
+    assert campaign["pipeline_attributed"] == Decimal("100000")
+    assert campaign["opportunities_attributed"] == 2.0
+    # Intention to treat: A1 60, A2 30, A3 30 against H1 10, H2 0.
+    lift = campaign["lift"]
+    assert (lift["estimate"], lift["treated"], lift["holdout"]) == (35.0, 3, 2)
+    t = metrics.student_t_quantile(0.975, 15625 / 5625)
+    assert lift["low"] == pytest.approx(35 - t * math.sqrt(125))
+    channels = by(reports.channel_rows(data), "channel")
+    assert set(channels) == {"webinar", "email"}
+    assert channels["email"]["spend"] == Decimal("500")
+    assert channels["email"]["cost_per_opportunity"] == 1000.0  # 500 / 0.5
+    total = sum(row["pipeline_attributed"] for row in reports.program_rows(data))
+    assert total == Decimal("100000")
+
+
+def test_influence_window_is_configurable() -> None:
+    s = scenario.build()
+    narrow = reports.measurement_load(start=START, end=END, window_days=30)
+    rows = by(reports.program_rows(narrow), "program_id")
+    # With 30 days only P2 (28 days before O1) influenced anything.
+    assert rows[s.p1.pk]["opportunities_influenced"] == 0
+    assert rows[s.p2.pk]["pipeline_attributed"] == Decimal("90000")
+
+
+def test_funnel_and_sources_by_hand() -> None:
+    s = scenario.build()
+    data = reports.measurement_load(start=START, end=END)
+    funnel = reports.funnel_report(data, campaign_ids={s.campaign.pk})
+    assert [(step["stage"], step["accounts"]) for step in funnel["steps"]] == [
+        ("targeted", 3),
+        ("engaged", 2),
+        ("qualified", 1),
+        ("opportunity", 3),
+        ("won", 1),
+    ]
+    assert funnel["steps"][1]["from_previous"] == pytest.approx(2 / 3)
+    assert funnel["opportunities"] == 4 and funnel["win_rate"] == 0.5
+    assert funnel["average_deal_size"] == 90000.0 and funnel["cycle_time_days"] == 19.0
+    sources = by(reports.source_rows(data), "source")
+    marketing, other = sources["marketing"], sources["other"]
+    assert (marketing["opportunities"], marketing["close_rate"], marketing["win_rate"]) == (
+        1,
+        1.0,
+        1.0,
+    )
+    assert (other["opportunities"], other["close_rate"], other["win_rate"]) == (3, 0.0, 0.0)
+    assert marketing["engaged_to_opportunity"] == 0.5  # A1 of engaged A1, A2
+    assert other["engaged_to_opportunity"] == 0.5  # A2 (A3 has a deal but is not engaged)
+    assert marketing["cost_per_opportunity"] == 1500.0
+    assert marketing["win_rate_by_month"] == {"2026-03": 1.0}
+    assert other["win_rate_by_month"] == {"2026-01": 0.0, "2026-02": None, "2026-03": None}
+
+
+@pytest.mark.parametrize("extra", [0, 6])
+def test_loading_costs_nine_queries_whatever_the_size(
+    extra: int, django_assert_num_queries: Any
+) -> None:
+    scenario.build()
+    scenario.grow(extra)
+    with django_assert_num_queries(9):
+        data = reports.measurement_load(start=START, end=END)
+    assert len(data.programs) == 2 + extra
