@@ -53,6 +53,7 @@ from campaigns.models import (
     Spend,
 )
 from campaigns.tasks import program_touches_recompute_task
+from campaigns.touches import touches_recompute
 from config import bulk, csvimport
 from config.csvimport import Column, ParsedRow, RowError
 from engagement import imports as engagement_imports
@@ -86,6 +87,8 @@ class CampaignRow:
     holdout_fraction: Decimal = Decimal("0.1")
     holdout_seed: int = 0
     owner_id: int | None = None
+    # The segment whose scores measure the campaign's lift.
+    segment_id: int | None = None
 
 
 @transaction.atomic
@@ -103,6 +106,7 @@ def campaigns_bulk_upsert(*, rows: Sequence[CampaignRow]) -> dict[str, int]:
             holdout_fraction=row.holdout_fraction,
             holdout_seed=row.holdout_seed,
             owner_id=row.owner_id,
+            segment_id=row.segment_id,
         )
         for row in rows
     ]
@@ -120,6 +124,7 @@ def campaigns_bulk_upsert(*, rows: Sequence[CampaignRow]) -> dict[str, int]:
             "holdout_fraction",
             "holdout_seed",
             "owner",
+            "segment",
             "updated_at",
         ],
         batch_size=BATCH_SIZE,
@@ -413,6 +418,9 @@ def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoS
                 holdout_fraction=campaign.holdout_fraction,
                 holdout_seed=campaign.holdout_seed,
                 owner_id=user_ids[campaign.owner_username],
+                segment_id=segment_ids[campaign.segment_names[0]]
+                if campaign.segment_names
+                else None,
             )
             for campaign in dataset.campaigns
         ]
@@ -503,6 +511,8 @@ def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoS
         ]
     )
     _demo_scores(today=today, progress=progress)
+    # Touches are kept up by tasks as activity arrives; the demo's arrive at once.
+    touches_recompute()
     return DemoSeedResult(
         counts=table_counts(),
         logins=tuple(logins),
