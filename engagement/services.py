@@ -39,6 +39,7 @@ from engagement.models import (
     ScoringModel,
     Source,
 )
+from engagement.rollup import scores_rollup_schedule
 from engagement.selectors import account_ids_for_addresses, write_key_digest
 from engagement.tracking import TrackingCall, activity_type_for_event, activity_type_for_page
 
@@ -323,6 +324,9 @@ def tracking_calls_store(
             duplicates += len(seen)
             activity_calls = [c for c in activity_calls if c.message_id not in seen]
             _activities_store(source_id=source_id, calls=activity_calls, event_types=event_types)
+            if activity_calls:
+                # Debounced: at most one rollup enqueued per window, whatever the traffic.
+                transaction.on_commit(scores_rollup_schedule, robust=True)
         if rejections:
             RejectedCall.objects.bulk_create(
                 [
@@ -569,6 +573,7 @@ def activities_import_write(
             )
         )
     activities_bulk_insert(source_id=source_id, rows=rows, on_batch=on_batch)
+    transaction.on_commit(scores_rollup_schedule, robust=True)
     return counts
 
 
