@@ -44,7 +44,8 @@ def scores_refresh_all_task() -> None:
     """Daily, after midnight UTC: snapshot yesterday's scores, then re-score today
     from the stored sums (scores decay and stages move with time even without
     new activity). No full recompute: claimed activity is in the sums exactly
-    once, so there is nothing for one to repair."""
+    once, so no activity can be missed. Changes to old activity's worth (junk
+    flags, identified visitors) wait for a recompute (docs/architecture.md)."""
     yesterday = timezone.now().date() - dt.timedelta(days=1)
     for segment_id in rollup.segments_scored():
         rollup.snapshots_take(segment_id=segment_id, day=yesterday)
