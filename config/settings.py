@@ -137,7 +137,8 @@ CELERY_BEAT_SCHEDULE = {
     "segments-refresh": {"task": "accounts.segments_refresh_all", "schedule": 900.0},
     # New activity reaches the scores within a minute, even if a task was lost.
     "scores-rollup-sweep": {"task": "engagement.scores_rollup_all", "schedule": 60.0},
-    # Scores decay and stages move with time; re-score daily just after midnight UTC.
+    # Scores decay and stages move with time: snapshot yesterday and re-score
+    # from the stored sums daily, just after midnight UTC.
     "scores-refresh-daily": {
         "task": "engagement.scores_refresh_all",
         "schedule": crontab(hour=0, minute=5),
@@ -185,6 +186,13 @@ TRACKING_RATE_LIMIT_PER_SECOND = env.integer(
 # many seconds, so that a tracking request does not read them every time: a
 # revoked key or an edited mapping takes effect within it. 0 reads every time.
 TRACKING_CONFIG_CACHE_SECONDS = env.integer("TRACKING_CONFIG_CACHE_SECONDS", default=5, minimum=0)
+
+# --- Scores -----------------------------------------------------------------
+
+# After ingested activity commits, a rollup is enqueued this many seconds later,
+# at most once per window (a cache key; set CACHE_URL so that web processes
+# share it). The beat sweep every minute remains the safety net.
+SCORES_ROLLUP_DEBOUNCE_SECONDS = env.integer("SCORES_ROLLUP_DEBOUNCE_SECONDS", default=5, minimum=1)
 
 # --- CSV import -------------------------------------------------------------
 

@@ -82,6 +82,11 @@ class Activity(models.Model):
     properties = models.JSONField(default=dict, blank=True)
     # Non-blank: stored but counted zero (junk contact, unsupported country ...).
     excluded_reason = models.CharField(max_length=200, blank=True)
+    # The RollupBatch that claimed this activity into the scores; null while
+    # pending. 0 marks activity stored before batches existed (migration 0009).
+    # A plain integer, not a foreign key: the claim UPDATE stays one statement
+    # with no constraint check per row.
+    rollup_batch = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "activities"
@@ -107,6 +112,13 @@ class Activity(models.Model):
             ),
             # Backfills and benchmarks scan by time.
             models.Index(fields=["occurred_at"], name="activity_time_idx"),
+            # The rollup's claim: UPDATE ... SET rollup_batch = :b WHERE rollup_batch
+            # IS NULL. Partial, so it holds only the few pending rows.
+            models.Index(
+                fields=["id"], name="activity_pending_idx", condition=Q(rollup_batch__isnull=True)
+            ),
+            # The rollup reads back the batch it claimed: WHERE rollup_batch = :b.
+            models.Index(fields=["rollup_batch"], name="activity_rollup_batch_idx"),
         ]
 
     def __str__(self) -> str:
@@ -440,18 +452,60 @@ class IPRange(models.Model):
 
 
 class RollupCursor(models.Model):
-    """The last activity id a segment's scores include.
+    """A segment's scoring state: the landmark L its forward-decay sums are kept
+    against, and the row whose lock orders rollups against recomputes.
 
-    The incremental rollup adds the terms of activities above it and moves it,
-    in one transaction, so a crashed rollup is simply run again. Locking this
-    row serialises rollups of one segment.
+    Rollups hold it FOR SHARE (several may add disjoint batches at once; the
+    touched accounts' rows are locked for the per-account work); a recompute
+    chunk, a refresh or a rebase hold it FOR UPDATE, so none of them sees a
+    half-added batch or a landmark that moves under it.
     """
 
     segment = models.OneToOneField(ICPSegment, on_delete=models.CASCADE, related_name="+")
-    last_activity_id = models.BigIntegerField(default=0)
-    # The landmark L every forward-decay sum of the segment is kept against.
+    # The landmark L every forward-decay sum of the segment is kept against;
+    # null until the segment's first recompute.
     landmark = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"segment {self.segment_id} up to activity {self.last_activity_id}"
+        return f"segment {self.segment_id} (landmark {self.landmark})"
+
+
+class RollupBatch(models.Model):
+    """One claim of pending activity: its id is what Activity.rollup_batch holds.
+
+    Ids come from this table's sequence so that concurrent claimers never share
+    a batch number.
+    """
+
+    claimed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"rollup batch {self.pk}"
+
+
+class ScoreRecomputeRun(models.Model):
+    """Progress of a chunked full recompute of one segment, so a crashed run
+    resumes after the last account range it committed."""
+
+    segment = models.ForeignKey(ICPSegment, on_delete=models.CASCADE, related_name="+")
+    # The model the run scores with; a run of an older model starts over.
+    scoring_model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="+")
+    # Accounts with ids up to this one are done.
+    through_account_id = models.BigIntegerField(default=0)
+    accounts_done = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["segment"],
+                condition=Q(finished_at__isnull=True),
+                name="score_recompute_one_open_run",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"recompute of segment {self.segment_id} through account {self.through_account_id}"

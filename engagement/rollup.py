@@ -3,12 +3,14 @@
 The score services live here, apart from services.py (ingest, sources, junk),
 because they are their own concern: set-based SQL over the activity table.
 
-- `scores_recompute` rebuilds a segment's sums from all of its activity with one
-  INSERT ... SELECT for contacts and one aggregate for anonymous activity.
-- `scores_rollup` adds only the activity stored since the segment's cursor:
-  forward decay (DESIGN 4) makes each new term a plain addition, so the cost is
-  O(new activities) and the result equals a full recompute.
-Both then refresh the touched accounts' scores, stages and breadth with a fixed
+- `scores_rollup` claims the activity committed since the last claim (one
+  UPDATE of `rollup_batch`) and adds that batch to every scored segment in the
+  same transaction: forward decay (DESIGN 4) makes each new term a plain
+  addition, so the cost is O(new activities) and the result equals a full
+  recompute. A claimed row is in every segment's sums exactly once.
+- `scores_recompute` rebuilds a segment from all claimed activity (claiming the
+  pending first), by ranges of accounts, one transaction each, resumable.
+Both refresh the touched accounts' scores, stages and breadth with a fixed
 number of reads and one bulk upsert.
 """
 
@@ -20,8 +22,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -33,15 +37,20 @@ from engagement.models import (
     Activity,
     ContactEngagement,
     EngagementSnapshot,
+    RollupBatch,
     RollupCursor,
+    ScoreRecomputeRun,
     ScoringModel,
+    Stage,
 )
 from engagement.scoring import (
     ScoringParameters,
     breadth,
+    needs_rebase,
     normalised_score,
     points_at,
     raw_score,
+    rebased,
     stage,
 )
 
@@ -55,7 +64,11 @@ class SegmentScoring:
 
 
 def segment_scoring(*, segment_id: int) -> SegmentScoring:
-    model = ScoringModel.objects.get(segment_id=segment_id, is_current=True)
+    return _scoring_of(ScoringModel.objects.get(segment_id=segment_id, is_current=True))
+
+
+def _scoring_of(model: ScoringModel) -> SegmentScoring:
+    segment_id = model.segment_id
     return SegmentScoring(
         segment_id=segment_id,
         model_id=model.pk,
@@ -110,7 +123,7 @@ def _term_sql(
 
 
 def _contact_sums_sql(
-    scoring: SegmentScoring, landmark: dt.datetime, *, after_id: int, upto_id: int, add: bool
+    scoring: SegmentScoring, landmark: dt.datetime, *, which: ActivityFilter, add: bool
 ) -> tuple[str, list[Any]]:
     term, term_params = _term_sql(scoring, landmark, anonymous=False)
     table = ContactEngagement._meta.db_table
@@ -130,7 +143,7 @@ def _contact_sums_sql(
         JOIN accounts_contact c ON c.id = a.contact_id
         JOIN {SegmentMembership._meta.db_table} m
           ON m.account_id = a.account_id AND m.segment_id = %s
-        WHERE a.id > %s AND a.id <= %s AND a.excluded_reason = ''
+        WHERE {which.sql} AND a.excluded_reason = ''
           AND a.contact_id IS NOT NULL AND a.account_id IS NOT NULL
         GROUP BY a.contact_id, a.account_id
         {on_conflict}
@@ -140,14 +153,13 @@ def _contact_sums_sql(
         connection.ops.adapt_datetimefield_value(landmark),
         *term_params,
         scoring.segment_id,
-        after_id,
-        upto_id,
+        *which.params,
     ]
     return sql, params
 
 
 def _anonymous_sums(
-    scoring: SegmentScoring, landmark: dt.datetime, *, after_id: int, upto_id: int
+    scoring: SegmentScoring, landmark: dt.datetime, *, which: ActivityFilter
 ) -> dict[int, tuple[float, dt.datetime | None]]:
     """account id -> (forward-decay sum, latest time) of its anonymous activity."""
     term, term_params = _term_sql(scoring, landmark, anonymous=True)
@@ -156,12 +168,12 @@ def _anonymous_sums(
         FROM {Activity._meta.db_table} a
         JOIN {SegmentMembership._meta.db_table} m
           ON m.account_id = a.account_id AND m.segment_id = %s
-        WHERE a.id > %s AND a.id <= %s AND a.excluded_reason = ''
+        WHERE {which.sql} AND a.excluded_reason = ''
           AND a.contact_id IS NULL AND a.account_id IS NOT NULL
         GROUP BY a.account_id
     """  # noqa: S608 - table names are ours; every value is a parameter
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*term_params, scoring.segment_id, after_id, upto_id])
+        cursor.execute(sql, [*term_params, scoring.segment_id, *which.params])
         rows = cursor.fetchall()
     return {account_id: (float(total), _aware(latest)) for account_id, total, latest in rows}
 
@@ -177,97 +189,408 @@ def _aware(value: Any) -> dt.datetime | None:
 
 
 @dataclass(frozen=True)
+class ActivityFilter:
+    """Which activity rows `a` a sum reads: SQL over the alias `a`, and its parameters."""
+
+    sql: str
+    params: list[Any]
+
+    @classmethod
+    def batch(cls, batch_id: int) -> ActivityFilter:
+        return cls("a.rollup_batch = %s", [batch_id])
+
+    @classmethod
+    def claimed_in_range(cls, accounts: AccountRange) -> ActivityFilter:
+        """Everything claimed so far (pending rows are the next rollup's), for a
+        range of accounts."""
+        sql, params = "a.rollup_batch IS NOT NULL AND a.account_id > %s", [accounts.after]
+        if accounts.through is not None:
+            sql, params = f"{sql} AND a.account_id <= %s", [*params, accounts.through]
+        return cls(sql, params)
+
+
+@dataclass(frozen=True)
+class AccountRange:
+    """Accounts with after < id <= through (no upper bound when through is None)."""
+
+    after: int = 0
+    through: int | None = None
+
+    def q(self) -> Q:
+        scope = Q(account_id__gt=self.after)
+        return scope if self.through is None else scope & Q(account_id__lte=self.through)
+
+
+@dataclass(frozen=True)
 class RollupResult:
-    segment_id: int
-    activities_through: int
+    """What a rollup or recompute did. `accounts_refreshed` counts the accounts of
+    `segment_id` re-scored (of every segment when segment_id is None)."""
+
+    segment_id: int | None
     accounts_refreshed: int
+    activities: int = 0  # activities claimed by this call
+    batch_id: int | None = None
+    by_segment: dict[int, int] = field(default_factory=dict)
+
+
+def _midnight(at: dt.datetime) -> dt.datetime:
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _cursor_locked(segment_id: int) -> RollupCursor:
+    """The segment's cursor row, held FOR UPDATE: no rollup adds to the segment
+    until the transaction ends."""
     RollupCursor.objects.get_or_create(segment_id=segment_id)
     return RollupCursor.objects.select_for_update().get(segment_id=segment_id)
 
 
+# --- Incremental rollup: claim pending activity, add it to every segment ----------
+
+
+def _claim(batch_id: int) -> int:
+    """Mark pending committed activity as this batch's; returns how many rows.
+
+    On PostgreSQL rows another claimer holds are skipped (SKIP LOCKED), so
+    concurrent rollups take disjoint batches instead of queueing; rows still
+    being inserted are invisible and stay pending for the next claim. SQLite
+    has one writer at a time, so a plain UPDATE is the same thing there.
+    """
+    table = Activity._meta.db_table
+    if connection.vendor == "postgresql":
+        sql = f"""
+            UPDATE {table} SET rollup_batch = %s WHERE id IN (
+                SELECT id FROM {table} WHERE rollup_batch IS NULL FOR UPDATE SKIP LOCKED
+            )
+        """  # noqa: S608 - table names are ours; every value is a parameter
+    else:
+        sql = f"UPDATE {table} SET rollup_batch = %s WHERE rollup_batch IS NULL"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [batch_id])
+        return int(cursor.rowcount)
+
+
+def _segments_share_locked() -> list[tuple[int, dt.datetime]]:
+    """(segment id, landmark) of every scored segment with a landmark, their cursor
+    rows held FOR SHARE in segment order: rollups run side by side, a recompute
+    chunk or refresh (FOR UPDATE) waits for them and they for it."""
+    lock = " FOR SHARE OF c" if connection.vendor == "postgresql" else ""
+    sql = f"""
+        SELECT c.segment_id, c.landmark
+        FROM {RollupCursor._meta.db_table} c
+        JOIN {ScoringModel._meta.db_table} s ON s.segment_id = c.segment_id AND s.is_current
+        WHERE c.landmark IS NOT NULL
+        ORDER BY c.segment_id{lock}
+    """  # noqa: S608 - table names are ours
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    return [(segment_id, landmark) for segment_id, raw in rows if (landmark := _aware(raw))]
+
+
+def _accounts_lock(
+    scoring: SegmentScoring, landmark: dt.datetime, at: dt.datetime, batch_id: int
+) -> None:
+    """Hold the AccountEngagement rows of the batch's member accounts FOR UPDATE,
+    in account order, creating the missing ones, in one statement.
+
+    Two rollups that touch one account then run its read-modify-write (the
+    anonymous sum, the alert flag, the score from every contact's sum) one after
+    the other; accounts are locked before their contact sums are added, in the
+    same (segment, account) order by every rollup, so they cannot deadlock.
+    """
+    table = AccountEngagement._meta.db_table
+    sql = f"""
+        INSERT INTO {table}
+            (account_id, segment_id, scoring_model_id, landmark, anonymous_decay_sum, raw_score,
+             score, stage, engaged_contacts, roles_covered, last_activity_at, alert_armed,
+             computed_at)
+        SELECT m.account_id, m.segment_id, %s, %s, 0, 0, 0, %s, 0, %s, NULL, %s, %s
+        FROM {SegmentMembership._meta.db_table} m
+        WHERE m.segment_id = %s AND m.account_id IN (
+            SELECT a.account_id FROM {Activity._meta.db_table} a WHERE a.rollup_batch = %s
+        )
+        ORDER BY m.account_id
+        ON CONFLICT (account_id, segment_id) DO UPDATE SET computed_at = {table}.computed_at
+    """  # noqa: S608 - table names are ours; every value is a parameter
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [scoring.model_id, adapt(landmark), Stage.UNAWARE, "[]", True, adapt(at),
+             scoring.segment_id, batch_id],
+        )  # fmt: skip
+
+
+def _batch_add(
+    scoring: SegmentScoring, landmark: dt.datetime, at: dt.datetime, batch_id: int
+) -> int:
+    """Add one claimed batch to a segment; re-score only the accounts it touched."""
+    _accounts_lock(scoring, landmark, at, batch_id)
+    which = ActivityFilter.batch(batch_id)
+    sql, params = _contact_sums_sql(scoring, landmark, which=which, add=True)
+    with connection.cursor() as db:
+        db.execute(sql, params)
+    touched = Activity.objects.filter(rollup_batch=batch_id).values("account_id")
+    return _accounts_refresh(
+        scoring=scoring, landmark=landmark, at=at, scope=Q(account_id__in=touched),
+        anonymous=_anonymous_sums(scoring, landmark, which=which), replace_anonymous=False,
+    )  # fmt: skip
+
+
+def _scorings(segment_ids: Sequence[int]) -> dict[int, SegmentScoring]:
+    return {
+        model.segment_id: _scoring_of(model)
+        for model in ScoringModel.objects.filter(segment_id__in=segment_ids, is_current=True)
+    }
+
+
 @transaction.atomic
+def _pending_roll(*, at: dt.datetime) -> RollupResult:
+    """Claim every pending committed activity as one batch and add it to every
+    segment that has a landmark, in one transaction: a claimed row is in every
+    segment's sums or (rolled back) pending again, never lost or counted twice.
+
+    Segments without a landmark are not scored yet: their first recompute reads
+    all claimed activity. With no such segment at all, nothing is claimed.
+    """
+    if not Activity.objects.filter(rollup_batch__isnull=True).exists():
+        return RollupResult(segment_id=None, accounts_refreshed=0)
+    segments = _segments_share_locked()
+    if not segments:
+        return RollupResult(segment_id=None, accounts_refreshed=0)
+    scorings = _scorings([segment_id for segment_id, _ in segments])
+    batch = RollupBatch.objects.create()
+    claimed = _claim(batch.pk)
+    by_segment = {
+        segment_id: _batch_add(scorings[segment_id], landmark, at, batch.pk) if claimed else 0
+        for segment_id, landmark in segments
+        if segment_id in scorings
+    }
+    return RollupResult(
+        segment_id=None, accounts_refreshed=sum(by_segment.values()), activities=claimed,
+        batch_id=batch.pk, by_segment=by_segment,
+    )  # fmt: skip
+
+
+def scores_rollup(*, segment_id: int | None = None, at: dt.datetime | None = None) -> RollupResult:
+    """Claim the activity committed since the last claim and add it to every scored
+    segment; re-score only the accounts it touched. O(new activities).
+
+    `segment_id` names the segment whose refreshed accounts the result counts;
+    all segments are rolled up regardless, since a claim is made once for all of
+    them. A segment never scored has no landmark yet: rolling it up recomputes it.
+    """
+    at = at or timezone.now()
+    if (
+        segment_id is not None
+        and not RollupCursor.objects.filter(segment_id=segment_id, landmark__isnull=False).exists()
+    ):
+        return scores_recompute(segment_id=segment_id, at=at)
+    rolled = _pending_roll(at=at)
+    if segment_id is None:
+        return rolled
+    return RollupResult(
+        segment_id=segment_id, accounts_refreshed=rolled.by_segment.get(segment_id, 0),
+        activities=rolled.activities, batch_id=rolled.batch_id, by_segment=rolled.by_segment,
+    )  # fmt: skip
+
+
+def scores_rollup_schedule() -> None:
+    """After activity commits: have a rollup run soon, at most once per window.
+
+    The first commit of a window adds a cache key and enqueues the rollup with a
+    countdown of the window; later commits find the key and do nothing, since
+    the rollup claims everything committed before it runs. The rollup task
+    deletes the key before it claims, so a commit that finds no key is always
+    followed by a claim that sees it. With eager tasks (no broker) nothing is
+    run inline: ingest requests stay short, and the `scores_rollup` command
+    (cron) or the recompute bring scores up to date.
+    """
+    from engagement.tasks import scores_rollup_pending_task
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return
+    window = settings.SCORES_ROLLUP_DEBOUNCE_SECONDS
+    if cache.add(ROLLUP_SCHEDULED_KEY, 1, timeout=window):
+        scores_rollup_pending_task.apply_async(countdown=window)
+
+
+ROLLUP_SCHEDULED_KEY = "engagement:rollup-scheduled"
+
+
+def scores_rollup_pending() -> RollupResult:
+    """The ingest-triggered rollup: reopen the debounce window, then claim and add."""
+    cache.delete(ROLLUP_SCHEDULED_KEY)
+    return scores_rollup()
+
+
+# --- Full recompute: by account ranges, one transaction each, resumable ------------
+
+RECOMPUTE_CHUNK_ACCOUNTS = 2000
+# An open run not advanced for this long is taken to have crashed: the sweep
+# resumes it.
+RECOMPUTE_STALE_AFTER = dt.timedelta(minutes=10)
+
+
 def scores_recompute(
-    *, segment_id: int, at: dt.datetime | None = None, alerts: bool = True
+    *,
+    segment_id: int,
+    at: dt.datetime | None = None,
+    alerts: bool = True,
+    chunk_accounts: int = RECOMPUTE_CHUNK_ACCOUNTS,
+    on_chunk: bulk.OnBatch | None = None,
 ) -> RollupResult:
-    """Rebuild a segment's scores from all its activity, against a fresh landmark.
+    """Rebuild a segment's scores from all its activity, `chunk_accounts` member
+    accounts at a time, each range in its own transaction.
+
+    Pending activity is claimed first (and added to every scored segment), so
+    the rebuild, which reads claimed activity only, includes everything
+    committed so far and the next rollup adds nothing twice. Progress is kept in
+    a ScoreRecomputeRun: after a crash the next call continues after the last
+    committed range. The segment keeps its landmark (rollups running meanwhile
+    add against it) unless it has none yet or must be rebased.
 
     alerts=False scores history without alerting on it (a first import or the
     demo): accounts already qualified are disarmed as if they had been alerted.
+    `on_chunk(accounts)` is called after each committed range (a progress bar).
     """
+    if chunk_accounts < 1:
+        raise ValueError(f"chunk_accounts must be at least 1, got {chunk_accounts}")
     at = at or timezone.now()
-    scoring = segment_scoring(segment_id=segment_id)
-    cursor = _cursor_locked(segment_id)
-    upto = Activity.objects.aggregate(top=Max("id"))["top"] or 0
-    landmark = at.replace(hour=0, minute=0, second=0, microsecond=0)
-    ContactEngagement.objects.filter(segment_id=segment_id).delete()
-    # Accounts that left the segment keep no score in it.
-    AccountEngagement.objects.filter(segment_id=segment_id).exclude(
-        account_id__in=SegmentMembership.objects.filter(segment_id=segment_id).values("account_id")
-    ).delete()
-    sql, params = _contact_sums_sql(scoring, landmark, after_id=0, upto_id=upto, add=False)
-    with connection.cursor() as db:
-        db.execute(sql, params)
-    anonymous = _anonymous_sums(scoring, landmark, after_id=0, upto_id=upto)
-    refreshed = _accounts_refresh(
-        scoring=scoring, landmark=landmark, at=at, account_ids=None,
-        anonymous=anonymous, replace_anonymous=True, alerts=alerts,
+    # The landmark first, so that the claim below adds to this segment too.
+    run_id = _recompute_begin(segment_id=segment_id, at=at)
+    claimed = _pending_roll(at=at)
+    refreshed = 0
+    while True:
+        with transaction.atomic():
+            accounts, finished = _recompute_chunk(
+                segment_id=segment_id, run_id=run_id, at=at, alerts=alerts,
+                chunk_accounts=chunk_accounts,
+            )  # fmt: skip
+        refreshed += accounts
+        if on_chunk is not None:
+            on_chunk(accounts)
+        if finished:
+            break
+    return RollupResult(
+        segment_id=segment_id, accounts_refreshed=refreshed, activities=claimed.activities,
+        batch_id=claimed.batch_id,
     )  # fmt: skip
-    cursor.last_activity_id, cursor.landmark = upto, landmark
-    cursor.save(update_fields=["last_activity_id", "landmark", "updated_at"])
-    return RollupResult(segment_id, upto, refreshed)
 
 
-def scores_rollup(*, segment_id: int, at: dt.datetime | None = None) -> RollupResult:
-    """Add the activity stored since the cursor; refresh only the accounts it touched.
-
-    A segment never scored has no landmark yet: its first rollup is a recompute.
-    """
-    if not RollupCursor.objects.filter(segment_id=segment_id, landmark__isnull=False).exists():
-        return scores_recompute(segment_id=segment_id, at=at)
-    with transaction.atomic():
-        return _scores_add(segment_id=segment_id, at=at or timezone.now())
-
-
-def _scores_add(*, segment_id: int, at: dt.datetime) -> RollupResult:
-    cursor = _cursor_locked(segment_id)
-    assert cursor.landmark is not None  # set by the first recompute, never cleared
+@transaction.atomic
+def _recompute_begin(*, segment_id: int, at: dt.datetime) -> int:
+    """Open (or find, to resume) the segment's run, and settle its landmark."""
     scoring = segment_scoring(segment_id=segment_id)
-    landmark = cursor.landmark
-    after = cursor.last_activity_id
-    upto = Activity.objects.aggregate(top=Max("id"))["top"] or 0
-    if upto <= after:
-        return RollupResult(segment_id, after, 0)
-    touched = list(
-        Activity.objects.filter(id__gt=after, id__lte=upto, account_id__isnull=False)
-        .values_list("account_id", flat=True)
-        .distinct()
+    cursor = _cursor_locked(segment_id)
+    rate = scoring.params.decay_rate
+    if cursor.landmark is None:
+        cursor.landmark = _midnight(at)
+        cursor.save(update_fields=["landmark", "updated_at"])
+    elif needs_rebase(landmark=cursor.landmark, latest=at, rate=rate):
+        _landmark_rebase(segment_id=segment_id, cursor=cursor, to=_midnight(at), rate=rate)
+    run = ScoreRecomputeRun.objects.filter(segment_id=segment_id, finished_at__isnull=True).first()
+    if run is None:
+        run = ScoreRecomputeRun.objects.create(
+            segment_id=segment_id, scoring_model_id=scoring.model_id
+        )
+    return run.pk
+
+
+def _landmark_rebase(
+    *, segment_id: int, cursor: RollupCursor, to: dt.datetime, rate: float
+) -> None:
+    """Express every stored sum of the segment against a later landmark (two
+    UPDATEs; the cursor is locked, so no rollup adds meanwhile)."""
+    assert cursor.landmark is not None
+    factor = rebased(decay_sum=1.0, landmark=cursor.landmark, new_landmark=to, rate=rate)
+    ContactEngagement.objects.filter(segment_id=segment_id).update(
+        decay_sum=F("decay_sum") * factor, landmark=to
     )
-    sql, params = _contact_sums_sql(scoring, landmark, after_id=after, upto_id=upto, add=True)
+    AccountEngagement.objects.filter(segment_id=segment_id).update(
+        anonymous_decay_sum=F("anonymous_decay_sum") * factor, landmark=to
+    )
+    cursor.landmark = to
+    cursor.save(update_fields=["landmark", "updated_at"])
+
+
+def _recompute_chunk(
+    *, segment_id: int, run_id: int, at: dt.datetime, alerts: bool, chunk_accounts: int
+) -> tuple[int, bool]:
+    """Rebuild the next range of member accounts; returns (accounts, run finished)."""
+    cursor = _cursor_locked(segment_id)
+    assert cursor.landmark is not None  # set by _recompute_begin, never cleared
+    landmark = cursor.landmark
+    scoring = segment_scoring(segment_id=segment_id)
+    # Read under the cursor lock: two processes resuming one run take turns.
+    run = ScoreRecomputeRun.objects.get(pk=run_id)
+    if run.finished_at is not None:
+        return 0, True
+    if run.scoring_model_id != scoring.model_id:
+        # The model changed mid-run: ranges done so far used the old one.
+        run.scoring_model_id, run.through_account_id, run.accounts_done = scoring.model_id, 0, 0
+    members = SegmentMembership.objects.filter(segment_id=segment_id)
+    through = (
+        members.filter(account_id__gt=run.through_account_id)
+        .order_by("account_id")
+        .values_list("account_id", flat=True)[chunk_accounts - 1 : chunk_accounts]
+        .first()
+    )
+    accounts = AccountRange(after=run.through_account_id, through=through)
+    ContactEngagement.objects.filter(accounts.q(), segment_id=segment_id).delete()
+    # Accounts that left the segment keep no score in it.
+    AccountEngagement.objects.filter(accounts.q(), segment_id=segment_id).exclude(
+        account_id__in=members.values("account_id")
+    ).delete()
+    which = ActivityFilter.claimed_in_range(accounts)
+    sql, params = _contact_sums_sql(scoring, landmark, which=which, add=False)
     with connection.cursor() as db:
         db.execute(sql, params)
-    anonymous = _anonymous_sums(scoring, landmark, after_id=after, upto_id=upto)
     refreshed = _accounts_refresh(
-        scoring=scoring, landmark=landmark, at=at, account_ids=touched,
-        anonymous=anonymous, replace_anonymous=False,
+        scoring=scoring, landmark=landmark, at=at, scope=accounts.q(),
+        anonymous=_anonymous_sums(scoring, landmark, which=which), replace_anonymous=True,
+        alerts=alerts,
     )  # fmt: skip
-    cursor.last_activity_id = upto
-    cursor.save(update_fields=["last_activity_id", "updated_at"])
-    return RollupResult(segment_id, upto, refreshed)
+    run.accounts_done += refreshed
+    if through is None:
+        run.finished_at = timezone.now()
+    else:
+        run.through_account_id = through
+    run.save()
+    return refreshed, through is None
+
+
+def segments_to_recompute(*, now: dt.datetime | None = None) -> list[int]:
+    """Scored segments never recomputed (no landmark), and those whose recompute run
+    stopped advancing (crashed): the sweep recomputes or resumes them."""
+    now = now or timezone.now()
+    scored = segments_scored()
+    with_landmark = set(
+        RollupCursor.objects.filter(segment_id__in=scored, landmark__isnull=False).values_list(
+            "segment_id", flat=True
+        )
+    )
+    stalled = set(
+        ScoreRecomputeRun.objects.filter(
+            finished_at__isnull=True, updated_at__lt=now - RECOMPUTE_STALE_AFTER
+        ).values_list("segment_id", flat=True)
+    )
+    return [s for s in scored if s not in with_landmark or s in stalled]
 
 
 @transaction.atomic
 def scores_refresh(*, segment_id: int, at: dt.datetime | None = None) -> int:
     """Re-score every member account at `at` from the stored sums: scores decay
-    and stages move with time even without new activity (the daily task)."""
+    and stages move with time even without new activity (the daily task).
+
+    Holds the segment's cursor FOR UPDATE, so no rollup adds to an account
+    between the read of its sums and the write of its score."""
     cursor = _cursor_locked(segment_id)
     if cursor.landmark is None:
         return scores_recompute(segment_id=segment_id, at=at).accounts_refreshed
     return _accounts_refresh(
         scoring=segment_scoring(segment_id=segment_id), landmark=cursor.landmark,
-        at=at or timezone.now(), account_ids=None, anonymous={}, replace_anonymous=False,
+        at=at or timezone.now(), scope=None, anonymous={}, replace_anonymous=False,
     )  # fmt: skip
 
 
@@ -334,7 +657,7 @@ def _accounts_refresh(
     scoring: SegmentScoring,
     landmark: dt.datetime,
     at: dt.datetime,
-    account_ids: Sequence[int] | None,
+    scope: Q | None,
     anonymous: dict[int, tuple[float, dt.datetime | None]],
     replace_anonymous: bool,
     alerts: bool = True,
@@ -345,10 +668,7 @@ def _accounts_refresh(
     contacts = ContactEngagement.objects.filter(segment_id=scoring.segment_id)
     stored = AccountEngagement.objects.filter(segment_id=scoring.segment_id)
     deals = Opportunity.objects.all()
-    if account_ids is not None:
-        if not account_ids:
-            return 0
-        scope = Q(account_id__in=account_ids)
+    if scope is not None:
         members, contacts, stored, deals = (
             members.filter(scope), contacts.filter(scope), stored.filter(scope),
             deals.filter(scope),

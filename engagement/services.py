@@ -40,6 +40,7 @@ from engagement.models import (
     Source,
 )
 from engagement.networks import address_key
+from engagement.rollup import scores_rollup_schedule
 from engagement.selectors import (
     account_ids_for_addresses,
     tracking_config_forget,
@@ -343,6 +344,9 @@ def tracking_calls_store(
         )
         # A message id stored before is skipped by the insert itself.
         duplicates += len(activity_calls) - stored
+        if stored:
+            # Debounced: at most one rollup enqueued per window, whatever the traffic.
+            transaction.on_commit(scores_rollup_schedule, robust=True)
         if rejections:
             RejectedCall.objects.bulk_create(
                 [
@@ -673,6 +677,7 @@ def activities_import_write(
             )
         )
     activities_bulk_insert(source_id=source_id, rows=rows, on_batch=on_batch)
+    transaction.on_commit(scores_rollup_schedule, robust=True)
     return counts
 
 

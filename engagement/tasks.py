@@ -1,7 +1,8 @@
 """Celery tasks of the engagement app: thin wrappers, ids in, one service call each.
 
-Every task is idempotent: a rollup re-run after a crash starts from the cursor
-its transaction left, so it gives the same scores.
+Every task is idempotent: a rollup claims only pending activity and adds it in
+the same transaction, so a crashed one leaves its rows pending for the next; a
+recompute resumes from its last committed account range.
 """
 
 from __future__ import annotations
@@ -17,30 +18,38 @@ from engagement.alerts import WebhookFailed, alert_deliver
 
 @shared_task(name="engagement.scores_rollup", acks_late=True, ignore_result=True)
 def scores_rollup_task(segment_id: int) -> None:
+    """Claim pending activity into every scored segment (this one recomputed if it
+    was never scored)."""
     rollup.scores_rollup(segment_id=segment_id)
+
+
+@shared_task(name="engagement.scores_rollup_pending", acks_late=True, ignore_result=True)
+def scores_rollup_pending_task() -> None:
+    """Enqueued after ingest commits, debounced (rollup.scores_rollup_schedule)."""
+    rollup.scores_rollup_pending()
 
 
 @shared_task(name="engagement.scores_rollup_all", acks_late=True, ignore_result=True)
 def scores_rollup_all_task() -> None:
     """The sweep beat runs every minute: new activity reaches the scores even if
-    a rollup task was lost."""
-    # Inline, not one task per segment: segments are few, and each rollup locks
-    # its own cursor, so a slow segment cannot be rolled up twice at once.
-    for segment_id in rollup.segments_scored():
-        rollup.scores_rollup(segment_id=segment_id)
+    an ingest-triggered task was lost, segments never scored get their first
+    recompute, and a recompute that crashed is resumed."""
+    for segment_id in rollup.segments_to_recompute():
+        rollup.scores_recompute(segment_id=segment_id)
+    rollup.scores_rollup()
 
 
 @shared_task(name="engagement.scores_refresh_all", acks_late=True, ignore_result=True)
 def scores_refresh_all_task() -> None:
-    """Daily, after midnight UTC: snapshot yesterday's scores, then rebuild today's
-    from all activity (scores decay and stages move with time even without new
-    activity). The full recompute also repairs the one thing an incremental
-    rollup can miss: an activity whose transaction committed after a rollup had
-    already moved its cursor past that activity's id (docs/architecture.md)."""
+    """Daily, after midnight UTC: snapshot yesterday's scores, then re-score today
+    from the stored sums (scores decay and stages move with time even without
+    new activity). No full recompute: claimed activity is in the sums exactly
+    once, so no activity can be missed. Changes to old activity's worth (junk
+    flags, identified visitors) wait for a recompute (docs/architecture.md)."""
     yesterday = timezone.now().date() - dt.timedelta(days=1)
     for segment_id in rollup.segments_scored():
         rollup.snapshots_take(segment_id=segment_id, day=yesterday)
-        rollup.scores_recompute(segment_id=segment_id)
+        rollup.scores_refresh(segment_id=segment_id)
 
 
 @shared_task(name="engagement.scores_recompute", acks_late=True, ignore_result=True)

@@ -187,9 +187,10 @@ def test_the_rollup_costs_a_fixed_number_of_queries(
     for i in range(new_activities):
         act(account if i % 2 else member(segment), person if i % 3 else None, "demo_request", i % 9,
             anonymous_id="a")  # fmt: skip
-    # cursor exists?, savepoint, cursor get-or-create and lock, model, top id, touched
-    # accounts, contact sums INSERT ... SELECT, anonymous sums, members, contact rows,
-    # stored rows, deals, account upsert, cursor update, release
+    # segment scored?, savepoint, anything pending?, cursors FOR SHARE, models, batch
+    # id, claim UPDATE, touched accounts' rows locked, contact sums INSERT ... SELECT,
+    # anonymous sums, members, contact rows, stored rows, deals, account upsert,
+    # release: per segment, not per activity or account
     with django_assert_num_queries(16):
         scores_rollup(segment_id=segment.pk, at=AT)
 

@@ -1,4 +1,9 @@
-"""`manage.py scores_recompute [--segment NAME_OR_ID]`: rebuild scores from all activity."""
+"""`manage.py scores_recompute [--segment NAME_OR_ID]`: rebuild scores from all activity.
+
+Each segment is rebuilt in ranges of member accounts, one transaction each, with
+a progress bar; after a crash, running the command again continues where the
+last committed range ended.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from accounts.models import ICPSegment
+from accounts.models import ICPSegment, SegmentMembership
 from engagement import rollup
 
 
@@ -17,6 +22,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--segment", help="Segment name or id (default: every segment).")
+        parser.add_argument(
+            "--chunk",
+            type=int,
+            default=rollup.RECOMPUTE_CHUNK_ACCOUNTS,
+            help="Member accounts per transaction (default %(default)s).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         wanted = None
@@ -28,12 +39,18 @@ class Command(BaseCommand):
             if segment is None:
                 raise CommandError(f"no segment named or numbered {value!r}")
             wanted = [segment.pk]
+        if options["chunk"] < 1:
+            raise CommandError(f"--chunk must be at least 1, got {options['chunk']}")
         segment_ids = rollup.segments_scored(segment_ids=wanted)
         if not segment_ids:
             raise CommandError("no segment has a current scoring model")
-        for segment_id in tqdm(segment_ids, unit="segment", disable=options["verbosity"] == 0):
-            result = rollup.scores_recompute(segment_id=segment_id)
-            self.stdout.write(
-                f"segment {segment_id}: {result.accounts_refreshed} accounts scored, "
-                f"activity up to id {result.activities_through}"
-            )
+        for segment_id in segment_ids:
+            members = SegmentMembership.objects.filter(segment_id=segment_id).count()
+            with tqdm(
+                total=members, unit="account", desc=f"segment {segment_id}",
+                disable=options["verbosity"] == 0,
+            ) as bar:  # fmt: skip
+                result = rollup.scores_recompute(
+                    segment_id=segment_id, chunk_accounts=options["chunk"], on_chunk=bar.update
+                )
+            self.stdout.write(f"segment {segment_id}: {result.accounts_refreshed} accounts scored")
