@@ -15,8 +15,19 @@ from campaigns.models import RankingTrigger
 
 @shared_task(name="campaigns.touches_refresh", acks_late=True, ignore_result=True)
 def touches_refresh_task(activity_ids: list[int]) -> None:
-    """For the ingest hook: the pairs of activities that just committed."""
+    """The pairs of the given activities."""
     touches.touches_refresh(activity_ids=activity_ids)
+
+
+@shared_task(name="campaigns.touches_refresh_batch", acks_late=True, ignore_result=True)
+def touches_refresh_batch_task(batch_id: int) -> None:
+    """After a score rollup claimed a batch of new activity: its touches."""
+    touches.touches_refresh_batch(batch_id=batch_id)
+
+
+def touches_refresh_batch_enqueue(sender: object, *, batch_id: int, **_: object) -> None:
+    """Receiver of engagement's `activity_batch_claimed` (connected in apps.py)."""
+    touches_refresh_batch_task.delay(batch_id)
 
 
 @shared_task(name="campaigns.touches_sweep", acks_late=True, ignore_result=True)

@@ -6,8 +6,11 @@ activity, never adds a delta, so running one twice, or two at once, or after a
 late commit, leaves the same rows: the refresh is idempotent. What varies is
 which pairs are recomputed:
 
-- `touches_refresh(activity_ids=...)`: the pairs of activities an ingest just
-  committed (the ingest hook passes their ids, so none can be missed);
+- `touches_refresh_batch(batch_id=...)`: the pairs of the activity a score
+  rollup just claimed (engagement's `activity_batch_claimed` signal, sent on
+  the claim's commit, enqueues it): new activity reaches the touches as it
+  reaches the scores, and a claim takes every committed row exactly once;
+- `touches_refresh(activity_ids=...)`: the pairs of given activities;
 - `touches_sweep()`: every few minutes, the pairs of activity above a cursor
   that trails by `SWEEP_OVERLAP`. Ids are handed out at insert but transactions
   commit in any order, so a plain `max(id)` cursor could pass an id whose
@@ -99,6 +102,13 @@ def touches_refresh(*, activity_ids: Sequence[int]) -> int:
         marks = ", ".join(["%s"] * len(chunk))
         written += _pairs_refresh(f"s.id IN ({marks})", chunk)
     return written
+
+
+@transaction.atomic
+def touches_refresh_batch(*, batch_id: int) -> int:
+    """Recompute the pairs of the activities a rollup claimed as one batch (sent
+    by engagement once the claim commits: no activity can be missed)."""
+    return _pairs_refresh("s.rollup_batch = %s", [batch_id])
 
 
 @dataclass(frozen=True)

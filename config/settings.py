@@ -137,13 +137,13 @@ CELERY_BEAT_SCHEDULE = {
     "segments-refresh": {"task": "accounts.segments_refresh_all", "schedule": 900.0},
     # New activity reaches the scores within a minute, even if a task was lost.
     "scores-rollup-sweep": {"task": "engagement.scores_rollup_all", "schedule": 60.0},
-    # Scores decay and stages move with time: snapshot yesterday and re-score
-    # from the stored sums daily, just after midnight UTC.
+    # Scores decay and stages move with time: snapshot yesterday and recompute
+    # daily, just after midnight UTC (also brings in junk flips, identified visitors).
     "scores-refresh-daily": {
         "task": "engagement.scores_refresh_all",
         "schedule": crontab(hour=0, minute=5),
     },
-    # Program touches from activity the ingest hook did not announce (imports, lost tasks).
+    # Program touches of activity no score rollup claimed (no segment scored yet, a lost task).
     "touches-sweep": {"task": "campaigns.touches_sweep", "schedule": 300.0},
     # Every touch from scratch: junk flags flipped, activity moved between accounts.
     "touches-recompute-daily": {

@@ -60,7 +60,12 @@ class ActivityType(models.TextChoices):
 class Activity(models.Model):
     """One thing a contact, or an anonymous visitor, did at one time."""
 
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="activities")
+    # No single-column index on the three foreign keys: the composite indexes
+    # below start with them and serve the same lookups, and each index is paid
+    # on every ingested row (docs/benchmarks.md).
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="activities", db_index=False
+    )
     # Client-chosen id; (source, message_id) makes every ingest call idempotent.
     message_id = models.CharField(max_length=200)
     type = models.CharField(max_length=24, choices=ActivityType.choices)
@@ -68,11 +73,21 @@ class Activity(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     # Null while an anonymous visit is not resolved to a company.
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
+        db_index=False,
     )
     # Null for anonymous activity.
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
+        db_index=False,
     )
     anonymous_id = models.CharField(max_length=200, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
@@ -223,8 +238,12 @@ class ContactEngagement(models.Model):
     c(t) = decay_sum * exp(-lambda * (t - landmark)); new activities add terms.
     """
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="engagements")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    # Contact and account lookups use the unique constraint and the index below
+    # (they start with them); single-column indexes would only slow the rollup's writes.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="engagements", db_index=False
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     segment = models.ForeignKey(ICPSegment, on_delete=models.CASCADE, related_name="+")
     landmark = models.DateTimeField()
     decay_sum = models.FloatField(default=0.0)

@@ -20,6 +20,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -53,6 +54,7 @@ from engagement.scoring import (
     rebased,
     stage,
 )
+from engagement.signals import activity_batch_claimed
 
 
 @dataclass(frozen=True)
@@ -91,18 +93,26 @@ def _scoring_of(model: ScoringModel) -> SegmentScoring:
 def _days_since(column: str) -> str:
     """SQL for the days from the landmark parameter to a timestamp column."""
     if connection.vendor == "postgresql":
-        return f"(EXTRACT(EPOCH FROM ({column} - %s)) / 86400.0)"
+        return f"(EXTRACT(EPOCH FROM ({column} - %s))::float8 / 86400.0::float8)"
     return f"(julianday({column}) - julianday(%s))"
 
 
+def _float() -> str:
+    """A float parameter's placeholder. On PostgreSQL a bare `0.5` is `numeric`,
+    and numeric arithmetic made the recompute's sums several times slower
+    (docs/benchmarks.md): every number in the term is double precision."""
+    return "%s::float8" if connection.vendor == "postgresql" else "%s"
+
+
 def _case(column: str, values: dict[str, float], default: float) -> tuple[str, list[Any]]:
+    number = _float()
     if not values:
-        return str(float(default)), []
-    whens = " ".join("WHEN %s THEN %s" for _ in values)
+        return number, [float(default)]
+    whens = " ".join(f"WHEN %s THEN {number}" for _ in values)
     params: list[Any] = []
     for key, value in values.items():
         params += [key, float(value)]
-    return f"(CASE {column} {whens} ELSE %s END)", [*params, float(default)]
+    return f"(CASE {column} {whens} ELSE {number} END)", [*params, float(default)]
 
 
 def _term_sql(
@@ -110,14 +120,13 @@ def _term_sql(
 ) -> tuple[str, list[Any]]:
     """w(type) * m(seniority) * exp(lambda * (t - L)) for one activity row `a` (contact `c`)."""
     weight, weight_params = _case("a.type", dict(scoring.params.activity_weights), 0.0)
-    multiplier_params: list[Any] = []
     if anonymous:
-        multiplier = "1.0"
+        multiplier, multiplier_params = _case("''", {}, 1.0)
     else:
         multiplier, multiplier_params = _case(
             "c.seniority", dict(scoring.params.seniority_multipliers), 1.0
         )
-    sql = f"{weight} * {multiplier} * EXP(%s * {_days_since('a.occurred_at')})"
+    sql = f"{weight} * {multiplier} * EXP({_float()} * {_days_since('a.occurred_at')})"
     adapted = connection.ops.adapt_datetimefield_value(landmark)
     return sql, [*weight_params, *multiplier_params, scoring.params.decay_rate, adapted]
 
@@ -361,6 +370,12 @@ def _pending_roll(*, at: dt.datetime) -> RollupResult:
     scorings = _scorings([segment_id for segment_id, _ in segments])
     batch = RollupBatch.objects.create()
     claimed = _claim(batch.pk)
+    if claimed:
+        # Campaigns recompute the program touches of the batch (engagement/signals.py).
+        transaction.on_commit(
+            partial(activity_batch_claimed.send, sender=RollupBatch, batch_id=batch.pk),
+            robust=True,
+        )
     by_segment = {
         segment_id: _batch_add(scorings[segment_id], landmark, at, batch.pk) if claimed else 0
         for segment_id, landmark in segments

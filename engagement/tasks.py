@@ -41,15 +41,18 @@ def scores_rollup_all_task() -> None:
 
 @shared_task(name="engagement.scores_refresh_all", acks_late=True, ignore_result=True)
 def scores_refresh_all_task() -> None:
-    """Daily, after midnight UTC: snapshot yesterday's scores, then re-score today
-    from the stored sums (scores decay and stages move with time even without
-    new activity). No full recompute: claimed activity is in the sums exactly
-    once, so no activity can be missed. Changes to old activity's worth (junk
-    flags, identified visitors) wait for a recompute (docs/architecture.md)."""
+    """Daily, after midnight UTC: snapshot yesterday's scores, then rebuild today's
+    from all claimed activity (scores decay and stages move with time even
+    without new activity). Rollups never miss an activity (claims), but they
+    never revisit one either: the nightly recompute is what brings changes to
+    old activity's worth into the scores within a day (a junk flag set or
+    reversed, a visitor identified, a seniority edited, an account that joined
+    the segment with a history). Chunked and resumable, so it cannot hold the
+    segment for long."""
     yesterday = timezone.now().date() - dt.timedelta(days=1)
     for segment_id in rollup.segments_scored():
         rollup.snapshots_take(segment_id=segment_id, day=yesterday)
-        rollup.scores_refresh(segment_id=segment_id)
+        rollup.scores_recompute(segment_id=segment_id)
 
 
 @shared_task(name="engagement.scores_recompute", acks_late=True, ignore_result=True)

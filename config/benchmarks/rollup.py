@@ -123,8 +123,11 @@ MEMBERSHIP_COLUMNS = ("segment_id", "account_id", "fit_score", "fit_grade", "com
 ACTIVITY_COLUMNS = (
     "source_id", "message_id", "type", "occurred_at", "received_at", "account_id",
     "contact_id", "anonymous_id", "tracking_key", "event_name", "properties",
-    "excluded_reason",
+    "excluded_reason", "rollup_batch",
 )  # fmt: skip
+# History is stored as claimed long ago (batch 0, as migration 0009 marks what
+# was there); the new activities arrive pending, as ingested rows do.
+HISTORY_BATCH = "0"
 NULL = "\\N"
 CREATED_AT = (AT - dt.timedelta(days=HISTORY_DAYS + 30)).isoformat()
 
@@ -246,6 +249,7 @@ def _activity_lines(
     source_id: int,
     message_prefix: str,
     within_days: float,
+    rollup_batch: str,
 ) -> Iterator[str]:
     """`count` activities of the last `within_days` days before AT."""
     cumulative = plan.account_cumulative
@@ -290,7 +294,7 @@ def _activity_lines(
                 source_id, f"{message_prefix}{n:08d}", kind, occurred, occurred,
                 NULL if account_id is None else account_id,
                 NULL if contact_id is None else contact_id,
-                anonymous_id, "", "", "{}", excluded,
+                anonymous_id, "", "", "{}", excluded, rollup_batch,
             )
         )  # fmt: skip
 
@@ -427,6 +431,7 @@ def dataset_seed(
                 source_id=source_id,
                 message_prefix="h",
                 within_days=HISTORY_DAYS,
+                rollup_batch=HISTORY_BATCH,
             ),
             bar,
         )
@@ -456,6 +461,7 @@ def activities_add(*, seeded: Seeded, count: int, seed: int, progress: bool = Fa
                 source_id=seeded.source_id,
                 message_prefix="n",
                 within_days=NEW_ACTIVITY_DAYS,
+                rollup_batch=NULL,
             ),
             bar,
         )

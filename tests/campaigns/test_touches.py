@@ -7,11 +7,14 @@ from typing import Any
 
 import pytest
 
+from accounts.models import ICPSegment
 from campaigns import touches
 from campaigns.models import Touch, TouchSweep
 from campaigns.services import program_save
 from campaigns.tasks import program_touches_recompute_task, touches_refresh_task
-from engagement.models import Activity
+from config.celery import app as celery_app
+from engagement.models import Activity, ScoringModel
+from engagement.rollup import scores_recompute, scores_rollup
 from tests.factories import (
     AccountFactory,
     ActivityFactory,
@@ -137,3 +140,22 @@ def test_a_commit_later_than_the_overlap_waits_for_the_daily_recompute() -> None
     assert after.scanned_from_id >= late.pk and not Touch.objects.exists()
     touches.touches_recompute()
     assert Touch.objects.get().touch_count == 1
+
+
+def test_touches_follow_the_activity_a_score_rollup_claims(
+    django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The enqueued task runs in this process, broker or not.
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    program = ProgramFactory.create(tracking_key="webinar-q1")
+    segment = ICPSegment.objects.create(name="Claims")
+    ScoringModel.objects.create(segment=segment)
+    scores_recompute(segment_id=segment.pk)  # the segment is scored: rollups claim
+    person = ContactFactory.create()
+    ActivityFactory.create(contact=person, tracking_key="webinar-q1", occurred_at=T0)
+    assert not Touch.objects.exists()
+    # The claim's commit sends the signal; its receiver enqueues the batch's touches.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        rolled = scores_rollup()
+    assert rolled.activities == 1 and callbacks
+    assert touch_rows() == {(program.pk, person.account.pk, T0, T0, 1)}
