@@ -5,18 +5,19 @@ from typing import Any
 import django.db.models.deletion
 from django.db import migrations, models
 
+from config.migration_tools import statement_timeout_lifted
 
-def existing_activity_claim(apps: Any, schema_editor: Any) -> None:
-    """Mark every stored activity claimed (batch 0), in one UPDATE.
 
-    A segment whose id cursor had not reached the newest activity misses some
-    of it; its landmark is cleared, so the next sweep gives it a full recompute
-    (which reads all claimed activity) instead of leaving those rows out.
+def lagging_segments_recompute(apps: Any, schema_editor: Any) -> None:
+    """Every stored activity counts as claimed (batch 0: the column was added
+    with that default). A segment whose id cursor had not reached the newest
+    activity misses some of it; its landmark is cleared, so the next sweep
+    gives it a full recompute (which reads all claimed activity) instead of
+    leaving those rows out.
     """
     activity = apps.get_model("engagement", "Activity")
     cursor = apps.get_model("engagement", "RollupCursor")
     newest = activity.objects.aggregate(top=models.Max("id"))["top"] or 0
-    activity.objects.filter(rollup_batch__isnull=True).update(rollup_batch=0)
     cursor.objects.filter(last_activity_id__lt=newest).update(landmark=None)
 
 
@@ -27,13 +28,22 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        statement_timeout_lifted(),
+        # Stored rows read batch 0 (claimed); on PostgreSQL adding a column with
+        # a constant default rewrites nothing, whatever the size of the table.
         migrations.AddField(
+            model_name="activity",
+            name="rollup_batch",
+            field=models.BigIntegerField(blank=True, null=True, default=0),
+        ),
+        # From now on a new row is pending (null) until a rollup claims it.
+        migrations.AlterField(
             model_name="activity",
             name="rollup_batch",
             field=models.BigIntegerField(blank=True, null=True),
         ),
         # Before the cursor's id goes: it says which segments had every row.
-        migrations.RunPython(existing_activity_claim, migrations.RunPython.noop),
+        migrations.RunPython(lagging_segments_recompute, migrations.RunPython.noop),
         migrations.RemoveField(
             model_name="rollupcursor",
             name="last_activity_id",
