@@ -133,7 +133,12 @@ class Activity(models.Model):
                 fields=["id"], name="activity_pending_idx", condition=Q(rollup_batch__isnull=True)
             ),
             # The rollup reads back the batch it claimed: WHERE rollup_batch = :b.
-            models.Index(fields=["rollup_batch"], name="activity_rollup_batch_idx"),
+            # Partial, so that an ingested (pending) row costs no entry here.
+            models.Index(
+                fields=["rollup_batch"],
+                name="activity_claimed_batch_idx",
+                condition=Q(rollup_batch__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
