@@ -243,13 +243,24 @@ class ContactEngagement(models.Model):
     c(t) = decay_sum * exp(-lambda * (t - landmark)); new activities add terms.
     """
 
-    # Contact and account lookups use the unique constraint and the index below
-    # (they start with them); single-column indexes would only slow the rollup's writes.
+    # Derived data, rebuilt by every recompute, so the database does not check
+    # these references: three checks per written row were a fifth of a full
+    # recompute's time (docs/benchmarks.md). Deletes still cascade (Django's
+    # collector). Contact and account lookups use the unique constraint and
+    # the index below (they start with them), not single-column indexes.
     contact = models.ForeignKey(
-        Contact, on_delete=models.CASCADE, related_name="engagements", db_index=False
+        Contact,
+        on_delete=models.CASCADE,
+        related_name="engagements",
+        db_index=False,
+        db_constraint=False,
     )
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
-    segment = models.ForeignKey(ICPSegment, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    segment = models.ForeignKey(
+        ICPSegment, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     landmark = models.DateTimeField()
     decay_sum = models.FloatField(default=0.0)
     last_activity_at = models.DateTimeField(null=True, blank=True)

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -667,6 +667,13 @@ def _account_score(
     )
 
 
+class _Previous(NamedTuple):
+    account_id: int
+    anonymous_decay_sum: float
+    last_activity_at: dt.datetime | None
+    alert_armed: bool
+
+
 def _accounts_refresh(
     *,
     scoring: SegmentScoring,
@@ -698,7 +705,16 @@ def _accounts_refresh(
         )
         inputs.roles[contact_id] = role
         inputs.seen(account_id, last_at)
-    previous = {row.account_id: row for row in stored}
+    # Only what the re-score carries over, not whole model instances.
+    previous = {
+        row.account_id: row
+        for row in (
+            _Previous(*values)
+            for values in stored.values_list(
+                "account_id", "anonymous_decay_sum", "last_activity_at", "alert_armed"
+            )
+        )
+    }
     inputs.deal_flags = {
         row["account_id"]: dict(row)
         for row in deals.values("account_id").annotate(
