@@ -22,7 +22,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -431,6 +431,55 @@ class OpportunityViewSet(
             serializer.instance = services.opportunity_upsert(values=values)
 
 
+# --- CSV downloads -----------------------------------------------------------------
+
+
+def _flat(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested report rows as CSV columns: {"lift": {"low": 1}} -> {"lift_low": 1}."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, Mapping):
+            out.update(_flat(value, f"{prefix}{key}_"))
+        elif isinstance(value, list):
+            continue  # nested tables have their own report
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+# Where a response keeps its table, in order of preference: report rows, funnel
+# steps, a ranking run's entries (programs without spend after the ranked
+# ones), a plan's months against actual, a list page's results.
+_CSV_TABLES = (("rows",), ("steps",), ("ranked", "without_spend"), ("by_month",), ("results",))
+
+
+def _csv_rows(data: Any) -> list[Any]:
+    if not isinstance(data, dict):
+        return list(data or [])
+    for keys in _CSV_TABLES:
+        if keys[0] in data:
+            return [row for key in keys for row in data.get(key) or []]
+    return [data]
+
+
+class CsvRenderer(BaseRenderer):
+    """`?format=csv`: a response's table (see _CSV_TABLES) as one CSV table."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None,
+               renderer_context: Mapping[str, Any] | None = None) -> bytes:  # fmt: skip
+        flat = [_flat(row) for row in _csv_rows(data)]
+        headers = list(dict.fromkeys(key for row in flat for key in row))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=headers)
+        writer.writeheader()
+        writer.writerows(flat)
+        return buffer.getvalue().encode()
+
+
 # --- Rankings -----------------------------------------------------------------------
 
 
@@ -496,6 +545,8 @@ class RankingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     serializer_class = RankingRunSerializer
     permission_classes = [IsAuthenticated, ModelPermissionsWithView]
     queryset = RankingRun.objects.none()
+    # `GET {id}/?format=csv`: the run's entries as a table.
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CsvRenderer]
     filterset_fields = ["trigger", "metric"]
 
     def get_queryset(self) -> QuerySet[RankingRun]:
@@ -555,6 +606,8 @@ class PipelinePlanViewSet(viewsets.ModelViewSet):
     serializer_class = PipelinePlanSerializer
     permission_classes = [IsAuthenticated, ModelPermissionsWithView]
     queryset = PipelinePlan.objects.none()
+    # `GET {id}/?format=csv`: plan against actual, month by month.
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CsvRenderer]
 
     def get_queryset(self) -> QuerySet[PipelinePlan]:
         return PipelinePlan.objects.order_by("-period_start", "name")
@@ -591,38 +644,6 @@ class PipelinePlanViewSet(viewsets.ModelViewSet):
 
 
 # --- Reports --------------------------------------------------------------------------
-
-
-def _flat(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested report rows as CSV columns: {"lift": {"low": 1}} -> {"lift_low": 1}."""
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if isinstance(value, Mapping):
-            out.update(_flat(value, f"{prefix}{key}_"))
-        elif isinstance(value, list):
-            continue  # nested tables have their own report
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
-class CsvRenderer(BaseRenderer):
-    """`?format=csv`: a report's `rows` (or `steps`) as one CSV table."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data: Any, accepted_media_type: str | None = None,
-               renderer_context: Mapping[str, Any] | None = None) -> bytes:  # fmt: skip
-        rows = data.get("rows", data.get("steps", [data])) if isinstance(data, dict) else data
-        flat = [_flat(row) for row in rows or []]
-        headers = list(dict.fromkeys(key for row in flat for key in row))
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=headers)
-        writer.writeheader()
-        writer.writerows(flat)
-        return buffer.getvalue().encode()
 
 
 class PeriodRequest(serializers.Serializer):

@@ -74,6 +74,11 @@ def test_plan_against_actual_by_month(executive: APIClient) -> None:
     assert months["2026-08"]["actual_opportunities"] == 0
     assert sum(Decimal(str(m["planned_pipeline"])) for m in body["by_month"]) == pytest.approx(
         Decimal("4000000"), abs=Decimal("0.05"))  # fmt: skip
+    download = executive.get(f"/api/pipeline-plans/{the_plan.pk}/?format=csv")
+    assert download["Content-Type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(download.content.decode())))
+    assert [row["month"] for row in table] == list(months)
+    assert Decimal(table[0]["actual_pipeline"]) == Decimal("100000")
     filled = executive.post(f"/api/pipeline-plans/{the_plan.pk}/fill_from_history/", {},
                             format="json")  # fmt: skip
     assert filled.status_code == 200  # executives own the plan

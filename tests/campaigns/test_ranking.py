@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 from typing import Any
 
@@ -180,6 +182,14 @@ def test_rankings_api_runs_lists_and_decides(
                              "note": "New market, give it a quarter"}, format="json")  # fmt: skip
     assert decided.status_code == 200 and decided.json()["decided_by"] == "marketer"
     assert RankingEntry.objects.get(pk=flagged[0]["id"]).decision == "kept"
+    download = marketer.get(f"/api/rankings/{body['id']}/?format=csv")
+    assert download["Content-Type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(download.content.decode())))
+    # The ranked programs in rank order, then the one without spend.
+    assert [row["rank"] for row in table] == ["1", "2", "3", "4", ""]
+    assert table[-1]["program_name"] == "Idle"
+    assert [row["is_flagged"] for row in table].count("True") == 1
+    assert table[[r["id"] for r in table].index(str(flagged[0]["id"]))]["decision"] == "kept"
     ranking_run(start=START, end=END)
     with django_assert_num_queries(3):  # count, runs, entries with programs
         listed = marketer.get("/api/rankings/").json()
