@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from segment.analytics import Client
+from segment.analytics import request as segment_request
 from segment.analytics.request import post
 
 from accounts.models import Account, Contact
@@ -13,6 +15,16 @@ from engagement.models import Activity
 from engagement.services import source_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def library_connections_closed(live_server: Any) -> Iterator[None]:
+    """The library keeps its HTTP connections alive in a module-level session.
+    Close them while the live server still runs: a server thread outliving the
+    server would close the shared test database connection from the wrong
+    thread (a traceback after the run)."""
+    yield
+    segment_request._session.close()
 
 
 @pytest.mark.parametrize("gzip", [False, True])
