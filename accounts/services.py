@@ -89,16 +89,13 @@ def accounts_bulk_upsert(
                 owner_id=row.owner_id,
             )
         )
-    bulk.bulk_upsert(
+    return bulk.bulk_upsert_ids(
         model=Account,
         objects=objects,
-        unique_fields=["domain"],
+        key="domain",
         update_fields=_ACCOUNT_UPDATE_FIELDS,
         batch_size=batch_size,
         on_batch=on_batch,
-    )
-    return bulk.ids_by_natural_key(
-        model=Account, field_name="domain", keys=(obj.domain for obj in objects)
     )
 
 
@@ -161,16 +158,13 @@ def contacts_bulk_upsert(
                 junk_reason=row.junk_reason,
             )
         )
-    bulk.bulk_upsert(
+    return bulk.bulk_upsert_ids(
         model=Contact,
         objects=objects,
-        unique_fields=["email"],
+        key="email",
         update_fields=_CONTACT_UPDATE_FIELDS,
         batch_size=batch_size,
         on_batch=on_batch,
-    )
-    return bulk.ids_by_natural_key(
-        model=Contact, field_name="email", keys=(obj.email for obj in objects)
     )
 
 
@@ -197,16 +191,13 @@ def segments_bulk_upsert(*, rows: Sequence[SegmentRow]) -> dict[str, int]:
         )
         for row in rows
     ]
-    bulk.bulk_upsert(
+    return bulk.bulk_upsert_ids(
         model=ICPSegment,
         objects=objects,
-        unique_fields=["name"],
+        key="name",
         update_fields=("description", "criteria", "is_active", "updated_at"),
         batch_size=BATCH_SIZE,
         on_batch=None,
-    )
-    return bulk.ids_by_natural_key(
-        model=ICPSegment, field_name="name", keys=(row.name for row in rows)
     )
 
 

@@ -110,10 +110,10 @@ def campaigns_bulk_upsert(*, rows: Sequence[CampaignRow]) -> dict[str, int]:
         )
         for row in rows
     ]
-    bulk.bulk_upsert(
+    return bulk.bulk_upsert_ids(
         model=Campaign,
         objects=objects,
-        unique_fields=["name"],
+        key="name",
         update_fields=[
             "objective",
             "description",
@@ -129,9 +129,6 @@ def campaigns_bulk_upsert(*, rows: Sequence[CampaignRow]) -> dict[str, int]:
         ],
         batch_size=BATCH_SIZE,
         on_batch=None,
-    )
-    return bulk.ids_by_natural_key(
-        model=Campaign, field_name="name", keys=(row.name for row in rows)
     )
 
 
@@ -161,10 +158,10 @@ def programs_bulk_upsert(*, rows: Sequence[ProgramRow]) -> dict[str, int]:
         )
         for row in rows
     ]
-    bulk.bulk_upsert(
+    return bulk.bulk_upsert_ids(
         model=Program,
         objects=objects,
-        unique_fields=["tracking_key"],
+        key="tracking_key",
         update_fields=[
             "campaign",
             "name",
@@ -176,9 +173,6 @@ def programs_bulk_upsert(*, rows: Sequence[ProgramRow]) -> dict[str, int]:
         ],
         batch_size=BATCH_SIZE,
         on_batch=None,
-    )
-    return bulk.ids_by_natural_key(
-        model=Program, field_name="tracking_key", keys=(row.tracking_key for row in rows)
     )
 
 

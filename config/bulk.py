@@ -59,6 +59,30 @@ def bulk_upsert(
             on_batch(len(chunk))
 
 
+def bulk_upsert_ids(
+    *,
+    model: type[models.Model],
+    objects: Sequence[models.Model],
+    key: str,
+    update_fields: Sequence[str],
+    batch_size: int = BATCH_SIZE,
+    on_batch: OnBatch | None = None,
+) -> dict[Any, int]:
+    """`bulk_upsert` on one natural key, then natural key -> id of every row
+    (bulk_create does not return the ids of rows it updated)."""
+    bulk_upsert(
+        model=model,
+        objects=objects,
+        unique_fields=[key],
+        update_fields=update_fields,
+        batch_size=batch_size,
+        on_batch=on_batch,
+    )
+    return ids_by_natural_key(
+        model=model, field_name=key, keys=(getattr(obj, key) for obj in objects)
+    )
+
+
 @dataclass
 class UpsertCounts:
     created: int = 0
