@@ -194,6 +194,11 @@ TRACKING_CONFIG_CACHE_SECONDS = env.integer("TRACKING_CONFIG_CACHE_SECONDS", def
 # share it). The beat sweep every minute remains the safety net.
 SCORES_ROLLUP_DEBOUNCE_SECONDS = env.integer("SCORES_ROLLUP_DEBOUNCE_SECONDS", default=5, minimum=1)
 
+# PostgreSQL work_mem for the score statements that aggregate a whole range of
+# accounts (recompute, history backfill): their hash aggregates stay in memory
+# instead of sorting on disk. Set per transaction, not for the server.
+SCORES_WORK_MEM_MB = env.integer("SCORES_WORK_MEM_MB", default=64, minimum=1)
+
 # --- CSV import -------------------------------------------------------------
 
 # CRM stage names (case-insensitive) that mean won or lost; every other stage is

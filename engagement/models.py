@@ -259,8 +259,9 @@ class ContactEngagement(models.Model):
         Account, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     segment = models.ForeignKey(
-        ICPSegment, on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
+        ICPSegment, on_delete=models.CASCADE, related_name="+", db_index=False,
+        db_constraint=False,
+    )  # fmt: skip
     landmark = models.DateTimeField()
     decay_sum = models.FloatField(default=0.0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
@@ -269,13 +270,14 @@ class ContactEngagement(models.Model):
         constraints = [
             # Per account too: a contact who moved company keeps the points they
             # earned at each one where they earned them.
+            # The only index besides the primary key, since every index costs
+            # the recompute a write per row: it serves the rollup's conflict
+            # check and every read, which is by segment and account (an
+            # account's score sums its contacts' points). Deletes of a contact
+            # or an account (rare) scan the table.
             models.UniqueConstraint(
-                fields=["contact", "account", "segment"], name="contact_engagement_unique"
+                fields=["segment", "account", "contact"], name="contact_engagement_key"
             ),
-        ]
-        indexes = [
-            # The account score sums its contacts' capped points.
-            models.Index(fields=["account", "segment"], name="contact_engagement_account_idx"),
         ]
 
     def __str__(self) -> str:
@@ -285,9 +287,19 @@ class ContactEngagement(models.Model):
 class AccountEngagement(models.Model):
     """The current engagement score of an account in one segment."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="engagements")
-    segment = models.ForeignKey(ICPSegment, on_delete=models.CASCADE, related_name="engagements")
-    scoring_model = models.ForeignKey(ScoringModel, on_delete=models.PROTECT, related_name="+")
+    # Every refresh rewrites the scores of whole segments, so the table keeps
+    # only the indexes its reads need: the unique (account, segment) and the
+    # ranking (segment, score). Single-column indexes on the references would
+    # repeat their first columns (a scoring model is never deleted).
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="engagements", db_index=False
+    )
+    segment = models.ForeignKey(
+        ICPSegment, on_delete=models.CASCADE, related_name="engagements", db_index=False
+    )
+    scoring_model = models.ForeignKey(
+        ScoringModel, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     landmark = models.DateTimeField()
     # Forward-decay sum of anonymous activity resolved to the account.
     anonymous_decay_sum = models.FloatField(default=0.0)
@@ -311,8 +323,6 @@ class AccountEngagement(models.Model):
         indexes = [
             # Account lists sorted by score within a segment.
             models.Index(fields=["segment", "-score"], name="account_engagement_rank_idx"),
-            # The stale-score sweep.
-            models.Index(fields=["computed_at"], name="account_engagement_stale_idx"),
         ]
 
     def __str__(self) -> str:

@@ -17,12 +17,14 @@ number of reads and one bulk upsert.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple
 
+import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -30,7 +32,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from accounts.models import Opportunity, SegmentMembership
+from accounts.models import Account, Opportunity, SegmentMembership
 from config import bulk
 from engagement.alerts import alerts_create
 from engagement.models import (
@@ -91,10 +93,18 @@ def _scoring_of(model: ScoringModel) -> SegmentScoring:
 
 
 def _days_since(column: str) -> str:
-    """SQL for the days from the landmark parameter to a timestamp column."""
+    """SQL for the days from the landmark parameter (`_landmark_param`) to a
+    timestamp column. On PostgreSQL `date_part` gives float8 directly, where
+    `EXTRACT(EPOCH FROM interval)` would compute in numeric for every row."""
     if connection.vendor == "postgresql":
-        return f"(EXTRACT(EPOCH FROM ({column} - %s))::float8 / 86400.0::float8)"
+        return f"((date_part('epoch', {column}) - %s::float8) / 86400.0::float8)"
     return f"(julianday({column}) - julianday(%s))"
+
+
+def _landmark_param(landmark: dt.datetime) -> Any:
+    if connection.vendor == "postgresql":
+        return landmark.timestamp()
+    return connection.ops.adapt_datetimefield_value(landmark)
 
 
 def _float() -> str:
@@ -127,8 +137,9 @@ def _term_sql(
             "c.seniority", dict(scoring.params.seniority_multipliers), 1.0
         )
     sql = f"{weight} * {multiplier} * EXP({_float()} * {_days_since('a.occurred_at')})"
-    adapted = connection.ops.adapt_datetimefield_value(landmark)
-    return sql, [*weight_params, *multiplier_params, scoring.params.decay_rate, adapted]
+    return sql, [
+        *weight_params, *multiplier_params, scoring.params.decay_rate, _landmark_param(landmark)
+    ]  # fmt: skip
 
 
 def _contact_sums_sql(
@@ -138,7 +149,7 @@ def _contact_sums_sql(
     table = ContactEngagement._meta.db_table
     later = "GREATEST" if connection.vendor == "postgresql" else "MAX"
     on_conflict = (
-        f"ON CONFLICT (contact_id, account_id, segment_id) DO UPDATE SET "
+        f"ON CONFLICT (segment_id, account_id, contact_id) DO UPDATE SET "
         f"decay_sum = {table}.decay_sum + excluded.decay_sum, "
         f"last_activity_at = {later}({table}.last_activity_at, excluded.last_activity_at)"
         if add
@@ -187,6 +198,150 @@ def _anonymous_sums(
     return {account_id: (float(total), _aware(latest)) for account_id, total, latest in rows}
 
 
+def _contact_sums_replace(
+    scoring: SegmentScoring, landmark: dt.datetime, accounts: AccountRange, cursor: Any
+) -> None:
+    """Make the range's stored contact sums those of the temporary table: update
+    the pairs it has, delete the others, insert the new ones.
+
+    Updating in place, rather than deleting and inserting every row, leaves
+    the indexes alone: the updated columns are not indexed, and the table
+    keeps free space in its pages (fillfactor, migration 0013) so that the new
+    row versions stay on their page.
+    """
+    table, temporary = ContactEngagement._meta.db_table, _PERSON_SUMS_TABLE
+    segment_id = scoring.segment_id
+    adapted = connection.ops.adapt_datetimefield_value(landmark)
+    in_range, range_params = accounts.sql(f"{table}.account_id")
+    if connection.vendor == "sqlite":
+        # Without it SQLite would scan the temporary table once per stored row.
+        cursor.execute(f"CREATE INDEX {temporary}_pair ON {temporary} (account_id, contact_id)")
+    statements = [
+        (
+            f"""UPDATE {table} SET decay_sum = s.decay_sum, landmark = %s,
+                    last_activity_at = s.latest
+                FROM {temporary} s
+                WHERE {table}.segment_id = %s AND {table}.account_id = s.account_id
+                  AND {table}.contact_id = s.contact_id""",  # noqa: S608 - our table names
+            [adapted, segment_id],
+        ),
+        (
+            f"""DELETE FROM {table} WHERE {table}.segment_id = %s AND {in_range}
+                AND NOT EXISTS (
+                    SELECT 1 FROM {temporary} s
+                    WHERE s.account_id = {table}.account_id AND s.contact_id = {table}.contact_id
+                )""",  # noqa: S608 - our table names
+            [segment_id, *range_params],
+        ),
+        (
+            f"""INSERT INTO {table}
+                    (segment_id, account_id, contact_id, landmark, decay_sum, last_activity_at)
+                SELECT %s, s.account_id, s.contact_id, %s, s.decay_sum, s.latest
+                FROM {temporary} s
+                WHERE s.contact_id IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM {table}
+                    WHERE {table}.segment_id = %s AND {table}.account_id = s.account_id
+                      AND {table}.contact_id = s.contact_id
+                )""",  # noqa: S608 - our table names
+            [segment_id, adapted, segment_id],
+        ),
+    ]  # every value is a parameter
+    for sql, params in statements:
+        cursor.execute(sql, params)
+
+
+# (account id, contact id, forward-decay sum, latest activity or None, buying role)
+ContactSumRow = tuple[int, int, float, dt.datetime | None, str]
+
+
+class PersonSums(NamedTuple):
+    """Forward-decay sums of one scan of activity."""
+
+    # (account id, contact id, sum, None, the contact's buying role): the
+    # latest activity is per account, in `accounts`.
+    contacts: Sequence[ContactSumRow]
+    # account id -> (sum of its anonymous activity, its latest activity of any kind)
+    accounts: dict[int, tuple[float, dt.datetime | None]]
+
+
+_PERSON_SUMS_TABLE = "scores_person_sums"
+
+
+def _person_sums(
+    scoring: SegmentScoring,
+    landmark: dt.datetime,
+    *,
+    which: ActivityFilter,
+    replace: AccountRange | None = None,
+) -> PersonSums:
+    """The member accounts' contact and anonymous sums of the activity `which`
+    selects; with `replace`, they also become the stored contact sums of that
+    range of accounts (`which` must select all of its activity).
+
+    One aggregate over the activity fills a temporary table, which the writes
+    and the reads then use. The aggregate runs in a CREATE TABLE AS, so that
+    PostgreSQL can give it parallel workers (it plans none for an INSERT ...
+    SELECT), with `SCORES_WORK_MEM_MB` so that it stays in memory. The
+    seniority multiplier is the same for all of a contact's activity, so it
+    multiplies each contact's sum once instead of joining the contact to every
+    activity row: sum(w * m * e) = m * sum(w * e).
+    """
+    params = scoring.params
+    weight, weight_params = _case("a.type", dict(params.activity_weights), 0.0)
+    # Anonymous rows have no contact: NULL matches no seniority, so 1.
+    multiplier, multiplier_params = _case("c.seniority", dict(params.seniority_multipliers), 1.0)
+    activity, membership = Activity._meta.db_table, SegmentMembership._meta.db_table
+    temporary = _PERSON_SUMS_TABLE
+    stage_sql = f"""
+        CREATE TEMPORARY TABLE {temporary} AS
+        SELECT g.account_id, g.contact_id, g.decay_sum * {multiplier} AS decay_sum,
+               g.latest, c.buying_role
+        FROM (
+            SELECT a.account_id, a.contact_id, MAX(a.occurred_at) AS latest,
+                   SUM({weight} * EXP({_float()} * {_days_since("a.occurred_at")})) AS decay_sum
+            FROM {activity} a
+            JOIN {membership} m ON m.account_id = a.account_id AND m.segment_id = %s
+            WHERE {which.sql} AND a.excluded_reason = ''
+            GROUP BY a.account_id, a.contact_id
+        ) g
+        LEFT JOIN accounts_contact c ON c.id = g.contact_id
+    """  # noqa: S608 - table names are ours; every value is a parameter
+    stage_params = [
+        *multiplier_params, *weight_params, params.decay_rate, _landmark_param(landmark),
+        scoring.segment_id, *which.params,
+    ]  # fmt: skip
+    accounts_sql = f"""
+        SELECT account_id, MAX(latest),
+               SUM(CASE WHEN contact_id IS NULL THEN decay_sum ELSE 0 END)
+        FROM {temporary} GROUP BY account_id
+    """  # noqa: S608 - table names are ours
+    contacts_sql = (
+        f"SELECT account_id, contact_id, decay_sum, buying_role FROM {temporary} "  # noqa: S608
+        "WHERE contact_id IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {temporary}")
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT set_config('work_mem', %s, true)", [f"{settings.SCORES_WORK_MEM_MB}MB"]
+            )
+        cursor.execute(stage_sql, stage_params)
+        if replace is not None:
+            _contact_sums_replace(scoring, landmark, replace, cursor)
+        cursor.execute(contacts_sql)
+        contacts: list[ContactSumRow] = [
+            (account_id, contact_id, float(total), None, role or "")
+            for account_id, contact_id, total, role in cursor.fetchall()
+        ]
+        cursor.execute(accounts_sql)
+        accounts = {
+            account_id: (float(anonymous or 0.0), _aware(latest))
+            for account_id, latest, anonymous in cursor.fetchall()
+        }
+        cursor.execute(f"DROP TABLE {temporary}")
+    return PersonSums(contacts=contacts, accounts=accounts)
+
+
 def _aware(value: Any) -> dt.datetime | None:
     """A timestamp from raw SQL: a datetime on PostgreSQL, text on SQLite."""
     if value is None:
@@ -209,13 +364,15 @@ class ActivityFilter:
         return cls("a.rollup_batch = %s", [batch_id])
 
     @classmethod
+    def before(cls, moment: dt.datetime) -> ActivityFilter:
+        return cls("a.occurred_at < %s", [connection.ops.adapt_datetimefield_value(moment)])
+
+    @classmethod
     def claimed_in_range(cls, accounts: AccountRange) -> ActivityFilter:
         """Everything claimed so far (pending rows are the next rollup's), for a
         range of accounts."""
-        sql, params = "a.rollup_batch IS NOT NULL AND a.account_id > %s", [accounts.after]
-        if accounts.through is not None:
-            sql, params = f"{sql} AND a.account_id <= %s", [*params, accounts.through]
-        return cls(sql, params)
+        in_range, params = accounts.sql("a.account_id")
+        return cls(f"a.rollup_batch IS NOT NULL AND {in_range}", params)
 
 
 @dataclass(frozen=True)
@@ -228,6 +385,12 @@ class AccountRange:
     def q(self) -> Q:
         scope = Q(account_id__gt=self.after)
         return scope if self.through is None else scope & Q(account_id__lte=self.through)
+
+    def sql(self, column: str) -> tuple[str, list[Any]]:
+        """The range as SQL over `column`, and its parameters."""
+        if self.through is None:
+            return f"{column} > %s", [self.after]
+        return f"{column} > %s AND {column} <= %s", [self.after, self.through]
 
 
 @dataclass(frozen=True)
@@ -441,7 +604,12 @@ def scores_rollup_pending() -> RollupResult:
 
 # --- Full recompute: by account ranges, one transaction each, resumable ------------
 
-RECOMPUTE_CHUNK_ACCOUNTS = 2000
+# A chunk is a range of member accounts holding about this many activities.
+# Activity is stored in time order, so every chunk reads most of the table's
+# pages whatever its accounts: few large chunks beat many small ones. At this
+# size a chunk takes a few seconds here (docs/benchmarks.md), far from the
+# statement timeout.
+RECOMPUTE_CHUNK_ACTIVITIES = 2_000_000
 # An open run not advanced for this long is taken to have crashed: the sweep
 # resumes it.
 RECOMPUTE_STALE_AFTER = dt.timedelta(minutes=10)
@@ -452,11 +620,12 @@ def scores_recompute(
     segment_id: int,
     at: dt.datetime | None = None,
     alerts: bool = True,
-    chunk_accounts: int = RECOMPUTE_CHUNK_ACCOUNTS,
+    chunk_accounts: int | None = None,
     on_chunk: bulk.OnBatch | None = None,
 ) -> RollupResult:
     """Rebuild a segment's scores from all its activity, `chunk_accounts` member
-    accounts at a time, each range in its own transaction.
+    accounts at a time (by default as many as hold about
+    RECOMPUTE_CHUNK_ACTIVITIES activities), each range in its own transaction.
 
     Pending activity is claimed first (and added to every scored segment), so
     the rebuild, which reads claimed activity only, includes everything
@@ -469,6 +638,8 @@ def scores_recompute(
     demo): accounts already qualified are disarmed as if they had been alerted.
     `on_chunk(accounts)` is called after each committed range (a progress bar).
     """
+    if chunk_accounts is None:
+        chunk_accounts = recompute_chunk_accounts(segment_id=segment_id)
     if chunk_accounts < 1:
         raise ValueError(f"chunk_accounts must be at least 1, got {chunk_accounts}")
     at = at or timezone.now()
@@ -491,6 +662,27 @@ def scores_recompute(
         segment_id=segment_id, accounts_refreshed=refreshed, activities=claimed.activities,
         batch_id=claimed.batch_id,
     )  # fmt: skip
+
+
+def recompute_chunk_accounts(*, segment_id: int) -> int:
+    """Member accounts per recompute chunk: the segment's share of
+    RECOMPUTE_CHUNK_ACTIVITIES at the average activity per account. PostgreSQL's
+    own row estimate stands in for a count (a count would read the table once
+    more); a table never analysed is counted."""
+    activities = -1
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                [Activity._meta.db_table],
+            )
+            activities = int(cursor.fetchone()[0])
+    if activities <= 0:
+        activities = Activity.objects.count()
+    accounts = Account.objects.count()
+    if activities == 0 or accounts == 0:
+        return max(1, accounts)
+    return max(1, math.ceil(accounts * RECOMPUTE_CHUNK_ACTIVITIES / activities))
 
 
 @transaction.atomic
@@ -552,19 +744,17 @@ def _recompute_chunk(
         .first()
     )
     accounts = AccountRange(after=run.through_account_id, through=through)
-    ContactEngagement.objects.filter(accounts.q(), segment_id=segment_id).delete()
     # Accounts that left the segment keep no score in it.
     AccountEngagement.objects.filter(accounts.q(), segment_id=segment_id).exclude(
         account_id__in=members.values("account_id")
     ).delete()
-    which = ActivityFilter.claimed_in_range(accounts)
-    sql, params = _contact_sums_sql(scoring, landmark, which=which, add=False)
-    with connection.cursor() as db:
-        db.execute(sql, params)
+    sums = _person_sums(
+        scoring, landmark, which=ActivityFilter.claimed_in_range(accounts), replace=accounts
+    )
     refreshed = _accounts_refresh(
         scoring=scoring, landmark=landmark, at=at, scope=accounts.q(),
-        anonymous=_anonymous_sums(scoring, landmark, which=which), replace_anonymous=True,
-        alerts=alerts,
+        anonymous=sums.accounts, replace_anonymous=True, alerts=alerts,
+        contact_sums=sums.contacts,
     )  # fmt: skip
     run.accounts_done += refreshed
     if through is None:
@@ -683,8 +873,11 @@ def _accounts_refresh(
     anonymous: dict[int, tuple[float, dt.datetime | None]],
     replace_anonymous: bool,
     alerts: bool = True,
+    contact_sums: Iterable[ContactSumRow] | None = None,
 ) -> int:
-    """Recompute score, stage and breadth of member accounts from the stored sums."""
+    """Recompute score, stage and breadth of member accounts from the stored sums
+    (or from `contact_sums` just computed for the scope: the recompute has them
+    in hand and does not read them back)."""
     params, rate = scoring.params, scoring.params.decay_rate
     members = SegmentMembership.objects.filter(segment_id=scoring.segment_id)
     contacts = ContactEngagement.objects.filter(segment_id=scoring.segment_id)
@@ -697,12 +890,18 @@ def _accounts_refresh(
         )  # fmt: skip
     member_ids = list(members.values_list("account_id", flat=True))
     inputs = ScoreInputs()
-    for account_id, contact_id, decay_sum, last_at, role in contacts.values_list(
-        "account_id", "contact_id", "decay_sum", "last_activity_at", "contact__buying_role"
-    ):
-        inputs.points[account_id][contact_id] = points_at(
-            decay_sum=decay_sum, landmark=landmark, at=at, rate=rate
+    rows_of_contacts: Iterable[ContactSumRow] = (
+        contacts.values_list(
+            "account_id", "contact_id", "decay_sum", "last_activity_at", "contact__buying_role"
         )
+        if contact_sums is None
+        else contact_sums
+    )
+    # c(t) = S * exp(-lambda * (t - L)): one factor for every sum of the segment.
+    decay = points_at(decay_sum=1.0, landmark=landmark, at=at, rate=rate)
+    points = inputs.points
+    for account_id, contact_id, decay_sum, last_at, role in rows_of_contacts:
+        points[account_id][contact_id] = decay_sum * decay
         inputs.roles[contact_id] = role
         inputs.seen(account_id, last_at)
     # Only what the re-score carries over, not whole model instances.
@@ -733,7 +932,7 @@ def _accounts_refresh(
         inputs.anonymous_points[account_id] = points_at(
             decay_sum=anonymous_sum, landmark=landmark, at=at, rate=rate
         )
-    rows = []
+    rows: list[dict[str, Any]] = []
     crossed: list[tuple[int, int]] = []
     for account_id in member_ids:
         result = _account_score(account_id, inputs, params, at)
@@ -747,37 +946,74 @@ def _accounts_refresh(
         elif result.score < params.engaged_min:
             armed = True
         rows.append(
-            AccountEngagement(
-                account_id=account_id,
-                segment_id=scoring.segment_id,
-                scoring_model_id=scoring.model_id,
-                landmark=landmark,
-                anonymous_decay_sum=anonymous_sums[account_id],
-                raw_score=result.raw,
-                score=result.score,
-                stage=result.stage,
-                engaged_contacts=result.engaged_contacts,
-                roles_covered=result.roles_covered,
-                last_activity_at=result.last_activity_at,
-                alert_armed=armed,
-                computed_at=at,
-            )
+            {
+                "account_id": account_id,
+                "anonymous_decay_sum": anonymous_sums[account_id],
+                "raw_score": result.raw,
+                "score": result.score,
+                "stage": result.stage,
+                "engaged_contacts": result.engaged_contacts,
+                "roles_covered": result.roles_covered,
+                "last_activity_at": result.last_activity_at,
+                "alert_armed": armed,
+            }
         )
-    bulk.bulk_upsert(
-        model=AccountEngagement,
-        objects=rows,
-        unique_fields=["account", "segment"],
-        update_fields=[
-            "scoring_model", "landmark", "anonymous_decay_sum", "raw_score", "score", "stage",
-            "engaged_contacts", "roles_covered", "last_activity_at", "alert_armed",
-            "computed_at",
-        ],
-    )  # fmt: skip
+    _account_scores_upsert(scoring=scoring, landmark=landmark, at=at, rows=rows)
     if crossed and alerts:
         alerts_create(
             segment_id=scoring.segment_id, scores=crossed, model_version=scoring.model_version
         )
     return len(rows)
+
+
+# The per-account columns of a score row, with their PostgreSQL types.
+_SCORE_COLUMNS = (
+    ("account_id", "bigint"), ("anonymous_decay_sum", "float8"), ("raw_score", "float8"),
+    ("score", "integer"), ("stage", "text"), ("engaged_contacts", "integer"),
+    ("roles_covered", "jsonb"), ("last_activity_at", "timestamptz"), ("alert_armed", "boolean"),
+)  # fmt: skip
+
+
+def _account_scores_upsert(
+    *, scoring: SegmentScoring, landmark: dt.datetime, at: dt.datetime,
+    rows: Sequence[dict[str, Any]],
+) -> None:  # fmt: skip
+    """Insert or update the score rows of one segment in one statement.
+
+    The rows travel as one JSON parameter, read by json_to_recordset
+    (PostgreSQL) or json_each (SQLite): building ORM instances and binding 13
+    values a row took longer than the scoring itself (docs/benchmarks.md).
+    """
+    if not rows:
+        return
+    names = [name for name, _ in _SCORE_COLUMNS]
+    if connection.vendor != "postgresql":
+        # orjson writes times as RFC 3339; SQLite compares Django's own text form.
+        adapt_time = connection.ops.adapt_datetimefield_value
+        rows = [{**row, "last_activity_at": adapt_time(row["last_activity_at"])} for row in rows]
+    if connection.vendor == "postgresql":
+        typed = ", ".join(f"{name} {kind}" for name, kind in _SCORE_COLUMNS)
+        source = f"SELECT * FROM json_to_recordset(%s::json) AS r({typed})"  # noqa: S608
+    else:
+        picked = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name in names)
+        source = f"SELECT {picked} FROM json_each(%s)"  # noqa: S608 - constant names
+    table = AccountEngagement._meta.db_table
+    updated = [*names[1:], "scoring_model_id", "landmark", "computed_at"]
+    sql = f"""
+        INSERT INTO {table}
+            ({", ".join(names)}, segment_id, scoring_model_id, landmark, computed_at)
+        SELECT {", ".join(f"r.{name}" for name in names)}, %s, %s, %s, %s
+        FROM ({source}) r WHERE true
+        ON CONFLICT (account_id, segment_id) DO UPDATE SET
+            {", ".join(f"{name} = excluded.{name}" for name in updated)}
+    """  # noqa: S608 - table and column names are ours; every value is a parameter
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [scoring.segment_id, scoring.model_id, adapt(landmark), adapt(at),
+             orjson.dumps(rows).decode()],
+        )  # fmt: skip
 
 
 def segments_scored(*, segment_ids: Iterable[int] | None = None) -> list[int]:
@@ -886,38 +1122,6 @@ def snapshots_take(*, segment_id: int, day: dt.date) -> int:
     return len(rows)
 
 
-def _sums_as_of(
-    scoring: SegmentScoring, landmark: dt.datetime, until: dt.datetime
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Contact rows (account, contact, sum, latest, role) and anonymous rows (account,
-    sum, latest) of the activity that happened before `until`."""
-    contact_term, contact_params = _term_sql(scoring, landmark, anonymous=False)
-    anonymous_term, anonymous_params = _term_sql(scoring, landmark, anonymous=True)
-    activity, membership = Activity._meta.db_table, SegmentMembership._meta.db_table
-    bound = connection.ops.adapt_datetimefield_value(until)
-    contact_sql = f"""
-        SELECT a.account_id, a.contact_id, SUM({contact_term}), MAX(a.occurred_at), c.buying_role
-        FROM {activity} a JOIN accounts_contact c ON c.id = a.contact_id
-        JOIN {membership} m ON m.account_id = a.account_id AND m.segment_id = %s
-        WHERE a.occurred_at < %s AND a.excluded_reason = '' AND a.account_id IS NOT NULL
-        GROUP BY a.account_id, a.contact_id, c.buying_role
-    """  # noqa: S608 - table names are ours; every value is a parameter
-    anonymous_sql = f"""
-        SELECT a.account_id, SUM({anonymous_term}), MAX(a.occurred_at)
-        FROM {activity} a
-        JOIN {membership} m ON m.account_id = a.account_id AND m.segment_id = %s
-        WHERE a.occurred_at < %s AND a.excluded_reason = '' AND a.contact_id IS NULL
-          AND a.account_id IS NOT NULL
-        GROUP BY a.account_id
-    """  # noqa: S608 - table names are ours; every value is a parameter
-    with connection.cursor() as db:
-        db.execute(contact_sql, [*contact_params, scoring.segment_id, bound])
-        contact_rows = db.fetchall()
-        db.execute(anonymous_sql, [*anonymous_params, scoring.segment_id, bound])
-        anonymous_rows = db.fetchall()
-    return contact_rows, anonymous_rows
-
-
 def _deal_flags_as_of(day: dt.date) -> dict[int, dict[str, Any]]:
     """Won and open deals per account as they stood at the end of `day`."""
     closed_by_then = Q(status__in=("won", "lost"), close_on__lte=day)
@@ -959,19 +1163,18 @@ def snapshots_backfill(
     day = since
     while day <= until:
         at = _end_of(day)
-        contact_rows, anonymous_rows = _sums_as_of(scoring, landmark, at)
+        sums = _person_sums(scoring, landmark, which=ActivityFilter.before(at))
         inputs = ScoreInputs(deal_flags=_deal_flags_as_of(day))
-        for account_id, contact_id, total, latest, role in contact_rows:
+        for account_id, contact_id, total, _latest, role in sums.contacts:
             inputs.points[account_id][contact_id] = points_at(
-                decay_sum=float(total), landmark=landmark, at=at, rate=rate
+                decay_sum=total, landmark=landmark, at=at, rate=rate
             )
             inputs.roles[contact_id] = role
-            inputs.seen(account_id, _aware(latest))
-        for account_id, total, latest in anonymous_rows:
+        for account_id, (total, latest) in sums.accounts.items():
             inputs.anonymous_points[account_id] = points_at(
-                decay_sum=float(total), landmark=landmark, at=at, rate=rate
+                decay_sum=total, landmark=landmark, at=at, rate=rate
             )
-            inputs.seen(account_id, _aware(latest))
+            inputs.seen(account_id, latest)
         rows = []
         for account_id in member_ids:
             result = _account_score(account_id, inputs, params, at)

@@ -47,6 +47,10 @@ def test_the_product_agrees_with_the_hand_written_sql_on_every_score(
     assert result["naive_scaled_seconds"] == pytest.approx(
         result["naive_sample_seconds"] * members / 8, rel=0.01
     )
+    # Three timed rounds of each side by default; the medians are compared.
+    assert len(result["recompute_rounds"]) == len(result["reference_rounds"]) == 3
+    assert result["recompute_seconds"] == sorted(result["recompute_rounds"])[1]
+    assert result["reference_seconds"] == sorted(result["reference_rounds"])[1]
     assert set(result["targets"]) == {"recompute_to_reference", "naive_to_recompute"}
     assert result["recompute_breakdown"]["statements"] > 0
     assert Activity.objects.count() == 3000 + 300
@@ -94,7 +98,8 @@ def test_a_wrong_product_score_fails_the_run_naming_the_account(
     postgresql: None, monkeypatch: pytest.MonkeyPatch, change: dict[str, Any]
 ) -> None:
     monkeypatch.setattr(rollup, "recompute", _recompute_then_corrupt(change))
-    with pytest.raises(CommandError, match=r"after the full recompute: .* disagree on 1 of") as err:
+    disagreement = r"after the full recompute \(round 1\): .* disagree on 1 of"
+    with pytest.raises(CommandError, match=disagreement) as err:
         _bench()
     assert "account " in str(err.value) and "product raw" in str(err.value)
 

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 
 from accounts.models import Account, Contact, ICPSegment, SegmentMembership
+from engagement import rollup
 from engagement.models import (
     AccountEngagement,
     Activity,
@@ -222,6 +224,58 @@ def test_a_run_of_an_older_model_starts_over(segment: ICPSegment) -> None:
     scores_recompute(segment_id=segment.pk, at=AT, chunk_accounts=2, on_chunk=done.append)
     assert done == [2, 2, 1]
     assert set(AccountEngagement.objects.values_list("scoring_model__version", flat=True)) == {2}
+
+
+def test_by_default_a_recompute_chunk_holds_about_the_configured_number_of_activities(
+    segment: ICPSegment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _five_accounts(segment)  # 5 accounts, 20 activities: 4 per account on average
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # the estimate the default reads
+            cursor.execute("ANALYZE engagement_activity")
+    monkeypatch.setattr(rollup, "RECOMPUTE_CHUNK_ACTIVITIES", 8)
+    chunks: list[int] = []
+    scores_recompute(segment_id=segment.pk, at=AT, on_chunk=chunks.append)
+    assert chunks == [2, 2, 1]  # ceil(8 / 4) accounts a chunk
+
+
+def test_a_recompute_updates_kept_sums_deletes_gone_ones_and_adds_new_ones(
+    segment: ICPSegment,
+) -> None:
+    account, other = member(segment), member(segment)
+    stays, goes = ContactFactory.create(account=account), ContactFactory.create(account=account)
+    act(account, stays, "demo_request", 1)
+    gone = act(account, goes, "form_fill", 1)
+    elsewhere = ContactFactory.create(account=other)
+    act(other, elsewhere, "meeting_held", 2)
+    scores_recompute(segment_id=segment.pk, at=AT)
+    first = {(row.account_id, row.contact_id): row.pk for row in ContactEngagement.objects.all()}
+    assert set(first) == {(account.pk, stays.pk), (account.pk, goes.pk), (other.pk, elsewhere.pk)}
+
+    ContactEngagement.objects.update(decay_sum=0)  # every stored sum gone stale
+    gone.excluded_reason = "junk contact: student"
+    gone.save()
+    newcomer = ContactFactory.create(account=account)
+    act(account, newcomer, "webinar_attended", 3)
+    scores_recompute(segment_id=segment.pk, at=AT)
+
+    second = {(row.account_id, row.contact_id): row for row in ContactEngagement.objects.all()}
+    assert set(second) == {
+        (account.pk, stays.pk), (account.pk, newcomer.pk), (other.pk, elsewhere.pk)
+    }  # fmt: skip
+    # Kept pairs are the same rows, updated in place, with their sums rebuilt.
+    assert second[(account.pk, stays.pk)].pk == first[(account.pk, stays.pk)]
+    assert all(row.decay_sum > 0 for row in second.values())
+    # The same as a recompute into empty tables.
+    scores = raw_scores(segment)
+    ContactEngagement.objects.all().delete()
+    AccountEngagement.objects.all().delete()
+    scores_recompute(segment_id=segment.pk, at=AT)
+    assert raw_scores(segment) == pytest.approx(scores, rel=1e-12)
+    assert {key: row.decay_sum for key, row in second.items()} == pytest.approx(
+        {(r.account_id, r.contact_id): r.decay_sum for r in ContactEngagement.objects.all()},
+        rel=1e-12,
+    )
 
 
 def test_the_recompute_command_shows_progress_by_account_ranges(

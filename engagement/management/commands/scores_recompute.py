@@ -25,8 +25,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--chunk",
             type=int,
-            default=rollup.RECOMPUTE_CHUNK_ACCOUNTS,
-            help="Member accounts per transaction (default %(default)s).",
+            default=None,
+            help=(
+                "Member accounts per transaction (default: as many as hold about "
+                f"{rollup.RECOMPUTE_CHUNK_ACTIVITIES:,} activities)."
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -39,7 +42,7 @@ class Command(BaseCommand):
             if segment is None:
                 raise CommandError(f"no segment named or numbered {value!r}")
             wanted = [segment.pk]
-        if options["chunk"] < 1:
+        if options["chunk"] is not None and options["chunk"] < 1:
             raise CommandError(f"--chunk must be at least 1, got {options['chunk']}")
         segment_ids = rollup.segments_scored(segment_ids=wanted)
         if not segment_ids:
