@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -47,13 +46,14 @@ from engagement.models import (
     Stage,
 )
 from engagement.scoring import (
+    ENGAGED_CONTACT_POINTS,
     ScoringParameters,
-    breadth,
+    account_raw,
     needs_rebase,
     normalised_score,
     points_at,
-    raw_score,
     rebased,
+    roles_covered,
     stage,
 )
 from engagement.signals import activity_batch_claimed
@@ -250,18 +250,70 @@ def _contact_sums_replace(
         cursor.execute(sql, params)
 
 
-# (account id, contact id, forward-decay sum, latest activity or None, buying role)
-ContactSumRow = tuple[int, int, float, dt.datetime | None, str]
+class ContactTotals(NamedTuple):
+    """An account's contacts at one scoring time, summed."""
+
+    capped_points: float  # the sum over contacts of min(cap, max(0, points))
+    engaged: int  # contacts with at least ENGAGED_CONTACT_POINTS
+    engaged_roles: frozenset[str]  # the buying roles of those contacts
+    latest: dt.datetime | None  # their latest activity
+
+
+NO_CONTACTS = ContactTotals(0.0, 0, frozenset(), None)
+
+
+def _contact_totals(
+    scoring: SegmentScoring, decay: float, source: str, source_params: Sequence[Any]
+) -> dict[int, ContactTotals]:
+    """account id -> ContactTotals, aggregated in SQL from `source`: a query of
+    contact sums with the columns account_id, decay_sum, role, latest. `decay`
+    turns a sum into points at the scoring time.
+
+    The cap and the engaged threshold here are the SQL twins of
+    scoring.raw_score and scoring.breadth (same hand-computed tests): summing
+    in the database returns one row per account instead of one per contact.
+    """
+    cap = float(scoring.params.contact_cap)
+    engaged = float(ENGAGED_CONTACT_POINTS)
+    number = _float()
+    engaged_role = f"CASE WHEN s.points >= {number} THEN s.role END"
+    roles = (
+        f"string_agg(DISTINCT {engaged_role}, ',')"
+        if connection.vendor == "postgresql"
+        else f"group_concat(DISTINCT {engaged_role})"
+    )
+    sql = f"""
+        SELECT s.account_id,
+               SUM(CASE WHEN s.points > {number} THEN {number}
+                        WHEN s.points > 0 THEN s.points ELSE 0 END),
+               SUM(CASE WHEN s.points >= {number} THEN 1 ELSE 0 END),
+               {roles},
+               MAX(s.latest)
+        FROM (
+            SELECT q.account_id, q.decay_sum * {number} AS points, q.role, q.latest
+            FROM ({source}) q
+        ) s
+        GROUP BY s.account_id
+    """  # noqa: S608 - the source is ours; every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [cap, cap, engaged, engaged, decay, *source_params])
+        return {
+            account_id: ContactTotals(
+                float(capped),
+                int(count),
+                frozenset(held.split(",")) if held else frozenset(),
+                _aware(latest),
+            )
+            for account_id, capped, count, held, latest in cursor.fetchall()
+        }
 
 
 class PersonSums(NamedTuple):
-    """Forward-decay sums of one scan of activity."""
+    """What one scan of activity gives the scoring of its accounts."""
 
-    # (account id, contact id, sum, None, the contact's buying role): the
-    # latest activity is per account, in `accounts`.
-    contacts: Sequence[ContactSumRow]
-    # account id -> (sum of its anonymous activity, its latest activity of any kind)
-    accounts: dict[int, tuple[float, dt.datetime | None]]
+    contacts: dict[int, ContactTotals]  # account id -> its contacts' totals
+    # account id -> (sum of its anonymous activity, its latest anonymous activity)
+    anonymous: dict[int, tuple[float, dt.datetime | None]]
 
 
 _PERSON_SUMS_TABLE = "scores_person_sums"
@@ -270,13 +322,15 @@ _PERSON_SUMS_TABLE = "scores_person_sums"
 def _person_sums(
     scoring: SegmentScoring,
     landmark: dt.datetime,
+    at: dt.datetime,
     *,
     which: ActivityFilter,
     replace: AccountRange | None = None,
 ) -> PersonSums:
     """The member accounts' contact and anonymous sums of the activity `which`
-    selects; with `replace`, they also become the stored contact sums of that
-    range of accounts (`which` must select all of its activity).
+    selects, totalled for scoring at `at`; with `replace`, the contact sums also
+    become the stored ones of that range of accounts (`which` must select all
+    of its activity).
 
     One aggregate over the activity fills a temporary table, which the writes
     and the reads then use. The aggregate runs in a CREATE TABLE AS, so that
@@ -295,7 +349,7 @@ def _person_sums(
     stage_sql = f"""
         CREATE TEMPORARY TABLE {temporary} AS
         SELECT g.account_id, g.contact_id, g.decay_sum * {multiplier} AS decay_sum,
-               g.latest, c.buying_role
+               g.latest, c.buying_role AS role
         FROM (
             SELECT a.account_id, a.contact_id, MAX(a.occurred_at) AS latest,
                    SUM({weight} * EXP({_float()} * {_days_since("a.occurred_at")})) AS decay_sum
@@ -310,15 +364,11 @@ def _person_sums(
         *multiplier_params, *weight_params, params.decay_rate, _landmark_param(landmark),
         scoring.segment_id, *which.params,
     ]  # fmt: skip
-    accounts_sql = f"""
-        SELECT account_id, MAX(latest),
-               SUM(CASE WHEN contact_id IS NULL THEN decay_sum ELSE 0 END)
-        FROM {temporary} GROUP BY account_id
-    """  # noqa: S608 - table names are ours
-    contacts_sql = (
-        f"SELECT account_id, contact_id, decay_sum, buying_role FROM {temporary} "  # noqa: S608
-        "WHERE contact_id IS NOT NULL"
+    anonymous_sql = (
+        f"SELECT account_id, decay_sum, latest FROM {temporary} "  # noqa: S608
+        "WHERE contact_id IS NULL"
     )
+    decay = points_at(decay_sum=1.0, landmark=landmark, at=at, rate=params.decay_rate)
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {temporary}")
         if connection.vendor == "postgresql":
@@ -328,18 +378,19 @@ def _person_sums(
         cursor.execute(stage_sql, stage_params)
         if replace is not None:
             _contact_sums_replace(scoring, landmark, replace, cursor)
-        cursor.execute(contacts_sql)
-        contacts: list[ContactSumRow] = [
-            (account_id, contact_id, float(total), None, role or "")
-            for account_id, contact_id, total, role in cursor.fetchall()
-        ]
-        cursor.execute(accounts_sql)
-        accounts = {
-            account_id: (float(anonymous or 0.0), _aware(latest))
-            for account_id, latest, anonymous in cursor.fetchall()
+        contacts = _contact_totals(
+            scoring, decay,
+            f"SELECT account_id, decay_sum, role, latest FROM {temporary} "  # noqa: S608
+            "WHERE contact_id IS NOT NULL",
+            [],
+        )  # fmt: skip
+        cursor.execute(anonymous_sql)
+        anonymous = {
+            account_id: (float(total), _aware(latest))
+            for account_id, total, latest in cursor.fetchall()
         }
         cursor.execute(f"DROP TABLE {temporary}")
-    return PersonSums(contacts=contacts, accounts=accounts)
+    return PersonSums(contacts=contacts, anonymous=anonymous)
 
 
 def _aware(value: Any) -> dt.datetime | None:
@@ -502,9 +553,8 @@ def _batch_add(
     sql, params = _contact_sums_sql(scoring, landmark, which=which, add=True)
     with connection.cursor() as db:
         db.execute(sql, params)
-    touched = Activity.objects.filter(rollup_batch=batch_id).values("account_id")
     return _accounts_refresh(
-        scoring=scoring, landmark=landmark, at=at, scope=Q(account_id__in=touched),
+        scoring=scoring, landmark=landmark, at=at, scope=AccountScope.of_batch(batch_id),
         anonymous=_anonymous_sums(scoring, landmark, which=which), replace_anonymous=False,
     )  # fmt: skip
 
@@ -749,12 +799,11 @@ def _recompute_chunk(
         account_id__in=members.values("account_id")
     ).delete()
     sums = _person_sums(
-        scoring, landmark, which=ActivityFilter.claimed_in_range(accounts), replace=accounts
+        scoring, landmark, at, which=ActivityFilter.claimed_in_range(accounts), replace=accounts
     )
     refreshed = _accounts_refresh(
-        scoring=scoring, landmark=landmark, at=at, scope=accounts.q(),
-        anonymous=sums.accounts, replace_anonymous=True, alerts=alerts,
-        contact_sums=sums.contacts,
+        scoring=scoring, landmark=landmark, at=at, scope=AccountScope.of_range(accounts),
+        anonymous=sums.anonymous, replace_anonymous=True, alerts=alerts, contacts=sums.contacts,
     )  # fmt: skip
     run.accounts_done += refreshed
     if through is None:
@@ -795,7 +844,7 @@ def scores_refresh(*, segment_id: int, at: dt.datetime | None = None) -> int:
         return scores_recompute(segment_id=segment_id, at=at).accounts_refreshed
     return _accounts_refresh(
         scoring=segment_scoring(segment_id=segment_id), landmark=cursor.landmark,
-        at=at or timezone.now(), scope=None, anonymous={}, replace_anonymous=False,
+        at=at or timezone.now(), scope=AccountScope.every(), anonymous={}, replace_anonymous=False,
     )  # fmt: skip
 
 
@@ -811,12 +860,11 @@ class AccountScore:
 
 @dataclass
 class ScoreInputs:
-    """Everything an account's score at one time is computed from."""
+    """Everything the scores of some accounts at one time are computed from."""
 
-    points: dict[int, dict[int, float]] = field(default_factory=lambda: defaultdict(dict))
-    roles: dict[int, str] = field(default_factory=dict)
-    latest: dict[int, dt.datetime] = field(default_factory=dict)
+    contacts: dict[int, ContactTotals] = field(default_factory=dict)
     anonymous_points: dict[int, float] = field(default_factory=dict)
+    latest: dict[int, dt.datetime] = field(default_factory=dict)
     deal_flags: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def seen(self, account_id: int, moment: dt.datetime | None) -> None:
@@ -827,17 +875,16 @@ class ScoreInputs:
 def _account_score(
     account_id: int, inputs: ScoreInputs, params: ScoringParameters, at: dt.datetime
 ) -> AccountScore:
-    raw = raw_score(
-        contact_points=inputs.points[account_id].values(),
+    contacts = inputs.contacts.get(account_id, NO_CONTACTS)
+    raw = account_raw(
+        capped_contact_points=contacts.capped_points,
         anonymous_points=inputs.anonymous_points.get(account_id, 0.0),
-        cap=params.contact_cap,
         anonymous_factor=params.anonymous_factor,
     )
     score = normalised_score(raw, params.scale)
-    engaged, covered, _missing = breadth(
-        points_by_contact=inputs.points[account_id], roles_by_contact=inputs.roles,
-        required_roles=params.required_roles,
-    )  # fmt: skip
+    covered, _missing = roles_covered(
+        engaged_roles=contacts.engaged_roles, required_roles=params.required_roles
+    )
     flags = inputs.deal_flags.get(account_id, {})
     last = inputs.latest.get(account_id)
     return AccountScore(
@@ -851,10 +898,39 @@ def _account_score(
             has_open_opportunity=bool(flags.get("open")),
             params=params,
         ),
-        engaged_contacts=engaged,
+        engaged_contacts=contacts.engaged,
         roles_covered=covered,
         last_activity_at=last,
     )
+
+
+@dataclass(frozen=True)
+class AccountScope:
+    """The member accounts a refresh re-scores: as a Q over `account_id` for the
+    ORM reads (None: all of them), and as SQL over a column."""
+
+    q: Q | None
+    sql_template: str  # "{column} ..."
+    params: tuple[Any, ...] = ()
+
+    @classmethod
+    def every(cls) -> AccountScope:
+        return cls(None, "{column} IS NOT NULL")
+
+    @classmethod
+    def of_range(cls, accounts: AccountRange) -> AccountScope:
+        sql, params = accounts.sql("{column}")
+        return cls(accounts.q(), sql, tuple(params))
+
+    @classmethod
+    def of_batch(cls, batch_id: int) -> AccountScope:
+        touched = Activity.objects.filter(rollup_batch=batch_id).values("account_id")
+        table = Activity._meta.db_table
+        sql = f"{{column}} IN (SELECT account_id FROM {table} WHERE rollup_batch = %s)"  # noqa: S608
+        return cls(Q(account_id__in=touched), sql, (batch_id,))
+
+    def sql(self, column: str) -> tuple[str, list[Any]]:
+        return self.sql_template.format(column=column), list(self.params)
 
 
 class _Previous(NamedTuple):
@@ -864,54 +940,56 @@ class _Previous(NamedTuple):
     alert_armed: bool
 
 
+def _stored_contact_totals(
+    scoring: SegmentScoring, decay: float, scope: AccountScope
+) -> dict[int, ContactTotals]:
+    in_scope, params = scope.sql("e.account_id")
+    source = f"""
+        SELECT e.account_id, e.decay_sum, c.buying_role AS role, e.last_activity_at AS latest
+        FROM {ContactEngagement._meta.db_table} e
+        JOIN accounts_contact c ON c.id = e.contact_id
+        WHERE e.segment_id = %s AND {in_scope}
+    """  # noqa: S608 - table names are ours; every value is a parameter
+    return _contact_totals(scoring, decay, source, [scoring.segment_id, *params])
+
+
 def _accounts_refresh(
     *,
     scoring: SegmentScoring,
     landmark: dt.datetime,
     at: dt.datetime,
-    scope: Q | None,
+    scope: AccountScope,
     anonymous: dict[int, tuple[float, dt.datetime | None]],
     replace_anonymous: bool,
     alerts: bool = True,
-    contact_sums: Iterable[ContactSumRow] | None = None,
+    contacts: dict[int, ContactTotals] | None = None,
 ) -> int:
-    """Recompute score, stage and breadth of member accounts from the stored sums
-    (or from `contact_sums` just computed for the scope: the recompute has them
-    in hand and does not read them back)."""
+    """Recompute score, stage and breadth of member accounts from the stored
+    contact sums (or from `contacts`, the totals of the scope's sums just
+    computed: the recompute has them in hand)."""
     params, rate = scoring.params, scoring.params.decay_rate
     members = SegmentMembership.objects.filter(segment_id=scoring.segment_id)
-    contacts = ContactEngagement.objects.filter(segment_id=scoring.segment_id)
     stored = AccountEngagement.objects.filter(segment_id=scoring.segment_id)
     deals = Opportunity.objects.all()
-    if scope is not None:
-        members, contacts, stored, deals = (
-            members.filter(scope), contacts.filter(scope), stored.filter(scope),
-            deals.filter(scope),
-        )  # fmt: skip
-    member_ids = list(members.values_list("account_id", flat=True))
-    inputs = ScoreInputs()
-    rows_of_contacts: Iterable[ContactSumRow] = (
-        contacts.values_list(
-            "account_id", "contact_id", "decay_sum", "last_activity_at", "contact__buying_role"
+    if scope.q is not None:
+        members, stored, deals = (
+            members.filter(scope.q),
+            stored.filter(scope.q),
+            deals.filter(scope.q),
         )
-        if contact_sums is None
-        else contact_sums
-    )
+    member_ids = list(members.values_list("account_id", flat=True))
     # c(t) = S * exp(-lambda * (t - L)): one factor for every sum of the segment.
     decay = points_at(decay_sum=1.0, landmark=landmark, at=at, rate=rate)
-    points = inputs.points
-    for account_id, contact_id, decay_sum, last_at, role in rows_of_contacts:
-        points[account_id][contact_id] = decay_sum * decay
-        inputs.roles[contact_id] = role
-        inputs.seen(account_id, last_at)
+    inputs = ScoreInputs(
+        contacts=_stored_contact_totals(scoring, decay, scope) if contacts is None else contacts
+    )
+    for account_id, totals in inputs.contacts.items():
+        inputs.seen(account_id, totals.latest)
     # Only what the re-score carries over, not whole model instances.
     previous = {
-        row.account_id: row
-        for row in (
-            _Previous(*values)
-            for values in stored.values_list(
-                "account_id", "anonymous_decay_sum", "last_activity_at", "alert_armed"
-            )
+        values[0]: _Previous(*values)
+        for values in stored.values_list(
+            "account_id", "anonymous_decay_sum", "last_activity_at", "alert_armed"
         )
     }
     inputs.deal_flags = {
@@ -929,9 +1007,7 @@ def _accounts_refresh(
             inputs.seen(account_id, before.last_activity_at)
         inputs.seen(account_id, anonymous_latest)
         anonymous_sums[account_id] = anonymous_sum
-        inputs.anonymous_points[account_id] = points_at(
-            decay_sum=anonymous_sum, landmark=landmark, at=at, rate=rate
-        )
+        inputs.anonymous_points[account_id] = anonymous_sum * decay
     rows: list[dict[str, Any]] = []
     crossed: list[tuple[int, int]] = []
     for account_id in member_ids:
@@ -1163,14 +1239,11 @@ def snapshots_backfill(
     day = since
     while day <= until:
         at = _end_of(day)
-        sums = _person_sums(scoring, landmark, which=ActivityFilter.before(at))
-        inputs = ScoreInputs(deal_flags=_deal_flags_as_of(day))
-        for account_id, contact_id, total, _latest, role in sums.contacts:
-            inputs.points[account_id][contact_id] = points_at(
-                decay_sum=total, landmark=landmark, at=at, rate=rate
-            )
-            inputs.roles[contact_id] = role
-        for account_id, (total, latest) in sums.accounts.items():
+        sums = _person_sums(scoring, landmark, at, which=ActivityFilter.before(at))
+        inputs = ScoreInputs(contacts=sums.contacts, deal_flags=_deal_flags_as_of(day))
+        for account_id, totals in sums.contacts.items():
+            inputs.seen(account_id, totals.latest)
+        for account_id, (total, latest) in sums.anonymous.items():
             inputs.anonymous_points[account_id] = points_at(
                 decay_sum=total, landmark=landmark, at=at, rate=rate
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 # Rebase the landmark before lambda * (t - L) grows past this: exp(700) is the
@@ -87,8 +87,19 @@ def raw_score(
     points (unsubscribes, bounces) can cancel a contact's interest but never
     drag the account below what its other contacts earned.
     """
-    capped = sum(min(cap, max(0.0, points)) for points in contact_points)
-    return capped + anonymous_factor * max(0.0, anonymous_points)
+    return account_raw(
+        capped_contact_points=sum(min(cap, max(0.0, points)) for points in contact_points),
+        anonymous_points=anonymous_points,
+        anonymous_factor=anonymous_factor,
+    )
+
+
+def account_raw(
+    *, capped_contact_points: float, anonymous_points: float, anonymous_factor: float
+) -> float:
+    """R from the contacts' capped points already summed (the rollup sums them in
+    SQL: engagement/rollup.py `_contact_totals`)."""
+    return capped_contact_points + anonymous_factor * max(0.0, anonymous_points)
 
 
 def normalised_score(raw: float, scale: float) -> int:
@@ -133,7 +144,17 @@ def breadth(
 ) -> tuple[int, list[str], list[str]]:  # fmt: skip
     """(engaged contacts, required roles covered, required roles missing)."""
     engaged = [c for c, points in points_by_contact.items() if points >= ENGAGED_CONTACT_POINTS]
-    covered_roles = {roles_by_contact.get(c, "unknown") for c in engaged}
-    covered = [role for role in required_roles if role in covered_roles]
-    missing = [role for role in required_roles if role not in covered_roles]
+    covered, missing = roles_covered(
+        engaged_roles={roles_by_contact.get(c, "unknown") for c in engaged},
+        required_roles=required_roles,
+    )
     return len(engaged), covered, missing
+
+
+def roles_covered(
+    *, engaged_roles: Collection[str], required_roles: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """(required roles some engaged contact holds, required roles none does)."""
+    covered = [role for role in required_roles if role in engaged_roles]
+    missing = [role for role in required_roles if role not in engaged_roles]
+    return covered, missing
