@@ -207,7 +207,11 @@ def _contact_sums_replace(
     Updating in place, rather than deleting and inserting every row, leaves
     the indexes alone: the updated columns are not indexed, and the table
     keeps free space in its pages (fillfactor, migration 0013) so that the new
-    row versions stay on their page.
+    row versions stay on their page. A sum the rollups already brought to the
+    same value is not rewritten at all: against a fixed landmark a forward-decay
+    sum changes only when its activity does, so the nightly recompute mostly
+    confirms sums (the two sides may differ in the last bits, since they add
+    the same terms in another order: SUM_UNCHANGED_RELATIVE).
     """
     table, temporary = ContactEngagement._meta.db_table, _PERSON_SUMS_TABLE
     segment_id = scoring.segment_id
@@ -222,8 +226,12 @@ def _contact_sums_replace(
                     last_activity_at = s.latest
                 FROM {temporary} s
                 WHERE {table}.segment_id = %s AND {table}.account_id = s.account_id
-                  AND {table}.contact_id = s.contact_id""",  # noqa: S608 - our table names
-            [adapted, segment_id],
+                  AND {table}.contact_id = s.contact_id
+                  AND NOT ({table}.landmark = %s AND {table}.last_activity_at IS NOT NULL
+                           AND {table}.last_activity_at = s.latest
+                           AND abs({table}.decay_sum - s.decay_sum)
+                               <= {_float()} * abs(s.decay_sum))""",  # noqa: S608 - our tables
+            [adapted, segment_id, adapted, SUM_UNCHANGED_RELATIVE],
         ),
         (
             f"""DELETE FROM {table} WHERE {table}.segment_id = %s AND {in_range}
@@ -317,6 +325,9 @@ class PersonSums(NamedTuple):
 
 
 _PERSON_SUMS_TABLE = "scores_person_sums"
+# A recomputed contact sum this close to the stored one (relative) is the same
+# sum: summation order leaves differences of a few units in the last place.
+SUM_UNCHANGED_RELATIVE = 1e-12
 
 
 def _person_sums(

@@ -7,18 +7,24 @@ from django.db import migrations, models
 
 from config.migration_tools import statement_timeout_lifted
 
+# Free space in every page of the score tables, so that an update writes the
+# new row version beside the old one and, when no indexed column changed,
+# touches no index (a heap-only update): a contact sum's columns are never
+# indexed; an account's score is (the ranking), but most scores keep their
+# integer value from one day to the next. PostgreSQL only.
+_FILLFACTORS = {"engagement_contactengagement": 50, "engagement_accountengagement": 70}
 
-def _contact_sums_fillfactor(apps: Any, schema_editor: Any) -> None:
-    """Free space in every page of the contact sums, so that a recompute's
-    update of a sum writes the new row version beside the old one and touches
-    no index (a heap-only update). PostgreSQL only."""
+
+def _score_tables_fillfactor(apps: Any, schema_editor: Any) -> None:
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE engagement_contactengagement SET (fillfactor = 50)")
+        for table, percent in _FILLFACTORS.items():
+            schema_editor.execute(f"ALTER TABLE {table} SET (fillfactor = {percent})")
 
 
-def _contact_sums_fillfactor_reset(apps: Any, schema_editor: Any) -> None:
+def _score_tables_fillfactor_reset(apps: Any, schema_editor: Any) -> None:
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE engagement_contactengagement RESET (fillfactor)")
+        for table in _FILLFACTORS:
+            schema_editor.execute(f"ALTER TABLE {table} RESET (fillfactor)")
 
 
 class Migration(migrations.Migration):
@@ -89,5 +95,5 @@ class Migration(migrations.Migration):
                 fields=("segment", "account", "contact"), name="contact_engagement_key"
             ),
         ),
-        migrations.RunPython(_contact_sums_fillfactor, _contact_sums_fillfactor_reset),
+        migrations.RunPython(_score_tables_fillfactor, _score_tables_fillfactor_reset),
     ]

@@ -278,6 +278,31 @@ def test_a_recompute_updates_kept_sums_deletes_gone_ones_and_adds_new_ones(
     )
 
 
+@pytest.mark.services
+def test_a_recompute_leaves_sums_the_rollups_kept_right_unwritten(
+    segment: ICPSegment, postgresql: None
+) -> None:
+    account = member(segment)
+    person = ContactFactory.create(account=account, seniority="vp")
+    act(account, person, "demo_request", 9)
+    scores_recompute(segment_id=segment.pk, at=AT)
+    act(account, person, "webinar_attended", 1)
+    scores_rollup(segment_id=segment.pk, at=AT)  # adds the new term to the stored sum
+
+    def row_version() -> tuple[str, float]:
+        with connection.cursor() as cursor:  # xmin: the transaction that wrote the row
+            cursor.execute("SELECT xmin::text, decay_sum FROM engagement_contactengagement")
+            (version,) = cursor.fetchall()
+        return version
+
+    before = row_version()
+    scores_recompute(segment_id=segment.pk, at=AT)
+    assert row_version() == before  # same sum, not rewritten
+    ContactEngagement.objects.update(decay_sum=before[1] * 1.001)
+    scores_recompute(segment_id=segment.pk, at=AT)
+    assert row_version()[1] == pytest.approx(before[1], rel=1e-12)  # rewritten right
+
+
 def test_the_recompute_command_shows_progress_by_account_ranges(
     segment: ICPSegment, capsys: pytest.CaptureFixture[str]
 ) -> None:
