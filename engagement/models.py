@@ -125,8 +125,6 @@ class Activity(models.Model):
                 name="activity_anonymous_idx",
                 condition=Q(contact__isnull=True) & ~Q(anonymous_id=""),
             ),
-            # Backfills and benchmarks scan by time.
-            models.Index(fields=["occurred_at"], name="activity_time_idx"),
             # The rollup's claim: UPDATE ... SET rollup_batch = :b WHERE rollup_batch
             # IS NULL. Partial, so it holds only the few pending rows.
             models.Index(

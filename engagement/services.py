@@ -514,9 +514,16 @@ FROM json_to_recordset(%s::json) AS r (
     m varchar, t varchar, o timestamptz, u boolean, a bigint, c bigint, er varchar,
     an varchar, k varchar, ip varchar, tk varchar, en varchar, p jsonb
 )
-LEFT JOIN engagement_anonymousidentity AS anonymous
-    ON NOT r.u AND r.an <> '' AND anonymous.anonymous_id = r.an
-LEFT JOIN accounts_contact AS visitor ON visitor.id = anonymous.contact_id
+-- LATERAL: two index lookups per call, whatever the size of the identity and
+-- contact tables (a plain join let the planner hash the whole contact table
+-- for every batch).
+LEFT JOIN LATERAL (
+    SELECT person.id, person.account_id, person.is_junk, person.junk_reason
+    FROM engagement_anonymousidentity AS anonymous
+    JOIN accounts_contact AS person ON person.id = anonymous.contact_id
+    WHERE NOT r.u AND r.an <> '' AND anonymous.anonymous_id = r.an
+    LIMIT 1  -- (anonymous_id is unique) keeps the planner from flattening it into a join
+) AS visitor ON true
 ON CONFLICT DO NOTHING
 """
 

@@ -128,6 +128,7 @@ def _handle(request: HttpRequest, kind: str) -> HttpResponse:
 
     calls: list[TrackingCall] = []
     rejections: list[services.Rejection] = []
+    max_bytes = settings.TRACKING_MAX_CALL_BYTES  # read once: settings are a lazy proxy
     for index, item in enumerate(items):
         if shared_context and isinstance(item, dict):
             # Batch-level context applies to every call that does not set its own.
@@ -138,7 +139,7 @@ def _handle(request: HttpRequest, kind: str) -> HttpResponse:
                     item,
                     kind=None if kind == BATCH else kind,
                     received_at=received_at,
-                    max_bytes=settings.TRACKING_MAX_CALL_BYTES,
+                    max_bytes=max_bytes,
                 )
             )
         except InvalidCall as problem:
