@@ -142,9 +142,11 @@ def _term_sql(
     ]  # fmt: skip
 
 
-def _contact_sums_sql(
-    scoring: SegmentScoring, landmark: dt.datetime, *, which: ActivityFilter, add: bool
+def _contact_sums_add_sql(
+    scoring: SegmentScoring, landmark: dt.datetime, *, which: ActivityFilter
 ) -> tuple[str, list[Any]]:
+    """Add the contact terms of the activity `which` selects to the stored sums
+    (the incremental rollup; the recompute replaces sums in _person_sums)."""
     term, term_params = _term_sql(scoring, landmark, anonymous=False)
     table = ContactEngagement._meta.db_table
     later = "GREATEST" if connection.vendor == "postgresql" else "MAX"
@@ -152,8 +154,6 @@ def _contact_sums_sql(
         f"ON CONFLICT (segment_id, account_id, contact_id) DO UPDATE SET "
         f"decay_sum = {table}.decay_sum + excluded.decay_sum, "
         f"last_activity_at = {later}({table}.last_activity_at, excluded.last_activity_at)"
-        if add
-        else ""
     )
     sql = f"""
         INSERT INTO {table}
@@ -561,7 +561,7 @@ def _batch_add(
     """Add one claimed batch to a segment; re-score only the accounts it touched."""
     _accounts_lock(scoring, landmark, at, batch_id)
     which = ActivityFilter.batch(batch_id)
-    sql, params = _contact_sums_sql(scoring, landmark, which=which, add=True)
+    sql, params = _contact_sums_add_sql(scoring, landmark, which=which)
     with connection.cursor() as db:
         db.execute(sql, params)
     return _accounts_refresh(

@@ -8,9 +8,11 @@ statement, a naive ORM loop and the incremental rollup (docs/benchmarks.md).
    anonymous visits resolved to an account, junk and otherwise excluded rows).
 2. Time `scores_recompute`, then `REFERENCE_SQL` (one statement that computes
    every member account's raw and normalised score from the activity table),
-   and check that they agree on every account.
-3. Time the obvious per-account, per-contact ORM loop on a sample of accounts
-   and scale it to the whole segment.
+   in rounds after a checkpoint, comparing the medians, and check that they
+   agree on every account after each round.
+3. Time the obvious per-account, per-contact ORM loop, saving its sums and
+   scores as the recompute does (rolled back), on a sample of accounts and
+   scale it to the whole segment.
 4. COPY new activities, time `scores_rollup`, and check every account again.
 
 The data is left in place (the next run empties it first), so the product's
