@@ -8,6 +8,7 @@ natural key, never a query per row. Natural keys are normalised here
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -520,6 +521,51 @@ def contacts_for_user_ids(*, user_ids: set[str]) -> dict[str, ContactRef]:
         )
         found = read()
     return found
+
+
+@functools.cache
+def _bare_contact_defaults() -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """The columns of a bare contact other than its user id, and their model defaults."""
+    columns, values = [], []
+    for model_field in Contact._meta.concrete_fields:
+        if model_field.primary_key or model_field.name in (
+            "external_id",
+            "created_at",
+            "updated_at",
+        ):
+            continue
+        columns.append(str(model_field.column))
+        values.append(model_field.get_db_prep_value(model_field.get_default(), connection))
+    return tuple(columns), tuple(values)
+
+
+def bare_contacts_insert_sql(cursor: Any) -> str:
+    """A PostgreSQL statement creating the bare contacts `contacts_for_user_ids`
+    would create (model defaults, no email) for those of the user ids in its one
+    parameter (`%s`, a text array) that have none.
+
+    For the tracking API's hot path, which sends it with the activity insert
+    that reads them (engagement.services). `cursor` quotes the defaults. Ids
+    are inserted in sorted order, so two batches creating the same contacts
+    wait on each other instead of deadlocking; known ids are skipped by index
+    lookups (LATERAL ... LIMIT 1: stale statistics cannot turn it into a scan
+    of the contact table) and do not take a sequence value each.
+    """
+    columns, values = _bare_contact_defaults()
+    defaults = cursor.mogrify(", ".join(["%s"] * len(values)), values)
+    if isinstance(defaults, bytes):
+        defaults = defaults.decode()
+    defaults = defaults.replace("%", "%%")  # the statement is interpolated again
+    return (
+        f"INSERT INTO accounts_contact (external_id, created_at, updated_at, {', '.join(columns)}) "  # noqa: S608 - model column names and quoted defaults
+        f"SELECT wanted.external_id, now(), now(), {defaults} "
+        "FROM unnest(%s::varchar[]) AS wanted (external_id) "
+        "LEFT JOIN LATERAL (SELECT 1 AS found FROM accounts_contact AS known "
+        "WHERE known.external_id = wanted.external_id LIMIT 1) AS known ON true "
+        "WHERE known.found IS NULL "
+        "ORDER BY wanted.external_id "
+        "ON CONFLICT DO NOTHING"
+    )
 
 
 def accounts_group(*, groups: Sequence[AccountGroup]) -> dict[str, int]:

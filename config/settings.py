@@ -186,6 +186,11 @@ TRACKING_RATE_LIMIT_PER_SECOND = env.integer(
 # many seconds, so that a tracking request does not read them every time: a
 # revoked key or an edited mapping takes effect within it. 0 reads every time.
 TRACKING_CONFIG_CACHE_SECONDS = env.integer("TRACKING_CONFIG_CACHE_SECONDS", default=5, minimum=0)
+# The tracking API keeps its two write statements prepared per database
+# connection (PostgreSQL plans them once, not per request). Turn it off behind
+# a pooler in transaction mode (PgBouncer), whose server connections change
+# under a client between transactions.
+TRACKING_PREPARED_STATEMENTS = env.boolean("TRACKING_PREPARED_STATEMENTS", default=True)
 
 # --- Scores -----------------------------------------------------------------
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import secrets
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,7 +14,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
@@ -22,6 +25,7 @@ from accounts.services import (
     ContactIdentity,
     ContactRef,
     accounts_group,
+    bare_contacts_insert_sql,
     contact_junk_review,
     contacts_for_user_ids,
     contacts_identify,
@@ -46,7 +50,12 @@ from engagement.selectors import (
     tracking_config_forget,
     write_key_digest,
 )
-from engagement.tracking import TrackingCall, activity_type_for_event, activity_type_for_page
+from engagement.tracking import (
+    TrackingCall,
+    activity_type_for_event,
+    activity_type_for_page,
+    nul_escaped,
+)
 
 BATCH_SIZE = bulk.BATCH_SIZE
 OnBatch = bulk.OnBatch
@@ -325,9 +334,29 @@ def tracking_calls_store(
         unique.setdefault(call.message_id, call)
     duplicates = len(calls) - len(unique)
 
+    identity_calls = [c for c in unique.values() if c.kind in IDENTITY_KINDS]
+    activity_calls = [c for c in unique.values() if c.kind not in IDENTITY_KINDS]
+    if (
+        activity_calls
+        and not identity_calls
+        and not rejections
+        and connection.vendor == "postgresql"
+    ):
+        # The common batch, page and track calls only: one round trip, atomic on
+        # its own (_tracking_activities_insert_postgresql), no BEGIN or COMMIT.
+        stored = _tracking_activities_insert_postgresql(
+            source_id=source_id, calls=activity_calls, event_types=event_types
+        )
+        if stored:
+            transaction.on_commit(scores_rollup_schedule, robust=True)
+        return StoreResult(
+            activities=stored,
+            identity_calls=0,
+            duplicates=duplicates + len(activity_calls) - stored,
+            rejected=rejections,
+        )
+
     with transaction.atomic():
-        identity_calls = [c for c in unique.values() if c.kind in IDENTITY_KINDS]
-        activity_calls = [c for c in unique.values() if c.kind not in IDENTITY_KINDS]
         if identity_calls:
             seen = set(
                 IdentityCall.objects.filter(
@@ -352,9 +381,11 @@ def tracking_calls_store(
                 [
                     RejectedCall(
                         source_id=source_id,
-                        message_id=r.message_id[:200],
-                        reason=r.reason[:500],
-                        payload=r.payload if isinstance(r.payload, dict) else {"value": r.payload},
+                        message_id=nul_escaped(r.message_id)[:200],
+                        reason=nul_escaped(r.reason)[:500],
+                        payload=nul_escaped(
+                            r.payload if isinstance(r.payload, dict) else {"value": r.payload}
+                        ),
                     )
                     for r in rejections
                 ]
@@ -421,11 +452,11 @@ def _anonymous_history_attach(*, contact_by_anonymous_id: Mapping[str, int]) -> 
 def _activities_store(
     *, source_id: int, calls: Sequence[TrackingCall], event_types: Mapping[str, str]
 ) -> int:
-    people = contacts_for_user_ids(user_ids={c.user_id for c in calls if c.user_id})
     if connection.vendor == "postgresql":
         return _tracking_activities_insert_postgresql(
-            source_id=source_id, calls=calls, people=people, event_types=event_types
+            source_id=source_id, calls=calls, event_types=event_types
         )
+    people = contacts_for_user_ids(user_ids={c.user_id for c in calls if c.user_id})
     anonymous = {c.anonymous_id for c in calls if c.anonymous_id and not c.user_id}
     known_anonymous = (
         {
@@ -478,10 +509,11 @@ def _activities_store(
 
 
 # The tracking API's hot path on PostgreSQL: the statement itself resolves what
-# _activities_store resolves in Python elsewhere (same rules, same tests): a
-# known anonymous visitor's contact, account and junk flag, and, for a visit
-# from no known person, the company owning its network (the innermost IP range,
-# as selectors.account_ids_for_addresses). One round trip instead of three.
+# _activities_store resolves in Python elsewhere (same rules, same tests): the
+# person behind a call (the contact of its user id, else the contact a known
+# anonymous id was tied to), their account and junk flag, and, for a visit from
+# no known person, the company owning its network (the innermost IP range, as
+# selectors.account_ids_for_addresses).
 _TRACKING_INSERT_POSTGRESQL = """
 INSERT INTO engagement_activity (
     source_id, received_at, message_id, type, occurred_at, account_id, contact_id,
@@ -489,8 +521,7 @@ INSERT INTO engagement_activity (
 )
 SELECT %s, %s, r.m, r.t, r.o,
     CASE
-        WHEN r.u THEN r.a
-        WHEN visitor.id IS NOT NULL THEN visitor.account_id
+        WHEN person.id IS NOT NULL THEN person.account_id
         WHEN r.k IS NOT NULL THEN (
             SELECT account.id FROM accounts_account AS account
             WHERE account.domain = (
@@ -502,80 +533,142 @@ SELECT %s, %s, r.m, r.t, r.o,
             LIMIT 1
         )
     END,
-    CASE WHEN r.u THEN r.c ELSE visitor.id END,
+    person.id,
     r.an, r.ip::inet, r.tk, r.en, r.p,
     CASE
-        WHEN r.u THEN r.er
-        WHEN visitor.is_junk AND visitor.junk_reason <> ''
-            THEN 'junk contact: ' || visitor.junk_reason
+        WHEN person.is_junk AND person.junk_reason <> ''
+            THEN 'junk contact: ' || person.junk_reason
         ELSE ''
     END
 FROM json_to_recordset(%s::json) AS r (
-    m varchar, t varchar, o timestamptz, u boolean, a bigint, c bigint, er varchar,
-    an varchar, k varchar, ip varchar, tk varchar, en varchar, p jsonb
+    m varchar, t varchar, o timestamptz, u varchar, an varchar, k varchar, ip varchar,
+    tk varchar, en varchar, p jsonb
 )
--- LATERAL: two index lookups per call, whatever the size of the identity and
--- contact tables (a plain join let the planner hash the whole contact table
--- for every batch).
+-- LATERAL ... LIMIT 1: index lookups per call, whatever the size of the contact
+-- and identity tables (a plain join let the planner hash the whole contact
+-- table for every batch).
 LEFT JOIN LATERAL (
+    SELECT person.id, person.account_id, person.is_junk, person.junk_reason
+    FROM accounts_contact AS person
+    WHERE r.u <> '' AND person.external_id = r.u
+    UNION ALL
     SELECT person.id, person.account_id, person.is_junk, person.junk_reason
     FROM engagement_anonymousidentity AS anonymous
     JOIN accounts_contact AS person ON person.id = anonymous.contact_id
-    WHERE NOT r.u AND r.an <> '' AND anonymous.anonymous_id = r.an
-    LIMIT 1  -- (anonymous_id is unique) keeps the planner from flattening it into a join
-) AS visitor ON true
+    WHERE r.u = '' AND r.an <> '' AND anonymous.anonymous_id = r.an
+    LIMIT 1
+) AS person ON true
 ON CONFLICT DO NOTHING
 """
 
 
 def _tracking_activities_insert_postgresql(
-    *,
-    source_id: int,
-    calls: Sequence[TrackingCall],
-    people: Mapping[str, ContactRef],
-    event_types: Mapping[str, str],
+    *, source_id: int, calls: Sequence[TrackingCall], event_types: Mapping[str, str]
 ) -> int:
-    records = []
-    for call in calls:
-        person = people.get(call.user_id) if call.user_id else None
-        records.append(
-            {
-                "m": call.message_id,
-                "t": _activity_type(call, event_types),
-                "o": call.timestamp.isoformat(),
-                "u": person is not None,
-                "a": person.account_id if person else None,
-                "c": person.id if person else None,
-                "er": f"junk contact: {person.junk_reason}"
-                if person and person.junk_reason
-                else "",
-                "an": call.anonymous_id,
-                "k": address_key(call.ip) if call.ip and not person else None,
-                "ip": call.ip,
-                "tk": call.tracking_key,
-                "en": (call.event or call.name)[:200],
-                "p": call.properties,
-            }
-        )
+    """Create the bare contacts of unknown user ids and insert the activities,
+    in one round trip; returns how many activities were inserted.
+
+    Sent as one simple-query message of two statements: outside a transaction
+    PostgreSQL runs such a message as one (both or neither, committed before it
+    answers), and the insert, a statement of its own, sees the contacts the
+    first one created or waited for.
+    """
+    records = [
+        {
+            "m": call.message_id,
+            "t": _activity_type(call, event_types),
+            "o": call.timestamp.isoformat(),
+            "u": call.user_id,
+            "an": call.anonymous_id,
+            # Only a call without a user id can be a visit from no known person.
+            "k": address_key(call.ip) if call.ip and not call.user_id else None,
+            "ip": call.ip,
+            "tk": call.tracking_key,
+            "en": (call.event or call.name)[:200],
+            "p": call.properties,
+        }
+        for call in calls
+    ]
+    user_ids = sorted({call.user_id for call in calls if call.user_id})
+    params: list[Any] = [source_id, timezone.now(), _records_json(records)]
+    if user_ids:
+        params = [user_ids, *params]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _TRACKING_INSERT_POSTGRESQL, [source_id, timezone.now(), _records_json(records)]
-        )
+        if _tracking_statements_preparable():
+            try:
+                return _tracking_prepared_execute(
+                    cursor, with_contacts=bool(user_ids), params=params
+                )
+            except DatabaseError as error:
+                if getattr(error.__cause__, "pgcode", None) != INVALID_SQL_STATEMENT_NAME:
+                    raise
+                # The connection lost them (DISCARD ALL, a pooler): nothing ran.
+                _prepared_connections.discard(connection.connection)
+                return _tracking_prepared_execute(
+                    cursor, with_contacts=bool(user_ids), params=params
+                )
+        sql = _TRACKING_INSERT_POSTGRESQL
+        if user_ids:
+            sql = f"{bare_contacts_insert_sql(cursor)};\n{sql}"
+        cursor.execute(sql, params)
+        # The row count of a multi-statement message is the last statement's.
         return cursor.rowcount
 
 
-def _contacts_for_anonymous_ids(*, anonymous_ids: set[str]) -> dict[str, ContactRef]:
-    rows = AnonymousIdentity.objects.filter(anonymous_id__in=anonymous_ids).values_list(
-        "anonymous_id",
-        "contact_id",
-        "contact__account_id",
-        "contact__is_junk",
-        "contact__junk_reason",
+# --- Prepared tracking statements -------------------------------------------------
+# Planning the insert cost PostgreSQL more than a millisecond per batch
+# (docs/benchmarks.md); prepared, it is planned once per connection. The names
+# are this product's own; pg_prepared_statements says what a connection holds.
+
+INVALID_SQL_STATEMENT_NAME = "26000"
+_BARE_CONTACTS_STATEMENT = "engage_tracking_bare_contacts"
+_INSERT_STATEMENT = "engage_tracking_insert"
+# The raw connections known to hold both statements.
+_prepared_connections: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _tracking_statements_preparable() -> bool:
+    """Prepare only where it pays and is safe: connections kept between
+    requests, and outside a transaction, where a statement found missing can
+    be prepared and the call retried."""
+    return (
+        settings.TRACKING_PREPARED_STATEMENTS
+        and connection.settings_dict.get("CONN_MAX_AGE") != 0
+        and not connection.in_atomic_block
     )
-    return {
-        anon: ContactRef(id=pk, account_id=account_id, junk_reason=reason if junk else "")
-        for anon, pk, account_id, junk, reason in rows
+
+
+def _numbered_parameters(sql: str) -> str:
+    """psycopg2's %s placeholders as PostgreSQL's $1, $2 ... in order."""
+    numbers = itertools.count(1)
+    return re.sub(r"%s", lambda _: f"${next(numbers)}", sql)
+
+
+def _tracking_statements_prepare(cursor: Any) -> None:
+    cursor.execute(
+        "SELECT name FROM pg_prepared_statements WHERE name IN (%s, %s)",
+        [_BARE_CONTACTS_STATEMENT, _INSERT_STATEMENT],
+    )
+    held = {name for (name,) in cursor.fetchall()}
+    statements = {
+        _BARE_CONTACTS_STATEMENT: ("varchar[]", bare_contacts_insert_sql(cursor)),
+        _INSERT_STATEMENT: ("bigint, timestamptz, json", _TRACKING_INSERT_POSTGRESQL),
     }
+    for name, (types, sql) in statements.items():
+        if name not in held:
+            # Constant text: our names, types and statements, nothing from a request.
+            cursor.execute(f"PREPARE {name} ({types}) AS {_numbered_parameters(sql)}")
+    _prepared_connections.add(connection.connection)
+
+
+def _tracking_prepared_execute(cursor: Any, *, with_contacts: bool, params: list[Any]) -> int:
+    if connection.connection not in _prepared_connections:
+        _tracking_statements_prepare(cursor)
+    sql = f"EXECUTE {_INSERT_STATEMENT} (%s, %s, %s)"
+    if with_contacts:
+        sql = f"EXECUTE {_BARE_CONTACTS_STATEMENT} (%s);\n{sql}"
+    cursor.execute(sql, params)
+    return int(cursor.rowcount)
 
 
 # --- Junk ------------------------------------------------------------------------

@@ -67,6 +67,15 @@ DEFAULT_PRICING_PATTERNS: tuple[str, ...] = (
 # Properties that may carry an explicit program key, in order of preference.
 PROGRAM_KEY_PROPERTIES = ("program_key", "programKey", "program")
 
+# The longest ids and keys the tables hold (Contact.external_id,
+# Account.external_id, Activity.anonymous_id and tracking_key, AnonymousIdentity;
+# a test keeps them equal). A longer one is refused with its call, not
+# truncated into another person's id or another program's key.
+MAX_USER_ID = 100
+MAX_GROUP_ID = 100
+MAX_ANONYMOUS_ID = 200
+MAX_TRACKING_KEY = 200
+
 
 class InvalidCall(ValueError):
     """A call that cannot be stored; `reason` says why in words a client can act on."""
@@ -195,14 +204,27 @@ def _tracking_key(properties: Mapping[str, Any], context: Mapping[str, Any]) -> 
     for key in PROGRAM_KEY_PROPERTIES:
         value = properties.get(key)
         if isinstance(value, str) and value.strip():
-            return value.strip().lower()
+            return _key_within_limit(value, f"properties.{key}")
     campaign = context.get("campaign")
     if isinstance(campaign, dict):
         # analytics.js puts utm_campaign in context.campaign.name.
         name = campaign.get("name") or campaign.get("utm_campaign")
         if isinstance(name, str) and name.strip():
-            return name.strip().lower()
+            return _key_within_limit(name, "context.campaign.name")
     return ""
+
+
+def _key_within_limit(value: str, where: str) -> str:
+    key = value.strip().lower()
+    if len(key) > MAX_TRACKING_KEY:
+        raise InvalidCall(f"{where} is longer than {MAX_TRACKING_KEY} characters")
+    return key
+
+
+def _id_within_limit(value: str, name: str, limit: int) -> str:
+    if len(value) > limit:
+        raise InvalidCall(f"{name} is longer than {limit} characters")
+    return value
 
 
 # Dotted-quad IPv4 without leading zeros: ipaddress would give back the same text.
@@ -231,17 +253,68 @@ def _ip(context: Mapping[str, Any]) -> str | None:
 _ESCAPED_SIZE_BOUND = 6
 
 
-def _call_size(raw: dict[str, Any], max_bytes: int) -> int | None:
+def _call_size(raw: dict[str, Any], encoded: bytes | None, max_bytes: int) -> int | None:
     """The call's size as `json.dumps(raw, separators=(",", ":"), default=str)`
     encodes it, or None when that is certainly within max_bytes. Only calls near
     the limit pay for the slow exact measure."""
-    try:
-        fast = len(orjson.dumps(raw))
-    except (TypeError, orjson.JSONEncodeError):
-        fast = None
-    if fast is not None and fast * _ESCAPED_SIZE_BOUND <= max_bytes:
+    if encoded is not None and len(encoded) * _ESCAPED_SIZE_BOUND <= max_bytes:
         return None
     return len(json.dumps(raw, separators=(",", ":"), default=str).encode())
+
+
+def _nul_path(value: Any, path: str) -> str | None:
+    """Where in a call a string (or key) holds U+0000, which PostgreSQL's text
+    and jsonb cannot store; None if nowhere."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and "\x00" in key:
+                return inner
+            found = _nul_path(item, inner)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def nul_escaped(value: Any) -> Any:
+    """`value` with each U+0000 in its strings and keys written as the six
+    characters \\u0000: what a refused call is dead-lettered as, since the
+    database cannot store the character itself."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000")
+    if isinstance(value, dict):
+        return {nul_escaped(key): nul_escaped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [nul_escaped(item) for item in value]
+    return value
+
+
+def _call_encoding_check(raw: dict[str, Any], max_bytes: int | None) -> None:
+    """Refuse a call over the size limit, or holding a NUL character anywhere:
+    either would fail the whole batch's insert instead of this one call."""
+    try:
+        encoded: bytes | None = orjson.dumps(raw)
+    except (TypeError, orjson.JSONEncodeError):
+        encoded = None
+    # orjson writes U+0000 as \u0000; a literal backslash before "u0000" also
+    # matches, so a match is confirmed by walking the call.
+    if encoded is None or b"\\u0000" in encoded:
+        where = _nul_path(raw, "")
+        if where is not None:
+            raise InvalidCall(
+                f"{nul_escaped(where)} contains a NUL character (\\u0000), which cannot be stored"
+            )
+    if max_bytes is not None:
+        size = _call_size(raw, encoded, max_bytes)
+        if size is not None and size > max_bytes:
+            raise InvalidCall(f"call is {size} bytes; the limit is {max_bytes} bytes per call")
 
 
 def call_parse(
@@ -262,18 +335,15 @@ def call_parse(
 def _call_parse(
     raw: dict[str, Any], *, kind: str | None, received_at: dt.datetime, max_bytes: int | None
 ) -> TrackingCall:
-    if max_bytes is not None:
-        size = _call_size(raw, max_bytes)
-        if size is not None and size > max_bytes:
-            raise InvalidCall(f"call is {size} bytes; the limit is {max_bytes} bytes per call")
+    _call_encoding_check(raw, max_bytes)
     call_kind = kind or _text(raw, "type")
     if call_kind not in CALL_KINDS:
         raise InvalidCall(f"type must be one of {', '.join(CALL_KINDS)}, got {call_kind!r}")
     message_id = _text(raw, "messageId") or derived_message_id(raw)
     if len(message_id) > 200:
         raise InvalidCall("messageId is longer than 200 characters")
-    user_id = _text(raw, "userId")
-    anonymous_id = _text(raw, "anonymousId")
+    user_id = _id_within_limit(_text(raw, "userId"), "userId", MAX_USER_ID)
+    anonymous_id = _id_within_limit(_text(raw, "anonymousId"), "anonymousId", MAX_ANONYMOUS_ID)
     if call_kind != "alias" and not user_id and not anonymous_id:
         raise InvalidCall("a call needs a userId or an anonymousId")
     properties = _object(raw, "properties")
@@ -293,8 +363,12 @@ def _call_parse(
         # Each kind reads only its own fields (the hot path reads few).
         event=_text(raw, "event") if call_kind == "track" else "",
         name=_text(raw, "name") if call_kind in ("page", "screen") else "",
-        group_id=_text(raw, "groupId") if call_kind == "group" else "",
-        previous_id=_text(raw, "previousId") if call_kind == "alias" else "",
+        group_id=_id_within_limit(_text(raw, "groupId"), "groupId", MAX_GROUP_ID)
+        if call_kind == "group"
+        else "",
+        previous_id=_id_within_limit(_text(raw, "previousId"), "previousId", MAX_ANONYMOUS_ID)
+        if call_kind == "alias"
+        else "",
         traits=traits,
         properties=properties,
         context=context,

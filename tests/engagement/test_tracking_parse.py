@@ -7,11 +7,16 @@ import datetime as dt
 import pytest
 
 from engagement.tracking import (
+    MAX_ANONYMOUS_ID,
+    MAX_GROUP_ID,
+    MAX_TRACKING_KEY,
+    MAX_USER_ID,
     InvalidCall,
     activity_type_for_event,
     activity_type_for_page,
     call_parse,
     derived_message_id,
+    nul_escaped,
 )
 
 RECEIVED = dt.datetime(2026, 11, 22, 12, 0, 0, tzinfo=dt.UTC)
@@ -117,6 +122,66 @@ def test_a_call_without_message_id_gets_the_same_derived_id_on_retry() -> None:
 def test_an_invalid_call_says_what_is_wrong(raw: object, kind: str | None, reason: str) -> None:
     with pytest.raises(InvalidCall, match=reason):
         parse(raw, kind)
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind", "reason"),
+    [
+        ({"userId": "u" * 101, "event": "x"}, "track", "userId is longer than 100 characters"),
+        ({"anonymousId": "a" * 201, "name": "x"}, "page", "anonymousId is longer than 200"),
+        ({"userId": "u", "groupId": "g" * 101}, "group", "groupId is longer than 100"),
+        ({"userId": "u", "previousId": "p" * 201}, "alias", "previousId is longer than 200"),
+        (
+            {"userId": "u", "event": "x", "context": {"campaign": {"name": "c" * 201}}},
+            "track",
+            "context.campaign.name is longer than 200",
+        ),
+        (
+            {"userId": "u", "event": "x", "properties": {"program_key": "k" * 201}},
+            "track",
+            "properties.program_key is longer than 200",
+        ),
+        (
+            {"userId": "u", "event": "x", "properties": {"items": [{"sku": "a\x00b"}]}},
+            "track",
+            r"properties.items\[0\].sku contains a NUL character",
+        ),
+        (
+            {"userId": "u", "event": "x", "properties": {"k\x00": 1}},
+            "track",
+            r"properties.k\\u0000 contains a NUL character",
+        ),
+        ({"userId": "u\x00", "event": "x"}, "track", "userId contains a NUL character"),
+    ],
+)
+def test_a_value_the_database_cannot_hold_is_refused_with_where_it_is(
+    raw: object, kind: str, reason: str
+) -> None:
+    with pytest.raises(InvalidCall, match=reason):
+        parse(raw, kind, max_bytes=32_768)
+
+
+def test_the_id_limits_are_those_of_the_columns_that_hold_them() -> None:
+    from accounts.models import Account, Contact
+    from engagement.models import Activity, AnonymousIdentity
+
+    def longest(model: type, name: str) -> int | None:
+        return model._meta.get_field(name).max_length  # type: ignore[attr-defined]
+
+    assert longest(Contact, "external_id") == MAX_USER_ID
+    assert longest(Account, "external_id") == MAX_GROUP_ID
+    assert longest(Activity, "anonymous_id") == MAX_ANONYMOUS_ID
+    assert longest(AnonymousIdentity, "anonymous_id") == MAX_ANONYMOUS_ID
+    assert longest(Activity, "tracking_key") == MAX_TRACKING_KEY
+
+
+def test_a_backslash_u0000_that_is_text_is_not_a_nul_character() -> None:
+    call = parse({"userId": "u", "event": "x", "properties": {"t": "C:\\u0000"}}, "track")
+    assert call.properties == {"t": "C:\\u0000"}  # type: ignore[attr-defined]
+
+
+def test_a_refused_call_is_dead_lettered_with_its_nul_characters_written_out() -> None:
+    assert nul_escaped({"a\x00": ["x\x00y", 1, None]}) == {"a\\u0000": ["x\\u0000y", 1, None]}
 
 
 def test_an_invalid_call_carries_its_message_id() -> None:

@@ -1,0 +1,131 @@
+"""The tracking API's PostgreSQL write path: one message per batch, prepared
+statements per connection, and nothing half-written when the message fails.
+
+Outside a test transaction (transaction=True), as the server runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import override_settings
+
+from accounts.models import Contact
+from engagement.models import Activity
+from engagement.services import IssuedSource, source_create
+from tests.engagement.test_tracking_api import post, track
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgresql")]
+
+STATEMENTS = {"engage_tracking_bare_contacts", "engage_tracking_insert"}
+
+
+@pytest.fixture
+def issued() -> IssuedSource:
+    return source_create(name="Website")
+
+
+@pytest.fixture(autouse=True)
+def connections_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the server runs (DB_CONN_MAX_AGE); Django's tests set it to 0."""
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+
+
+def prepared() -> dict[str, tuple[int, int]]:
+    """This connection's prepared statements: name -> (generic plans, custom plans)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, generic_plans, custom_plans FROM pg_prepared_statements")
+        return {name: (generic, custom) for name, generic, custom in cursor.fetchall()}
+
+
+def batch(first: int, size: int = 5) -> dict[str, list[dict[str, object]]]:
+    return {"batch": [track(f"m-{n}", user_id=f"u-{n}") for n in range(first, first + size)]}
+
+
+def test_the_write_statements_are_prepared_once_and_then_planned_no_more(
+    client: Client, issued: IssuedSource
+) -> None:
+    for n in range(8):
+        # Batches of 30 new users: nearer the 100 calls of a real client's.
+        assert post(client, "/v1/batch", batch(n * 30, 30), issued.write_key).status_code == 200
+    held = prepared()
+    assert held.keys() >= STATEMENTS
+    # PostgreSQL plans the first five executions for their values, then keeps
+    # one generic plan when it costs no more.
+    assert held["engage_tracking_insert"] == (3, 5)
+    assert held["engage_tracking_bare_contacts"] == (3, 5)
+    assert Activity.objects.count() == 240
+    assert Contact.objects.count() == 240
+
+
+def test_statements_the_connection_lost_are_prepared_again(
+    client: Client, issued: IssuedSource
+) -> None:
+    assert post(client, "/v1/batch", batch(0), issued.write_key).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # what a pooler's reset does
+    response = post(client, "/v1/batch", batch(5), issued.write_key)
+    assert response.status_code == 200
+    assert prepared().keys() >= STATEMENTS
+    assert Activity.objects.count() == 10
+
+
+@override_settings(TRACKING_PREPARED_STATEMENTS=False)
+def test_prepared_statements_can_be_turned_off_for_a_transaction_pooler(
+    client: Client, issued: IssuedSource
+) -> None:
+    assert post(client, "/v1/batch", batch(0), issued.write_key).status_code == 200
+    assert not STATEMENTS & prepared().keys()
+    assert Activity.objects.count() == 5
+
+
+def test_nothing_is_prepared_on_a_connection_used_for_one_request(
+    client: Client, issued: IssuedSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    assert post(client, "/v1/batch", batch(0), issued.write_key).status_code == 200
+    assert not STATEMENTS & prepared().keys()
+    assert Activity.objects.count() == 5
+
+
+@contextmanager
+def activity_inserts_refused() -> Iterator[None]:
+    """Make every activity insert fail, as a constraint or a full disk would."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_refuse_activity() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_refuse_activity BEFORE INSERT ON engagement_activity "
+            "FOR EACH ROW EXECUTE FUNCTION test_refuse_activity()"
+        )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER test_refuse_activity ON engagement_activity")
+            cursor.execute("DROP FUNCTION test_refuse_activity()")
+
+
+@pytest.mark.parametrize("prepare", [True, False])
+def test_a_batch_whose_insert_fails_leaves_no_contact_behind_and_can_be_retried(
+    client: Client, issued: IssuedSource, prepare: bool
+) -> None:
+    request = {"batch": [track("m-1", user_id="u-new")]}
+    with override_settings(TRACKING_PREPARED_STATEMENTS=prepare):
+        # Warm up, so that a prepared run fails in its EXECUTE, not its PREPARE.
+        assert post(client, "/v1/batch", batch(100, 1), issued.write_key).status_code == 200
+        with activity_inserts_refused():
+            response = post(client, "/v1/batch", request, issued.write_key)
+        assert response.status_code == 503
+        assert response["Retry-After"] == "5"
+        # The bare contact went in with the insert's message, and out with it.
+        assert not Contact.objects.filter(external_id="u-new").exists()
+        assert post(client, "/v1/batch", request, issued.write_key).status_code == 200
+    stored = Activity.objects.get(message_id="m-1")
+    assert stored.contact == Contact.objects.get(external_id="u-new")
