@@ -315,10 +315,12 @@ def _page_path(call: TrackingCall) -> str:
     return path if isinstance(path, str) else ""
 
 
-def _activity_type(call: TrackingCall, event_types: Mapping[str, str]) -> str:
+def _activity_type(
+    call: TrackingCall, event_types: Mapping[str, str], pricing_patterns: Sequence[str]
+) -> str:
     if call.kind == "track":
         return activity_type_for_event(call.event, event_types)
-    return activity_type_for_page(_page_path(call), settings.TRACKING_PRICING_PATTERNS)
+    return activity_type_for_page(_page_path(call), pricing_patterns)
 
 
 def tracking_calls_store(
@@ -456,6 +458,7 @@ def _activities_store(
         return _tracking_activities_insert_postgresql(
             source_id=source_id, calls=calls, event_types=event_types
         )
+    pricing_patterns = settings.TRACKING_PRICING_PATTERNS
     people = contacts_for_user_ids(user_ids={c.user_id for c in calls if c.user_id})
     anonymous = {c.anonymous_id for c in calls if c.anonymous_id and not c.user_id}
     known_anonymous = (
@@ -491,7 +494,7 @@ def _activities_store(
         rows.append(
             ActivityRow(
                 message_id=call.message_id,
-                type=_activity_type(call, event_types),
+                type=_activity_type(call, event_types, pricing_patterns),
                 occurred_at=call.timestamp,
                 account_id=person.account_id if person else resolved_account,
                 contact_id=person.id if person else None,
@@ -573,10 +576,11 @@ def _tracking_activities_insert_postgresql(
     answers), and the insert, a statement of its own, sees the contacts the
     first one created or waited for.
     """
+    pricing_patterns = settings.TRACKING_PRICING_PATTERNS  # once: settings are a lazy proxy
     records = [
         {
             "m": call.message_id,
-            "t": _activity_type(call, event_types),
+            "t": _activity_type(call, event_types, pricing_patterns),
             "o": call.timestamp.isoformat(),
             "u": call.user_id,
             "an": call.anonymous_id,
