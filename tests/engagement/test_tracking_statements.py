@@ -129,3 +129,30 @@ def test_a_batch_whose_insert_fails_leaves_no_contact_behind_and_can_be_retried(
         assert post(client, "/v1/batch", request, issued.write_key).status_code == 200
     stored = Activity.objects.get(message_id="m-1")
     assert stored.contact == Contact.objects.get(external_id="u-new")
+
+
+def test_the_indexed_text_columns_of_activity_compare_bytes() -> None:
+    # Migration 0016; a later AlterField of these columns would silently reset it.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name, collation_name FROM information_schema.columns "
+            "WHERE table_name = 'engagement_activity' "
+            "AND column_name IN ('message_id', 'anonymous_id', 'tracking_key')"
+        )
+        assert dict(cursor.fetchall()) == {
+            "message_id": "C",
+            "anonymous_id": "C",
+            "tracking_key": "C",
+        }
+
+
+def test_the_source_reference_is_left_unchecked_by_the_database_but_protected() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT confrelid::regclass::text FROM pg_constraint "
+            "WHERE conrelid = 'engagement_activity'::regclass AND contype = 'f'"
+        )
+        assert sorted(row[0] for row in cursor.fetchall()) == [
+            "accounts_account",
+            "accounts_contact",
+        ]
