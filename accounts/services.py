@@ -564,7 +564,7 @@ def bare_contacts_insert_sql(cursor: Any) -> str:
         "WHERE known.external_id = wanted.external_id LIMIT 1) AS known ON true "
         "WHERE known.found IS NULL "
         "ORDER BY wanted.external_id "
-        "ON CONFLICT DO NOTHING"
+        "ON CONFLICT (external_id) DO NOTHING"
     )
 
 
