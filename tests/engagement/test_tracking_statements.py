@@ -156,3 +156,17 @@ def test_the_source_reference_is_left_unchecked_by_the_database_but_protected() 
             "accounts_account",
             "accounts_contact",
         ]
+
+
+def test_each_activity_gets_its_own_calls_properties(client: Client, issued: IssuedSource) -> None:
+    # The properties travel apart from the other fields and are zipped back by
+    # position: a prepared run (the second request) must keep them aligned too.
+    for first in (0, 50):
+        calls = [
+            {**track(f"m-{n}", user_id=f"u-{n % 3}"), "properties": {"n": n, "tag": f"t{n}"}}
+            for n in range(first, first + 50)
+        ]
+        assert post(client, "/v1/batch", {"batch": calls}, issued.write_key).status_code == 200
+    stored = dict(Activity.objects.values_list("message_id", "properties"))
+    assert stored == {f"m-{n}": {"n": n, "tag": f"t{n}"} for n in range(100)}
+    assert prepared().keys() >= STATEMENTS
