@@ -539,22 +539,23 @@ def _bare_contact_defaults() -> tuple[tuple[str, ...], tuple[Any, ...]]:
     return tuple(columns), tuple(values)
 
 
-def bare_contacts_insert_sql(cursor: Any) -> str:
+@functools.cache
+def bare_contacts_insert_sql() -> str:
     """A PostgreSQL statement creating the bare contacts `contacts_for_user_ids`
     would create (model defaults, no email) for those of the user ids in its one
     parameter (`%s`, a text array) that have none.
 
     For the tracking API's hot path, which sends it with the activity insert
-    that reads them (engagement.services). `cursor` quotes the defaults. Ids
-    are inserted in sorted order, so two batches creating the same contacts
-    wait on each other instead of deadlocking; known ids are skipped by index
-    lookups (LATERAL ... LIMIT 1: stale statistics cannot turn it into a scan
-    of the contact table) and do not take a sequence value each.
+    that reads them (engagement.services). Built once per process, on first
+    use (the defaults are quoted by the database driver). Ids are inserted in
+    sorted order, so two batches creating the same contacts wait on each other
+    instead of deadlocking; known ids are skipped by index lookups (LATERAL ...
+    LIMIT 1: stale statistics cannot turn it into a scan of the contact table)
+    and do not take a sequence value each.
     """
     columns, values = _bare_contact_defaults()
-    defaults = cursor.mogrify(", ".join(["%s"] * len(values)), values)
-    if isinstance(defaults, bytes):
-        defaults = defaults.decode()
+    postgresql_operations: Any = connection.ops  # compose_sql: PostgreSQL's, quoting by the driver
+    defaults = postgresql_operations.compose_sql(", ".join(["%s"] * len(values)), values)
     defaults = defaults.replace("%", "%%")  # the statement is interpolated again
     return (
         f"INSERT INTO accounts_contact (external_id, created_at, updated_at, {', '.join(columns)}) "  # noqa: S608 - model column names and quoted defaults

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
 import secrets
 import weakref
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -625,7 +627,7 @@ def _tracking_activities_insert_postgresql(
                 )
         sql = _TRACKING_INSERT_POSTGRESQL
         if user_ids:
-            sql = f"{bare_contacts_insert_sql(cursor)};\n{sql}"
+            sql = f"{bare_contacts_insert_sql()};\n{sql}"
         cursor.execute(sql, params)
         # The row count of a multi-statement message is the last statement's.
         return cursor.rowcount
@@ -637,10 +639,30 @@ def _tracking_activities_insert_postgresql(
 # are this product's own; pg_prepared_statements says what a connection holds.
 
 INVALID_SQL_STATEMENT_NAME = "26000"
-_BARE_CONTACTS_STATEMENT = "engage_tracking_bare_contacts"
-_INSERT_STATEMENT = "engage_tracking_insert"
 # The raw connections known to hold both statements.
 _prepared_connections: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+@functools.cache
+def _tracking_statements() -> dict[str, tuple[str, str]]:
+    """name -> (parameter types, text) of the contacts and the insert statement.
+
+    Each name carries a digest of its text: a connection that holds another
+    version of a statement (a pooler keeping server connections across a
+    deploy) never runs it, it prepares the new one beside it.
+    """
+
+    def named(prefix: str, sql: str) -> str:
+        return f"{prefix}_{zlib.crc32(sql.encode()):08x}"
+
+    contacts_sql = bare_contacts_insert_sql()
+    return {
+        named("engage_tracking_bare_contacts", contacts_sql): ("varchar[]", contacts_sql),
+        named("engage_tracking_insert", _TRACKING_INSERT_POSTGRESQL): (
+            "bigint, timestamptz, json, jsonb",
+            _TRACKING_INSERT_POSTGRESQL,
+        ),
+    }
 
 
 def _tracking_statements_preparable() -> bool:
@@ -661,15 +683,11 @@ def _numbered_parameters(sql: str) -> str:
 
 
 def _tracking_statements_prepare(cursor: Any) -> None:
+    statements = _tracking_statements()
     cursor.execute(
-        "SELECT name FROM pg_prepared_statements WHERE name IN (%s, %s)",
-        [_BARE_CONTACTS_STATEMENT, _INSERT_STATEMENT],
+        "SELECT name FROM pg_prepared_statements WHERE name = ANY(%s)", [list(statements)]
     )
     held = {name for (name,) in cursor.fetchall()}
-    statements = {
-        _BARE_CONTACTS_STATEMENT: ("varchar[]", bare_contacts_insert_sql(cursor)),
-        _INSERT_STATEMENT: ("bigint, timestamptz, json, jsonb", _TRACKING_INSERT_POSTGRESQL),
-    }
     for name, (types, sql) in statements.items():
         if name not in held:
             # Constant text: our names, types and statements, nothing from a request.
@@ -680,9 +698,10 @@ def _tracking_statements_prepare(cursor: Any) -> None:
 def _tracking_prepared_execute(cursor: Any, *, with_contacts: bool, params: list[Any]) -> int:
     if connection.connection not in _prepared_connections:
         _tracking_statements_prepare(cursor)
-    sql = f"EXECUTE {_INSERT_STATEMENT} (%s, %s, %s, %s)"
+    contacts, insert = _tracking_statements()
+    sql = f"EXECUTE {insert} (%s, %s, %s, %s)"
     if with_contacts:
-        sql = f"EXECUTE {_BARE_CONTACTS_STATEMENT} (%s);\n{sql}"
+        sql = f"EXECUTE {contacts} (%s);\n{sql}"
     cursor.execute(sql, params)
     return int(cursor.rowcount)
 

@@ -36,10 +36,14 @@ def connections_kept(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def prepared() -> dict[str, tuple[int, int]]:
-    """This connection's prepared statements: name -> (generic plans, custom plans)."""
+    """This connection's prepared statements, by name without the version
+    digest: name -> (generic plans, custom plans)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT name, generic_plans, custom_plans FROM pg_prepared_statements")
-        return {name: (generic, custom) for name, generic, custom in cursor.fetchall()}
+        return {
+            name.rpartition("_")[0]: (generic, custom)
+            for name, generic, custom in cursor.fetchall()
+        }
 
 
 def batch(first: int, size: int = 5) -> dict[str, list[dict[str, object]]]:
