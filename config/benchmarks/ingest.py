@@ -203,6 +203,8 @@ class SendStats:
     retries: int = 0
     duplicates: int = 0
     latencies: list[float] = field(default_factory=list)
+    # Seconds from the start at which each batch was answered, in order.
+    answered_at: list[float] = field(default_factory=list)
 
 
 class _Sender:
@@ -225,6 +227,7 @@ class _Sender:
         self.next_batch = 0
         self.stats = SendStats()
         self.failure: BaseException | None = None
+        self.started = time.perf_counter()
 
     def _take(self) -> Batch | None:
         with self.lock:
@@ -273,6 +276,7 @@ class _Sender:
                     self.stats.requests += 1
                     self.stats.duplicates += duplicates
                     self.stats.latencies.append(latency)
+                    self.stats.answered_at.append(time.perf_counter() - self.started)
                     bar.update(batch.events)
         except BaseException as problem:  # noqa: BLE001 - handed to the main thread
             with self.lock:
@@ -293,12 +297,12 @@ class _Sender:
                 threading.Thread(target=self._work, args=(bar,), name=f"bench-client-{n}")
                 for n in range(self.connections)
             ]
-            started = time.perf_counter()
+            self.started = time.perf_counter()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
-            self.stats.seconds = time.perf_counter() - started
+            self.stats.seconds = time.perf_counter() - self.started
         if self.failure is not None:
             raise BenchmarkError(f"ingest over HTTP failed: {self.failure}") from self.failure
         return self.stats
@@ -454,6 +458,8 @@ class IngestResult:
     retries: int
     duplicates_reported: int
     latency_ms: dict[str, float]
+    # Events per second over each tenth of the batches, in order (rates_by_part).
+    events_per_second_by_tenth: list[float]
     # CPU milliseconds per batch of 100 during the HTTP phase (Linux; else None).
     cpu_ms_per_batch: dict[str, float | None]
     exactly_once: bool
@@ -482,6 +488,26 @@ def _latency_ms(latencies: Sequence[float]) -> dict[str, float]:
         "p99": round(cuts[98] * 1000, 2),
         "max": round(max(latencies) * 1000, 2),
     }
+
+
+def rates_by_part(
+    answered_at: Sequence[float], *, events_per_batch: int, parts: int = 10
+) -> list[float]:
+    """Events per second over each of `parts` consecutive shares of the batches
+    (in the order they were answered, each taken as full): whether the rate
+    held over the run, not only on average. Fewer parts when there are fewer
+    batches."""
+    times = sorted(answered_at)
+    parts = min(parts, len(times))
+    rates = []
+    previous = 0.0
+    for part in range(parts):
+        first = len(times) * part // parts
+        last = len(times) * (part + 1) // parts  # exclusive
+        seconds = times[last - 1] - previous
+        rates.append(round((last - first) * events_per_batch / seconds, 1) if seconds > 0 else 0.0)
+        previous = times[last - 1]
+    return rates
 
 
 def run(options: IngestOptions) -> IngestResult:
@@ -561,6 +587,7 @@ def run(options: IngestOptions) -> IngestResult:
         retries=sent.retries,
         duplicates_reported=sent.duplicates,
         latency_ms=_latency_ms(sent.latencies),
+        events_per_second_by_tenth=rates_by_part(sent.answered_at, events_per_batch=BATCH_SIZE),
         cpu_ms_per_batch=cpu.cpu_per_batch(before, after, batches=sent.requests),
         exactly_once=exactly_once,
         stored=stored.rows,

@@ -49,11 +49,23 @@ def test_the_ingest_benchmark_stores_every_event_once_and_reports_both_rates(
     assert result["http_events_per_second"] > 0
     assert result["copy_events_per_second"] > 0
     assert result["ratio_to_copy"] > 0
+    # Three batches: a rate for each.
+    assert len(result["events_per_second_by_tenth"]) == 3
+    assert min(result["events_per_second_by_tenth"]) > 0
     assert result["server"]["workers"] == 1
     # The run deletes what it wrote.
     assert not Source.objects.filter(name__startswith="bench ingest").exists()
     assert not Activity.objects.exists()
     assert not Contact.objects.filter(external_id__startswith=ingest.USER_PREFIX).exists()
+
+
+def test_the_rate_is_reported_for_each_share_of_the_run() -> None:
+    # Six batches of 100 answered at these seconds, in three shares of two:
+    # 200 events in 2 s, then 200 in 2.5 s, then 200 in 1.5 s.
+    answered = [1.0, 2.0, 3.0, 4.5, 5.0, 6.0]
+    assert ingest.rates_by_part(answered, events_per_batch=100, parts=3) == [100.0, 80.0, 133.3]
+    # Fewer batches than shares: one share per batch.
+    assert ingest.rates_by_part([0.5, 1.0], events_per_batch=100) == [200.0, 200.0]
 
 
 def test_the_bench_refuses_sqlite_saying_why(monkeypatch: pytest.MonkeyPatch) -> None:

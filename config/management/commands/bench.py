@@ -183,6 +183,12 @@ class Command(BaseCommand):
             f"{result.retries} retries, latency p50 {result.latency_ms['p50']} ms "
             f"p99 {result.latency_ms['p99']} ms)"
         )
+        by_tenth = result.events_per_second_by_tenth
+        if by_tenth:
+            self.stdout.write(
+                f"  by tenth of the run  {' '.join(f'{rate:,.0f}' for rate in by_tenth)}  "
+                f"(slowest {min(by_tenth):,.0f} events/s)"
+            )
         self.stdout.write(
             f"  raw COPY        {result.copy_events_per_second:>12,.0f} events/s  "
             f"({result.copy_seconds:.1f}s)"
