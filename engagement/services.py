@@ -11,7 +11,7 @@ import weakref
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -526,7 +526,7 @@ INSERT INTO engagement_activity (
     source_id, received_at, message_id, type, occurred_at, account_id, contact_id,
     anonymous_id, ip, tracking_key, event_name, properties, excluded_reason
 )
-SELECT %s, %s, r.m, r.t, r.o,
+SELECT %s, %s, r.m, r.t, timestamptz 'epoch' + r.o * interval '1 microsecond',
     CASE
         WHEN person.id IS NOT NULL THEN person.account_id
         WHEN r.k IS NOT NULL THEN (
@@ -552,7 +552,7 @@ SELECT %s, %s, r.m, r.t, r.o,
 -- twice, once as JSON text and again into jsonb (about 0.4 ms a batch).
 FROM ROWS FROM (
     json_to_recordset(%s::json) AS (
-        m varchar, t varchar, o timestamptz, u varchar, an varchar, k varchar, ip varchar,
+        m varchar, t varchar, o bigint, u varchar, an varchar, k varchar, ip varchar,
         tk varchar, en varchar
     ),
     jsonb_array_elements(%s::jsonb)
@@ -575,6 +575,10 @@ ON CONFLICT (source_id, message_id) DO NOTHING
 """
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def _tracking_activities_insert_postgresql(
     *, source_id: int, calls: Sequence[TrackingCall], event_types: Mapping[str, str]
 ) -> int:
@@ -591,7 +595,9 @@ def _tracking_activities_insert_postgresql(
         {
             "m": call.message_id,
             "t": _activity_type(call, event_types, pricing_patterns),
-            "o": call.timestamp.isoformat(),
+            # Microseconds since the epoch: exact, and cheaper than ISO text on
+            # both sides (isoformat alone was a tenth of the request's time).
+            "o": (call.timestamp - _EPOCH) // _MICROSECOND,
             "u": call.user_id,
             "an": call.anonymous_id,
             # Only a call without a user id can be a visit from no known person.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import gzip
 from typing import Any
 
@@ -64,6 +65,7 @@ def test_a_track_call_is_stored_and_answered_with_success(
     )
     assert activity.contact is not None and activity.contact.external_id == "u-1"
     assert activity.ip == "198.51.100.7"
+    assert activity.occurred_at == dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 
 
 def test_the_write_key_may_come_in_the_body(client: Client, issued: IssuedSource) -> None:

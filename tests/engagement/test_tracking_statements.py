@@ -6,6 +6,7 @@ Outside a test transaction (transaction=True), as the server runs it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -162,15 +163,32 @@ def test_the_source_reference_is_left_unchecked_by_the_database_but_protected() 
         ]
 
 
-def test_each_activity_gets_its_own_calls_properties(client: Client, issued: IssuedSource) -> None:
+def test_each_activity_gets_its_own_calls_properties_and_exact_time(
+    client: Client, issued: IssuedSource
+) -> None:
     # The properties travel apart from the other fields and are zipped back by
     # position: a prepared run (the second request) must keep them aligned too.
     for first in (0, 50):
         calls = [
-            {**track(f"m-{n}", user_id=f"u-{n % 3}"), "properties": {"n": n, "tag": f"t{n}"}}
+            {
+                **track(f"m-{n}", user_id=f"u-{n % 3}"),
+                "properties": {"n": n, "tag": f"t{n}"},
+                # Microseconds and an offset: the time travels as microseconds
+                # since the epoch and must come back exact.
+                "timestamp": f"1969-12-31T23:59:{n % 60:02d}.{n:06d}+02:00",
+            }
             for n in range(first, first + 50)
         ]
         assert post(client, "/v1/batch", {"batch": calls}, issued.write_key).status_code == 200
-    stored = dict(Activity.objects.values_list("message_id", "properties"))
-    assert stored == {f"m-{n}": {"n": n, "tag": f"t{n}"} for n in range(100)}
+    stored = {
+        m: (p, t)
+        for m, p, t in Activity.objects.values_list("message_id", "properties", "occurred_at")
+    }
+    assert stored == {
+        f"m-{n}": (
+            {"n": n, "tag": f"t{n}"},
+            dt.datetime(1969, 12, 31, 21, 59, n % 60, n, tzinfo=dt.UTC),
+        )
+        for n in range(100)
+    }
     assert prepared().keys() >= STATEMENTS
