@@ -523,7 +523,6 @@ def contacts_for_user_ids(*, user_ids: set[str]) -> dict[str, ContactRef]:
     return found
 
 
-@functools.cache
 def _bare_contact_defaults() -> tuple[tuple[str, ...], tuple[Any, ...]]:
     """The columns of a bare contact other than its user id, and their model defaults."""
     columns, values = [], []

@@ -683,9 +683,10 @@ def _tracking_statements_preparable() -> bool:
 
 
 def _numbered_parameters(sql: str) -> str:
-    """psycopg2's %s placeholders as PostgreSQL's $1, $2 ... in order."""
+    """psycopg2's %s placeholders as PostgreSQL's $1, $2 ... in order, and its
+    %% escapes as the % they stand for (PREPARE's text is sent as it is)."""
     numbers = itertools.count(1)
-    return re.sub(r"%s", lambda _: f"${next(numbers)}", sql)
+    return re.sub(r"%([s%])", lambda m: "%" if m[1] == "%" else f"${next(numbers)}", sql)
 
 
 def _tracking_statements_prepare(cursor: Any) -> None:

@@ -217,15 +217,12 @@ def _tracking_key(properties: Mapping[str, Any], context: Mapping[str, Any]) -> 
 
 
 def _key_within_limit(value: str, where: str) -> str:
-    key = value.strip().lower()
-    if len(key) > MAX_TRACKING_KEY:
-        raise InvalidCall(f"{where} is longer than {MAX_TRACKING_KEY} characters")
-    return key
+    return _id_within_limit(value.strip().lower(), where, MAX_TRACKING_KEY)
 
 
-def _id_within_limit(value: str, name: str, limit: int) -> str:
+def _id_within_limit(value: str, where: str, limit: int) -> str:
     if len(value) > limit:
-        raise InvalidCall(f"{name} is longer than {limit} characters")
+        raise InvalidCall(f"{where} is longer than {limit} characters")
     return value
 
 

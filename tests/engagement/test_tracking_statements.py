@@ -16,8 +16,9 @@ from django.test import Client
 from django.test.utils import override_settings
 
 from accounts.models import Contact
+from accounts.services import contacts_for_user_ids
 from engagement.models import Activity
-from engagement.services import IssuedSource, source_create
+from engagement.services import IssuedSource, _numbered_parameters, source_create
 from tests.engagement.test_tracking_api import post, track
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgresql")]
@@ -192,3 +193,24 @@ def test_each_activity_gets_its_own_calls_properties_and_exact_time(
         for n in range(100)
     }
     assert prepared().keys() >= STATEMENTS
+
+
+def test_placeholders_become_numbered_parameters_and_escaped_percents_plain() -> None:
+    sql = "SELECT %s, '100%%', %s WHERE x LIKE 'a%%s'"
+    assert _numbered_parameters(sql) == "SELECT $1, '100%', $2 WHERE x LIKE 'a%s'"
+
+
+def test_a_bare_contact_from_the_statement_equals_one_from_the_orm(
+    client: Client, issued: IssuedSource
+) -> None:
+    # The fast path's SQL and contacts_for_user_ids (SQLite, identity calls)
+    # create the same contact: the statement takes its defaults from the model.
+    assert post(client, "/v1/batch", batch(0, 1), issued.write_key).status_code == 200
+    contacts_for_user_ids(user_ids={"u-orm"})
+    ignored = {"id", "external_id", "created_at", "updated_at"}
+
+    def fields(external_id: str) -> dict[str, object]:
+        values = Contact.objects.filter(external_id=external_id).values().get()
+        return {name: value for name, value in values.items() if name not in ignored}
+
+    assert fields("u-0") == fields("u-orm")
