@@ -53,9 +53,8 @@ from engagement.selectors import (
     write_key_digest,
 )
 from engagement.tracking import (
+    ActivityTypes,
     TrackingCall,
-    activity_type_for_event,
-    activity_type_for_page,
     nul_escaped,
 )
 
@@ -319,12 +318,10 @@ def _page_path(call: TrackingCall) -> str:
     return path if isinstance(path, str) else ""
 
 
-def _activity_type(
-    call: TrackingCall, event_types: Mapping[str, str], pricing_patterns: Sequence[str]
-) -> str:
+def _activity_type(call: TrackingCall, types: ActivityTypes) -> str:
     if call.kind == "track":
-        return activity_type_for_event(call.event, event_types)
-    return activity_type_for_page(_page_path(call), pricing_patterns)
+        return types.for_event(call.event)
+    return types.for_page(_page_path(call))
 
 
 def tracking_calls_store(
@@ -462,7 +459,7 @@ def _activities_store(
         return _tracking_activities_insert_postgresql(
             source_id=source_id, calls=calls, event_types=event_types
         )
-    pricing_patterns = settings.TRACKING_PRICING_PATTERNS
+    types = ActivityTypes(event_types, settings.TRACKING_PRICING_PATTERNS)
     people = contacts_for_user_ids(user_ids={c.user_id for c in calls if c.user_id})
     anonymous = {c.anonymous_id for c in calls if c.anonymous_id and not c.user_id}
     known_anonymous = (
@@ -498,7 +495,7 @@ def _activities_store(
         rows.append(
             ActivityRow(
                 message_id=call.message_id,
-                type=_activity_type(call, event_types, pricing_patterns),
+                type=_activity_type(call, types),
                 occurred_at=call.timestamp,
                 account_id=person.account_id if person else resolved_account,
                 contact_id=person.id if person else None,
@@ -590,11 +587,11 @@ def _tracking_activities_insert_postgresql(
     answers), and the insert, a statement of its own, sees the contacts the
     first one created or waited for.
     """
-    pricing_patterns = settings.TRACKING_PRICING_PATTERNS  # once: settings are a lazy proxy
+    types = ActivityTypes(event_types, settings.TRACKING_PRICING_PATTERNS)
     records = [
         {
             "m": call.message_id,
-            "t": _activity_type(call, event_types, pricing_patterns),
+            "t": _activity_type(call, types),
             # Microseconds since the epoch: exact, and cheaper than ISO text on
             # both sides (isoformat alone was a tenth of the request's time).
             "o": (call.timestamp - _EPOCH) // _MICROSECOND,

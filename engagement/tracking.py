@@ -137,9 +137,47 @@ def _globs_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def activity_type_for_page(path: str, patterns: Iterable[str] = DEFAULT_PRICING_PATTERNS) -> str:
+    return _page_type(path, _globs_regex(tuple(patterns)))
+
+
+def _page_type(path: str, pricing: re.Pattern[str]) -> str:
     lowered = "/" + path.lower().split("?", 1)[0].strip("/")
-    pricing = _globs_regex(tuple(patterns)).match(lowered)
-    return "pricing_page_view" if pricing else "page_view"
+    return "pricing_page_view" if pricing.match(lowered) else "page_view"
+
+
+class ActivityTypes:
+    """The activity types of one request's calls: what `activity_type_for_event`
+    and `activity_type_for_page` give, with the configured mapping folded once
+    and each event name and page path typed once (a site sends the same few
+    over and over, and this ran for every call of every batch)."""
+
+    __slots__ = ("_by_event", "_by_path", "_mapping", "_pricing")
+
+    def __init__(self, mapping: Mapping[str, str] | None, pricing_patterns: Iterable[str]) -> None:
+        folded: dict[str, str] = {}
+        for name, activity_type in (mapping or {}).items():
+            # The first configured name that folds alike wins, as in activity_type_for_event.
+            folded.setdefault(fold_event_name(name), activity_type)
+        self._mapping = folded
+        self._pricing = _globs_regex(tuple(pricing_patterns))
+        self._by_event: dict[str, str] = {}
+        self._by_path: dict[str, str] = {}
+
+    def for_event(self, event: str) -> str:
+        activity_type = self._by_event.get(event)
+        if activity_type is None:
+            folded = fold_event_name(event)
+            activity_type = self._mapping.get(folded)
+            if activity_type is None:
+                activity_type = DEFAULT_EVENT_TYPES.get(folded, "other")
+            self._by_event[event] = activity_type
+        return activity_type
+
+    def for_page(self, path: str) -> str:
+        activity_type = self._by_path.get(path)
+        if activity_type is None:
+            activity_type = self._by_path[path] = _page_type(path, self._pricing)
+        return activity_type
 
 
 def derived_message_id(raw: Mapping[str, Any]) -> str:
@@ -151,6 +189,9 @@ def derived_message_id(raw: Mapping[str, Any]) -> str:
     content = {k: v for k, v in raw.items() if k not in {"sentAt", "writeKey", "messageId"}}
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return "derived-" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
+
+
+_fromisoformat = dt.datetime.fromisoformat
 
 
 def parse_timestamp(value: Any, *, field_name: str) -> dt.datetime:
@@ -191,8 +232,21 @@ def _object(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
 def _call_time(raw: Mapping[str, Any], received_at: dt.datetime) -> dt.datetime:
     """When the call happened: `timestamp`, else `originalTimestamp` corrected for
     the client clock's skew against `sentAt`, else when it was received."""
-    if raw.get("timestamp") is not None:
-        return parse_timestamp(raw["timestamp"], field_name="timestamp")
+    timestamp = raw.get("timestamp")
+    if type(timestamp) is str:
+        # The common case, as the libraries send it ("...+00:00" or "...Z"), in
+        # one call; anything else takes parse_timestamp's way and its messages.
+        try:
+            parsed = _fromisoformat(timestamp)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is dt.UTC:
+                return parsed
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(dt.UTC)
+    if timestamp is not None:
+        return parse_timestamp(timestamp, field_name="timestamp")
     if raw.get("originalTimestamp") is not None:
         original = parse_timestamp(raw["originalTimestamp"], field_name="originalTimestamp")
         if raw.get("sentAt") is not None:
@@ -298,10 +352,16 @@ def nul_escaped(value: Any) -> Any:
 def _call_encoding_check(raw: dict[str, Any], max_bytes: int | None) -> None:
     """Refuse a call over the size limit, or holding a NUL character anywhere:
     either would fail the whole batch's insert instead of this one call."""
+    encoded: bytes | None
     try:
-        encoded: bytes | None = orjson.dumps(raw)
+        encoded = dumped = orjson.dumps(raw)
     except (TypeError, orjson.JSONEncodeError):
         encoded = None
+    else:
+        if (
+            max_bytes is None or len(dumped) * _ESCAPED_SIZE_BOUND <= max_bytes
+        ) and b"\\u0000" not in dumped:
+            return  # the common case, decided without another call
     # orjson writes U+0000 as \u0000; a literal backslash before "u0000" also
     # matches, so a match is confirmed by walking the call.
     if encoded is None or b"\\u0000" in encoded:
@@ -335,51 +395,86 @@ def _call_parse(
     raw: dict[str, Any], *, kind: str | None, received_at: dt.datetime, max_bytes: int | None
 ) -> TrackingCall:
     _call_encoding_check(raw, max_bytes)
+    # Each common case is tested inline (a string, an object) and anything else
+    # goes to the helper that checks it and says what is wrong: this runs for
+    # every call of every batch, and a function call per field was a third of it.
+    get = raw.get
     call_kind = kind or _text(raw, "type")
     if call_kind not in CALL_KINDS:
         raise InvalidCall(f"type must be one of {', '.join(CALL_KINDS)}, got {call_kind!r}")
-    message_id = _text(raw, "messageId") or derived_message_id(raw)
+    value = get("messageId")
+    message_id = (value.strip() if type(value) is str else _text(raw, "messageId")) or (
+        derived_message_id(raw)
+    )
     if len(message_id) > 200:
         raise InvalidCall("messageId is longer than 200 characters")
-    user_id = _id_within_limit(_text(raw, "userId"), "userId", MAX_USER_ID)
-    anonymous_id = _id_within_limit(_text(raw, "anonymousId"), "anonymousId", MAX_ANONYMOUS_ID)
+    value = get("userId")
+    user_id = value.strip() if type(value) is str else "" if value is None else _text(raw, "userId")
+    if len(user_id) > MAX_USER_ID:
+        raise InvalidCall(f"userId is longer than {MAX_USER_ID} characters")
+    value = get("anonymousId")
+    anonymous_id = (
+        value.strip() if type(value) is str else "" if value is None else _text(raw, "anonymousId")
+    )
+    if len(anonymous_id) > MAX_ANONYMOUS_ID:
+        raise InvalidCall(f"anonymousId is longer than {MAX_ANONYMOUS_ID} characters")
     if call_kind != "alias" and not user_id and not anonymous_id:
         raise InvalidCall("a call needs a userId or an anonymousId")
-    properties = _object(raw, "properties")
-    context = _object(raw, "context")
-    traits = _object(raw, "traits") or _object(context, "traits")
-    try:
-        contact = contact_traits(traits) if call_kind == "identify" else None
-        account = account_traits(traits) if call_kind == "group" else None
-    except InvalidValue as problem:
-        raise InvalidCall(f"traits: {problem}") from None
-    call = TrackingCall(
-        kind=call_kind,
-        message_id=message_id,
-        timestamp=_call_time(raw, received_at),
-        user_id=user_id,
-        anonymous_id=anonymous_id,
-        # Each kind reads only its own fields (the hot path reads few).
-        event=_text(raw, "event") if call_kind == "track" else "",
-        name=_text(raw, "name") if call_kind in ("page", "screen") else "",
-        group_id=_id_within_limit(_text(raw, "groupId"), "groupId", MAX_GROUP_ID)
-        if call_kind == "group"
-        else "",
-        previous_id=_id_within_limit(_text(raw, "previousId"), "previousId", MAX_ANONYMOUS_ID)
-        if call_kind == "alias"
-        else "",
-        traits=traits,
-        properties=properties,
-        context=context,
-        ip=_ip(context),
-        tracking_key=_tracking_key(properties, context),
-        contact=contact,
-        account=account,
+    properties = get("properties")
+    if type(properties) is not dict:
+        properties = _object(raw, "properties")
+    context = get("context")
+    if type(context) is not dict:
+        context = _object(raw, "context")
+    traits = get("traits")
+    if type(traits) is not dict or not traits:
+        if traits is not None:
+            _object(raw, "traits")  # says what is wrong, unless it is an empty object
+        # Traits in the context (analytics.js) when the call has none of its own.
+        traits = context.get("traits")
+        if type(traits) is not dict:
+            traits = _object(context, "traits")
+    event = name = group_id = previous_id = ""
+    contact = account = None
+    if call_kind == "track":
+        value = get("event")
+        event = value.strip() if type(value) is str else _text(raw, "event")
+        if not event:
+            raise InvalidCall("a track call needs an event name")
+    elif call_kind in ("page", "screen"):
+        value = get("name")
+        name = value.strip() if type(value) is str else _text(raw, "name")
+    else:
+        try:
+            if call_kind == "identify":
+                contact = contact_traits(traits)
+            elif call_kind == "group":
+                account = account_traits(traits)
+        except InvalidValue as problem:
+            raise InvalidCall(f"traits: {problem}") from None
+        if call_kind == "group":
+            group_id = _id_within_limit(_text(raw, "groupId"), "groupId", MAX_GROUP_ID)
+            if not group_id:
+                raise InvalidCall("a group call needs a groupId")
+        elif call_kind == "alias":
+            previous_id = _id_within_limit(_text(raw, "previousId"), "previousId", MAX_ANONYMOUS_ID)
+            if not (previous_id and user_id):
+                raise InvalidCall("an alias call needs a previousId and a userId")
+    return TrackingCall(
+        call_kind,
+        message_id,
+        _call_time(raw, received_at),
+        user_id,
+        anonymous_id,
+        event,
+        name,
+        group_id,
+        previous_id,
+        traits,
+        properties,
+        context,
+        _ip(context),
+        _tracking_key(properties, context) if properties or context else "",
+        contact,
+        account,
     )
-    if call_kind == "track" and not call.event:
-        raise InvalidCall("a track call needs an event name")
-    if call_kind == "group" and not call.group_id:
-        raise InvalidCall("a group call needs a groupId")
-    if call_kind == "alias" and not (call.previous_id and call.user_id):
-        raise InvalidCall("an alias call needs a previousId and a userId")
-    return call

@@ -54,11 +54,19 @@ def member(segment: ICPSegment, **fields: Any) -> Account:
 
 
 def act(
-    account: Account, contact: Contact | None, kind: str, days_ago: float, **extra: Any
+    account: Account,
+    contact: Contact | None,
+    kind: str,
+    days_ago: float,
+    *,
+    before: dt.datetime = AT,
+    **extra: Any,
 ) -> Activity:
+    """An activity `days_ago` days before AT, or before `before` (the current time
+    for what a task or command scores at the current time)."""
     return Activity.objects.create(
         source=SOURCE[0], message_id=f"m-{Activity.objects.count()}-{random.random()}",
-        type=kind, occurred_at=AT - dt.timedelta(days=days_ago), account=account,
+        type=kind, occurred_at=before - dt.timedelta(days=days_ago), account=account,
         contact=contact, **extra,
     )  # fmt: skip
 
@@ -197,7 +205,8 @@ def test_the_rollup_costs_a_fixed_number_of_queries(
 
 def test_the_tasks_roll_up_and_refresh_every_scored_segment(segment: ICPSegment) -> None:
     account = member(segment)
-    act(account, ContactFactory.create(account=account, seniority="vp"), "demo_request", 0)
+    person = ContactFactory.create(account=account, seniority="vp")
+    act(account, person, "demo_request", 0, before=timezone.now())
     scores_rollup_all_task.apply()
     assert engagement(account, segment).raw_score > 0
     AccountEngagement.objects.update(score=0)
@@ -207,7 +216,15 @@ def test_the_tasks_roll_up_and_refresh_every_scored_segment(segment: ICPSegment)
 
 def test_the_recompute_command_scores_one_or_every_segment(segment: ICPSegment) -> None:
     account = member(segment)
-    act(account, ContactFactory.create(account=account), "webinar_attended", 1)
+    # The command scores at the current time: an activity of a fixed date would
+    # decay towards zero as the calendar moves on (it did, six months after AT).
+    act(
+        account,
+        ContactFactory.create(account=account),
+        "webinar_attended",
+        1,
+        before=timezone.now(),
+    )
     out = StringIO()
     call_command("scores_recompute", "--segment", "Mid-market SaaS", stdout=out, verbosity=0)
     assert f"segment {segment.pk}: 1 accounts scored" in out.getvalue()

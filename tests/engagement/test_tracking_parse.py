@@ -7,10 +7,13 @@ import datetime as dt
 import pytest
 
 from engagement.tracking import (
+    DEFAULT_EVENT_TYPES,
+    DEFAULT_PRICING_PATTERNS,
     MAX_ANONYMOUS_ID,
     MAX_GROUP_ID,
     MAX_TRACKING_KEY,
     MAX_USER_ID,
+    ActivityTypes,
     InvalidCall,
     activity_type_for_event,
     activity_type_for_page,
@@ -87,6 +90,43 @@ def test_client_clock_skew_is_corrected_from_sent_at() -> None:
         received_at=RECEIVED,
     )
     assert call.timestamp == dt.datetime(2026, 11, 22, 11, 55, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "expected"),
+    [
+        ("2026-11-20T08:30:00Z", dt.datetime(2026, 11, 20, 8, 30, tzinfo=dt.UTC)),
+        ("2026-11-20T08:30:00z", dt.datetime(2026, 11, 20, 8, 30, tzinfo=dt.UTC)),
+        ("2026-11-20T08:30:00.123456+00:00", dt.datetime(2026, 11, 20, 8, 30, 0, 123456, dt.UTC)),
+        ("2026-11-20T10:30:00+02:00", dt.datetime(2026, 11, 20, 8, 30, tzinfo=dt.UTC)),
+        ("2026-11-20T08:30:00", dt.datetime(2026, 11, 20, 8, 30, tzinfo=dt.UTC)),
+        (" 2026-11-20T08:30:00Z ", dt.datetime(2026, 11, 20, 8, 30, tzinfo=dt.UTC)),
+    ],
+)
+def test_a_timestamp_is_read_as_utc_whatever_its_offset_and_spacing(
+    timestamp: str, expected: dt.datetime
+) -> None:
+    call = parse({"userId": "u", "event": "x", "timestamp": timestamp}, "track")
+    assert call.timestamp == expected  # type: ignore[attr-defined]
+    assert call.timestamp.utcoffset() == dt.timedelta(0)  # type: ignore[attr-defined]
+
+
+def test_traits_come_from_the_call_else_from_its_context() -> None:
+    own = parse({"userId": "u", "traits": {"email": "a@b.example"}}, "identify")
+    in_context = parse(
+        {"userId": "u", "traits": {}, "context": {"traits": {"email": "c@d.example"}}}, "identify"
+    )
+    assert own.traits == {"email": "a@b.example"}  # type: ignore[attr-defined]
+    assert in_context.traits == {"email": "c@d.example"}  # type: ignore[attr-defined]
+    with pytest.raises(InvalidCall, match="traits must be an object, got str"):
+        parse({"userId": "u", "traits": "vip"}, "identify")
+    with pytest.raises(InvalidCall, match="traits must be an object, got list"):
+        parse({"userId": "u", "context": {"traits": ["vip"]}}, "identify")
+
+
+def test_ids_given_as_numbers_or_null_are_read_as_text() -> None:
+    call = parse({"userId": 42, "anonymousId": None, "messageId": 7, "event": "x"}, "track")
+    assert (call.user_id, call.anonymous_id, call.message_id) == ("42", "", "7")  # type: ignore[attr-defined]
 
 
 def test_a_call_without_message_id_gets_the_same_derived_id_on_retry() -> None:
@@ -236,3 +276,15 @@ def test_pricing_patterns_are_configurable_and_none_means_no_pricing_page() -> N
     assert activity_type_for_page("/tarifs", ["*/tarifs"]) == "pricing_page_view"
     assert activity_type_for_page("/pricing", ["*/tarifs"]) == "page_view"
     assert activity_type_for_page("/pricing", []) == "page_view"
+
+
+def test_activity_types_of_a_batch_agree_with_the_one_call_functions() -> None:
+    mapping = {"Trial Started": "demo_request", "trial_started": "other", "Form Submitted": "other"}
+    types = ActivityTypes(mapping, DEFAULT_PRICING_PATTERNS)
+    events = [*DEFAULT_EVENT_TYPES, "Trial Started", "TRIAL-started", "Form Submitted", "Custom"]
+    for event in events * 2:  # the second round is answered from what the first remembered
+        assert types.for_event(event) == activity_type_for_event(event, mapping), event
+    assert types.for_event("trial started") == "demo_request"  # the first name that folds alike
+    for path in ["/pricing", "/de/pricing/", "/Plans/Team?x=1", "/blog/pricing-tips", "/"] * 2:
+        assert types.for_page(path) == activity_type_for_page(path), path
+    assert ActivityTypes(None, []).for_page("/pricing") == "page_view"
