@@ -288,3 +288,24 @@ def test_activity_types_of_a_batch_agree_with_the_one_call_functions() -> None:
     for path in ["/pricing", "/de/pricing/", "/Plans/Team?x=1", "/blog/pricing-tips", "/"] * 2:
         assert types.for_page(path) == activity_type_for_page(path), path
     assert ActivityTypes(None, []).for_page("/pricing") == "page_view"
+
+
+@pytest.mark.parametrize(
+    ("ip", "kept"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        (" 0.0.0.0 ", "0.0.0.0"),  # noqa: S104 - an address read, not a bind
+        ("255.255.255.255", "255.255.255.255"),
+        ("2001:DB8:0:0::1", "2001:db8::1"),
+        ("", None),
+    ],
+)
+def test_an_ip_address_is_kept_in_its_canonical_text(ip: str, kept: str | None) -> None:
+    call = parse({"userId": "u", "event": "x", "context": {"ip": ip}}, "track")
+    assert call.ip == kept  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("ip", ["01.2.3.4", "256.1.1.1", "1.2.3.4.5", "0x1.2.3.4", "\uff11.2.3.4"])
+def test_an_ip_address_that_is_not_one_is_refused(ip: str) -> None:
+    with pytest.raises(InvalidCall, match="is not an IP address"):
+        parse({"userId": "u", "event": "x", "context": {"ip": ip}}, "track")

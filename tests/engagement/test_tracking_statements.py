@@ -13,11 +13,12 @@ from contextlib import contextmanager
 import pytest
 from django.db import connection
 from django.test import Client
-from django.test.utils import override_settings
+from django.test.utils import CaptureQueriesContext, override_settings
 
 from accounts.models import Contact
 from accounts.services import contacts_for_user_ids
 from engagement.models import Activity
+from engagement.selectors import tracking_config_forget
 from engagement.services import IssuedSource, _numbered_parameters, source_create
 from tests.engagement.test_tracking_api import post, track
 
@@ -214,3 +215,88 @@ def test_a_bare_contact_from_the_statement_equals_one_from_the_orm(
         return {name: value for name, value in values.items() if name not in ignored}
 
     assert fields("u-0") == fields("u-orm")
+
+
+def backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def backend_terminate(pid: int) -> None:
+    """End a server process from another connection, as a restart or an idle
+    timeout would end the one a worker keeps."""
+    import psycopg2
+
+    database = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=database["NAME"],
+        user=database["USER"],
+        password=database["PASSWORD"],
+        host=database["HOST"],
+        port=database["PORT"],
+    )
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize("prepare", [True, False])
+def test_a_kept_connection_the_server_dropped_is_replaced_without_a_failed_call(
+    client: Client, issued: IssuedSource, prepare: bool
+) -> None:
+    # The batch path skips Django's SELECT 1 health check; its own statement
+    # finds the dead connection and is sent again on a new one. As in a server:
+    # the source and the event mapping are kept from the first request, so the
+    # insert is the second request's first use of the connection.
+    tracking_config_forget()
+    with override_settings(TRACKING_PREPARED_STATEMENTS=prepare, TRACKING_CONFIG_CACHE_SECONDS=60):
+        assert post(client, "/v1/batch", batch(0), issued.write_key).status_code == 200
+        dropped = backend_pid()
+        backend_terminate(dropped)
+        connection.health_check_done = True  # type: ignore[attr-defined]
+        with CaptureQueriesContext(connection) as queries:
+            response = post(client, "/v1/batch", batch(5), issued.write_key)
+        tracking_config_forget()
+        assert response.status_code == 200, response.content
+        assert "duplicates" not in response.json()
+    # The failed message, then the same on a new connection; no SELECT 1.
+    sent = [q["sql"] for q in queries.captured_queries]
+    assert sent[0] == sent[-1]
+    assert sent[0].startswith("EXECUTE" if prepare else "INSERT")
+    # A new connection is given the statements again before the message.
+    assert len(sent) == (5 if prepare else 2)
+    assert not any(sql.strip() == "SELECT 1" for sql in sent)
+    assert backend_pid() != dropped
+    assert Activity.objects.count() == 10
+    assert Contact.objects.count() == 10
+
+
+def test_a_statement_that_fails_on_a_live_connection_is_not_sent_twice(
+    client: Client, issued: IssuedSource
+) -> None:
+    assert post(client, "/v1/batch", batch(0), issued.write_key).status_code == 200
+    kept = backend_pid()
+    with connection.cursor() as cursor:
+        # An OperationalError whose connection is fine: a statement timeout.
+        cursor.execute(
+            "CREATE FUNCTION test_slow_activity() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM pg_sleep(0.2); RETURN NEW; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_slow_activity BEFORE INSERT ON engagement_activity "
+            "FOR EACH ROW EXECUTE FUNCTION test_slow_activity()"
+        )
+        cursor.execute("SET statement_timeout = 50")
+    try:
+        response = post(client, "/v1/batch", batch(5), issued.write_key)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")
+            cursor.execute("DROP TRIGGER test_slow_activity ON engagement_activity")
+            cursor.execute("DROP FUNCTION test_slow_activity()")
+    assert response.status_code == 503
+    assert backend_pid() == kept  # not closed and sent again
+    assert Activity.objects.count() == 5
