@@ -616,13 +616,14 @@ def _tracking_activities_insert_postgresql(
     # time in gunicorn). A kept connection that the server has dropped fails
     # it before anything ran or after it committed; either way the message can
     # be sent again on a new connection, where stored message ids and contacts
-    # are skipped.
+    # are skipped (in the second case the answer counts the calls as
+    # duplicates, and the minute's rollup sweep scores them).
     fresh = connection.connection is None
     connection.health_check_done = True  # type: ignore[attr-defined]  # Django 4.1+, not in the stubs
     try:
         return _tracking_insert_run(with_contacts=bool(user_ids), params=params)
     except (OperationalError, InterfaceError):
-        if fresh or connection.is_usable():
+        if fresh or (connection.connection is not None and connection.is_usable()):
             raise  # the statement failed, not the connection: the view answers 503
         connection.close()
         return _tracking_insert_run(with_contacts=bool(user_ids), params=params)
