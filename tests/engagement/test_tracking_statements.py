@@ -300,3 +300,46 @@ def test_a_statement_that_fails_on_a_live_connection_is_not_sent_twice(
     assert response.status_code == 503
     assert backend_pid() == kept  # not closed and sent again
     assert Activity.objects.count() == 5
+
+
+def test_text_with_quotes_escapes_and_other_scripts_arrives_unchanged(
+    client: Client, issued: IssuedSource
+) -> None:
+    # Each field travels inside a JSON array of its own and is read back as
+    # text: every character JSON escapes, and those it does not, must survive.
+    odd = [
+        'it\'s "quoted"',
+        "back\\slash \\u0041",
+        "tab\there\nnewline",
+        "ünïcödé 日本語 🚀",
+        "\u2028 \x7f",
+    ]
+    calls = [
+        {
+            "type": "page" if n % 2 else "track",
+            "messageId": f"m-{text}-{n}",
+            "userId" if n % 2 else "anonymousId": f"id {text}",
+            "event": f"Event {text}",
+            "name": f"Page {text}",
+            "properties": {"program_key": f"Key {text}", "text": text},
+            "context": {"ip": "2001:db8::7"},
+        }
+        for n, text in enumerate(odd)
+    ]
+    assert post(client, "/v1/batch", {"batch": calls}, issued.write_key).status_code == 200
+    stored = {
+        row[0]: row[1:]
+        for row in Activity.objects.values_list(
+            "message_id", "event_name", "tracking_key", "anonymous_id", "contact__external_id", "ip"
+        )
+    }
+    assert stored == {
+        f"m-{text}-{n}": (
+            f"Page {text}" if n % 2 else f"Event {text}",
+            f"key {text}".lower(),
+            "" if n % 2 else f"id {text}",
+            f"id {text}" if n % 2 else None,
+            "2001:db8::7",
+        )
+        for n, text in enumerate(odd)
+    }
