@@ -409,15 +409,17 @@ def _call_parse(
     if len(message_id) > 200:
         raise InvalidCall("messageId is longer than 200 characters")
     value = get("userId")
-    user_id = value.strip() if type(value) is str else "" if value is None else _text(raw, "userId")
-    if len(user_id) > MAX_USER_ID:
-        raise InvalidCall(f"userId is longer than {MAX_USER_ID} characters")
-    value = get("anonymousId")
-    anonymous_id = (
-        value.strip() if type(value) is str else "" if value is None else _text(raw, "anonymousId")
+    user_id = _id_within_limit(
+        value.strip() if type(value) is str else "" if value is None else _text(raw, "userId"),
+        "userId",
+        MAX_USER_ID,
     )
-    if len(anonymous_id) > MAX_ANONYMOUS_ID:
-        raise InvalidCall(f"anonymousId is longer than {MAX_ANONYMOUS_ID} characters")
+    value = get("anonymousId")
+    anonymous_id = _id_within_limit(
+        value.strip() if type(value) is str else "" if value is None else _text(raw, "anonymousId"),
+        "anonymousId",
+        MAX_ANONYMOUS_ID,
+    )
     if call_kind != "alias" and not user_id and not anonymous_id:
         raise InvalidCall("a call needs a userId or an anonymousId")
     properties = get("properties")
