@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 from django.db import connection
@@ -100,23 +100,28 @@ def test_nothing_is_prepared_on_a_connection_used_for_one_request(
 
 
 @contextmanager
-def activity_inserts_refused() -> Iterator[None]:
-    """Make every activity insert fail, as a constraint or a full disk would."""
+def activity_insert_trigger(body: str) -> Iterator[None]:
+    """Run a PL/pgSQL `body` before every activity insert, for the block."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE FUNCTION test_refuse_activity() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
+            "CREATE FUNCTION test_activity_insert() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN {body} END $$"
         )
         cursor.execute(
-            "CREATE TRIGGER test_refuse_activity BEFORE INSERT ON engagement_activity "
-            "FOR EACH ROW EXECUTE FUNCTION test_refuse_activity()"
+            "CREATE TRIGGER test_activity_insert BEFORE INSERT ON engagement_activity "
+            "FOR EACH ROW EXECUTE FUNCTION test_activity_insert()"
         )
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER test_refuse_activity ON engagement_activity")
-            cursor.execute("DROP FUNCTION test_refuse_activity()")
+            cursor.execute("DROP TRIGGER test_activity_insert ON engagement_activity")
+            cursor.execute("DROP FUNCTION test_activity_insert()")
+
+
+def activity_inserts_refused() -> AbstractContextManager[None]:
+    """Make every activity insert fail, as a constraint or a full disk would."""
+    return activity_insert_trigger("RAISE EXCEPTION 'refused by the test';")
 
 
 @pytest.mark.parametrize("prepare", [True, False])
@@ -279,24 +284,15 @@ def test_a_statement_that_fails_on_a_live_connection_is_not_sent_twice(
 ) -> None:
     assert post(client, "/v1/batch", batch(0), issued.write_key).status_code == 200
     kept = backend_pid()
-    with connection.cursor() as cursor:
-        # An OperationalError whose connection is fine: a statement timeout.
-        cursor.execute(
-            "CREATE FUNCTION test_slow_activity() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN PERFORM pg_sleep(0.2); RETURN NEW; END $$"
-        )
-        cursor.execute(
-            "CREATE TRIGGER test_slow_activity BEFORE INSERT ON engagement_activity "
-            "FOR EACH ROW EXECUTE FUNCTION test_slow_activity()"
-        )
-        cursor.execute("SET statement_timeout = 50")
-    try:
-        response = post(client, "/v1/batch", batch(5), issued.write_key)
-    finally:
+    # An OperationalError whose connection is fine: a statement timeout.
+    with activity_insert_trigger("PERFORM pg_sleep(0.2); RETURN NEW;"):
         with connection.cursor() as cursor:
-            cursor.execute("RESET statement_timeout")
-            cursor.execute("DROP TRIGGER test_slow_activity ON engagement_activity")
-            cursor.execute("DROP FUNCTION test_slow_activity()")
+            cursor.execute("SET statement_timeout = 50")
+        try:
+            response = post(client, "/v1/batch", batch(5), issued.write_key)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET statement_timeout")
     assert response.status_code == 503
     assert backend_pid() == kept  # not closed and sent again
     assert Activity.objects.count() == 5
