@@ -311,12 +311,23 @@ def channel_rows(data: MeasurementData) -> list[dict]:
     return rows
 
 
+def campaign_running(campaign: dict[str, Any] | None, *, start: dt.date, end: dt.date) -> bool:
+    """A campaign runs in [start, end] when its own dates overlap the period."""
+    return (campaign is not None and campaign["starts_on"] <= end
+            and campaign["ends_on"] >= start)  # fmt: skip
+
+
 def funnel_report(
     data: MeasurementData, *, campaign_ids: set[int] | None = None, members: set[int] | None = None
 ) -> dict[str, Any]:
     """Targeted (treated) accounts -> engaged -> qualified -> opportunity -> won,
-    with conversions, win rate, average deal size and cycle time."""
-    chosen = set(data.targets) if campaign_ids is None else campaign_ids
+    with conversions, win rate, average deal size and cycle time. Targeted means
+    a treated target of a campaign running in the period (its dates overlap it):
+    a campaign that had not started, or had ended, targeted nobody then."""
+    chosen = {
+        pk for pk in (data.targets if campaign_ids is None else campaign_ids)
+        if campaign_running(data.campaigns.get(pk), start=data.start, end=data.end)
+    }  # fmt: skip
     targeted = {a for c in chosen for a, (held, _) in data.targets.get(c, {}).items() if not held}
     if members is not None:
         targeted &= members
