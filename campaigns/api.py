@@ -680,18 +680,23 @@ def _head(query: Mapping[str, Any]) -> dict[str, Any]:
 class ProgramsReportApi(ReportApi):
     """Every program for `?start=&end=` (`window_days`, default 90): spend, reach,
     lift, influenced and attributed pipeline, efficiency. `?view=campaigns`,
-    `channels` or `sources` for the other cuts; `?format=csv` for a download."""
+    `channels` or `sources` for the other cuts; `?format=csv` for a download.
+    Programs, campaigns and channels end with an "(influenced by no program)"
+    line and the period's total: attributed plus that line equals the total."""
 
     @extend_schema(parameters=[PeriodRequest], responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, format: str | None = None) -> Response:
         query = self.period(request)
         data = self.load(query)
         view = request.query_params.get("view", "programs")
-        cuts = {"programs": reports.program_rows, "campaigns": reports.campaign_rows,
-                "channels": reports.channel_rows, "sources": reports.source_rows}  # fmt: skip
-        if view not in cuts:
-            raise ValidationError({"view": f"use one of {', '.join(cuts)}"})
-        return Response({**_head(query), "view": view, "rows": cuts[view](data)})
+        views = ("programs", "campaigns", "channels", "sources")
+        if view not in views:
+            raise ValidationError({"view": f"use one of {', '.join(views)}"})
+        if view == "sources":
+            rows = reports.source_rows(data)
+        else:
+            rows = reports.pipeline_report(data, view=view)
+        return Response({**_head(query), "view": view, "rows": rows})
 
 
 class CampaignReportApi(ReportApi):
@@ -705,9 +710,13 @@ class CampaignReportApi(ReportApi):
                             end=campaign.ends_on.isoformat())  # fmt: skip
         data = self.load(query)
         program_ids = sorted(p for p, row in data.programs.items() if row["campaign_id"] == pk)
+        # Its programs, then what reconciles them to the period's pipeline.
+        rows = reports.program_rows(data, program_ids=program_ids) + reports.pipeline_lines(
+            data, label="program", listed_program_ids=set(program_ids)
+        )
         return Response({
             **_head(query), "campaign": reports.campaign_rows(data, campaign_ids=[pk])[0],
-            "rows": reports.program_rows(data, program_ids=program_ids),
+            "rows": rows,
             "funnel": reports.funnel_report(data, campaign_ids={pk}),
         })  # fmt: skip
 
