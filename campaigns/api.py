@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import FitGrade, Opportunity
-from campaigns import reports, selectors, services
+from campaigns import deals, reports, selectors, services
 from campaigns.models import (
     Campaign,
     Channel,
@@ -734,3 +734,64 @@ class FunnelReportApi(ReportApi):
         campaigns = {query["campaign"]} if "campaign" in query else None
         funnel = reports.funnel_report(data, campaign_ids=campaigns, members=members)
         return Response({**_head(query), **funnel})
+
+
+class DealPeriodRequest(serializers.Serializer):
+    start = serializers.DateField(help_text="First day of the period (included).")
+    end = serializers.DateField(help_text="Last day of the period (included).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["end"] < attrs["start"]:
+            raise ValidationError({"end": "must not be before start"})
+        return attrs
+
+
+def _money() -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=20, decimal_places=2)
+
+
+class DealFiguresSerializer(serializers.Serializer):
+    """One line of the deal metrics (definitions: docs/measurement.md)."""
+
+    split = serializers.ChoiceField(choices=["all", "segment", "source", "product_line"])
+    group = serializers.CharField()
+    segment_id = serializers.IntegerField(allow_null=True, required=False)
+    opportunities_opened = serializers.IntegerField(help_text="Opened in the period.")
+    opportunities_opened_without_amount = serializers.IntegerField()
+    pipeline = _money()
+    opportunities_closed = serializers.IntegerField(help_text="Won or lost in the period.")
+    opportunities_won = serializers.IntegerField()
+    opportunities_lost = serializers.IntegerField()
+    won_without_amount = serializers.IntegerField()
+    won_revenue = _money()
+    win_rate = serializers.FloatField(allow_null=True, help_text="won / (won + lost)")
+    average_won_deal = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
+    cycle_days_won = serializers.FloatField(allow_null=True)
+    cycle_days_closed = serializers.FloatField(allow_null=True)
+
+
+class DealMetricsSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    rows = DealFiguresSerializer(many=True)
+
+
+class DealMetricsReportApi(APIView):
+    """Deal metrics for `?start=&end=` over all opportunities, targeted or not:
+    pipeline and opened counts by opened date; won revenue, win rate, average won
+    deal and cycle times by the close date of won and lost deals. The first row
+    is the total, then by segment (overlapping), source and product line.
+    `?format=csv` for a download. Deals without an amount are counted, never
+    read as 0 (the `..._without_amount` columns)."""
+
+    renderer_classes = [JSONRenderer, CsvRenderer]
+    permission_classes = [IsAuthenticated, ModelPermissionsWithView]
+    queryset = Opportunity.objects.none()  # for the permission class: view_opportunity
+
+    @extend_schema(parameters=[DealPeriodRequest], responses={200: DealMetricsSerializer})
+    def get(self, request: Request, format: str | None = None) -> Response:
+        form = DealPeriodRequest(data=request.query_params.dict())
+        form.is_valid(raise_exception=True)
+        report = deals.deal_metrics(start=form.validated_data["start"],
+                                    end=form.validated_data["end"])  # fmt: skip
+        return Response(DealMetricsSerializer(report).data)

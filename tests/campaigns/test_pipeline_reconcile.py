@@ -60,17 +60,24 @@ def random_history(rng: random.Random) -> list[int]:
         for account in rng.sample(accounts, rng.randint(0, len(accounts))):
             first = _day(rng, dt.date(2025, 9, 1), dt.date(2026, 4, 15))
             first_at = dt.datetime.combine(first, dt.time(rng.randint(0, 23)), tzinfo=dt.UTC)
-            Touch.objects.create(program=program, account=account, first_touch_at=first_at,
-                                 last_touch_at=first_at + dt.timedelta(days=rng.randint(0, 40)),
-                                 touch_count=rng.randint(1, 9))  # fmt: skip
+            Touch.objects.create(
+                program=program,
+                account=account,
+                first_touch_at=first_at,
+                last_touch_at=first_at + dt.timedelta(days=rng.randint(0, 40)),
+                touch_count=rng.randint(1, 9),
+            )
     for _ in range(rng.randint(0, 40)):
         opened = _day(rng, dt.date(2025, 11, 1), dt.date(2026, 5, 31))
         status = rng.choice(["open", "won", "lost"])
         amount = None if rng.random() < 0.2 else Decimal(rng.randint(0, 10**7)) / 100
         OpportunityFactory.create(
-            account=rng.choice(accounts), amount=amount, status=status, opened_on=opened,
+            account=rng.choice(accounts),
+            amount=amount,
+            status=status,
+            opened_on=opened,
             close_on=None if status == "open" else opened + dt.timedelta(days=rng.randint(0, 90)),
-        )  # fmt: skip
+        )
     return [c.pk for c in campaigns]
 
 
@@ -97,8 +104,9 @@ def period_in_sql(window_days: int) -> dict[str, Any]:
     first_touches = [(account, as_utc_date(at)) for account, at in touches]
 
     def influenced(account_id: int, opened: dt.date) -> bool:
-        return any(a == account_id and 0 <= (opened - day).days <= window_days
-                   for a, day in first_touches)  # fmt: skip
+        return any(
+            a == account_id and 0 <= (opened - day).days <= window_days for a, day in first_touches
+        )
 
     def totals(rows: list[tuple]) -> dict[str, Any]:
         return {
@@ -121,8 +129,10 @@ def check_rows(rows: list[dict[str, Any]], label: str, expected: dict[str, Any])
     no_program = [r for r in rows if r.get(label) == NO_PROGRAM]
     assert len(total) == 1 and len(no_program) == 1 and rows[-1] is total[0]
     parts = rows[:-1]
-    for column, key in (("pipeline_attributed", "amount"),
-                        ("won_revenue_attributed", "won_amount")):  # fmt: skip
+    for column, key in (
+        ("pipeline_attributed", "amount"),
+        ("won_revenue_attributed", "won_amount"),
+    ):
         assert sum((Decimal(str(r[column])) for r in parts), Decimal(0)) == expected["total"][key]
         assert Decimal(str(total[0][column])) == expected["total"][key]
     for column, key in (("opportunities_attributed", "count"), ("won_attributed", "won")):
@@ -162,13 +172,19 @@ def test_a_deal_no_program_touched_is_on_the_no_program_line(executive: APIClien
     program = ProgramFactory.create()
     touched, untouched = AccountFactory.create(), AccountFactory.create()
     at = dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC)
-    Touch.objects.create(program=program, account=touched, first_touch_at=at, last_touch_at=at,
-                         touch_count=1)  # fmt: skip
-    OpportunityFactory.create(account=touched, amount=Decimal("700.50"),
-                              opened_on=dt.date(2026, 2, 1))  # fmt: skip
-    OpportunityFactory.create(account=untouched, amount=Decimal("300"), status="won",
-                              opened_on=dt.date(2026, 2, 1),
-                              close_on=dt.date(2026, 3, 1))  # fmt: skip
+    Touch.objects.create(
+        program=program, account=touched, first_touch_at=at, last_touch_at=at, touch_count=1
+    )
+    OpportunityFactory.create(
+        account=touched, amount=Decimal("700.50"), opened_on=dt.date(2026, 2, 1)
+    )
+    OpportunityFactory.create(
+        account=untouched,
+        amount=Decimal("300"),
+        status="won",
+        opened_on=dt.date(2026, 2, 1),
+        close_on=dt.date(2026, 3, 1),
+    )
     OpportunityFactory.create(account=untouched, amount=None, opened_on=dt.date(2026, 3, 1))
     rows = executive.get(f"/api/reports/programs/?start={START}&end={END}").json()["rows"]
     assert [r["program"] for r in rows] == [program.name, NO_PROGRAM, PERIOD_TOTAL]
