@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -448,9 +448,10 @@ def _flat(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 # Where a response keeps its table, in order of preference: report rows, funnel
-# steps, a ranking run's entries (programs without spend after the ranked
-# ones), a plan's months against actual, a list page's results.
-_CSV_TABLES = (("rows",), ("steps",), ("ranked", "without_spend"), ("by_month",), ("results",))
+# steps, a ranking run's entries (programs too early to judge, then those
+# without spend, after the ranked ones), a plan's months against actual, a list page's results.
+_CSV_TABLES = (("rows",), ("steps",), ("ranked", "too_early", "without_spend"), ("by_month",),
+               ("results",))  # fmt: skip
 
 
 def _csv_rows(data: Any) -> list[Any]:
@@ -490,29 +491,45 @@ class RankingEntrySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RankingEntry
-        fields = ["id", "program", "program_name", "channel", "rank", "spend", "pipeline",
-                  "metric_value", "is_flagged", "decision", "decision_note", "decided_by",
-                  "decided_at"]  # fmt: skip
+        fields = ["id", "program", "program_name", "channel", "rank", "too_early", "spend",
+                  "pipeline", "metric_value", "is_flagged", "decision", "decision_note",
+                  "decided_by", "decided_at"]  # fmt: skip
 
 
 class RankingRunSerializer(serializers.ModelSerializer):
+    """A run's entries in three lists: ranked (and flagged), too early to judge
+    (spend in the period, influence window still open at its end: never
+    flagged), and without spend."""
+
     ranked = serializers.SerializerMethodField()
+    too_early = serializers.SerializerMethodField()
     without_spend = serializers.SerializerMethodField()
 
     class Meta:
         model = RankingRun
-        fields = ["id", "period_start", "period_end", "metric", "flag_fraction", "trigger",
-                  "created_at", "ranked", "without_spend"]  # fmt: skip
+        fields = ["id", "period_start", "period_end", "metric", "flag_fraction", "window_days",
+                  "trigger", "created_at", "ranked", "too_early", "without_spend"]  # fmt: skip
 
-    def _entries(self, run: RankingRun, ranked: bool) -> list[dict[str, Any]]:
-        rows = [e for e in run.entries.all() if (e.rank is not None) is ranked]
+    def _entries(self, run: RankingRun, kind: str) -> list[dict[str, Any]]:
+        def kind_of(entry: RankingEntry) -> str:
+            if entry.rank is not None:
+                return "ranked"
+            return "too_early" if entry.too_early else "without_spend"
+
+        rows = [e for e in run.entries.all() if kind_of(e) == kind]
         return RankingEntrySerializer(rows, many=True).data  # type: ignore[return-value]
 
+    @extend_schema_field(RankingEntrySerializer(many=True))
     def get_ranked(self, run: RankingRun) -> list[dict[str, Any]]:
-        return self._entries(run, True)
+        return self._entries(run, "ranked")
 
+    @extend_schema_field(RankingEntrySerializer(many=True))
+    def get_too_early(self, run: RankingRun) -> list[dict[str, Any]]:
+        return self._entries(run, "too_early")
+
+    @extend_schema_field(RankingEntrySerializer(many=True))
     def get_without_spend(self, run: RankingRun) -> list[dict[str, Any]]:
-        return self._entries(run, False)
+        return self._entries(run, "without_spend")
 
 
 class RankingRequest(serializers.Serializer):
