@@ -420,7 +420,8 @@ def funnel_report(
         "steps": [asdict(step) for step in metrics.funnel(counts)],
         "opportunities": len(deals),
         "win_rate": _win_rate(deals),
-        "average_deal_size": metrics.average([d.amount for d in won]),
+        # A won deal without an amount is not a deal of 0: left out of the average.
+        "average_deal_size": metrics.average([d.amount for d in won if d.has_amount]),
         "cycle_time_days": metrics.cycle_days(
             (d.opened_on, d.close_on) for d in won if d.close_on is not None
         ),

@@ -49,3 +49,15 @@ def test_targets_of_campaigns_not_running_in_the_period_are_not_targeted() -> No
     assert later is not None
     empty = reports.funnel_report(data, campaign_ids={later.campaign_id})
     assert [step["accounts"] for step in empty["steps"]] == [0, 0, 0, 0, 0]
+
+
+def test_a_won_deal_without_an_amount_is_left_out_of_the_average() -> None:
+    s = scenario.build()
+    OpportunityFactory.create(
+        account=s.accounts["A3"], amount=None, status="won",
+        opened_on=dt.date(2026, 2, 1), close_on=dt.date(2026, 2, 11),
+    )  # fmt: skip
+    funnel = reports.funnel_report(reports.measurement_load(start=START, end=END))
+    # Won: O1 (90,000) and the deal without an amount; the average is O1's alone.
+    assert funnel["average_deal_size"] == 90000.0
+    assert funnel["cycle_time_days"] == (19 + 10) / 2
