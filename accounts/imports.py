@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from accounts.junk import is_personal_domain, junk_reason
-from accounts.models import Account, BuyingRole, Contact, JobFunction, Seniority
+from accounts.models import Account, BuyingRole, Contact, JobFunction, Opportunity, Seniority
 from accounts.normalise import email_domain, normalise_domain, normalise_email
 from accounts.selectors import junk_rules
 from accounts.traits import country_code, seniority_from_title
@@ -222,7 +222,8 @@ def prepare_contacts(rows: Sequence[ParsedRow]) -> list[tuple[ParsedRow, dict[st
 OPPORTUNITY_COLUMNS = (
     Column("external_id", csvimport.text(100), required=True,
            aliases=("record_id", "opportunity_id", "deal_id", "id")),
-    Column("name", csvimport.text(255), required=True, aliases=("deal_name", "opportunity_name")),
+    # Optional: a file without deal names gets `opportunity_default_name`.
+    Column("name", csvimport.text(255), aliases=("deal_name", "opportunity_name")),
     Column("amount", csvimport.decimal_amount,
            aliases=("deal_amount", "amount_in_company_currency")),
     Column("currency", csvimport.text(3), aliases=("currency_code", "deal_currency_code",
@@ -270,14 +271,38 @@ def opportunity_source(value: str | None) -> str:
     return next((source for word, source in _SOURCE_BY_WORD if word in lowered), "other")
 
 
+def opportunity_default_name(values: Mapping[str, Any]) -> str:
+    """The name of a deal whose file gives none: "<account> - <product line>"
+    with the account as the row names it (name, else domain, else CRM id), or
+    the deal's external id when the row has no product line."""
+    account = next((str(values[c]) for c in ("account_name", "account_domain",
+                    "account_external_id") if values.get(c)), "")  # fmt: skip
+    if account and values.get("product_line"):
+        return f"{account} - {values['product_line']}"[:255]
+    return str(values.get("external_id") or "")
+
+
 def prepare_opportunities(
     rows: Sequence[ParsedRow], *, stage_status: Mapping[str, str] | None = None
 ) -> list[tuple[ParsedRow, dict[str, Any]]]:
     statuses = {**DEFAULT_STAGE_STATUS, **{k.lower(): v for k, v in (stage_status or {}).items()}}
     refs = _account_refs(rows)
+    # Stored deals keep their name when a row gives none (a blank cell keeps
+    # the stored value); only new ones get the default name.
+    unnamed = sorted({r.values["external_id"] for r in rows
+                      if not r.values.get("name") and r.values.get("external_id")})  # fmt: skip
+    stored_unnamed = {
+        external_id
+        for chunk in lookup_chunks(unnamed)
+        for external_id in Opportunity.objects.filter(external_id__in=chunk).values_list(
+            "external_id", flat=True
+        )
+    }
     prepared = []
     for row in rows:
         values = dict(row.values)
+        if not values["name"] and values["external_id"] not in stored_unnamed:
+            values["name"] = opportunity_default_name(values)  # new deal: named
         values["account_id"] = _resolve_account(row, refs, required=True)
         for column in ("account_external_id", "account_domain", "account_name"):
             values.pop(column)

@@ -290,6 +290,8 @@ class Opportunity(models.Model):
             models.Index(fields=["opened_on", "status"], name="opportunity_opened_idx"),
             # Stage refresh and "deals of this account".
             models.Index(fields=["account", "status"], name="opportunity_account_idx"),
+            # Deal metrics: deals won or lost in a period (by close date).
+            models.Index(fields=["close_on", "status"], name="opportunity_closed_idx"),
         ]
 
     def __str__(self) -> str:

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import FitGrade, Opportunity
-from campaigns import reports, selectors, services
+from campaigns import deals, reports, selectors, services
 from campaigns.models import (
     Campaign,
     Channel,
@@ -448,9 +448,10 @@ def _flat(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 # Where a response keeps its table, in order of preference: report rows, funnel
-# steps, a ranking run's entries (programs without spend after the ranked
-# ones), a plan's months against actual, a list page's results.
-_CSV_TABLES = (("rows",), ("steps",), ("ranked", "without_spend"), ("by_month",), ("results",))
+# steps, a ranking run's entries (programs too early to judge, then those
+# without spend, after the ranked ones), a plan's months against actual, a list page's results.
+_CSV_TABLES = (("rows",), ("steps",), ("ranked", "too_early", "without_spend"), ("by_month",),
+               ("results",))  # fmt: skip
 
 
 def _csv_rows(data: Any) -> list[Any]:
@@ -490,29 +491,45 @@ class RankingEntrySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RankingEntry
-        fields = ["id", "program", "program_name", "channel", "rank", "spend", "pipeline",
-                  "metric_value", "is_flagged", "decision", "decision_note", "decided_by",
-                  "decided_at"]  # fmt: skip
+        fields = ["id", "program", "program_name", "channel", "rank", "too_early", "spend",
+                  "pipeline", "metric_value", "is_flagged", "decision", "decision_note",
+                  "decided_by", "decided_at"]  # fmt: skip
 
 
 class RankingRunSerializer(serializers.ModelSerializer):
+    """A run's entries in three lists: ranked (and flagged), too early to judge
+    (spend in the period, influence window still open at its end: never
+    flagged), and without spend."""
+
     ranked = serializers.SerializerMethodField()
+    too_early = serializers.SerializerMethodField()
     without_spend = serializers.SerializerMethodField()
 
     class Meta:
         model = RankingRun
-        fields = ["id", "period_start", "period_end", "metric", "flag_fraction", "trigger",
-                  "created_at", "ranked", "without_spend"]  # fmt: skip
+        fields = ["id", "period_start", "period_end", "metric", "flag_fraction", "window_days",
+                  "trigger", "created_at", "ranked", "too_early", "without_spend"]  # fmt: skip
 
-    def _entries(self, run: RankingRun, ranked: bool) -> list[dict[str, Any]]:
-        rows = [e for e in run.entries.all() if (e.rank is not None) is ranked]
+    def _entries(self, run: RankingRun, kind: str) -> list[dict[str, Any]]:
+        def kind_of(entry: RankingEntry) -> str:
+            if entry.rank is not None:
+                return "ranked"
+            return "too_early" if entry.too_early else "without_spend"
+
+        rows = [e for e in run.entries.all() if kind_of(e) == kind]
         return RankingEntrySerializer(rows, many=True).data  # type: ignore[return-value]
 
+    @extend_schema_field(RankingEntrySerializer(many=True))
     def get_ranked(self, run: RankingRun) -> list[dict[str, Any]]:
-        return self._entries(run, True)
+        return self._entries(run, "ranked")
 
+    @extend_schema_field(RankingEntrySerializer(many=True))
+    def get_too_early(self, run: RankingRun) -> list[dict[str, Any]]:
+        return self._entries(run, "too_early")
+
+    @extend_schema_field(RankingEntrySerializer(many=True))
     def get_without_spend(self, run: RankingRun) -> list[dict[str, Any]]:
-        return self._entries(run, False)
+        return self._entries(run, "without_spend")
 
 
 class RankingRequest(serializers.Serializer):
@@ -680,18 +697,23 @@ def _head(query: Mapping[str, Any]) -> dict[str, Any]:
 class ProgramsReportApi(ReportApi):
     """Every program for `?start=&end=` (`window_days`, default 90): spend, reach,
     lift, influenced and attributed pipeline, efficiency. `?view=campaigns`,
-    `channels` or `sources` for the other cuts; `?format=csv` for a download."""
+    `channels` or `sources` for the other cuts; `?format=csv` for a download.
+    Programs, campaigns and channels end with an "(influenced by no program)"
+    line and the period's total: attributed plus that line equals the total."""
 
     @extend_schema(parameters=[PeriodRequest], responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, format: str | None = None) -> Response:
         query = self.period(request)
         data = self.load(query)
         view = request.query_params.get("view", "programs")
-        cuts = {"programs": reports.program_rows, "campaigns": reports.campaign_rows,
-                "channels": reports.channel_rows, "sources": reports.source_rows}  # fmt: skip
-        if view not in cuts:
-            raise ValidationError({"view": f"use one of {', '.join(cuts)}"})
-        return Response({**_head(query), "view": view, "rows": cuts[view](data)})
+        views = ("programs", "campaigns", "channels", "sources")
+        if view not in views:
+            raise ValidationError({"view": f"use one of {', '.join(views)}"})
+        if view == "sources":
+            rows = reports.source_rows(data)
+        else:
+            rows = reports.pipeline_report(data, view=view)
+        return Response({**_head(query), "view": view, "rows": rows})
 
 
 class CampaignReportApi(ReportApi):
@@ -705,9 +727,13 @@ class CampaignReportApi(ReportApi):
                             end=campaign.ends_on.isoformat())  # fmt: skip
         data = self.load(query)
         program_ids = sorted(p for p, row in data.programs.items() if row["campaign_id"] == pk)
+        # Its programs, then what reconciles them to the period's pipeline.
+        rows = reports.program_rows(data, program_ids=program_ids) + reports.pipeline_lines(
+            data, label="program", listed_program_ids=set(program_ids)
+        )
         return Response({
             **_head(query), "campaign": reports.campaign_rows(data, campaign_ids=[pk])[0],
-            "rows": reports.program_rows(data, program_ids=program_ids),
+            "rows": rows,
             "funnel": reports.funnel_report(data, campaign_ids={pk}),
         })  # fmt: skip
 
@@ -725,3 +751,64 @@ class FunnelReportApi(ReportApi):
         campaigns = {query["campaign"]} if "campaign" in query else None
         funnel = reports.funnel_report(data, campaign_ids=campaigns, members=members)
         return Response({**_head(query), **funnel})
+
+
+class DealPeriodRequest(serializers.Serializer):
+    start = serializers.DateField(help_text="First day of the period (included).")
+    end = serializers.DateField(help_text="Last day of the period (included).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["end"] < attrs["start"]:
+            raise ValidationError({"end": "must not be before start"})
+        return attrs
+
+
+def _money() -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=20, decimal_places=2)
+
+
+class DealFiguresSerializer(serializers.Serializer):
+    """One line of the deal metrics (definitions: docs/measurement.md)."""
+
+    split = serializers.ChoiceField(choices=["all", "segment", "source", "product_line"])
+    group = serializers.CharField()
+    segment_id = serializers.IntegerField(allow_null=True, required=False)
+    opportunities_opened = serializers.IntegerField(help_text="Opened in the period.")
+    opportunities_opened_without_amount = serializers.IntegerField()
+    pipeline = _money()
+    opportunities_closed = serializers.IntegerField(help_text="Won or lost in the period.")
+    opportunities_won = serializers.IntegerField()
+    opportunities_lost = serializers.IntegerField()
+    won_without_amount = serializers.IntegerField()
+    won_revenue = _money()
+    win_rate = serializers.FloatField(allow_null=True, help_text="won / (won + lost)")
+    average_won_deal = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
+    cycle_days_won = serializers.FloatField(allow_null=True)
+    cycle_days_closed = serializers.FloatField(allow_null=True)
+
+
+class DealMetricsSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    rows = DealFiguresSerializer(many=True)
+
+
+class DealMetricsReportApi(APIView):
+    """Deal metrics for `?start=&end=` over all opportunities, targeted or not:
+    pipeline and opened counts by opened date; won revenue, win rate, average won
+    deal and cycle times by the close date of won and lost deals. The first row
+    is the total, then by segment (overlapping), source and product line.
+    `?format=csv` for a download. Deals without an amount are counted, never
+    read as 0 (the `..._without_amount` columns)."""
+
+    renderer_classes = [JSONRenderer, CsvRenderer]
+    permission_classes = [IsAuthenticated, ModelPermissionsWithView]
+    queryset = Opportunity.objects.none()  # for the permission class: view_opportunity
+
+    @extend_schema(parameters=[DealPeriodRequest], responses={200: DealMetricsSerializer})
+    def get(self, request: Request, format: str | None = None) -> Response:
+        form = DealPeriodRequest(data=request.query_params.dict())
+        form.is_valid(raise_exception=True)
+        report = deals.deal_metrics(start=form.validated_data["start"],
+                                    end=form.validated_data["end"])  # fmt: skip
+        return Response(DealMetricsSerializer(report).data)

@@ -12,7 +12,8 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any
 
 # --- Student's t ---------------------------------------------------------------
 
@@ -270,3 +271,56 @@ def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
         months.append(cursor)
         cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
     return months
+
+
+# --- Deal metrics for a period ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DealFacts:
+    """What the deal metrics read of one opportunity. `amount` is None when the
+    CRM gave none; `close_on` is the actual close date of a won or lost deal."""
+
+    amount: Decimal | None
+    status: str  # open, won or lost
+    opened_on: dt.date
+    close_on: dt.date | None
+
+
+def _cycle_mean(deals: Sequence[DealFacts]) -> float | None:
+    return cycle_days((d.opened_on, d.close_on) for d in deals if d.close_on is not None)
+
+
+def deal_figures(deals: Iterable[DealFacts], *, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Deal metrics for [start, end] (both days included).
+
+    Each figure selects deals by one date: pipeline and opened counts by the
+    opened date; won revenue, win rate, average won deal and cycle times by the
+    close date of won and lost deals (an open deal's close date is only
+    expected, so it selects nothing). A missing amount is not zero: the deal
+    counts in every count and rate, adds nothing to an amount, is left out of
+    the average won deal, and is counted in the `..._without_amount` figures."""
+    chosen = list(deals)
+    opened = [d for d in chosen if start <= d.opened_on <= end]
+    closed = [
+        d for d in chosen
+        if d.status in ("won", "lost") and d.close_on is not None and start <= d.close_on <= end
+    ]  # fmt: skip
+    won = [d for d in closed if d.status == "won"]
+    won_amounts = [d.amount for d in won if d.amount is not None]
+    won_revenue = sum(won_amounts, Decimal(0))
+    return {
+        "opportunities_opened": len(opened),
+        "opportunities_opened_without_amount": sum(1 for d in opened if d.amount is None),
+        "pipeline": sum((d.amount for d in opened if d.amount is not None), Decimal(0)),
+        "opportunities_closed": len(closed),
+        "opportunities_won": len(won),
+        "opportunities_lost": len(closed) - len(won),
+        "won_without_amount": len(won) - len(won_amounts),
+        "won_revenue": won_revenue,
+        "win_rate": win_rate(won=len(won), lost=len(closed) - len(won)),
+        "average_won_deal": (won_revenue / len(won_amounts)).quantize(CENT, ROUND_HALF_UP)
+        if won_amounts else None,
+        "cycle_days_won": _cycle_mean(won),
+        "cycle_days_closed": _cycle_mean(closed),
+    }  # fmt: skip

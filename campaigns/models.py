@@ -186,6 +186,9 @@ class RankingRun(models.Model):
     trigger = models.CharField(
         max_length=12, choices=RankingTrigger.choices, default=RankingTrigger.MANUAL
     )
+    # The influence window the run used: it decides which programs were too
+    # early to judge (their window had not closed by the period's end).
+    window_days = models.PositiveIntegerField(default=90)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -216,8 +219,12 @@ class RankingDecision(models.TextChoices):
 class RankingEntry(models.Model):
     run = models.ForeignKey(RankingRun, on_delete=models.CASCADE, related_name="entries")
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="ranking_entries")
-    # Null for programs without spend in the period, which are listed apart.
+    # Null for programs without spend in the period and for programs too early
+    # to judge, which are listed apart.
     rank = models.PositiveIntegerField(null=True, blank=True)
+    # The program's influence window had not closed by the period's end (it
+    # ended less than `window_days` before it): never ranked, never flagged.
+    too_early = models.BooleanField(default=False)
     spend = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     metric_value = models.FloatField(null=True, blank=True)
     pipeline = models.DecimalField(max_digits=16, decimal_places=2, default=0)
@@ -240,6 +247,10 @@ class RankingEntry(models.Model):
             models.CheckConstraint(
                 condition=Q(is_flagged=False) | Q(rank__isnull=False),
                 name="ranking_flagged_are_ranked",
+            ),
+            models.CheckConstraint(
+                condition=Q(too_early=False) | Q(rank__isnull=True),
+                name="ranking_too_early_unranked",
             ),
         ]
 

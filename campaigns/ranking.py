@@ -49,3 +49,12 @@ def previous_half_year(today: dt.date) -> tuple[dt.date, dt.date]:
     month = end.month - 5
     year = end.year if month > 0 else end.year - 1
     return dt.date(year, month if month > 0 else month + 12, 1), end
+
+
+def too_early_to_judge(*, program_ends_on: dt.date, period_end: dt.date, window_days: int) -> bool:
+    """A program can be judged once its influence window has closed by the end
+    of the period: an account it first touched on its last day could still
+    open an opportunity up to `window_days` later. So a program that ended
+    less than `window_days` before the period's end (or runs on after it) is
+    too early to judge."""
+    return program_ends_on + dt.timedelta(days=window_days) > period_end

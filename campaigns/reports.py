@@ -49,6 +49,9 @@ class Deal:
     source: str
     opened_on: dt.date
     close_on: dt.date | None
+    # False when the CRM gave no amount: `amount` is then 0 in sums, and the
+    # deal is still counted, with `opportunities_without_amount` saying so.
+    has_amount: bool = True
 
 
 @dataclass
@@ -147,7 +150,9 @@ def measurement_load(
         targets[campaign_id][account_id] = (in_holdout, delta)
 
     deals = {
-        row[0]: Deal(row[0], row[1], row[2] or ZERO, row[3], row[4], row[5], row[6])
+        row[0]: Deal(
+            row[0], row[1], row[2] or ZERO, row[3], row[4], row[5], row[6], row[2] is not None
+        )
         for row in Opportunity.objects.filter(opened_on__range=(start, end)).values_list(
             "id", "account_id", "amount", "status", "source", "opened_on", "close_on"
         )
@@ -204,6 +209,59 @@ def _credit(data: MeasurementData, program_ids: set[int]) -> dict[str, Any]:
             out["won_revenue_attributed"] += share
     out["_deal_ids"] = deal_ids
     return out
+
+
+# --- Reconciliation: attributed + influenced by no program = the period's pipeline ---
+
+NO_PROGRAM = "(influenced by no program)"
+OTHER_PROGRAMS = "(attributed to programs not listed)"
+PERIOD_TOTAL = "(period total: all opportunities opened in the period)"
+
+
+def _deal_totals(deals: Iterable[Deal]) -> dict[str, Any]:
+    """Counts and amounts of deals in the columns of the attributed credit."""
+    chosen = list(deals)
+    won = [d for d in chosen if d.status == OpportunityStatus.WON]
+    count, won_count = len(chosen), len(won)
+    pipeline = sum((d.amount for d in chosen), ZERO)
+    won_revenue = sum((d.amount for d in won), ZERO)
+    return {
+        "opportunities_influenced": count, "opportunities_attributed": float(count),
+        "pipeline_influenced": pipeline, "pipeline_attributed": pipeline,
+        "won_influenced": won_count, "won_attributed": float(won_count),
+        "won_revenue_influenced": won_revenue, "won_revenue_attributed": won_revenue,
+        "opportunities_without_amount": sum(1 for d in chosen if not d.has_amount),
+    }  # fmt: skip
+
+
+def pipeline_no_program(data: MeasurementData) -> dict[str, Any]:
+    """The period's opportunities that no program influenced (no first touch by
+    any program in the influence window before the deal opened)."""
+    return _deal_totals(d for pk, d in data.deals.items() if pk not in data.influencers)
+
+
+def pipeline_period_total(data: MeasurementData) -> dict[str, Any]:
+    """Every opportunity opened in the period, influenced or not."""
+    return _deal_totals(data.deals.values())
+
+
+def pipeline_lines(
+    data: MeasurementData, *, label: str, listed_program_ids: set[int]
+) -> list[dict[str, Any]]:
+    """The lines under a pipeline report's rows that make it add up: what the
+    listed rows do not cover (credit of programs not listed, when some are not),
+    the "influenced by no program" line, then the period's total. The listed
+    rows' attributed columns plus the lines before the total equal the total,
+    in amount and in count."""
+    lines: list[dict[str, Any]] = []
+    others = set(data.programs) - listed_program_ids
+    if others:
+        credit = _credit(data, others)
+        credit.pop("_deal_ids")
+        lines.append({label: OTHER_PROGRAMS, **credit})
+    lines.append({label: NO_PROGRAM, **pipeline_no_program(data)})
+    lines.append({label: PERIOD_TOTAL, **pipeline_period_total(data)})
+    return lines
 
 
 def _lift(data: MeasurementData, *, campaign_ids: set[int], touched: set[int] | None) -> Any:
@@ -311,12 +369,41 @@ def channel_rows(data: MeasurementData) -> list[dict]:
     return rows
 
 
+def campaign_running(campaign: dict[str, Any] | None, *, start: dt.date, end: dt.date) -> bool:
+    """A campaign runs in [start, end] when its own dates overlap the period."""
+    return (campaign is not None and campaign["starts_on"] <= end
+            and campaign["ends_on"] >= start)  # fmt: skip
+
+
+def pipeline_report(data: MeasurementData, *, view: str) -> list[dict]:
+    """A pipeline report's rows by program, campaign or channel, followed by
+    the lines that reconcile them to the period's pipeline (`pipeline_lines`)."""
+    if view == "programs":
+        rows, label = program_rows(data), "program"
+        listed = {row["program_id"] for row in rows}
+    elif view == "campaigns":
+        rows, label = campaign_rows(data), "campaign"
+        listed = set().union(*(_program_ids_of(data, row["campaign_id"]) for row in rows))
+    elif view == "channels":
+        rows, label = channel_rows(data), "channel"
+        listed = {pk for pk, p in data.programs.items() if p["channel"] in
+                  {row["channel"] for row in rows}}  # fmt: skip
+    else:
+        raise ValueError(f"view {view!r} is not programs, campaigns or channels")
+    return rows + pipeline_lines(data, label=label, listed_program_ids=listed)
+
+
 def funnel_report(
     data: MeasurementData, *, campaign_ids: set[int] | None = None, members: set[int] | None = None
 ) -> dict[str, Any]:
     """Targeted (treated) accounts -> engaged -> qualified -> opportunity -> won,
-    with conversions, win rate, average deal size and cycle time."""
-    chosen = set(data.targets) if campaign_ids is None else campaign_ids
+    with conversions, win rate, average deal size and cycle time. Targeted means
+    a treated target of a campaign running in the period (its dates overlap it):
+    a campaign that had not started, or had ended, targeted nobody then."""
+    chosen = {
+        pk for pk in (data.targets if campaign_ids is None else campaign_ids)
+        if campaign_running(data.campaigns.get(pk), start=data.start, end=data.end)
+    }  # fmt: skip
     targeted = {a for c in chosen for a, (held, _) in data.targets.get(c, {}).items() if not held}
     if members is not None:
         targeted &= members
@@ -333,7 +420,8 @@ def funnel_report(
         "steps": [asdict(step) for step in metrics.funnel(counts)],
         "opportunities": len(deals),
         "win_rate": _win_rate(deals),
-        "average_deal_size": metrics.average([d.amount for d in won]),
+        # A won deal without an amount is not a deal of 0: left out of the average.
+        "average_deal_size": metrics.average([d.amount for d in won if d.has_amount]),
         "cycle_time_days": metrics.cycle_days(
             (d.opened_on, d.close_on) for d in won if d.close_on is not None
         ),
@@ -395,19 +483,23 @@ class DealHistory:
 
 
 def deal_history(*, since: dt.date, until: dt.date) -> DealHistory:
-    """Deals closed in [since, until): win rate over closed, average won amount,
-    mean days from opening to winning. One query."""
-    rows = list(
-        Opportunity.objects.filter(close_on__gte=since, close_on__lt=until)
+    """Deals closed in [since, until): win rate over closed, average won amount
+    (deals without an amount left out), mean days from opening to winning; the
+    deal metrics' own formulas (`metrics.deal_figures`). One query."""
+    facts = [
+        metrics.DealFacts(amount, status, opened_on, close_on)
+        for status, amount, opened_on, close_on in Opportunity.objects.filter(
+            close_on__gte=since, close_on__lt=until
+        )
         .exclude(status=OpportunityStatus.OPEN)
         .values_list("status", "amount", "opened_on", "close_on")
-    )
-    won = [r for r in rows if r[0] == OpportunityStatus.WON]
-    lost = len(rows) - len(won)
+    ]
+    figures = metrics.deal_figures(facts, start=since, end=until - dt.timedelta(days=1))
+    average = figures["average_won_deal"]
     return DealHistory(
-        won=len(won), lost=lost, win_rate=metrics.win_rate(won=len(won), lost=lost),
-        average_deal_size=metrics.average([r[1] or ZERO for r in won]),
-        cycle_time_days=metrics.cycle_days((r[2], r[3]) for r in won if r[3] is not None),
+        won=figures["opportunities_won"], lost=figures["opportunities_lost"],
+        win_rate=figures["win_rate"], average_deal_size=None if average is None else float(average),
+        cycle_time_days=figures["cycle_days_won"],
     )  # fmt: skip
 
 

@@ -876,9 +876,11 @@ def ranking_run(
     user_id: int | None = None,
     window_days: int = reports.INFLUENCE_WINDOW_DAYS,
 ) -> RankingRun:
-    """Rank the programs with spend in the period and flag the bottom
-    ceil(fraction * n); programs running in the period without spend are stored
-    unranked, listed apart. Stored whole in one transaction."""
+    """Rank the programs with spend in the period whose influence window has
+    closed by its end and flag the bottom ceil(fraction * n) of those; programs
+    with spend whose window is still open are stored unranked as too early to
+    judge, and programs running in the period without spend unranked, listed
+    apart. Stored whole in one transaction."""
     if metric not in _METRIC_COLUMN:
         raise ValueError(f"metric {metric!r} is not one of {', '.join(_METRIC_COLUMN)}")
     data = reports.measurement_load(start=start, end=end, window_days=window_days)
@@ -889,19 +891,30 @@ def ranking_run(
             row["opportunities_attributed"], row["spend"]
         )
     column = _METRIC_COLUMN[RankingMetric(metric)]
+    too_early = {
+        pk for pk in rows
+        if ranking.too_early_to_judge(program_ends_on=data.programs[pk]["ends_on"],
+                                      period_end=end, window_days=window_days)
+    }  # fmt: skip
     ranked = ranking.programs_rank(
-        [ranking.Candidate(pk, row["spend"], row[column]) for pk, row in rows.items()],
+        [ranking.Candidate(pk, row["spend"], row[column]) for pk, row in rows.items()
+         if pk not in too_early],
         fraction=flag_fraction,
-    )
+    )  # fmt: skip
     run = RankingRun.objects.create(
         period_start=start, period_end=end, metric=metric, flag_fraction=flag_fraction,
-        trigger=trigger, created_by_id=user_id,
+        trigger=trigger, created_by_id=user_id, window_days=window_days,
     )  # fmt: skip
     entries = [
         RankingEntry(run=run, program_id=r.program_id, rank=r.rank, is_flagged=r.flagged,
                      spend=rows[r.program_id]["spend"], metric_value=rows[r.program_id][column],
                      pipeline=rows[r.program_id]["pipeline_attributed"])
         for r in ranked
+    ]  # fmt: skip
+    entries += [
+        RankingEntry(run=run, program_id=pk, rank=None, too_early=True, spend=rows[pk]["spend"],
+                     metric_value=rows[pk][column], pipeline=rows[pk]["pipeline_attributed"])
+        for pk in sorted(too_early)
     ]  # fmt: skip
     idle = [
         pk for pk, p in sorted(data.programs.items())

@@ -44,6 +44,7 @@ api_patterns = [
         name="report-campaign",
     ),
     path("reports/funnel/", campaigns_api.FunnelReportApi.as_view(), name="report-funnel"),
+    path("reports/deals/", campaigns_api.DealMetricsReportApi.as_view(), name="report-deals"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

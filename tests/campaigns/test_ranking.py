@@ -62,10 +62,11 @@ def test_previous_half_year() -> None:
 
 def portfolio(n: int) -> list[Program]:
     """Program i spends 1,000 and influences a deal of (i + 1) x 1,000: pipeline
-    per spend i + 1. Plus one program running without spend."""
+    per spend i + 1. Each ends on 31 March, so its 90-day influence window has
+    closed by the period's end (30 June). Plus one program running without spend."""
     programs = []
     for i in range(n):
-        program = ProgramFactory.create(starts_on=START, ends_on=END)
+        program = ProgramFactory.create(starts_on=START, ends_on=dt.date(2026, 3, 31))
         account = AccountFactory.create()
         Spend.objects.create(program=program, spent_on=dt.date(2026, 2, 1), amount=Decimal(1000))
         Touch.objects.create(program=program, account=account, touch_count=1,

@@ -48,7 +48,10 @@ class Command(BaseCommand):
         entries = run.entries.select_related("program").order_by("rank", "program__name")
         for entry in entries:
             rank = "-" if entry.rank is None else str(entry.rank)
-            value = "no spend" if entry.rank is None else f"{entry.metric_value}"
+            if entry.too_early:
+                value = f"{entry.metric_value}  too early to judge (window still open)"
+            else:
+                value = "no spend" if entry.rank is None else f"{entry.metric_value}"
             flag = "  FLAGGED" if entry.is_flagged else ""
             self.stdout.write(f"{rank:>4}  {entry.program.name}  {value}{flag}")
         self.stdout.write(self.style.SUCCESS(f"ranking run {run.pk} stored"))
