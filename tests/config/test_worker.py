@@ -258,7 +258,7 @@ def wait_for(
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("pool", "concurrency"), [("prefork", 2), ("solo", 1)])
 def test_a_real_worker_survives_a_broker_restart_while_it_holds_an_unacked_task(
-    private_redis: PrivateRedis, tmp_path: Path, pool: str, concurrency: int
+    postgresql: None, private_redis: PrivateRedis, tmp_path: Path, pool: str, concurrency: int
 ) -> None:
     """Redis restarts while the worker runs an acks_late rollup (its message
     unacknowledged): the worker stays up, the rollup commits, the ack reaches the
