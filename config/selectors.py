@@ -1,7 +1,9 @@
-"""Reads behind /healthz: is the database reachable, the broker, the workers."""
+"""Reads behind /healthz: is the database reachable, the broker, the workers,
+and the checks the apps add (the score rollup's backlog)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -38,3 +40,19 @@ def broker_status() -> dict[str, Any]:
 def workers_last_seen() -> datetime | None:
     seen: datetime | None = WorkerHeartbeat.objects.aggregate(latest=Max("seen_at"))["latest"]
     return seen
+
+
+# Checks the apps add to /healthz from their AppConfig.ready(), so that config
+# imports no app (dependencies point down). Each answers a dict with "ok"; one
+# that is not ok makes the status "degraded" (HTTP 200, as for the broker).
+HealthCheck = Callable[[], dict[str, Any]]
+_health_checks: dict[str, HealthCheck] = {}
+
+
+def health_check_register(name: str, check: HealthCheck) -> None:
+    """Add `check` to /healthz under `name` (registering a name again replaces it)."""
+    _health_checks[name] = check
+
+
+def health_checks() -> dict[str, dict[str, Any]]:
+    return {name: check() for name, check in _health_checks.items()}

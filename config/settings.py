@@ -199,6 +199,12 @@ TRACKING_PREPARED_STATEMENTS = env.boolean("TRACKING_PREPARED_STATEMENTS", defau
 # share it). The beat sweep every minute remains the safety net.
 SCORES_ROLLUP_DEBOUNCE_SECONDS = env.integer("SCORES_ROLLUP_DEBOUNCE_SECONDS", default=5, minimum=1)
 
+# /healthz says "degraded" when activity has waited longer than this for the
+# score rollup (a stopped worker or beat, a worker that died on a broker
+# restart) while a segment could score it. Rollups run seconds after ingest
+# and the sweep every minute, so ten minutes means ten sweeps missed.
+SCORES_ROLLUP_STALE_SECONDS = env.integer("SCORES_ROLLUP_STALE_SECONDS", default=600, minimum=1)
+
 # PostgreSQL work_mem for the score statements that aggregate a whole range of
 # accounts (recompute, history backfill): their hash aggregates stay in memory
 # instead of sorting on disk. Set per transaction, not for the server.

@@ -11,8 +11,9 @@ from config import selectors
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 while the database answers (ingest stays durable even if the broker
-    is down; status says "degraded"), 503 when it does not."""
+    """200 while the database answers, 503 when it does not. The status is
+    "degraded" (still 200: ingest stays durable) when the broker is down or an
+    app's check fails, such as activity waiting too long for the score rollup."""
     database = selectors.database_status()
     if not database["ok"]:
         return JsonResponse({"status": "unavailable", "database": database}, status=503)
@@ -22,7 +23,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "last_seen": last_seen.isoformat() if last_seen else None,
         "seconds_ago": round((timezone.now() - last_seen).total_seconds()) if last_seen else None,
     }
-    status = "ok" if broker["ok"] else "degraded"
+    checks = selectors.health_checks()
+    healthy = broker["ok"] and all(check["ok"] for check in checks.values())
     return JsonResponse(
-        {"status": status, "database": database, "broker": broker, "workers": workers}
+        {
+            "status": "ok" if healthy else "degraded",
+            "database": database,
+            "broker": broker,
+            "workers": workers,
+            **checks,
+        }
     )

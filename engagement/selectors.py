@@ -11,8 +11,9 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from accounts.fit import criteria_explain
 from accounts.models import Account, SegmentMembership
@@ -23,6 +24,7 @@ from engagement.models import (
     Activity,
     EngagementSnapshot,
     EventTypeMapping,
+    ScoringModel,
     Source,
 )
 from engagement.networks import address_key
@@ -274,3 +276,42 @@ def account_engagement_explain(
         )
     return {"account": {"id": account.pk, "name": account.name, "domain": account.domain},
             "segments": segments}  # fmt: skip
+
+
+def rollup_health(*, now: dt.datetime | None = None) -> dict[str, Any]:
+    """/healthz: the activity waiting for the score rollup, in one statement over
+    the partial index of pending rows (activity_pending_idx).
+
+    Not ok when the oldest pending activity was received more than
+    SCORES_ROLLUP_STALE_SECONDS ago while some segment has a current scoring
+    model: rollups claim every pending row within a minute while workers and
+    beat run. Without any scoring model nothing claims activity, which is not a
+    fault of the rollup, so that backlog is reported but does not degrade.
+    """
+    now = now or timezone.now()
+    scorable = Exists(ScoringModel.objects.filter(is_current=True))
+    backlog = Activity.objects.filter(rollup_batch__isnull=True).aggregate(
+        pending=Count("pk"),
+        scorable=Count("pk", filter=Q(scorable)),
+        oldest=Min("received_at"),
+    )
+    stale_after = settings.SCORES_ROLLUP_STALE_SECONDS
+    oldest: dt.datetime | None = backlog["oldest"]
+    age = round((now - oldest).total_seconds()) if oldest is not None else None
+    health: dict[str, Any] = {
+        "ok": True,
+        "pending": backlog["pending"],
+        "oldest_received_at": oldest.isoformat() if oldest is not None else None,
+        "oldest_seconds_ago": age,
+        "stale_after_seconds": stale_after,
+    }
+    if age is not None and age > stale_after:
+        if backlog["scorable"]:
+            health["ok"] = False
+            health["detail"] = (
+                f"{backlog['pending']} activities wait for the score rollup, the oldest "
+                f"for {age} s (more than {stale_after} s): are a worker and beat running?"
+            )
+        else:
+            health["detail"] = "no segment has a scoring model, so no rollup claims activity"
+    return health

@@ -122,7 +122,9 @@ def test_command_ranks_a_period(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.django_db
-def test_the_schedule_fires_from_beat_on_1_july(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_schedule_fires_from_beat_on_1_july(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
     portfolio(10)
     task = PeriodicTask.objects.get(task="campaigns.programs_rank_scheduled")
     assert (task.crontab.day_of_month, task.crontab.month_of_year) == ("1", "1,7")
@@ -147,8 +149,9 @@ def test_the_schedule_fires_from_beat_on_1_july(monkeypatch: pytest.MonkeyPatch)
     assert early is not None and not early.is_due().is_due
     scheduler, entry = beat_at(dt.datetime(2026, 7, 1, 6, 0, 30, tzinfo=dt.UTC))
     assert entry.is_due().is_due
-    # Beat hands the due entry to Celery; run it in-process whatever the broker.
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    # Beat hands the due entry to Celery; run it in-process whatever the broker
+    # (through the Django setting Celery's configuration reads, see test_touches).
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     scheduler.apply_async(entry)
     run = RankingRun.objects.get()
     assert (run.trigger, run.period_start, run.period_end) == ("schedule", START, END)

@@ -12,7 +12,6 @@ from campaigns import touches
 from campaigns.models import Touch, TouchSweep
 from campaigns.services import program_save
 from campaigns.tasks import program_touches_recompute_task, touches_refresh_task
-from config.celery import app as celery_app
 from engagement.models import Activity, ScoringModel
 from engagement.rollup import scores_recompute, scores_rollup
 from tests.factories import (
@@ -143,10 +142,12 @@ def test_a_commit_later_than_the_overlap_waits_for_the_daily_recompute() -> None
 
 
 def test_touches_follow_the_activity_a_score_rollup_claims(
-    django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+    django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
-    # The enqueued task runs in this process, broker or not.
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    # The enqueued task runs in this process, broker or not. Through the Django
+    # setting, which Celery's configuration reads (celery 5.6 does not see a
+    # key set on app.conf when the configuration has a namespace).
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     program = ProgramFactory.create(tracking_key="webinar-q1")
     segment = ICPSegment.objects.create(name="Claims")
     ScoringModel.objects.create(segment=segment)

@@ -70,6 +70,7 @@ def test_urls_must_use_a_known_scheme() -> None:
         ("CELERY_BROKER_URL", "localhost:6379", "CELERY_BROKER_URL='localhost:6379'"),
         ("STATEMENT_TIMEOUT_MS", "soon", "STATEMENT_TIMEOUT_MS='soon' is not a whole number"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD' is not one of"),
+        ("SCORES_ROLLUP_STALE_SECONDS", "0", "SCORES_ROLLUP_STALE_SECONDS='0' must be at least 1"),
     ],
 )
 def test_a_bad_value_fails_start_up_naming_the_variable(

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 from celery import Celery
 from django.conf import settings
 from django.db import connection
@@ -38,12 +42,12 @@ def database_url_for_workers() -> str:
     return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.fixture
-def worker(
-    request: pytest.FixtureRequest, broker_url: str, tmp_path: Path
-) -> Iterator[tuple[str, str, str, Path]]:
-    """Start `celery worker` on a private queue; yield (broker, queue, node name, log)."""
-    url = broker_url if request.param == "configured" else request.param
+@contextmanager
+def worker_process(
+    url: str, log: Path, *, pool: str = "solo", concurrency: int = 1
+) -> Iterator[tuple[str, str, str, Path, subprocess.Popen[bytes]]]:
+    """Run `celery worker` on a private queue of the broker at `url`; yield
+    (broker, queue, node name, log, process) once it is ready."""
     queue = f"test-{uuid.uuid4().hex[:12]}"
     node = f"{queue}@testhost"
     environ = {
@@ -53,10 +57,9 @@ def worker(
         "CELERY_BROKER_URL": url,
         "PYTHONUNBUFFERED": "1",
     }
-    log = tmp_path / "worker.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-         "--queues", queue, "--hostname", node, "--loglevel=INFO",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}",
+         f"--concurrency={concurrency}", "--queues", queue, "--hostname", node, "--loglevel=INFO",
          "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=PROJECT,
         env=environ,
@@ -71,7 +74,7 @@ def worker(
             assert process.poll() is None, "worker exited:\n" + log.read_text()[-4000:]
             assert time.monotonic() < deadline, "worker not ready:\n" + log.read_text()[-4000:]
             time.sleep(0.2)
-        yield url, queue, node, log
+        yield url, queue, node, log, process
     finally:
         process.terminate()
         try:
@@ -81,6 +84,16 @@ def worker(
             process.wait()
         with Celery("test-cleanup").connection_for_write(url) as broker_connection:
             Queue(queue, channel=broker_connection.default_channel).delete()
+
+
+@pytest.fixture
+def worker(
+    request: pytest.FixtureRequest, broker_url: str, tmp_path: Path
+) -> Iterator[tuple[str, str, str, Path]]:
+    """Start `celery worker` on a private queue; yield (broker, queue, node name, log)."""
+    url = broker_url if request.param == "configured" else request.param
+    with worker_process(url, tmp_path / "worker.log") as (url, queue, node, log, _process):
+        yield url, queue, node, log
 
 
 @pytest.mark.services
@@ -147,3 +160,192 @@ def test_a_real_worker_rolls_up_engagement_scores(worker: tuple[str, str, str, P
     row = AccountEngagement.objects.filter(account=account, segment=segment).first()
     assert row is not None, "no score from the worker; log:\n" + log.read_text()[-4000:]
     assert row.raw_score == pytest.approx(40.0)  # 30 x 1.5 = 45, capped at 40
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, on a free port, that the test may
+    stop and start again (never the shared one other sessions use). It keeps
+    its data across a restart (append-only file), as a production broker does."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+             "--dir", str(self.directory)],
+            stdout=(self.directory / "redis.log").open("a"),
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if self.client().ping():
+                    return
+            except redis.ConnectionError:
+                assert self.process.poll() is None, "redis-server exited"
+                assert time.monotonic() < deadline, "redis-server did not answer within 10 s"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        require_service("the redis-server binary is not installed")
+    server = PrivateRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def table_locked(table: str) -> Iterator[None]:
+    """Hold an exclusive lock on `table` from a connection of the test's own, so
+    a task that reads it waits (with its message unacknowledged) until the block ends."""
+    locker = connection.copy()
+    try:
+        locker.connect()
+        locker.set_autocommit(False)
+        with locker.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        yield
+    finally:
+        locker.rollback()
+        locker.close()
+
+
+def wait_for(
+    predicate: Callable[[], bool],
+    seconds: float,
+    what: str,
+    log: Path,
+    worker: subprocess.Popen[bytes] | None = None,
+) -> None:
+    """Poll until `predicate()`; fail at once if the worker is exiting."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if worker is not None:
+            text = log.read_text()
+            # An unrecoverable error starts a warm shutdown that waits for the
+            # running task, so the process itself may linger a while.
+            assert worker.poll() is None and "Unrecoverable error" not in text, (
+                f"the worker is exiting while waiting for {what}; its log:\n" + text[-6000:]
+            )
+        assert time.monotonic() < deadline, (
+            f"{what} not within {seconds} s; worker log:\n" + log.read_text()[-6000:]
+        )
+        time.sleep(0.1)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("pool", "concurrency"), [("prefork", 2), ("solo", 1)])
+def test_a_real_worker_survives_a_broker_restart_while_it_holds_an_unacked_task(
+    postgresql: None, private_redis: PrivateRedis, tmp_path: Path, pool: str, concurrency: int
+) -> None:
+    """Redis restarts while the worker runs an acks_late rollup (its message
+    unacknowledged): the worker stays up, the rollup commits, the ack reaches the
+    restarted broker (nothing is redelivered later), and work sent after the
+    restart is consumed too.
+
+    Prefork with a free process is what `make worker` runs on a machine with
+    more than one core: the worker waits on the broker for more work (a BRPOP)
+    while it holds the unacked message, the case celery 5.7.0 died of
+    (docs/operations.md, "Broker restarts")."""
+    from accounts.models import Account, ICPSegment, SegmentMembership
+    from engagement.models import AccountEngagement, Activity, RollupCursor, ScoringModel
+    from tests.factories import AccountFactory, ContactFactory, SourceFactory
+
+    segment = ICPSegment.objects.create(name="Restart segment")
+    ScoringModel.objects.create(segment=segment)
+    source = SourceFactory.create()
+    first, second = AccountFactory.create(), AccountFactory.create()
+    for account in (first, second):
+        SegmentMembership.objects.create(segment=segment, account=account)
+    Activity.objects.create(
+        source=source, message_id="restart-1", type="demo_request", occurred_at=timezone.now(),
+        account=first, contact=ContactFactory.create(account=first, seniority="vp"),
+    )  # fmt: skip
+    broker = private_redis.client()
+    cursor_table = RollupCursor._meta.db_table
+
+    def rollup_waits_on_the_lock() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = %s::regclass",
+                [cursor_table],
+            )
+            return bool(cursor.fetchone()[0])
+
+    def scored(account: Account) -> bool:
+        # Every member gets a row at the segment's first scoring; a score
+        # above 0 is the account's own activity rolled up.
+        return AccountEngagement.objects.filter(
+            account=account, segment=segment, raw_score__gt=0
+        ).exists()
+
+    def send_rollup(url: str, queue: str) -> None:
+        client = Celery("test-client")
+        with client.connection_for_write(url) as broker_connection:
+            client.send_task("engagement.scores_rollup", args=[segment.pk], queue=queue,
+                             connection=broker_connection)  # fmt: skip
+
+    log = tmp_path / "worker.log"
+    started = worker_process(private_redis.url, log, pool=pool, concurrency=concurrency)
+    with started as (url, queue, _node, _log, process):
+        with table_locked(cursor_table):
+            send_rollup(url, queue)
+            wait_for(rollup_waits_on_the_lock, 20, "the rollup task to wait on the lock", log,
+                     process)  # fmt: skip
+            assert broker.hlen("unacked") == 1, "the running task's message is not unacked"
+
+            private_redis.stop()
+            private_redis.start()
+            assert broker.hlen("unacked") == 1, "the restart lost the unacked message"
+            if pool == "prefork":
+                # The worker's event loop sees the broker go and reconnects
+                # while the task is still running.
+                wait_for(lambda: log.read_text().count("Connected to redis") >= 2, 20,
+                         "a reconnect to the restarted broker", log, process)  # fmt: skip
+        # The lock is released: the held task finishes and commits.
+        wait_for(
+            lambda: scored(first), 20, "the held rollup's score", log, process,
+        )  # fmt: skip
+        wait_for(lambda: broker.hlen("unacked") == 0, 20, "the held task's ack", log, process)
+
+        # Work sent after the restart is consumed: the worker is not only
+        # alive but still listening.
+        Activity.objects.create(
+            source=source, message_id="restart-2", type="demo_request",
+            occurred_at=timezone.now(), account=second,
+            contact=ContactFactory.create(account=second, seniority="vp"),
+        )  # fmt: skip
+        send_rollup(url, queue)
+        wait_for(
+            lambda: scored(second), 20, "the rollup sent after the restart", log, process,
+        )  # fmt: skip
+        assert process.poll() is None, "the worker exited:\n" + log.read_text()[-6000:]
+        assert "Unrecoverable error" not in log.read_text(), log.read_text()[-6000:]
+
+    scores = dict(
+        AccountEngagement.objects.filter(segment=segment).values_list("account_id", "raw_score")
+    )
+    # One VP demo request each: 30 x 1.5 = 45, capped at 40 (DESIGN 4).
+    assert scores == {first.pk: pytest.approx(40.0), second.pk: pytest.approx(40.0)}
