@@ -120,8 +120,11 @@ class AlertAdmin(admin.ModelAdmin):
         "recipient",
         "emailed_at",
         "webhook_delivered_at",
+        "delivery_attempts",
+        "next_attempt_at",
     ]
     list_filter = ["segment"]
+    search_fields = ["last_error"]
     list_select_related = ["account", "segment", "recipient"]
     raw_id_fields = ["account"]
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -158,16 +158,24 @@ class AlertSerializer(serializers.ModelSerializer):
         model = Alert
         fields = ["id", "kind", "account", "account_id", "segment", "segment_id", "score",
                   "model_version", "recipient", "created_at", "emailed_at",
-                  "webhook_delivered_at"]  # fmt: skip
+                  "webhook_delivered_at", "delivery_attempts", "last_error",
+                  "next_attempt_at"]  # fmt: skip
 
 
 class AlertListApi(generics.ListAPIView):
-    """The caller's alerts, newest first; `?all=1` for everyone's."""
+    """The caller's alerts, newest first; `?all=1` for everyone's, for those who may
+    see every user's alerts (marketers: `engagement.view_all_alert`)."""
 
     serializer_class = AlertSerializer
 
     def get_queryset(self) -> QuerySet[Alert]:
         alerts = Alert.objects.select_related("account", "segment", "recipient")
-        if not self.request.query_params.get("all"):
+        if self.request.query_params.get("all"):
+            if not self.request.user.has_perm("engagement.view_all_alert"):
+                raise PermissionDenied(
+                    "all=1: only marketers may list every user's alerts; "
+                    "leave it out to list your own."
+                )
+        else:
             alerts = alerts.filter(recipient_id=self.request.user.pk)
         return alerts.order_by("-created_at", "-id")

@@ -556,7 +556,7 @@ def _accounts_lock(
 
 
 def _batch_add(
-    scoring: SegmentScoring, landmark: dt.datetime, at: dt.datetime, batch_id: int
+    scoring: SegmentScoring, landmark: dt.datetime, at: dt.datetime, batch_id: int, alerts: bool
 ) -> int:
     """Add one claimed batch to a segment; re-score only the accounts it touched."""
     _accounts_lock(scoring, landmark, at, batch_id)
@@ -567,6 +567,7 @@ def _batch_add(
     return _accounts_refresh(
         scoring=scoring, landmark=landmark, at=at, scope=AccountScope.of_batch(batch_id),
         anonymous=_anonymous_sums(scoring, landmark, which=which), replace_anonymous=False,
+        alerts=alerts,
     )  # fmt: skip
 
 
@@ -578,13 +579,14 @@ def _scorings(segment_ids: Sequence[int]) -> dict[int, SegmentScoring]:
 
 
 @transaction.atomic
-def _pending_roll(*, at: dt.datetime) -> RollupResult:
+def _pending_roll(*, at: dt.datetime, alerts: bool = True) -> RollupResult:
     """Claim every pending committed activity as one batch and add it to every
     segment that has a landmark, in one transaction: a claimed row is in every
     segment's sums or (rolled back) pending again, never lost or counted twice.
 
     Segments without a landmark are not scored yet: their first recompute reads
     all claimed activity. With no such segment at all, nothing is claimed.
+    alerts=False: accounts rising into the qualified band are disarmed unalerted.
     """
     if not Activity.objects.filter(rollup_batch__isnull=True).exists():
         return RollupResult(segment_id=None, accounts_refreshed=0)
@@ -601,7 +603,9 @@ def _pending_roll(*, at: dt.datetime) -> RollupResult:
             robust=True,
         )
     by_segment = {
-        segment_id: _batch_add(scorings[segment_id], landmark, at, batch.pk) if claimed else 0
+        segment_id: _batch_add(scorings[segment_id], landmark, at, batch.pk, alerts)
+        if claimed
+        else 0
         for segment_id, landmark in segments
         if segment_id in scorings
     }
@@ -706,7 +710,8 @@ def scores_recompute(
     at = at or timezone.now()
     # The landmark first, so that the claim below adds to this segment too.
     run_id = _recompute_begin(segment_id=segment_id, at=at)
-    claimed = _pending_roll(at=at)
+    # The claim adds to every scored segment: it raises alerts only if this may.
+    claimed = _pending_roll(at=at, alerts=alerts)
     refreshed = 0
     while True:
         with transaction.atomic():

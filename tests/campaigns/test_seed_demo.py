@@ -337,6 +337,18 @@ ENGAGEMENT_WEIGHTS = demo.ACTIVITY_WEIGHTS
 
 
 @pytest.mark.django_db
+def test_history_raises_no_alerts(default_demo: None) -> None:
+    """Seeding scores a year of history: accounts already qualified are disarmed,
+    not alerted (30 alerts here, each emailed, before the flag reached the claim)."""
+    from engagement.models import AccountEngagement, Alert
+
+    qualified = AccountEngagement.objects.filter(stage="qualified")
+    assert qualified.exists()
+    assert not qualified.filter(alert_armed=True).exists()
+    assert Alert.objects.count() == 0
+
+
+@pytest.mark.django_db
 def test_engaged_accounts_open_opportunities_more_often(default_demo: None) -> None:
     points: dict[int, float] = defaultdict(float)
     for account_id, activity_type, count in (
