@@ -7,6 +7,7 @@ import hashlib
 import io
 import math
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -201,3 +202,32 @@ def test_targets_endpoint_takes_criteria_or_a_csv(marketer: APIClient) -> None:
         {"row": 2, "column": "domain", "value": "nowhere.example",
          "reason": "no account with this value"}
     ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_the_admin_draws_a_seed_and_redraws_on_a_new_fraction(client: Any) -> None:
+    admin_user = UserFactory.create(username="boss", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    inline = {f"programs-{k}": v for k, v in
+              {"TOTAL_FORMS": "0", "INITIAL_FORMS": "0", "MIN_NUM_FORMS": "0",
+               "MAX_NUM_FORMS": "1000"}.items()}  # fmt: skip
+    form = {"name": "Admin push", "objective": "pipeline", "starts_on": "2026-07-01",
+            "ends_on": "2026-09-30", "currency": "USD", "holdout_fraction": "0.100",
+            "holdout_seed": "0", **inline}  # fmt: skip
+    response = client.post("/admin/campaigns/campaign/add/", form)
+    assert response.status_code == 302, response.content[:2000]
+    campaign = Campaign.objects.get(name="Admin push")
+    assert campaign.holdout_seed != 0  # drawn, as the API does
+    accounts = AccountFactory.create_batch(40)
+    services.campaign_targets_set(campaign_id=campaign.pk, account_ids=[a.pk for a in accounts])
+    changed = {**form, "holdout_fraction": "0.500", "holdout_seed": str(campaign.holdout_seed)}
+    response = client.post(f"/admin/campaigns/campaign/{campaign.pk}/change/", changed)
+    assert response.status_code == 302
+    held = set(
+        CampaignTarget.objects.filter(campaign=campaign, in_holdout=True).values_list(
+            "account_id", flat=True
+        )
+    )
+    assert held == {
+        a.pk for a in accounts if drawn_by_hand(campaign.holdout_seed, str(a.domain), "0.5")
+    }
