@@ -13,13 +13,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import AccountSerializer
 from accounts.models import Account, FitGrade, ICPSegment
-from engagement import selectors
+from engagement import selectors, services
 from engagement.models import Alert, ScoringModel, Stage
 
 
@@ -119,11 +120,24 @@ class SegmentSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description", "criteria", "is_active", "member_count"]
 
 
-class SegmentListApi(generics.ListAPIView):
+class SegmentListApi(generics.ListCreateAPIView):
+    """Segments with their member counts; `POST` (marketers) creates one with its
+    scoring model (DESIGN 4 defaults); members follow once it is saved."""
+
     serializer_class = SegmentSerializer
+    permission_classes = [IsAuthenticated, DjangoModelPermissions]
 
     def get_queryset(self) -> QuerySet[ICPSegment]:
         return ICPSegment.objects.annotate(member_count=Count("memberships")).order_by("name")
+
+    def perform_create(self, serializer: Any) -> None:
+        values = dict(serializer.validated_data)
+        try:
+            segment = services.segment_create(values=values)
+        except services.SegmentInvalid as invalid:
+            raise ValidationError({"code": "invalid_segment", "message": str(invalid)}) from None
+        segment.member_count = 0  # type: ignore[attr-defined]
+        serializer.instance = segment
 
 
 class ScoringModelSerializer(serializers.ModelSerializer):

@@ -31,7 +31,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from accounts.models import Account, Opportunity, SegmentMembership
+from accounts.models import Account, ICPSegment, Opportunity, SegmentMembership
 from config import bulk
 from engagement.alerts import alerts_create
 from engagement.models import (
@@ -68,7 +68,13 @@ class SegmentScoring:
 
 
 def segment_scoring(*, segment_id: int) -> SegmentScoring:
-    return _scoring_of(ScoringModel.objects.get(segment_id=segment_id, is_current=True))
+    """The segment's current model; a segment that never had one gets the default
+    first (created by a path that does not make one: a bulk upsert, the shell)."""
+    model = ScoringModel.objects.filter(segment_id=segment_id, is_current=True).first()
+    if model is None:
+        segments_for_scoring(segment_ids=[segment_id])
+        model = ScoringModel.objects.get(segment_id=segment_id, is_current=True)
+    return _scoring_of(model)
 
 
 def _scoring_of(model: ScoringModel) -> SegmentScoring:
@@ -831,10 +837,11 @@ def _recompute_chunk(
 
 
 def segments_to_recompute(*, now: dt.datetime | None = None) -> list[int]:
-    """Scored segments never recomputed (no landmark), and those whose recompute run
+    """Scored segments never recomputed (no landmark; an active segment without a
+    scoring model gets the default one here), and those whose recompute run
     stopped advancing (crashed): the sweep recomputes or resumes them."""
     now = now or timezone.now()
-    scored = segments_scored()
+    scored = segments_for_scoring()
     with_landmark = set(
         RollupCursor.objects.filter(segment_id__in=scored, landmark__isnull=False).values_list(
             "segment_id", flat=True
@@ -1114,6 +1121,23 @@ def segments_scored(*, segment_ids: Iterable[int] | None = None) -> list[int]:
     if segment_ids is not None:
         models = models.filter(segment_id__in=list(segment_ids))
     return list(models.values_list("segment_id", flat=True).order_by("segment_id"))
+
+
+def segments_for_scoring(*, segment_ids: Iterable[int] | None = None) -> list[int]:
+    """`segments_scored` after giving the default scoring model to each of
+    `segment_ids` (default: each active segment) that never had one, so that a
+    new segment is scored whatever path created it."""
+    # engagement.services owns the default model and imports this module.
+    from engagement.services import scoring_models_default_ensure
+
+    segments = ICPSegment.objects.all()
+    if segment_ids is None:
+        segments = segments.filter(is_active=True)
+    else:
+        segment_ids = list(segment_ids)
+        segments = segments.filter(pk__in=segment_ids)
+    scoring_models_default_ensure(segment_ids=segments.values_list("pk", flat=True))
+    return segments_scored(segment_ids=segment_ids)
 
 
 # --- Scoring model versions ------------------------------------------------------
