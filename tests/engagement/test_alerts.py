@@ -17,6 +17,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts.models import AccountFollow, ICPSegment, SegmentMembership
+from config.celery import app as celery_app
 from engagement.alerts import (
     DELIVERY_MAX_ATTEMPTS,
     Delivery,
@@ -232,6 +233,13 @@ def test_an_old_signature_is_refused() -> None:
 # --- Delivery after commit, without a broker (eager tasks), on real commits ---------
 
 
+@pytest.fixture
+def eager_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tasks run in this process as they are enqueued, as without a broker (even
+    when the test run has one configured)."""
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+
+
 def _two_recipients(scene: dict[str, Any]) -> None:
     AccountFollow.objects.create(
         user=UserFactory.create(username="rex", email="rex@example.com"), account=scene["account"]
@@ -244,7 +252,7 @@ def _score() -> list[tuple[int, bool]]:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_webhook_leaves_the_rollup_and_the_next_alert_alone(
-    scene: dict[str, Any], receiver: str
+    scene: dict[str, Any], receiver: str, eager_tasks: None
 ) -> None:
     """The first webhook call answers 500: the rollup stays committed, the next
     recipient's alert is delivered, and the sweep delivers the first once due."""
@@ -274,7 +282,7 @@ def test_a_failing_webhook_leaves_the_rollup_and_the_next_alert_alone(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_dead_receiver_and_mail_server_never_stop_a_chunked_recompute(
-    scene: dict[str, Any], closed_port_url: str, receiver: str
+    scene: dict[str, Any], closed_port_url: str, receiver: str, eager_tasks: None
 ) -> None:
     """Nothing listens for the webhook nor for SMTP: every chunk of the recompute
     commits, every alert records both failures; the sweep delivers them later
