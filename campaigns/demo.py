@@ -780,22 +780,33 @@ EVENT_NAMES: dict[str, str] = {str(value): str(label) for value, label in Activi
 # --- Small pure helpers ---------------------------------------------------------
 
 
+def demo_holdout_size(targets: int) -> int:
+    """The holdout size the demo aims at: 10% of the list, at least DEMO_HOLDOUT_MIN."""
+    return max(DEMO_HOLDOUT_MIN, round(float(HOLDOUT_FRACTION_DEFAULT) * targets))
+
+
 def demo_holdout_seed(*, keys: Sequence[str], first_seed: int) -> int:
-    """The campaign's holdout seed: `first_seed`, or, if its holdout (the product's
-    rule, campaigns.holdout) would leave fewer than DEMO_HOLDOUT_MIN accounts in
-    either arm of a list long enough for both, the first seed of a sequence
-    drawn from it that does not. So every demo campaign can show lift with an
-    interval; which accounts are held out stays the product's draw."""
-    if len(set(keys)) < 2 * DEMO_HOLDOUT_MIN:
+    """The campaign's holdout seed. The product's rule (campaigns.holdout) holds
+    out a binomial number of accounts; the demo wants its campaigns to show
+    lift with an interval on small lists, so it keeps `first_seed` only if the
+    holdout it draws is `demo_holdout_size` accounts (within 1% of the list on
+    lists of 100 or more), else takes the first seed of a sequence drawn from
+    `first_seed` that does (the closest of 1,000 if none). Which accounts are
+    held out stays the product's draw for the stored seed."""
+    unique = sorted(set(keys))
+    if len(unique) < 2 * DEMO_HOLDOUT_MIN:
         return first_seed
+    wanted, tolerance = demo_holdout_size(len(unique)), len(unique) // 100
     candidates = random.Random(first_seed)
-    seed = first_seed
+    seed, best, best_gap = first_seed, first_seed, len(unique)
     for _ in range(1000):
-        held = len(holdout_draw(keys, fraction=HOLDOUT_FRACTION_DEFAULT, seed=seed))
-        if held >= DEMO_HOLDOUT_MIN and len(set(keys)) - held >= DEMO_HOLDOUT_MIN:
+        gap = abs(len(holdout_draw(unique, fraction=HOLDOUT_FRACTION_DEFAULT, seed=seed)) - wanted)
+        if gap <= tolerance:
             return seed
+        if gap < best_gap:
+            best, best_gap = seed, gap
         seed = candidates.getrandbits(31)
-    return first_seed
+    return best
 
 
 def poisson(rng: random.Random, lam: float) -> int:

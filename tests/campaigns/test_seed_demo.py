@@ -200,15 +200,17 @@ def test_generator_is_deterministic_and_seed_sensitive() -> None:
     assert [h.activities for h in histories] != [h.activities for h in demo.demo_histories(other)]
 
 
-def test_the_demo_holdout_seed_leaves_two_accounts_in_each_arm() -> None:
+def test_the_demo_picks_a_seed_whose_holdout_is_10_percent_of_the_list() -> None:
+    for size, wanted in ((15, 2), (26, 3), (51, 5), (300, 30)):
+        keys = [f"a{n}.example" for n in range(size)]
+        for first_seed in range(10):
+            seed = demo.demo_holdout_seed(keys=keys, first_seed=first_seed)
+            held = holdout_draw(keys, fraction=Decimal("0.1"), seed=seed)
+            assert abs(len(held) - wanted) <= size // 100, (size, first_seed)
     keys = [f"a{n}.example" for n in range(15)]
-    for first_seed in range(40):
-        seed = demo.demo_holdout_seed(keys=keys, first_seed=first_seed)
-        held = holdout_draw(keys, fraction=Decimal("0.1"), seed=seed)
-        assert 2 <= len(held) <= 13
-    # A seed that already gives both arms two accounts is kept as it is.
+    # A seed that already draws two of fifteen is kept as it is.
     kept = next(
-        n for n in range(100) if len(holdout_draw(keys, fraction=Decimal("0.1"), seed=n)) >= 2
+        n for n in range(100) if len(holdout_draw(keys, fraction=Decimal("0.1"), seed=n)) == 2
     )
     assert demo.demo_holdout_seed(keys=keys, first_seed=kept) == kept
     assert demo.demo_holdout_seed(keys=keys[:3], first_seed=5) == 5  # too short for two arms
@@ -324,7 +326,7 @@ def test_holdouts_are_seeded_and_never_touched(default_demo: None) -> None:
         domains = [str(domain) for domain in targets.values_list("account__domain", flat=True)]
         holdout = set(targets.filter(in_holdout=True).values_list("account__domain", flat=True))
         assert len(domains) >= 10
-        assert len(holdout) >= 2 and len(domains) - len(holdout) >= 2
+        assert len(holdout) == max(2, round(0.1 * len(domains)))
         # The stored seed reproduces the draw, by the product's own rule: each
         # domain's sha256 draw below the fraction, recomputed here by hand.
         assert holdout == {
