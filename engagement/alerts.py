@@ -172,8 +172,10 @@ def alert_deliver(*, alert_id: int, now: dt.datetime | None = None) -> Delivery:
     recipient, then the webhook) and record the outcome. Never raises for a
     failed delivery."""
     now = now or timezone.now()
+    # Lease and next try count from the real clock too: a sweep passes its start
+    # time, which may lie well behind by the time it reaches this alert.
     claimed = Alert.objects.filter(pk=alert_id, next_attempt_at__lte=now).update(
-        next_attempt_at=now + DELIVERY_LEASE
+        next_attempt_at=max(now, timezone.now()) + DELIVERY_LEASE
     )
     if not claimed:
         return Delivery.NOT_DUE
@@ -202,7 +204,7 @@ def alert_deliver(*, alert_id: int, now: dt.datetime | None = None) -> Delivery:
         last_error = f"gave up after {attempts} attempts; last: {'; '.join(errors)}"
     else:
         outcome, last_error = Delivery.FAILED, "; ".join(errors)
-        next_attempt_at = now + delivery_retry_delay(failed_attempts=attempts)
+        next_attempt_at = max(now, timezone.now()) + delivery_retry_delay(failed_attempts=attempts)
     Alert.objects.filter(pk=alert.pk).update(
         delivery_attempts=attempts, next_attempt_at=next_attempt_at, last_error=last_error
     )
