@@ -17,7 +17,6 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts.models import AccountFollow, ICPSegment, SegmentMembership
-from config.celery import app as celery_app
 from engagement.alerts import (
     DELIVERY_MAX_ATTEMPTS,
     Delivery,
@@ -232,13 +231,6 @@ def test_an_old_signature_is_refused() -> None:
 
 
 # --- Delivery after commit, without a broker (eager tasks), on real commits ---------
-
-
-@pytest.fixture
-def eager_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tasks run in this process as they are enqueued, as without a broker (even
-    when the test run has one configured)."""
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
 
 
 def _two_recipients(scene: dict[str, Any]) -> None:

@@ -17,7 +17,6 @@ from rest_framework.test import APIClient
 
 from accounts.models import ICPSegment, SegmentMembership
 from accounts.services import SegmentRow, segments_bulk_upsert
-from config.celery import app as celery_app
 from engagement.models import AccountEngagement, Activity, EngagementSnapshot, ScoringModel
 from engagement.tasks import scores_rollup_all_task
 from tests.factories import AccountFactory, ContactFactory, SourceFactory, UserFactory
@@ -62,8 +61,8 @@ def test_a_segment_created_through_the_api_has_a_default_model() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_new_segment_gets_its_members_once_committed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)  # the refresh runs here
+def test_the_new_segment_gets_its_members_once_committed(eager_tasks: None) -> None:
+    """The membership refresh is enqueued on commit; eager, it runs here."""
     software = AccountFactory.create(industry="Software")
     AccountFactory.create(industry="Retail")
     client = APIClient()  # a superuser: the role groups of migrations do not outlive a flush
