@@ -621,21 +621,24 @@ def _pending_roll(*, at: dt.datetime, alerts: bool = True) -> RollupResult:
     )  # fmt: skip
 
 
-def scores_rollup(*, segment_id: int | None = None, at: dt.datetime | None = None) -> RollupResult:
+def scores_rollup(
+    *, segment_id: int | None = None, at: dt.datetime | None = None, alerts: bool = True
+) -> RollupResult:
     """Claim the activity committed since the last claim and add it to every scored
     segment; re-score only the accounts it touched. O(new activities).
 
     `segment_id` names the segment whose refreshed accounts the result counts;
     all segments are rolled up regardless, since a claim is made once for all of
     them. A segment never scored has no landmark yet: rolling it up recomputes it.
+    alerts=False (a benchmark, a replay) raises no alert, as in scores_recompute.
     """
     at = at or timezone.now()
     if (
         segment_id is not None
         and not RollupCursor.objects.filter(segment_id=segment_id, landmark__isnull=False).exists()
     ):
-        return scores_recompute(segment_id=segment_id, at=at)
-    rolled = _pending_roll(at=at)
+        return scores_recompute(segment_id=segment_id, at=at, alerts=alerts)
+    rolled = _pending_roll(at=at, alerts=alerts)
     if segment_id is None:
         return rolled
     return RollupResult(

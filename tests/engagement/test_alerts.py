@@ -116,6 +116,18 @@ def receiver() -> Iterator[str]:
     server.shutdown()
 
 
+def test_a_rollup_without_alerts_raises_none(scene: dict[str, Any]) -> None:
+    scores_recompute(segment_id=scene["segment"].pk, at=T0)  # scored, armed, nothing yet
+    for person in scene["people"]:
+        Activity.objects.create(
+            source=scene["source"], message_id=f"replay-{person.pk}", type="demo_request",
+            occurred_at=T0, account=scene["account"], contact=person,
+        )  # fmt: skip
+    scores_rollup(at=T0 + dt.timedelta(hours=1), alerts=False)
+    assert alerts() == 0
+    assert list(AccountEngagement.objects.values_list("score", "alert_armed")) == [(80, False)]
+
+
 @pytest.fixture
 def closed_port_url() -> str:
     """A local address where nothing listens: connecting is refused at once."""
