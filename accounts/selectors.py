@@ -10,16 +10,22 @@ from django.db.models import Count, Q, QuerySet
 from accounts.junk import JunkRules
 from accounts.models import Account, JunkRule, OpportunityStatus
 
+# Who counts in an account's buying team, over its `contacts` relation: junk
+# contacts (DESIGN 4: free-mail, competitors, job seekers ...) are kept with
+# their reason but are nobody's buying team.
+BUYING_TEAM = Q(contacts__is_junk=False)
+
 
 def account_list(*, search: str = "", owner_id: int | None = None) -> QuerySet[Account]:
     """Accounts with owner joined and buying-team and open-deal counts annotated.
 
+    The buying team is the account's contacts less the junk ones (BUYING_TEAM).
     One query per page, whatever the page size.
     """
     accounts = (
         Account.objects.select_related("owner")
         .annotate(
-            contact_count=Count("contacts", distinct=True),
+            contact_count=Count("contacts", filter=BUYING_TEAM, distinct=True),
             open_opportunity_count=Count(
                 "opportunities",
                 filter=Q(opportunities__status=OpportunityStatus.OPEN),

@@ -41,6 +41,20 @@ class CampaignAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     inlines = [ProgramInline]
 
+    def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
+        """Through the services, as the API: a new campaign gets a drawn seed unless
+        one was typed; a changed fraction or seed redraws the holdout."""
+        if change:
+            super().save_model(request, obj, form, change)
+            if {"holdout_fraction", "holdout_seed"} & set(form.changed_data):
+                services.campaign_holdout_draw(campaign_id=obj.pk)
+            return
+        values = dict(form.cleaned_data)
+        if "holdout_seed" not in form.changed_data:
+            values["holdout_seed"] = None
+        obj.pk = services.campaign_create(values=values).pk
+        obj.refresh_from_db()
+
 
 class SpendInline(admin.TabularInline):
     model = Spend

@@ -42,6 +42,7 @@ from typing import Any
 from accounts.fit import fit_compute
 from accounts.models import BuyingRole, JobFunction, OpportunitySource, OpportunityStatus, Seniority
 from accounts.roles import EXECUTIVE, MARKETER, SALES
+from campaigns.holdout import HOLDOUT_FRACTION_DEFAULT, holdout_draw
 from campaigns.models import CampaignObjective, Channel, ProgramStatus
 from engagement.models import ActivityType, default_activity_weights, default_seniority_multipliers
 
@@ -79,7 +80,8 @@ WIN_RATE_TIER_FACTOR = {1: 0.85, 2: 1.0, 3: 1.15}
 CYCLE_MEDIAN_DAYS_BY_TIER = {1: 110, 2: 70, 3: 40}
 CYCLE_SIGMA = 0.35
 CUSTOMER_SHARE = 0.12
-HOLDOUT_FRACTION = 0.1
+# Fewest accounts in each arm of a demo campaign (Welch's interval needs two).
+DEMO_HOLDOUT_MIN = 2
 JUNK_REASON = "free-mail domain"
 
 SOURCE_NAME = "Demo data"
@@ -778,18 +780,33 @@ EVENT_NAMES: dict[str, str] = {str(value): str(label) for value, label in Activi
 # --- Small pure helpers ---------------------------------------------------------
 
 
-def holdout_draw(*, keys: Sequence[str], fraction: float, seed: int) -> frozenset[str]:
-    """The holdout of a target list: round(fraction * n) keys, at least one when n >= 2.
+def demo_holdout_size(targets: int) -> int:
+    """The holdout size the demo aims at: 10% of the list, at least DEMO_HOLDOUT_MIN."""
+    return max(DEMO_HOLDOUT_MIN, round(float(HOLDOUT_FRACTION_DEFAULT) * targets))
 
-    Sorting first makes the draw depend only on the set of keys and the seed,
-    not on the order they were listed in, so it is reproducible from the
-    campaign's stored holdout_seed.
-    """
-    ordered = sorted(keys)
-    if len(ordered) < 2 or fraction <= 0:
-        return frozenset()
-    size = max(1, round(fraction * len(ordered)))
-    return frozenset(random.Random(seed).sample(ordered, size))
+
+def demo_holdout_seed(*, keys: Sequence[str], first_seed: int) -> int:
+    """The campaign's holdout seed. The product's rule (campaigns.holdout) holds
+    out a binomial number of accounts; the demo wants its campaigns to show
+    lift with an interval on small lists, so it keeps `first_seed` only if the
+    holdout it draws is `demo_holdout_size` accounts (within 1% of the list on
+    lists of 100 or more), else takes the first seed of a sequence drawn from
+    `first_seed` that does (the closest of 1,000 if none). Which accounts are
+    held out stays the product's draw for the stored seed."""
+    unique = sorted(set(keys))
+    if len(unique) < 2 * DEMO_HOLDOUT_MIN:
+        return first_seed
+    wanted, tolerance = demo_holdout_size(len(unique)), len(unique) // 100
+    candidates = random.Random(first_seed)
+    seed, best, best_gap = first_seed, first_seed, len(unique)
+    for _ in range(1000):
+        gap = abs(len(holdout_draw(unique, fraction=HOLDOUT_FRACTION_DEFAULT, seed=seed)) - wanted)
+        if gap <= tolerance:
+            return seed
+        if gap < best_gap:
+            best, best_gap = seed, gap
+        seed = candidates.getrandbits(31)
+    return best
 
 
 def poisson(rng: random.Random, lam: float) -> int:
@@ -1064,12 +1081,9 @@ def demo_dataset_generate(*, accounts: int, seed: int, today: date) -> DemoDatas
             for account in account_list
             if any(grades.get((name, account.domain)) in ("A", "B") for name in names)
         ]
-        holdout_seed = rng.getrandbits(31)
-        holdout = holdout_draw(
-            keys=[account.domain for account in targeted],
-            fraction=HOLDOUT_FRACTION,
-            seed=holdout_seed,
-        )
+        domains = [account.domain for account in targeted]
+        holdout_seed = demo_holdout_seed(keys=domains, first_seed=rng.getrandbits(31))
+        holdout = holdout_draw(domains, fraction=HOLDOUT_FRACTION_DEFAULT, seed=holdout_seed)
         treated = [account for account in targeted if account.domain not in holdout]
         for account in targeted:
             targets.append(DemoTarget(spec.name, account.domain, account.domain in holdout))
@@ -1124,7 +1138,7 @@ def demo_dataset_generate(*, accounts: int, seed: int, today: date) -> DemoDatas
                 starts_on=min(p.starts_on for p in campaign_programs),
                 ends_on=max(p.ends_on for p in campaign_programs),
                 budget=_money(float(sum(p.cost for p in campaign_programs)) * 1.1, step=1000),
-                holdout_fraction=Decimal(str(HOLDOUT_FRACTION)),
+                holdout_fraction=HOLDOUT_FRACTION_DEFAULT,
                 holdout_seed=holdout_seed,
                 owner_username="marketer",
                 segment_names=names,

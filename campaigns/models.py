@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import Account, ICPSegment
+from campaigns.holdout import HOLDOUT_FRACTION_DEFAULT
 
 
 class CampaignObjective(models.TextChoices):
@@ -27,8 +28,11 @@ class Campaign(models.Model):
     ends_on = models.DateField()
     budget = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
-    # Share of the target list kept out of every audience, drawn with holdout_seed.
-    holdout_fraction = models.DecimalField(max_digits=4, decimal_places=3, default=0.1)
+    # Share of the target list kept out of every audience, drawn with holdout_seed
+    # (campaigns/holdout.py). A Decimal default: the float 0.1 fails validation.
+    holdout_fraction = models.DecimalField(
+        max_digits=4, decimal_places=3, default=HOLDOUT_FRACTION_DEFAULT
+    )
     holdout_seed = models.BigIntegerField(default=0)
     # The segment whose engagement scores measure the campaign's lift; blank:
     # each account's highest score over its segments.

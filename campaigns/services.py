@@ -38,7 +38,7 @@ from accounts.services import (
 )
 from campaigns import demo, metrics, ranking, reports, selectors
 from campaigns import imports as campaign_imports
-from campaigns.holdout import holdout_draw
+from campaigns.holdout import HOLDOUT_FRACTION_DEFAULT, holdout_draw, holdout_key
 from campaigns.models import (
     Campaign,
     CampaignTarget,
@@ -84,7 +84,7 @@ class CampaignRow:
     description: str = ""
     budget: Decimal | None = None
     currency: str = "USD"
-    holdout_fraction: Decimal = Decimal("0.1")
+    holdout_fraction: Decimal = HOLDOUT_FRACTION_DEFAULT
     holdout_seed: int = 0
     owner_id: int | None = None
     # The segment whose scores measure the campaign's lift.
@@ -702,21 +702,34 @@ class HoldoutDrawn:
     holdout: int
 
 
+def _held_out(campaign: Campaign, account_ids: Sequence[int]) -> list[int]:
+    """Those of `account_ids` that the campaign's seed and fraction hold out
+    (campaigns.holdout: each account decided on its own, by its domain or id)."""
+    keys: dict[str, int] = {}
+    for chunk in bulk.chunks(sorted(account_ids), bulk.LOOKUP_CHUNK):
+        for pk, domain in Account.objects.filter(pk__in=chunk).values_list("pk", "domain"):
+            keys[holdout_key(account_id=pk, domain=domain)] = pk
+    held = holdout_draw(keys, fraction=campaign.holdout_fraction, seed=campaign.holdout_seed)
+    return sorted(keys[key] for key in held)
+
+
+def _holdout_drawn(campaign_id: int) -> HoldoutDrawn:
+    targets = CampaignTarget.objects.filter(campaign_id=campaign_id)
+    return HoldoutDrawn(targets=targets.count(), holdout=targets.filter(in_holdout=True).count())
+
+
 @transaction.atomic
 def campaign_holdout_draw(*, campaign_id: int) -> HoldoutDrawn:
-    """Redraw the holdout of the whole target list from the campaign's stored seed."""
+    """Draw the holdout of the whole target list again from the campaign's stored
+    seed and fraction: what a change of either does. With both unchanged no
+    target moves, since each account's arm depends only on them."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
-    account_ids = list(
-        CampaignTarget.objects.filter(campaign_id=campaign_id).values_list("account_id", flat=True)
-    )
-    held = sorted(
-        holdout_draw(account_ids, fraction=campaign.holdout_fraction, seed=campaign.holdout_seed)
-    )
     targets = CampaignTarget.objects.filter(campaign_id=campaign_id)
+    held = _held_out(campaign, list(targets.values_list("account_id", flat=True)))
     targets.filter(in_holdout=True).update(in_holdout=False)
     for chunk in bulk.chunks(held, bulk.LOOKUP_CHUNK):
         targets.filter(account_id__in=chunk).update(in_holdout=True)
-    return HoldoutDrawn(targets=len(account_ids), holdout=len(held))
+    return _holdout_drawn(campaign_id)
 
 
 @dataclass(frozen=True)
@@ -731,16 +744,20 @@ class TargetsSet:
 def campaign_targets_set(
     *, campaign_id: int, account_ids: Sequence[int], replace: bool = False
 ) -> TargetsSet:
-    """Add accounts to a campaign's target list (or make it exactly them), then
-    redraw the holdout over the whole list."""
-    Campaign.objects.select_for_update().get(pk=campaign_id)
+    """Add accounts to a campaign's target list (or make it exactly them). Only
+    the new targets are drawn: no existing target changes arm."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
     wanted = sorted(set(account_ids))
     existing = set(
         CampaignTarget.objects.filter(campaign_id=campaign_id).values_list("account_id", flat=True)
     )
     new = [pk for pk in wanted if pk not in existing]
+    held = set(_held_out(campaign, new))
     CampaignTarget.objects.bulk_create(
-        [CampaignTarget(campaign_id=campaign_id, account_id=pk) for pk in new],
+        [
+            CampaignTarget(campaign_id=campaign_id, account_id=pk, in_holdout=pk in held)
+            for pk in new
+        ],
         batch_size=BATCH_SIZE,
         ignore_conflicts=True,
     )
@@ -751,7 +768,7 @@ def campaign_targets_set(
             removed += CampaignTarget.objects.filter(
                 campaign_id=campaign_id, account_id__in=chunk
             ).delete()[0]
-    drawn = campaign_holdout_draw(campaign_id=campaign_id)
+    drawn = _holdout_drawn(campaign_id)
     return TargetsSet(added=len(new), removed=removed, targets=drawn.targets, holdout=drawn.holdout)
 
 

@@ -143,6 +143,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engagement.scores_refresh_all",
         "schedule": crontab(hour=0, minute=5),
     },
+    # Alerts whose delivery failed (or whose task was lost) are tried again when due.
+    "alerts-delivery-sweep": {"task": "engagement.alerts_deliver_due", "schedule": 60.0},
     # Program touches of activity no score rollup claimed (no segment scored yet, a lost task).
     "touches-sweep": {"task": "campaigns.touches_sweep", "schedule": 300.0},
     # Every touch from scratch: junk flags flipped, activity moved between accounts.

@@ -4,8 +4,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.admin import ContactAdmin
-from accounts.models import Contact
+from accounts.admin import ContactAdmin, ICPSegmentAdmin
+from accounts.models import Contact, ICPSegment
 from engagement.models import (
     Activity,
     Alert,
@@ -19,6 +19,7 @@ from engagement.rollup import TUNABLE_PARAMETERS, scoring_model_update
 from engagement.services import (
     contact_junk_set,
     junk_rules_apply,
+    scoring_models_default_ensure,
     source_create,
     source_revoke,
     source_write_key_rotate,
@@ -120,8 +121,11 @@ class AlertAdmin(admin.ModelAdmin):
         "recipient",
         "emailed_at",
         "webhook_delivered_at",
+        "delivery_attempts",
+        "next_attempt_at",
     ]
     list_filter = ["segment"]
+    search_fields = ["last_error"]
     list_select_related = ["account", "segment", "recipient"]
     raw_id_fields = ["account"]
 
@@ -180,3 +184,16 @@ class ContactJunkAdmin(ContactAdmin):
 
 admin.site.unregister(Contact)
 admin.site.register(Contact, ContactJunkAdmin)
+
+
+# A new segment gets its scoring model here, since accounts cannot import
+# engagement: the segment admin is accounts', with this one step added.
+class ICPSegmentScoredAdmin(ICPSegmentAdmin):
+    def save_model(self, request: HttpRequest, obj: ICPSegment, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            scoring_models_default_ensure(segment_ids=[obj.pk])
+
+
+admin.site.unregister(ICPSegment)
+admin.site.register(ICPSegment, ICPSegmentScoredAdmin)

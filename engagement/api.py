@@ -12,14 +12,15 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import AccountSerializer
 from accounts.models import Account, FitGrade, ICPSegment
-from engagement import selectors
+from engagement import selectors, services
 from engagement.models import Alert, ScoringModel, Stage
 
 
@@ -119,11 +120,24 @@ class SegmentSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description", "criteria", "is_active", "member_count"]
 
 
-class SegmentListApi(generics.ListAPIView):
+class SegmentListApi(generics.ListCreateAPIView):
+    """Segments with their member counts; `POST` (marketers) creates one with its
+    scoring model (DESIGN 4 defaults); members follow once it is saved."""
+
     serializer_class = SegmentSerializer
+    permission_classes = [IsAuthenticated, DjangoModelPermissions]
 
     def get_queryset(self) -> QuerySet[ICPSegment]:
         return ICPSegment.objects.annotate(member_count=Count("memberships")).order_by("name")
+
+    def perform_create(self, serializer: Any) -> None:
+        values = dict(serializer.validated_data)
+        try:
+            segment = services.segment_create(values=values)
+        except services.SegmentInvalid as invalid:
+            raise ValidationError({"code": "invalid_segment", "message": str(invalid)}) from None
+        segment.member_count = 0  # type: ignore[attr-defined]
+        serializer.instance = segment
 
 
 class ScoringModelSerializer(serializers.ModelSerializer):
@@ -158,16 +172,24 @@ class AlertSerializer(serializers.ModelSerializer):
         model = Alert
         fields = ["id", "kind", "account", "account_id", "segment", "segment_id", "score",
                   "model_version", "recipient", "created_at", "emailed_at",
-                  "webhook_delivered_at"]  # fmt: skip
+                  "webhook_delivered_at", "delivery_attempts", "last_error",
+                  "next_attempt_at"]  # fmt: skip
 
 
 class AlertListApi(generics.ListAPIView):
-    """The caller's alerts, newest first; `?all=1` for everyone's."""
+    """The caller's alerts, newest first; `?all=1` for everyone's, for those who may
+    see every user's alerts (marketers: `engagement.view_all_alert`)."""
 
     serializer_class = AlertSerializer
 
     def get_queryset(self) -> QuerySet[Alert]:
         alerts = Alert.objects.select_related("account", "segment", "recipient")
-        if not self.request.query_params.get("all"):
+        if self.request.query_params.get("all"):
+            if not self.request.user.has_perm("engagement.view_all_alert"):
+                raise PermissionDenied(
+                    "all=1: only marketers may list every user's alerts; "
+                    "leave it out to list your own."
+                )
+        else:
             alerts = alerts.filter(recipient_id=self.request.user.pk)
         return alerts.order_by("-created_at", "-id")

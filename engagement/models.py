@@ -395,6 +395,13 @@ class Alert(models.Model):
     webhook_attempts = models.PositiveSmallIntegerField(default=0)
     # The model version whose score crossed into the qualified band.
     model_version = models.PositiveIntegerField(default=1)
+    # Delivery bookkeeping (engagement/alerts.py): runs of delivery that failed or
+    # succeeded, the last failure, and when the sweep tries again. Null once
+    # delivered or given up; meanwhile a delivery under way holds it a few minutes
+    # ahead (a lease), so two workers never deliver one alert at once.
+    delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -402,7 +409,14 @@ class Alert(models.Model):
             # A user's alert inbox, newest first.
             models.Index(fields=["recipient", "-created_at"], name="alert_recipient_idx"),
             models.Index(fields=["account", "-created_at"], name="alert_account_idx"),
+            # The delivery sweep: alerts due for a try (delivered ones have no entry).
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(next_attempt_at__isnull=False),
+                name="alert_delivery_due_idx",
+            ),
         ]
+        permissions = [("view_all_alert", "Can list every user's alerts")]
 
     def __str__(self) -> str:
         return f"{self.account} {self.get_kind_display()} ({self.score})"

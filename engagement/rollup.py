@@ -31,7 +31,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from accounts.models import Account, Opportunity, SegmentMembership
+from accounts.models import Account, ICPSegment, Opportunity, SegmentMembership
 from config import bulk
 from engagement.alerts import alerts_create
 from engagement.models import (
@@ -68,7 +68,13 @@ class SegmentScoring:
 
 
 def segment_scoring(*, segment_id: int) -> SegmentScoring:
-    return _scoring_of(ScoringModel.objects.get(segment_id=segment_id, is_current=True))
+    """The segment's current model; a segment that never had one gets the default
+    first (created by a path that does not make one: a bulk upsert, the shell)."""
+    model = ScoringModel.objects.filter(segment_id=segment_id, is_current=True).first()
+    if model is None:
+        segments_for_scoring(segment_ids=[segment_id])
+        model = ScoringModel.objects.get(segment_id=segment_id, is_current=True)
+    return _scoring_of(model)
 
 
 def _scoring_of(model: ScoringModel) -> SegmentScoring:
@@ -556,7 +562,7 @@ def _accounts_lock(
 
 
 def _batch_add(
-    scoring: SegmentScoring, landmark: dt.datetime, at: dt.datetime, batch_id: int
+    scoring: SegmentScoring, landmark: dt.datetime, at: dt.datetime, batch_id: int, alerts: bool
 ) -> int:
     """Add one claimed batch to a segment; re-score only the accounts it touched."""
     _accounts_lock(scoring, landmark, at, batch_id)
@@ -567,6 +573,7 @@ def _batch_add(
     return _accounts_refresh(
         scoring=scoring, landmark=landmark, at=at, scope=AccountScope.of_batch(batch_id),
         anonymous=_anonymous_sums(scoring, landmark, which=which), replace_anonymous=False,
+        alerts=alerts,
     )  # fmt: skip
 
 
@@ -578,13 +585,14 @@ def _scorings(segment_ids: Sequence[int]) -> dict[int, SegmentScoring]:
 
 
 @transaction.atomic
-def _pending_roll(*, at: dt.datetime) -> RollupResult:
+def _pending_roll(*, at: dt.datetime, alerts: bool = True) -> RollupResult:
     """Claim every pending committed activity as one batch and add it to every
     segment that has a landmark, in one transaction: a claimed row is in every
     segment's sums or (rolled back) pending again, never lost or counted twice.
 
     Segments without a landmark are not scored yet: their first recompute reads
     all claimed activity. With no such segment at all, nothing is claimed.
+    alerts=False: accounts rising into the qualified band are disarmed unalerted.
     """
     if not Activity.objects.filter(rollup_batch__isnull=True).exists():
         return RollupResult(segment_id=None, accounts_refreshed=0)
@@ -601,7 +609,9 @@ def _pending_roll(*, at: dt.datetime) -> RollupResult:
             robust=True,
         )
     by_segment = {
-        segment_id: _batch_add(scorings[segment_id], landmark, at, batch.pk) if claimed else 0
+        segment_id: _batch_add(scorings[segment_id], landmark, at, batch.pk, alerts)
+        if claimed
+        else 0
         for segment_id, landmark in segments
         if segment_id in scorings
     }
@@ -611,21 +621,24 @@ def _pending_roll(*, at: dt.datetime) -> RollupResult:
     )  # fmt: skip
 
 
-def scores_rollup(*, segment_id: int | None = None, at: dt.datetime | None = None) -> RollupResult:
+def scores_rollup(
+    *, segment_id: int | None = None, at: dt.datetime | None = None, alerts: bool = True
+) -> RollupResult:
     """Claim the activity committed since the last claim and add it to every scored
     segment; re-score only the accounts it touched. O(new activities).
 
     `segment_id` names the segment whose refreshed accounts the result counts;
     all segments are rolled up regardless, since a claim is made once for all of
     them. A segment never scored has no landmark yet: rolling it up recomputes it.
+    alerts=False (a benchmark, a replay) raises no alert, as in scores_recompute.
     """
     at = at or timezone.now()
     if (
         segment_id is not None
         and not RollupCursor.objects.filter(segment_id=segment_id, landmark__isnull=False).exists()
     ):
-        return scores_recompute(segment_id=segment_id, at=at)
-    rolled = _pending_roll(at=at)
+        return scores_recompute(segment_id=segment_id, at=at, alerts=alerts)
+    rolled = _pending_roll(at=at, alerts=alerts)
     if segment_id is None:
         return rolled
     return RollupResult(
@@ -706,7 +719,8 @@ def scores_recompute(
     at = at or timezone.now()
     # The landmark first, so that the claim below adds to this segment too.
     run_id = _recompute_begin(segment_id=segment_id, at=at)
-    claimed = _pending_roll(at=at)
+    # The claim adds to every scored segment: it raises alerts only if this may.
+    claimed = _pending_roll(at=at, alerts=alerts)
     refreshed = 0
     while True:
         with transaction.atomic():
@@ -826,10 +840,11 @@ def _recompute_chunk(
 
 
 def segments_to_recompute(*, now: dt.datetime | None = None) -> list[int]:
-    """Scored segments never recomputed (no landmark), and those whose recompute run
+    """Scored segments never recomputed (no landmark; an active segment without a
+    scoring model gets the default one here), and those whose recompute run
     stopped advancing (crashed): the sweep recomputes or resumes them."""
     now = now or timezone.now()
-    scored = segments_scored()
+    scored = segments_for_scoring()
     with_landmark = set(
         RollupCursor.objects.filter(segment_id__in=scored, landmark__isnull=False).values_list(
             "segment_id", flat=True
@@ -1109,6 +1124,23 @@ def segments_scored(*, segment_ids: Iterable[int] | None = None) -> list[int]:
     if segment_ids is not None:
         models = models.filter(segment_id__in=list(segment_ids))
     return list(models.values_list("segment_id", flat=True).order_by("segment_id"))
+
+
+def segments_for_scoring(*, segment_ids: Iterable[int] | None = None) -> list[int]:
+    """`segments_scored` after giving the default scoring model to each of
+    `segment_ids` (default: each active segment) that never had one, so that a
+    new segment is scored whatever path created it."""
+    # engagement.services owns the default model and imports this module.
+    from engagement.services import scoring_models_default_ensure
+
+    segments = ICPSegment.objects.all()
+    if segment_ids is None:
+        segments = segments.filter(is_active=True)
+    else:
+        segment_ids = list(segment_ids)
+        segments = segments.filter(pk__in=segment_ids)
+    scoring_models_default_ensure(segment_ids=segments.values_list("pk", flat=True))
+    return segments_scored(segment_ids=segment_ids)
 
 
 # --- Scoring model versions ------------------------------------------------------

@@ -12,16 +12,19 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
-from accounts.models import Contact
+from accounts.fit import InvalidCriteria, segment_member
+from accounts.models import Contact, ICPSegment
 from accounts.services import (
     AccountGroup,
     ContactIdentity,
@@ -33,6 +36,7 @@ from accounts.services import (
     contacts_identify,
     contacts_junk_evaluate,
 )
+from accounts.tasks import segment_refresh_task
 from accounts.traits import ContactTraits
 from config import bulk
 from engagement.imports import IMPORT_SOURCE_NAME
@@ -148,9 +152,40 @@ def scoring_models_default_ensure(*, segment_ids: Iterable[int]) -> int:
         [
             ScoringModel(segment_id=segment_id, version=1, is_current=True)
             for segment_id in sorted(wanted - having)
-        ]
+        ],
+        # Two sweeps may both find a segment without one: the first insert wins.
+        ignore_conflicts=True,
     )
     return len(created)
+
+
+class SegmentInvalid(ValueError):
+    """A segment was refused; the message names the field and the value."""
+
+
+@transaction.atomic
+def segment_create(*, values: Mapping[str, Any]) -> ICPSegment:
+    """A new ICP segment with its current scoring model (version 1, DESIGN 4
+    defaults), so it is scored from the next rollup sweep on; its members are
+    computed once it commits."""
+    segment = ICPSegment(**values)
+    try:
+        segment.full_clean()
+        # Criteria the membership rule cannot read (a missing key, an unknown
+        # operator, a bad weight or min_fit) are refused now, not at refresh.
+        segment_member(criteria=segment.criteria or {}, firmographics={})
+    except ValidationError as invalid:
+        raise SegmentInvalid(
+            "; ".join(
+                f"{name}: {' '.join(errors)}" for name, errors in invalid.message_dict.items()
+            )
+        ) from None
+    except (InvalidCriteria, AttributeError, TypeError) as invalid:
+        raise SegmentInvalid(f"criteria: {invalid}") from None
+    segment.save()
+    scoring_models_default_ensure(segment_ids=[segment.pk])
+    transaction.on_commit(partial(segment_refresh_task.delay, segment.pk), robust=True)
+    return segment
 
 
 @dataclass(frozen=True, slots=True)

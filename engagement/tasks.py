@@ -13,7 +13,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from engagement import rollup
-from engagement.alerts import WebhookFailed, alert_deliver
+from engagement.alerts import alert_deliver, alerts_deliver_due
 
 
 @shared_task(name="engagement.scores_rollup", acks_late=True, ignore_result=True)
@@ -60,15 +60,14 @@ def scores_recompute_task(segment_id: int) -> None:
     rollup.scores_recompute(segment_id=segment_id)
 
 
-@shared_task(
-    name="engagement.alert_deliver",
-    acks_late=True,
-    ignore_result=True,
-    autoretry_for=(WebhookFailed,),
-    retry_backoff=5,
-    retry_backoff_max=900,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(name="engagement.alert_deliver", acks_late=True, ignore_result=True)
 def alert_deliver_task(alert_id: int) -> None:
+    """Enqueued when the alert commits. A failure is recorded on the alert, not
+    raised: the sweep below retries it (engagement/alerts.py has the policy)."""
     alert_deliver(alert_id=alert_id)
+
+
+@shared_task(name="engagement.alerts_deliver_due", acks_late=True, ignore_result=True)
+def alerts_deliver_due_task() -> None:
+    """Beat, every minute: deliver the alerts whose next try has come."""
+    alerts_deliver_due()

@@ -52,3 +52,17 @@ def unreachable_database(django_db_blocker: Any) -> Iterator[None]:
         finally:
             unreachable.close()
             connections["default"] = working
+
+
+@pytest.fixture
+def eager_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tasks run in this process as they are enqueued, as without a broker, even
+    when the run has one configured. Both the project's app and the current one
+    (a test that made another Celery app leaves it current, and shared tasks
+    resolve through it) are told."""
+    from celery import current_app
+
+    from config.celery import app
+
+    for conf in {id(app.conf): app.conf, id(current_app.conf): current_app.conf}.values():
+        monkeypatch.setitem(conf, "task_always_eager", True)

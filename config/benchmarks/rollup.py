@@ -900,7 +900,9 @@ def _run(options: RollupOptions, load_at_start: list[float]) -> RollupResult:
     )
     rollup_log = StatementLog()
     with connection.execute_wrapper(rollup_log):
-        rolled, rollup_seconds = _timed(lambda: product.scores_rollup(segment_id=segment_id, at=AT))
+        rolled, rollup_seconds = _timed(
+            lambda: product.scores_rollup(segment_id=segment_id, at=AT, alerts=False)
+        )
     checked_after_rollup = agreement_check(
         reference=reference_scores(segment_id=segment_id, at=AT),
         product_side=product_scores(segment_id=segment_id),

@@ -52,6 +52,38 @@ def test_the_account_list_shows_buying_team_and_open_deals(client: Client, rep: 
     assert b"northwind.example" in response.content
 
 
+def test_junk_contacts_are_not_in_the_buying_team(client: Client, rep: Any) -> None:
+    """The page, the API (with and without a segment) and a plain SQL count agree."""
+    from django.db import connection
+
+    from accounts.models import ICPSegment, SegmentMembership
+
+    account = AccountFactory.create(name="Northwind", owner=rep)
+    ContactFactory.create_batch(2, account=account)
+    ContactFactory.create(account=account, is_junk=True, junk_reason="job seeker")
+    ContactFactory.create(account=account, is_junk=True, junk_reason="competitor")
+    empty = AccountFactory.create(name="Only junk")
+    ContactFactory.create(account=empty, is_junk=True, junk_reason="competitor")
+    segment = ICPSegment.objects.create(name="All")
+    for member in (account, empty):
+        SegmentMembership.objects.create(segment=segment, account=member)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.name, COUNT(c.id) FROM accounts_account a "
+            "LEFT JOIN accounts_contact c ON c.account_id = a.id AND NOT c.is_junk "
+            "GROUP BY a.name"
+        )
+        expected = dict(cursor.fetchall())
+    assert expected == {"Northwind": 2, "Only junk": 0}
+    client.force_login(rep)
+    page = {a.name: a.contact_count for a in client.get("/accounts/").context["accounts"]}
+    api = APIClient()
+    api.force_authenticate(rep)
+    listed = {a["name"]: a["contact_count"] for a in api.get("/api/accounts/").json()["results"]}
+    by_segment = api.get(f"/api/accounts/?segment={segment.pk}").json()["results"]
+    assert page == listed == {a["name"]: a["contact_count"] for a in by_segment} == expected
+
+
 def test_the_account_list_filters_by_search_and_owner(client: Client, rep: Any) -> None:
     AccountFactory.create(name="Northwind", owner=rep)
     AccountFactory.create(name="Contoso")

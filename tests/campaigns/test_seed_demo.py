@@ -7,6 +7,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -20,7 +21,8 @@ from pytest_django import DjangoDbBlocker
 
 from accounts.fit import fit_grade
 from accounts.models import Account, Contact, Opportunity, SegmentMembership
-from campaigns import demo
+from campaigns import demo, services
+from campaigns.holdout import holdout_draw
 from campaigns.models import Campaign, CampaignTarget, Program, Spend
 from campaigns.services import table_counts
 from engagement.models import Activity, ActivityType, ScoringModel, Source
@@ -198,14 +200,20 @@ def test_generator_is_deterministic_and_seed_sensitive() -> None:
     assert [h.activities for h in histories] != [h.activities for h in demo.demo_histories(other)]
 
 
-def test_holdout_draw_is_reproducible_and_order_free() -> None:
-    keys = [f"a{n}.example" for n in range(50)]
-    drawn = demo.holdout_draw(keys=keys, fraction=0.1, seed=11)
-    assert len(drawn) == 5
-    assert drawn == demo.holdout_draw(keys=list(reversed(keys)), fraction=0.1, seed=11)
-    assert drawn != demo.holdout_draw(keys=keys, fraction=0.1, seed=12)
-    assert demo.holdout_draw(keys=keys[:3], fraction=0.1, seed=1) != frozenset()
-    assert demo.holdout_draw(keys=keys[:1], fraction=0.1, seed=1) == frozenset()
+def test_the_demo_picks_a_seed_whose_holdout_is_10_percent_of_the_list() -> None:
+    for size, wanted in ((15, 2), (26, 3), (51, 5), (300, 30)):
+        keys = [f"a{n}.example" for n in range(size)]
+        for first_seed in range(10):
+            seed = demo.demo_holdout_seed(keys=keys, first_seed=first_seed)
+            held = holdout_draw(keys, fraction=Decimal("0.1"), seed=seed)
+            assert abs(len(held) - wanted) <= size // 100, (size, first_seed)
+    keys = [f"a{n}.example" for n in range(15)]
+    # A seed that already draws two of fifteen is kept as it is.
+    kept = next(
+        n for n in range(100) if len(holdout_draw(keys, fraction=Decimal("0.1"), seed=n)) == 2
+    )
+    assert demo.demo_holdout_seed(keys=keys, first_seed=kept) == kept
+    assert demo.demo_holdout_seed(keys=keys[:3], first_seed=5) == 5  # too short for two arms
 
 
 @pytest.mark.parametrize(
@@ -318,10 +326,21 @@ def test_holdouts_are_seeded_and_never_touched(default_demo: None) -> None:
         domains = [str(domain) for domain in targets.values_list("account__domain", flat=True)]
         holdout = set(targets.filter(in_holdout=True).values_list("account__domain", flat=True))
         assert len(domains) >= 10
-        assert len(holdout) == round(0.1 * len(domains))
-        # The stored seed reproduces the draw.
-        assert holdout == demo.holdout_draw(
-            keys=domains, fraction=float(campaign.holdout_fraction), seed=campaign.holdout_seed
+        assert len(holdout) == max(2, round(0.1 * len(domains)))
+        # The stored seed reproduces the draw, by the product's own rule: each
+        # domain's sha256 draw below the fraction, recomputed here by hand.
+        assert holdout == {
+            domain
+            for domain in domains
+            if int.from_bytes(
+                hashlib.sha256(f"{campaign.holdout_seed}:{domain}".encode()).digest()[:8], "big"
+            )
+            < campaign.holdout_fraction * 2**64
+        }
+        # The product's redraw from the stored seed moves nobody.
+        services.campaign_holdout_draw(campaign_id=campaign.pk)
+        assert holdout == set(
+            targets.filter(in_holdout=True).values_list("account__domain", flat=True)
         )
         keys = list(campaign.programs.values_list("tracking_key", flat=True))
         touched = Activity.objects.filter(tracking_key__in=keys)
@@ -334,6 +353,18 @@ def test_holdouts_are_seeded_and_never_touched(default_demo: None) -> None:
 
 
 ENGAGEMENT_WEIGHTS = demo.ACTIVITY_WEIGHTS
+
+
+@pytest.mark.django_db
+def test_history_raises_no_alerts(default_demo: None) -> None:
+    """Seeding scores a year of history: accounts already qualified are disarmed,
+    not alerted (30 alerts here, each emailed, before the flag reached the claim)."""
+    from engagement.models import AccountEngagement, Alert
+
+    qualified = AccountEngagement.objects.filter(stage="qualified")
+    assert qualified.exists()
+    assert not qualified.filter(alert_armed=True).exists()
+    assert Alert.objects.count() == 0
 
 
 @pytest.mark.django_db

@@ -3,41 +3,77 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import math
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import SegmentMembership
 from campaigns import services
-from campaigns.holdout import holdout_draw, holdout_size
+from campaigns.holdout import holdout_draw, holdout_key
 from campaigns.models import Campaign, CampaignTarget
 from campaigns.selectors import TargetCriteria
 from tests.factories import AccountFactory, CampaignFactory, ICPSegmentFactory, UserFactory
 
 
-def test_holdout_size_rounds_the_fraction_half_up() -> None:
-    assert holdout_size(targets=100, fraction=Decimal("0.1")) == 10
-    assert holdout_size(targets=15, fraction=Decimal("0.1")) == 2  # 1.5 rounds up
-    assert holdout_size(targets=14, fraction=Decimal("0.1")) == 1
-    assert holdout_size(targets=4, fraction=0) == 0
+def drawn_by_hand(seed: int, key: str, fraction: str) -> bool:
+    """The documented rule, recomputed independently: the first 8 bytes of
+    sha256("<seed>:<key>") as a big-endian number, below fraction x 2^64."""
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()
+    return int(digest[:16], 16) < Decimal(fraction) * 2**64
+
+
+def test_each_account_is_held_out_by_its_own_seeded_draw() -> None:
+    keys = [f"acct{n}.example" for n in range(2000)]
+    held = holdout_draw(keys, fraction=Decimal("0.1"), seed=42)
+    assert held == {key for key in keys if drawn_by_hand(42, key, "0.1")}
+    assert held == holdout_draw(list(reversed(keys)), fraction=Decimal("0.1"), seed=42)
+    assert held != holdout_draw(keys, fraction=Decimal("0.1"), seed=43)
+    assert holdout_draw(keys, fraction=0, seed=42) == frozenset()
+    # Raising the fraction only adds accounts.
+    assert held < holdout_draw(keys, fraction=Decimal("0.2"), seed=42)
     with pytest.raises(ValueError, match="outside"):
-        holdout_size(targets=4, fraction=1)
+        holdout_draw(keys, fraction=1, seed=42)
+    assert holdout_key(account_id=7, domain="acme.example") == "acme.example"
+    assert holdout_key(account_id=7, domain=None) == "id:7"
 
 
-def test_same_seed_gives_the_same_split_and_the_fraction_holds() -> None:
-    ids = list(range(1, 1001))
-    first = holdout_draw(ids, fraction=Decimal("0.1"), seed=42)
-    assert len(first) == 100
-    assert first == holdout_draw(list(reversed(ids)), fraction=Decimal("0.1"), seed=42)
-    other = holdout_draw(ids, fraction=Decimal("0.1"), seed=43)
-    assert len(other) == 100 and other != first
-    # Random, not a block of ids: the held-out ids spread over the whole list.
-    assert min(first) < 200 and max(first) > 800
-    # A longer list keeps most of the earlier holdout (stable draws).
-    grown = holdout_draw([*ids, *range(1001, 1101)], fraction=Decimal("0.1"), seed=42)
-    assert len(grown) == 110 and len(first & grown) >= 90
+@pytest.mark.parametrize("fraction", ["0.1", "0.25", "0.05"])
+def test_the_realised_fraction_is_near_the_asked_one_on_a_large_list(fraction: str) -> None:
+    """Binomial: on 20,000 accounts four standard deviations are within 1 point."""
+    n, share = 20_000, float(fraction)
+    held = holdout_draw([f"a{i}.example" for i in range(n)], fraction=Decimal(fraction), seed=9)
+    assert abs(len(held) - n * share) < 4 * math.sqrt(n * share * (1 - share))
+
+
+@pytest.mark.django_db
+def test_adding_targets_never_moves_an_existing_target_between_arms() -> None:
+    campaign = CampaignFactory.create(holdout_fraction=Decimal("0.2"), holdout_seed=7)
+    accounts = AccountFactory.create_batch(150)
+    accounts += AccountFactory.create_batch(10, domain=None)  # drawn by id
+
+    def arms() -> dict[int, bool]:
+        return dict(
+            CampaignTarget.objects.filter(campaign=campaign).values_list("account_id", "in_holdout")
+        )
+
+    first = services.campaign_targets_set(
+        campaign_id=campaign.pk, account_ids=[a.pk for a in accounts[::2]]
+    )
+    before = arms()
+    assert first.holdout == sum(before.values()) > 0
+    for step in (accounts[1::4], accounts[3::4]):
+        services.campaign_targets_set(campaign_id=campaign.pk, account_ids=[a.pk for a in step])
+        after = arms()
+        assert {pk: after[pk] for pk in before} == before
+        before = after
+    assert len(before) == 160
+    # Drawn in three steps, the list holds what one draw of it holds, by hand.
+    assert before == {a.pk: drawn_by_hand(7, a.domain or f"id:{a.pk}", "0.2") for a in accounts}
 
 
 @pytest.mark.django_db
@@ -54,13 +90,13 @@ def test_targets_from_a_segment_and_filters_draw_a_reproducible_holdout() -> Non
         campaign_id=campaign.pk,
         criteria=TargetCriteria(segment_id=segment.pk, fit_grades=["A", "B"], tiers=[1]),
     )
-    assert (result.added, result.targets, result.holdout) == (25, 25, 5)
     held = set(
         CampaignTarget.objects.filter(campaign=campaign, in_holdout=True).values_list(
             "account_id", flat=True
         )
     )
-    assert held == holdout_draw([a.pk for a in members[:25]], fraction=Decimal("0.2"), seed=7)
+    assert held == {a.pk for a in members[:25] if drawn_by_hand(7, str(a.domain), "0.2")}
+    assert (result.added, result.targets, result.holdout) == (25, 25, len(held))
     # Redrawing with the same seed changes nothing; a new seed draws again.
     services.campaign_holdout_draw(campaign_id=campaign.pk)
     assert held == set(
@@ -69,7 +105,11 @@ def test_targets_from_a_segment_and_filters_draw_a_reproducible_holdout() -> Non
         )
     )
     services.campaign_update(campaign_id=campaign.pk, values={"holdout_seed": 8})
-    assert CampaignTarget.objects.filter(campaign=campaign, in_holdout=True).count() == 5
+    assert set(
+        CampaignTarget.objects.filter(campaign=campaign, in_holdout=True).values_list(
+            "account_id", flat=True
+        )
+    ) == {a.pk for a in members[:25] if drawn_by_hand(8, str(a.domain), "0.2")}
 
 
 @pytest.mark.django_db
@@ -124,9 +164,23 @@ def test_audience_export_leaves_the_holdout_out(marketer: APIClient) -> None:
     body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
     rows = list(csv.DictReader(io.StringIO(body.decode())))
     exported = {int(r["account_id"]) for r in rows}
-    held = holdout_draw(ids, fraction=Decimal("0.25"), seed=campaign.holdout_seed)
-    assert len(held) == 5 and len(exported) == 15
-    assert exported == set(ids) - held
+    held = {a.pk for a in accounts if drawn_by_hand(campaign.holdout_seed, str(a.domain), "0.25")}
+    assert exported == set(ids) - held and len(exported) == 20 - len(held)
+
+
+@pytest.mark.django_db
+def test_a_campaign_created_without_a_holdout_fraction_holds_out_the_default_10_percent(
+    marketer: APIClient,
+) -> None:
+    created = marketer.post(
+        "/api/campaigns/",
+        {"name": "Q4 push", "objective": "pipeline", "starts_on": "2026-10-01",
+         "ends_on": "2026-12-31"},
+        format="json",
+    )  # fmt: skip
+    assert created.status_code == 201, created.json()
+    assert created.json()["holdout_fraction"] == "0.100"
+    assert Campaign.objects.get(pk=created.json()["id"]).holdout_fraction == Decimal("0.1")
 
 
 @pytest.mark.django_db
@@ -148,3 +202,32 @@ def test_targets_endpoint_takes_criteria_or_a_csv(marketer: APIClient) -> None:
         {"row": 2, "column": "domain", "value": "nowhere.example",
          "reason": "no account with this value"}
     ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_the_admin_draws_a_seed_and_redraws_on_a_new_fraction(client: Any) -> None:
+    admin_user = UserFactory.create(username="boss", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    inline = {f"programs-{k}": v for k, v in
+              {"TOTAL_FORMS": "0", "INITIAL_FORMS": "0", "MIN_NUM_FORMS": "0",
+               "MAX_NUM_FORMS": "1000"}.items()}  # fmt: skip
+    form = {"name": "Admin push", "objective": "pipeline", "starts_on": "2026-07-01",
+            "ends_on": "2026-09-30", "currency": "USD", "holdout_fraction": "0.100",
+            "holdout_seed": "0", **inline}  # fmt: skip
+    response = client.post("/admin/campaigns/campaign/add/", form)
+    assert response.status_code == 302, response.content[:2000]
+    campaign = Campaign.objects.get(name="Admin push")
+    assert campaign.holdout_seed != 0  # drawn, as the API does
+    accounts = AccountFactory.create_batch(40)
+    services.campaign_targets_set(campaign_id=campaign.pk, account_ids=[a.pk for a in accounts])
+    changed = {**form, "holdout_fraction": "0.500", "holdout_seed": str(campaign.holdout_seed)}
+    response = client.post(f"/admin/campaigns/campaign/{campaign.pk}/change/", changed)
+    assert response.status_code == 302
+    held = set(
+        CampaignTarget.objects.filter(campaign=campaign, in_holdout=True).values_list(
+            "account_id", flat=True
+        )
+    )
+    assert held == {
+        a.pk for a in accounts if drawn_by_hand(campaign.holdout_seed, str(a.domain), "0.5")
+    }

@@ -149,4 +149,42 @@ def test_segments_models_and_alerts_are_listed(api: APIClient, segment: ICPSegme
     Alert.objects.create(account=account, segment=segment, score=70, recipient=viewer)
     Alert.objects.create(account=account, segment=segment, score=71)
     assert [a["score"] for a in api.get("/api/alerts/").json()["results"]] == [70]
-    assert {a["score"] for a in api.get("/api/alerts/?all=1").json()["results"]} == {70, 71}
+
+
+@pytest.mark.parametrize(
+    ("role", "own", "everyone"),
+    [
+        ("Marketer", 200, 200),
+        ("Sales", 200, 403),
+        ("Executive", 200, 403),
+        (None, 403, 403),  # anonymous
+    ],
+)
+def test_alerts_are_visible_to_their_recipient_and_to_marketers(
+    segment: ICPSegment, role: str | None, own: int, everyone: int
+) -> None:
+    from django.contrib.auth.models import Group
+
+    account = AccountFactory.create()
+    rep = UserFactory.create(username="rep")
+    Alert.objects.create(account=account, segment=segment, score=80, recipient=rep)
+    Alert.objects.create(account=account, segment=segment, score=81)  # nobody's
+    client = APIClient()
+    caller = None
+    if role is not None:
+        caller = UserFactory.create(username=f"as-{role.lower()}")
+        caller.groups.add(Group.objects.get(name=role))
+        client.force_authenticate(caller)
+        Alert.objects.create(account=account, segment=segment, score=82, recipient=caller)
+    mine = client.get("/api/alerts/")
+    assert mine.status_code == own
+    if caller is not None:
+        assert [a["recipient"] for a in mine.json()["results"]] == [caller.username]
+    listed = client.get("/api/alerts/?all=1")
+    assert listed.status_code == everyone, listed.json()
+    if everyone == 200:
+        assert sorted(a["score"] for a in listed.json()["results"]) == sorted(
+            Alert.objects.values_list("score", flat=True)
+        )
+    elif caller is not None:
+        assert "only marketers" in listed.json()["detail"]

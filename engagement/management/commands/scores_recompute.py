@@ -44,9 +44,10 @@ class Command(BaseCommand):
             wanted = [segment.pk]
         if options["chunk"] is not None and options["chunk"] < 1:
             raise CommandError(f"--chunk must be at least 1, got {options['chunk']}")
-        segment_ids = rollup.segments_scored(segment_ids=wanted)
+        # A segment without a scoring model gets the default one first.
+        segment_ids = rollup.segments_for_scoring(segment_ids=wanted)
         if not segment_ids:
-            raise CommandError("no segment has a current scoring model")
+            raise CommandError("no active segment to score")
         for segment_id in segment_ids:
             members = SegmentMembership.objects.filter(segment_id=segment_id).count()
             with tqdm(

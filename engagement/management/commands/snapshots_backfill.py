@@ -37,7 +37,7 @@ class Command(BaseCommand):
             raise CommandError(f"--since {options['since']} is after --until {until}")
         wanted = [options["segment"]] if options["segment"] else None
         days = (until - options["since"]).days + 1
-        for segment_id in rollup.segments_scored(segment_ids=wanted):
+        for segment_id in rollup.segments_for_scoring(segment_ids=wanted):
             with tqdm(total=days, unit="day", desc=f"segment {segment_id}",
                       disable=options["verbosity"] == 0) as bar:  # fmt: skip
                 written = rollup.snapshots_backfill(
