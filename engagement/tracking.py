@@ -77,6 +77,39 @@ MAX_GROUP_ID = 100
 MAX_ANONYMOUS_ID = 200
 MAX_TRACKING_KEY = 200
 
+# When an activity is stored as happening (README, "Times"): a time before
+# EARLIEST_ACTIVITY_AT is refused (an unset clock or garbage: when it happened
+# cannot be known); a time more than FUTURE_TOLERANCE after the call was
+# received cannot have happened yet (a client clock set wrong), so the activity
+# is stored at the time it was received. The scoring math is bounded for
+# whatever is stored (engagement.scoring.MAX_EXPONENT); this keeps what is
+# stored meaningful. One policy for the tracking API and the activities import.
+EARLIEST_ACTIVITY_AT = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+
+
+class TimeRefused(ValueError):
+    """An activity time outside what is stored; the message says why."""
+
+
+def activity_time(occurred_at: dt.datetime, *, received_at: dt.datetime) -> dt.datetime:
+    """The time an activity is stored at, by the policy above; raises TimeRefused.
+    `occurred_at` must be timezone-aware."""
+    try:
+        occurred_at = occurred_at.astimezone(dt.UTC)
+    except OverflowError:
+        raise TimeRefused(
+            f"{occurred_at.isoformat()} is outside the calendar (years 1 to 9999 in UTC)"
+        ) from None
+    if occurred_at < EARLIEST_ACTIVITY_AT:
+        raise TimeRefused(
+            f"{occurred_at.isoformat()} is before {EARLIEST_ACTIVITY_AT.date().isoformat()}, "
+            "the earliest time accepted"
+        )
+    if occurred_at - received_at > FUTURE_TOLERANCE:
+        return received_at
+    return occurred_at
+
 
 class InvalidCall(ValueError):
     """A call that cannot be stored; `reason` says why in words a client can act on."""
@@ -108,6 +141,9 @@ class TrackingCall:
     # Read from traits for identify (contact) and group (account) calls.
     contact: ContactTraits | None = None
     account: AccountTraits | None = None
+    # The time the call gave, when it was more than FUTURE_TOLERANCE ahead of
+    # receipt and `timestamp` is the time it was received instead.
+    sent_timestamp: dt.datetime | None = None
 
 
 _FOLDABLE = re.compile(r"[\s_\-]+")
@@ -207,7 +243,14 @@ def parse_timestamp(value: Any, *, field_name: str) -> dt.datetime:
         raise InvalidCall(f"{field_name} {value!r} is not an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidCall(_outside_calendar(field_name, value)) from None
+
+
+def _outside_calendar(field_name: str, value: Any) -> str:
+    return f"{field_name} {value!r} is outside the calendar (years 1 to 9999 in UTC)"
 
 
 def _text(raw: Mapping[str, Any], key: str) -> str:
@@ -245,14 +288,23 @@ def _call_time(raw: Mapping[str, Any], received_at: dt.datetime) -> dt.datetime:
             if parsed.tzinfo is dt.UTC:
                 return parsed
             if parsed.tzinfo is not None:
-                return parsed.astimezone(dt.UTC)
+                try:
+                    return parsed.astimezone(dt.UTC)
+                except OverflowError:
+                    raise InvalidCall(_outside_calendar("timestamp", timestamp)) from None
     if timestamp is not None:
         return parse_timestamp(timestamp, field_name="timestamp")
     if raw.get("originalTimestamp") is not None:
         original = parse_timestamp(raw["originalTimestamp"], field_name="originalTimestamp")
         if raw.get("sentAt") is not None:
             sent = parse_timestamp(raw["sentAt"], field_name="sentAt")
-            return received_at - (sent - original)
+            try:
+                return received_at - (sent - original)
+            except OverflowError:
+                raise InvalidCall(
+                    f"originalTimestamp {raw['originalTimestamp']!r} corrected by sentAt "
+                    f"{raw['sentAt']!r} is outside the calendar (years 1 to 9999 in UTC)"
+                ) from None
         return original
     return received_at
 
@@ -436,6 +488,13 @@ def _call_parse(
         traits = context.get("traits")
         if type(traits) is not dict:
             traits = _object(context, "traits")
+    timestamp = _call_time(raw, received_at)
+    sent_timestamp = None
+    if timestamp < EARLIEST_ACTIVITY_AT or timestamp - received_at > FUTURE_TOLERANCE:
+        try:
+            sent_timestamp, timestamp = timestamp, activity_time(timestamp, received_at=received_at)
+        except TimeRefused as problem:
+            raise InvalidCall(f"timestamp {problem}") from None
     event = name = group_id = previous_id = ""
     contact = account = None
     if call_kind == "track":
@@ -450,6 +509,13 @@ def _call_parse(
         try:
             if call_kind == "identify":
                 contact = contact_traits(traits)
+                if not user_id and contact.email is None:
+                    # Nobody to identify: no user id and no email to match a
+                    # person by (an anonymous id alone names no one).
+                    raise InvalidCall(
+                        "an identify call without a userId needs traits.email to say who "
+                        "the person is"
+                    )
             elif call_kind == "group":
                 account = account_traits(traits)
         except InvalidValue as problem:
@@ -465,7 +531,7 @@ def _call_parse(
     return TrackingCall(
         call_kind,
         message_id,
-        _call_time(raw, received_at),
+        timestamp,
         user_id,
         anonymous_id,
         event,
@@ -479,4 +545,5 @@ def _call_parse(
         _tracking_key(properties, context) if properties or context else "",
         contact,
         account,
+        sent_timestamp,
     )
