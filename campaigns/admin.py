@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from campaigns.models import Campaign, PipelinePlan, Program, RankingEntry, RankingRun, Spend
+from config.admin_dates import CalendarEndDateHierarchy
 
 
 class ProgramInline(admin.TabularInline):
@@ -43,7 +44,7 @@ class ProgramAdmin(admin.ModelAdmin):
 
 
 @admin.register(Spend)
-class SpendAdmin(admin.ModelAdmin):
+class SpendAdmin(CalendarEndDateHierarchy):
     list_display = ["spent_on", "program", "amount", "currency", "description"]
     list_filter = ["program__channel"]
     list_select_related = ["program"]

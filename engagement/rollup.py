@@ -114,9 +114,15 @@ def _decay_exp_sql(days_since: str) -> str:
     engagement.scoring (MIN_EXPONENT, MAX_EXPONENT): the one place the SQL
     terms take their exponential, so that no stored time overflows a sum.
     `days_since` is `_days_since(column)`; lambda is the one parameter added."""
-    least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
-    number = "::float8" if connection.vendor == "postgresql" else ""
     exponent = f"{_float()} * {days_since}"
+    if connection.vendor == "postgresql":
+        least, greatest, number = "LEAST", "GREATEST", "::float8"
+    else:
+        least, greatest, number = "MIN", "MAX", ""
+        # SQLite's julianday() reads no time after 9999-12-31 23:59:59.999 (it
+        # gives NULL, and MIN of a NULL is NULL): such a time is the furthest
+        # ahead of all, so it takes the upper bound.
+        exponent = f"COALESCE({exponent}, {MAX_EXPONENT!r})"
     return (
         f"EXP({greatest}({least}({exponent}, {MAX_EXPONENT!r}{number}), {MIN_EXPONENT!r}{number}))"
     )
