@@ -15,11 +15,13 @@ import json
 import logging
 import math
 import socket
+import time
 from decimal import Decimal
 from typing import Any
 
 import orjson
 import pytest
+from django.conf import settings
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.test import Client
 from django.test.utils import override_settings
@@ -323,6 +325,26 @@ def test_with_the_cache_down_tracking_keeps_accepting_and_counts_the_failures(
     assert ratelimit.cache_failures() == (1, 1)
     [warning] = [r for r in caplog.records if r.name == "engagement.ratelimit"]
     assert "cache is unavailable" in warning.getMessage()
+
+
+def test_a_cache_that_never_answers_holds_a_request_only_for_its_timeout(
+    client: Client, issued: IssuedSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ratelimit, "_health", ratelimit._CacheHealth())
+    with socket.socket() as silent:  # accepts connections (the kernel does), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        cache = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                             "LOCATION": f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
+                             "OPTIONS": settings.CACHE_OPTIONS}}  # fmt: skip
+        started = time.monotonic()
+        with override_settings(CACHES=cache):
+            response = post(client, "/v1/track", track("m-1"), issued.write_key)
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert Activity.objects.count() == 1
+    assert ratelimit.cache_failures() == (1, 0)
+    assert elapsed < 3 * settings.CACHE_OPTIONS["socket_timeout"] + 1
 
 
 def test_an_unexpected_failure_of_tracking_is_a_503_with_retry_after(
