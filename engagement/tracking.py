@@ -13,6 +13,7 @@ import functools
 import hashlib
 import ipaddress
 import json
+import math
 import re
 import socket
 from collections.abc import Iterable, Mapping
@@ -388,12 +389,75 @@ def _nul_path(value: Any, path: str) -> str | None:
     return None
 
 
+class UnstorableNumber:
+    """A JSON number beyond a double (1e400, an integer of 400 digits): valid
+    JSON, which no column or jsonb value here can hold. The body is read with
+    each such number kept as this, so that only its call is refused
+    (`unstorable_number_loads`), never the whole request."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+
+def _float_or_unstorable(text: str) -> float | UnstorableNumber:
+    number = float(text)
+    return number if math.isfinite(number) else UnstorableNumber(text)
+
+
+def _int_or_unstorable(text: str) -> int | UnstorableNumber:
+    # Python reads at most 4,300 digits; a double holds about 308.
+    return int(text) if len(text) <= 300 else UnstorableNumber(text)
+
+
+def _not_json(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
+
+
+def unstorable_number_loads(body: bytes) -> Any:
+    """JSON as the standard library reads it, with numbers beyond a double kept
+    as UnstorableNumber and NaN or Infinity refused (they are not JSON). For
+    the rare body orjson refuses; raises ValueError when it is not JSON."""
+    return json.loads(
+        body,
+        parse_float=_float_or_unstorable,
+        parse_int=_int_or_unstorable,
+        parse_constant=_not_json,
+    )
+
+
+def _unstorable_path(value: Any, path: str) -> str | None:
+    """Where in a call an UnstorableNumber is; None if nowhere."""
+    if isinstance(value, UnstorableNumber):
+        return path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unstorable_path(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unstorable_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 def nul_escaped(value: Any) -> Any:
     """`value` with each U+0000 in its strings and keys written as the six
     characters \\u0000: what a refused call is dead-lettered as, since the
-    database cannot store the character itself."""
+    database cannot store the character itself (and an UnstorableNumber as
+    its text)."""
     if isinstance(value, str):
         return value.replace("\x00", "\\u0000")
+    if isinstance(value, UnstorableNumber):
+        return value.text
     if isinstance(value, dict):
         return {nul_escaped(key): nul_escaped(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -414,6 +478,10 @@ def _call_encoding_check(raw: dict[str, Any], max_bytes: int | None) -> None:
             max_bytes is None or len(dumped) * _ESCAPED_SIZE_BOUND <= max_bytes
         ) and b"\\u0000" not in dumped:
             return  # the common case, decided without another call
+    if encoded is None:
+        where = _unstorable_path(raw, "")
+        if where is not None:
+            raise InvalidCall(f"{nul_escaped(where)} is a number too large to store")
     # orjson writes U+0000 as \u0000; a literal backslash before "u0000" also
     # matches, so a match is confirmed by walking the call.
     if encoded is None or b"\\u0000" in encoded:

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from engagement import selectors, services
 from engagement.ratelimit import source_rate_limit_hit
-from engagement.tracking import InvalidCall, TrackingCall, call_parse
+from engagement.tracking import InvalidCall, TrackingCall, call_parse, unstorable_number_loads
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +83,14 @@ def _payload(body: bytes) -> dict[str, Any]:
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as problem:
-        raise RequestRefused(
-            error(400, "invalid_json", f"body is not valid JSON: {problem}")
-        ) from None
+        # orjson also refuses valid JSON holding a number beyond a double: such
+        # a body is read again, so that only the calls holding one are refused.
+        try:
+            payload = unstorable_number_loads(body)
+        except (ValueError, RecursionError):
+            raise RequestRefused(
+                error(400, "invalid_json", f"body is not valid JSON: {problem}")
+            ) from None
     if not isinstance(payload, dict):
         raise RequestRefused(error(400, "invalid_json", "body must be a JSON object"))
     return payload

@@ -158,6 +158,37 @@ def test_a_time_outside_what_is_stored_is_refused_alone(
     assert single.json()["message"].startswith("timestamp") and reason in single.json()["message"]
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_a_number_beyond_a_double_refuses_its_call_not_the_batch(
+    client: Client, issued: IssuedSource, path: str
+) -> None:
+    # Valid JSON that orjson refuses to read: epoch-like numbers past a double.
+    big = "9" * 400
+    calls = [
+        *(json.dumps(c) for c in PATHS[path]),
+        '{"type": "track", "messageId": "t", "userId": "u-1", "event": "x", "timestamp": 1e400}',
+        '{"type": "track", "messageId": "p", "userId": "u-1", "event": "x",'
+        ' "properties": {"n": [1, -1e999]}}',
+        f'{{"type": "track", "messageId": "i", "userId": "u-1", "event": "x", "sentAt": {big}}}',
+        json.dumps(track("good")),
+    ]
+    body = ('{"batch": [' + ", ".join(calls) + "]}").encode()
+    response = post(client, "/v1/batch", body, issued.write_key)
+    assert response.status_code == 200
+    refused = {r["messageId"]: r["reason"] for r in response.json()["refused"]}
+    assert refused == {
+        "t": "timestamp is a number too large to store",
+        "p": "properties.n[1] is a number too large to store",
+        "i": "sentAt is a number too large to store",
+    }
+    assert list(Activity.objects.values_list("message_id", flat=True)) == ["good"]
+    dead = dict(RejectedCall.objects.values_list("message_id", "payload"))
+    assert dead["t"]["timestamp"] == "1e400" and dead["i"]["sentAt"] == big
+    # NaN and Infinity are not JSON: the body is refused as such.
+    nan = post(client, "/v1/batch", b'{"batch": [{"timestamp": NaN}]}', issued.write_key)
+    assert nan.status_code == 400 and nan.json()["code"] == "invalid_json"
+
+
 def test_a_skew_correction_outside_the_calendar_is_refused(
     client: Client, issued: IssuedSource
 ) -> None:
