@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from campaigns.models import Campaign, PipelinePlan, Program, RankingEntry, RankingRun, Spend
-from config.admin_dates import CalendarEndDateHierarchy
 
 
 class ProgramInline(admin.TabularInline):
@@ -44,7 +43,7 @@ class ProgramAdmin(admin.ModelAdmin):
 
 
 @admin.register(Spend)
-class SpendAdmin(CalendarEndDateHierarchy):
+class SpendAdmin(admin.ModelAdmin):
     list_display = ["spent_on", "program", "amount", "currency", "description"]
     list_filter = ["program__channel"]
     list_select_related = ["program"]
