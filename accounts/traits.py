@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import pycountry
@@ -218,8 +218,9 @@ def _annual_revenue(value: Any) -> Decimal | None:
     number = _number(value, "annual revenue", below=ANNUAL_REVENUE_LIMIT)
     if number is None:
         return None
-    # Rounded to the column's cents here, so what is stored is what was checked.
-    rounded = number.quantize(_CENT)
+    # Rounded to the column's cents here (half away from zero, as PostgreSQL
+    # rounds a numeric), so what is stored is what was checked.
+    rounded = number.quantize(_CENT, rounding=ROUND_HALF_UP)
     if rounded >= ANNUAL_REVENUE_LIMIT:
         raise InvalidValue(f"annual revenue {value!r} is out of range")
     return rounded
