@@ -6,6 +6,7 @@ from django.http import HttpRequest
 
 from accounts.models import Account, Contact, ICPSegment, JunkRule, Opportunity
 from accounts.tasks import segment_refresh_task
+from config.admin_dates import CalendarEndDateHierarchy
 
 
 class ContactInline(admin.TabularInline):
@@ -65,7 +66,7 @@ class ICPSegmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(admin.ModelAdmin):
+class OpportunityAdmin(CalendarEndDateHierarchy):
     list_display = [
         "name",
         "account",

@@ -399,6 +399,8 @@ def _account_ids_by_domain(domains: set[str]) -> dict[str, int]:
 class IdentifyResult:
     contact_ids: dict[str, int]  # user id -> contact id
     junk_changed: list[int]  # existing contacts whose junk flag flipped
+    # email -> contact id, for the emails the identities gave
+    contact_ids_by_email: dict[str, int] = field(default_factory=dict)
 
 
 def contacts_identify(*, identities: Sequence[ContactIdentity]) -> IdentifyResult:
@@ -476,6 +478,7 @@ def contacts_identify(*, identities: Sequence[ContactIdentity]) -> IdentifyResul
     return IdentifyResult(
         contact_ids={uid: c.pk for uid, c in by_user_id.items() if uid in user_ids},
         junk_changed=sorted(junk_changed),
+        contact_ids_by_email={e: c.pk for e, c in by_email.items() if e in emails},
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import pycountry
@@ -172,7 +172,23 @@ class AccountTraits:
     country: str
 
 
-def _number(value: Any, field: str) -> Decimal | None:
+# The ranges of the columns numeric traits are stored in (a test checks them
+# against the model). A value outside is refused with its call: the database
+# would refuse the whole write otherwise (PostgreSQL), or store what cannot be
+# read back (SQLite).
+# Account.employees, a PositiveIntegerField: PostgreSQL's integer.
+EMPLOYEES_MAX = 2_147_483_647
+# Account.annual_revenue, a DecimalField(16, 2). SQLite keeps decimals as
+# floats, exact to 15 significant digits only: a 16-digit amount comes back
+# as one Django cannot read. So amounts are accepted below 10^13 (15 digits
+# with the cents): ten trillion, more than any company's revenue.
+ANNUAL_REVENUE_DECIMAL_PLACES = 2
+ANNUAL_REVENUE_LIMIT = Decimal(10) ** 13
+_CENT = Decimal(1).scaleb(-ANNUAL_REVENUE_DECIMAL_PLACES)
+
+
+def _number(value: Any, field: str, *, below: Decimal) -> Decimal | None:
+    """A non-negative number under `below`; raises InvalidValue naming the trait."""
     if value is None or str(value).strip() == "":
         return None
     text = str(value).strip().replace(",", "").replace("_", "")
@@ -180,22 +196,42 @@ def _number(value: Any, field: str) -> Decimal | None:
         number = Decimal(text)
     except InvalidOperation:
         raise InvalidValue(f"{field} {value!r} is not a number") from None
-    if number < 0 or not number.is_finite():
+    # Finite first: comparing NaN raises.
+    if not number.is_finite():
+        raise InvalidValue(f"{field} {value!r} is not a finite number")
+    if number < 0:
         raise InvalidValue(f"{field} {value!r} must not be negative")
+    # Compared as a Decimal before any int() of it: 1e999999999 is a short text.
+    if number >= below:
+        raise InvalidValue(
+            f"{field} {value!r} is out of range (the largest accepted is {below - 1})"
+        )
     return number
 
 
+def _employees(value: Any) -> int | None:
+    number = _number(value, "employees", below=Decimal(EMPLOYEES_MAX) + 1)
+    return int(number) if number is not None else None
+
+
+def _annual_revenue(value: Any) -> Decimal | None:
+    number = _number(value, "annual revenue", below=ANNUAL_REVENUE_LIMIT)
+    if number is None:
+        return None
+    # Rounded to the column's cents here (half away from zero, as PostgreSQL
+    # rounds a numeric), so what is stored is what was checked.
+    rounded = number.quantize(_CENT, rounding=ROUND_HALF_UP)
+    if rounded >= ANNUAL_REVENUE_LIMIT:
+        raise InvalidValue(f"annual revenue {value!r} is out of range")
+    return rounded
+
+
 def account_traits(traits: Mapping[str, Any]) -> AccountTraits:
-    employees = _number(
-        _get(traits, "employees", "employee_count", "numberOfEmployees"), "employees"
-    )
     return AccountTraits(
         name=_text(traits, "name", "company", max_length=255),
         domain=normalise_domain(_text(traits, "domain", "website", max_length=253) or None),
         industry=_text(traits, "industry", max_length=100),
-        employees=int(employees) if employees is not None else None,
-        annual_revenue=_number(
-            _get(traits, "annualRevenue", "annual_revenue", "revenue"), "annual revenue"
-        ),
+        employees=_employees(_get(traits, "employees", "employee_count", "numberOfEmployees")),
+        annual_revenue=_annual_revenue(_get(traits, "annualRevenue", "annual_revenue", "revenue")),
         country=country_code(_get(traits, "country", "countryCode", "country_code")),
     )

@@ -162,9 +162,16 @@ REQUIRE_SERVICES = env.boolean("REQUIRE_SERVICES", default=False)
 # Shared state between web processes (the tracking rate limit). Unset: each
 # process keeps its own in memory, which is right for one process.
 _CACHE_URL = env.url("CACHE_URL", schemes=("redis", "rediss"))
+# A cache that hangs must not hold a tracking request: the rate limit fails
+# open on an error (engagement/ratelimit.py), so the client gives up quickly.
+CACHE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _CACHE_URL,
+            "OPTIONS": CACHE_OPTIONS,
+        }
         if _CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

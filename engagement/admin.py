@@ -6,6 +6,7 @@ from django.http import HttpRequest
 
 from accounts.admin import ContactAdmin, ICPSegmentAdmin
 from accounts.models import Contact, ICPSegment
+from config.admin_dates import CalendarEndDateHierarchy
 from engagement.models import (
     Activity,
     Alert,
@@ -92,7 +93,7 @@ class ScoringModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(CalendarEndDateHierarchy):
     list_display = [
         "occurred_at",
         "type",

@@ -6,6 +6,8 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from django.utils import timezone
+
 from accounts.imports import lookup_chunks
 from accounts.models import Account
 from accounts.normalise import normalise_domain, normalise_email
@@ -13,7 +15,7 @@ from config import csvimport
 from config.csvimport import Column, ParsedRow, RowError
 from engagement.models import ActivityType
 from engagement.networks import network_bounds
-from engagement.tracking import activity_type_for_event
+from engagement.tracking import TimeRefused, activity_time, activity_type_for_event
 
 IMPORT_SOURCE_NAME = "CSV import"
 
@@ -69,6 +71,7 @@ def prepare_activities(rows: Sequence[ParsedRow]) -> list[tuple[ParsedRow, dict[
             if d
         )
     prepared = []
+    imported_at = timezone.now()
     for row in rows:
         values = dict(row.values)
         if values["type"] is not None:
@@ -85,7 +88,22 @@ def prepare_activities(rows: Sequence[ParsedRow]) -> list[tuple[ParsedRow, dict[
                 RowError(row.row, "email", "", "needs a contact email or an account domain")
             )
         values["tracking_key"] = (values["tracking_key"] or "").lower()
+        # The id derives from the time as the file gives it, so that a re-import
+        # of a clamped row matches it.
         values["message_id"] = values["message_id"] or _derived_message_id(values)
+        if values["occurred_at"] is not None:
+            # The tracking API's policy: refused before 1970, stored at the
+            # import's time when more than a day ahead of it.
+            try:
+                values["occurred_at"] = activity_time(
+                    values["occurred_at"], received_at=imported_at
+                )
+            except TimeRefused as problem:
+                row.errors.append(
+                    RowError(
+                        row.row, "occurred_at", values["occurred_at"].isoformat(), str(problem)
+                    )
+                )
         prepared.append((row, values))
     csvimport.duplicate_keys_flag(((r, v["message_id"]) for r, v in prepared),
                                   column="message_id", what="activity")  # fmt: skip

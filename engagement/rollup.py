@@ -47,6 +47,8 @@ from engagement.models import (
 )
 from engagement.scoring import (
     ENGAGED_CONTACT_POINTS,
+    MAX_EXPONENT,
+    MIN_EXPONENT,
     ScoringParameters,
     account_raw,
     needs_rebase,
@@ -113,6 +115,25 @@ def _landmark_param(landmark: dt.datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(landmark)
 
 
+def _decay_exp_sql(days_since: str) -> str:
+    """SQL for exp(lambda * days) with the exponent held within the bounds of
+    engagement.scoring (MIN_EXPONENT, MAX_EXPONENT): the one place the SQL
+    terms take their exponential, so that no stored time overflows a sum.
+    `days_since` is `_days_since(column)`; lambda is the one parameter added."""
+    exponent = f"{_float()} * {days_since}"
+    if connection.vendor == "postgresql":
+        least, greatest, number = "LEAST", "GREATEST", "::float8"
+    else:
+        least, greatest, number = "MIN", "MAX", ""
+        # SQLite's julianday() reads no time after 9999-12-31 23:59:59.999 (it
+        # gives NULL, and MIN of a NULL is NULL): such a time is the furthest
+        # ahead of all, so it takes the upper bound.
+        exponent = f"COALESCE({exponent}, {MAX_EXPONENT!r})"
+    return (
+        f"EXP({greatest}({least}({exponent}, {MAX_EXPONENT!r}{number}), {MIN_EXPONENT!r}{number}))"
+    )
+
+
 def _float() -> str:
     """A float parameter's placeholder. On PostgreSQL a bare `0.5` is `numeric`,
     and numeric arithmetic made the recompute's sums several times slower
@@ -142,7 +163,7 @@ def _term_sql(
         multiplier, multiplier_params = _case(
             "c.seniority", dict(scoring.params.seniority_multipliers), 1.0
         )
-    sql = f"{weight} * {multiplier} * EXP({_float()} * {_days_since('a.occurred_at')})"
+    sql = f"{weight} * {multiplier} * {_decay_exp_sql(_days_since('a.occurred_at'))}"
     return sql, [
         *weight_params, *multiplier_params, scoring.params.decay_rate, _landmark_param(landmark)
     ]  # fmt: skip
@@ -369,7 +390,7 @@ def _person_sums(
                g.latest, c.buying_role AS role
         FROM (
             SELECT a.account_id, a.contact_id, MAX(a.occurred_at) AS latest,
-                   SUM({weight} * EXP({_float()} * {_days_since("a.occurred_at")})) AS decay_sum
+                   SUM({weight} * {_decay_exp_sql(_days_since("a.occurred_at"))}) AS decay_sum
             FROM {activity} a
             JOIN {membership} m ON m.account_id = a.account_id AND m.segment_id = %s
             WHERE {which.sql} AND a.excluded_reason = ''

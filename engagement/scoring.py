@@ -18,6 +18,21 @@ from dataclasses import dataclass, field
 # Rebase the landmark before lambda * (t - L) grows past this: exp(700) is the
 # edge of a float, and terms far beyond it would overflow.
 REBASE_EXPONENT = 500.0
+# Every term's exponent lambda * (t - L) is held within these bounds, so that no
+# stored time, however far from the landmark (year 1, year 9999, PostgreSQL's
+# infinity), can overflow or underflow the sums (PostgreSQL raises "value out
+# of range" on either; SQLite gives inf and then NaN scores):
+# - above: exp(600) ~ 4e260 leaves a factor 1e48 of room under a float's limit
+#   for weights and the number of terms summed. Only a time dated far after the
+#   landmark reaches it (ingest stores no time more than a day after receipt,
+#   tracking.activity_time); it then counts as if at L + 600 / lambda.
+# - below: a term of exp(-150) ~ 7e-66 or less, times the decay of a landmark
+#   up to REBASE_EXPONENT old (the rebase's factor, or c(t)'s), stays above the
+#   smallest float (exp(-708)) for any weight over 1e-25, where the exact term
+#   would underflow. At scoring time t >= L the bound changes a contact's
+#   points by less than weight x 7e-66, which no score, stage or breadth can show.
+MAX_EXPONENT = 600.0
+MIN_EXPONENT = -150.0
 SECONDS_PER_DAY = 86_400.0
 
 
@@ -58,8 +73,15 @@ def forward_term(
     landmark: dt.datetime,
     rate: float,
 ) -> float:
-    """One activity's contribution to S against the landmark."""
-    return weight * multiplier * math.exp(rate * days_between(landmark, occurred_at))
+    """One activity's contribution to S against the landmark (its exponent held
+    within MIN_EXPONENT and MAX_EXPONENT, as the SQL of engagement/rollup.py)."""
+    return (
+        weight * multiplier * math.exp(bounded_exponent(rate * days_between(landmark, occurred_at)))
+    )
+
+
+def bounded_exponent(exponent: float) -> float:
+    return min(MAX_EXPONENT, max(MIN_EXPONENT, exponent))
 
 
 def points_at(*, decay_sum: float, landmark: dt.datetime, at: dt.datetime, rate: float) -> float:

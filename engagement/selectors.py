@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 from collections import defaultdict
 from typing import Any
 
@@ -28,7 +27,7 @@ from engagement.models import (
     Source,
 )
 from engagement.networks import address_key
-from engagement.scoring import ScoringParameters, days_between
+from engagement.scoring import ScoringParameters, days_between, forward_term, points_at
 
 
 def write_key_digest(write_key: str) -> str:
@@ -208,10 +207,17 @@ def account_engagement_explain(
                 continue
             anonymous = row["contact_id"] is None
             multiplier = 1.0 if anonymous else params.multiplier(row["contact__seniority"])
-            points = (
-                params.weight(row["type"])
-                * multiplier
-                * math.exp(-params.decay_rate * days_between(row["occurred_at"], at))
+            # The rollup's own terms against the score's landmark: the same
+            # bounded exponent, so any stored time (year 1, 9999) is explained
+            # as it was scored, never an overflow.
+            points = forward_term(
+                weight=params.weight(row["type"]),
+                multiplier=multiplier,
+                occurred_at=row["occurred_at"],
+                landmark=engagement.landmark,
+                rate=params.decay_rate,
+            ) * points_at(
+                decay_sum=1.0, landmark=engagement.landmark, at=at, rate=params.decay_rate
             )
             if points == 0:
                 continue

@@ -454,14 +454,27 @@ def _identity_calls_apply(*, source_id: int, calls: Sequence[TrackingCall]) -> N
     if identified.junk_changed:
         activities_exclusion_sync(contact_ids=identified.junk_changed)
     accounts_group(groups=groups)
-    # identify with both ids, and alias(previousId -> userId), tie an anonymous id to a person.
-    links = {c.anonymous_id: c.user_id for c in ordered if c.kind == "identify" and c.anonymous_id}
-    links |= {c.previous_id: c.user_id for c in ordered if c.kind == "alias"}
+    # identify with an anonymous id (and a user id or an email: the parse
+    # refuses one with neither), and alias(previousId -> userId), tie an
+    # anonymous id to a person; later calls win.
+    links: dict[str, tuple[str, str]] = {}  # anonymous id -> ("user" | "email", value)
+    for c in ordered:
+        if c.kind == "identify" and c.anonymous_id:
+            if c.user_id:
+                links[c.anonymous_id] = ("user", c.user_id)
+            elif c.contact is not None and c.contact.email:
+                links[c.anonymous_id] = ("email", c.contact.email)
+        elif c.kind == "alias":
+            links[c.previous_id] = ("user", c.user_id)
     if links:
-        people = contacts_for_user_ids(user_ids=set(links.values()) - contact_ids.keys())
+        wanted = {value for how, value in links.values() if how == "user"}
+        people = contacts_for_user_ids(user_ids=wanted - contact_ids.keys())
         contact_ids |= {uid: ref.id for uid, ref in people.items()}
+        by_kind = {"user": contact_ids, "email": identified.contact_ids_by_email}
         _anonymous_history_attach(
-            contact_by_anonymous_id={anon: contact_ids[uid] for anon, uid in links.items()}
+            contact_by_anonymous_id={
+                anon: by_kind[how][value] for anon, (how, value) in links.items()
+            }
         )
     IdentityCall.objects.bulk_create(
         [IdentityCall(source_id=source_id, message_id=c.message_id, kind=c.kind) for c in ordered],

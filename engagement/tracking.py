@@ -13,6 +13,7 @@ import functools
 import hashlib
 import ipaddress
 import json
+import math
 import re
 import socket
 from collections.abc import Iterable, Mapping
@@ -77,6 +78,39 @@ MAX_GROUP_ID = 100
 MAX_ANONYMOUS_ID = 200
 MAX_TRACKING_KEY = 200
 
+# When an activity is stored as happening (README, "Times"): a time before
+# EARLIEST_ACTIVITY_AT is refused (an unset clock or garbage: when it happened
+# cannot be known); a time more than FUTURE_TOLERANCE after the call was
+# received cannot have happened yet (a client clock set wrong), so the activity
+# is stored at the time it was received. The scoring math is bounded for
+# whatever is stored (engagement.scoring.MAX_EXPONENT); this keeps what is
+# stored meaningful. One policy for the tracking API and the activities import.
+EARLIEST_ACTIVITY_AT = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+
+
+class TimeRefused(ValueError):
+    """An activity time outside what is stored; the message says why."""
+
+
+def activity_time(occurred_at: dt.datetime, *, received_at: dt.datetime) -> dt.datetime:
+    """The time an activity is stored at, by the policy above; raises TimeRefused.
+    `occurred_at` must be timezone-aware."""
+    try:
+        occurred_at = occurred_at.astimezone(dt.UTC)
+    except OverflowError:
+        raise TimeRefused(
+            f"{occurred_at.isoformat()} is outside the calendar (years 1 to 9999 in UTC)"
+        ) from None
+    if occurred_at < EARLIEST_ACTIVITY_AT:
+        raise TimeRefused(
+            f"{occurred_at.isoformat()} is before {EARLIEST_ACTIVITY_AT.date().isoformat()}, "
+            "the earliest time accepted"
+        )
+    if occurred_at - received_at > FUTURE_TOLERANCE:
+        return received_at
+    return occurred_at
+
 
 class InvalidCall(ValueError):
     """A call that cannot be stored; `reason` says why in words a client can act on."""
@@ -108,6 +142,9 @@ class TrackingCall:
     # Read from traits for identify (contact) and group (account) calls.
     contact: ContactTraits | None = None
     account: AccountTraits | None = None
+    # The time the call gave, when it was more than FUTURE_TOLERANCE ahead of
+    # receipt and `timestamp` is the time it was received instead.
+    sent_timestamp: dt.datetime | None = None
 
 
 _FOLDABLE = re.compile(r"[\s_\-]+")
@@ -207,7 +244,14 @@ def parse_timestamp(value: Any, *, field_name: str) -> dt.datetime:
         raise InvalidCall(f"{field_name} {value!r} is not an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidCall(_outside_calendar(field_name, value)) from None
+
+
+def _outside_calendar(field_name: str, value: Any) -> str:
+    return f"{field_name} {value!r} is outside the calendar (years 1 to 9999 in UTC)"
 
 
 def _text(raw: Mapping[str, Any], key: str) -> str:
@@ -245,14 +289,23 @@ def _call_time(raw: Mapping[str, Any], received_at: dt.datetime) -> dt.datetime:
             if parsed.tzinfo is dt.UTC:
                 return parsed
             if parsed.tzinfo is not None:
-                return parsed.astimezone(dt.UTC)
+                try:
+                    return parsed.astimezone(dt.UTC)
+                except OverflowError:
+                    raise InvalidCall(_outside_calendar("timestamp", timestamp)) from None
     if timestamp is not None:
         return parse_timestamp(timestamp, field_name="timestamp")
     if raw.get("originalTimestamp") is not None:
         original = parse_timestamp(raw["originalTimestamp"], field_name="originalTimestamp")
         if raw.get("sentAt") is not None:
             sent = parse_timestamp(raw["sentAt"], field_name="sentAt")
-            return received_at - (sent - original)
+            try:
+                return received_at - (sent - original)
+            except OverflowError:
+                raise InvalidCall(
+                    f"originalTimestamp {raw['originalTimestamp']!r} corrected by sentAt "
+                    f"{raw['sentAt']!r} is outside the calendar (years 1 to 9999 in UTC)"
+                ) from None
         return original
     return received_at
 
@@ -336,12 +389,75 @@ def _nul_path(value: Any, path: str) -> str | None:
     return None
 
 
+class UnstorableNumber:
+    """A JSON number beyond a double (1e400, an integer of 400 digits): valid
+    JSON, which no column or jsonb value here can hold. The body is read with
+    each such number kept as this, so that only its call is refused
+    (`unstorable_number_loads`), never the whole request."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+
+def _float_or_unstorable(text: str) -> float | UnstorableNumber:
+    number = float(text)
+    return number if math.isfinite(number) else UnstorableNumber(text)
+
+
+def _int_or_unstorable(text: str) -> int | UnstorableNumber:
+    # Python reads at most 4,300 digits; a double holds about 308.
+    return int(text) if len(text) <= 300 else UnstorableNumber(text)
+
+
+def _not_json(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
+
+
+def unstorable_number_loads(body: bytes) -> Any:
+    """JSON as the standard library reads it, with numbers beyond a double kept
+    as UnstorableNumber and NaN or Infinity refused (they are not JSON). For
+    the rare body orjson refuses; raises ValueError when it is not JSON."""
+    return json.loads(
+        body,
+        parse_float=_float_or_unstorable,
+        parse_int=_int_or_unstorable,
+        parse_constant=_not_json,
+    )
+
+
+def _unstorable_path(value: Any, path: str) -> str | None:
+    """Where in a call an UnstorableNumber is; None if nowhere."""
+    if isinstance(value, UnstorableNumber):
+        return path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unstorable_path(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unstorable_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 def nul_escaped(value: Any) -> Any:
     """`value` with each U+0000 in its strings and keys written as the six
     characters \\u0000: what a refused call is dead-lettered as, since the
-    database cannot store the character itself."""
+    database cannot store the character itself (and an UnstorableNumber as
+    its text)."""
     if isinstance(value, str):
         return value.replace("\x00", "\\u0000")
+    if isinstance(value, UnstorableNumber):
+        return value.text
     if isinstance(value, dict):
         return {nul_escaped(key): nul_escaped(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -362,6 +478,10 @@ def _call_encoding_check(raw: dict[str, Any], max_bytes: int | None) -> None:
             max_bytes is None or len(dumped) * _ESCAPED_SIZE_BOUND <= max_bytes
         ) and b"\\u0000" not in dumped:
             return  # the common case, decided without another call
+    if encoded is None:
+        where = _unstorable_path(raw, "")
+        if where is not None:
+            raise InvalidCall(f"{nul_escaped(where)} is a number too large to store")
     # orjson writes U+0000 as \u0000; a literal backslash before "u0000" also
     # matches, so a match is confirmed by walking the call.
     if encoded is None or b"\\u0000" in encoded:
@@ -436,6 +556,13 @@ def _call_parse(
         traits = context.get("traits")
         if type(traits) is not dict:
             traits = _object(context, "traits")
+    timestamp = _call_time(raw, received_at)
+    sent_timestamp = None
+    if timestamp < EARLIEST_ACTIVITY_AT or timestamp - received_at > FUTURE_TOLERANCE:
+        try:
+            sent_timestamp, timestamp = timestamp, activity_time(timestamp, received_at=received_at)
+        except TimeRefused as problem:
+            raise InvalidCall(f"timestamp {problem}") from None
     event = name = group_id = previous_id = ""
     contact = account = None
     if call_kind == "track":
@@ -450,6 +577,13 @@ def _call_parse(
         try:
             if call_kind == "identify":
                 contact = contact_traits(traits)
+                if not user_id and contact.email is None:
+                    # Nobody to identify: no user id and no email to match a
+                    # person by (an anonymous id alone names no one).
+                    raise InvalidCall(
+                        "an identify call without a userId needs traits.email to say who "
+                        "the person is"
+                    )
             elif call_kind == "group":
                 account = account_traits(traits)
         except InvalidValue as problem:
@@ -465,7 +599,7 @@ def _call_parse(
     return TrackingCall(
         call_kind,
         message_id,
-        _call_time(raw, received_at),
+        timestamp,
         user_id,
         anonymous_id,
         event,
@@ -479,4 +613,5 @@ def _call_parse(
         _tracking_key(properties, context) if properties or context else "",
         contact,
         account,
+        sent_timestamp,
     )

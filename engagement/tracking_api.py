@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from engagement import selectors, services
 from engagement.ratelimit import source_rate_limit_hit
-from engagement.tracking import InvalidCall, TrackingCall, call_parse
+from engagement.tracking import InvalidCall, TrackingCall, call_parse, unstorable_number_loads
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +83,14 @@ def _payload(body: bytes) -> dict[str, Any]:
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as problem:
-        raise RequestRefused(
-            error(400, "invalid_json", f"body is not valid JSON: {problem}")
-        ) from None
+        # orjson also refuses valid JSON holding a number beyond a double: such
+        # a body is read again, so that only the calls holding one are refused.
+        try:
+            payload = unstorable_number_loads(body)
+        except (ValueError, RecursionError):
+            raise RequestRefused(
+                error(400, "invalid_json", f"body is not valid JSON: {problem}")
+            ) from None
     if not isinstance(payload, dict):
         raise RequestRefused(error(400, "invalid_json", "body must be a JSON object"))
     return payload
@@ -128,25 +133,39 @@ def _handle(request: HttpRequest, kind: str) -> HttpResponse:
 
     calls: list[TrackingCall] = []
     rejections: list[services.Rejection] = []
+    # Calls stored at the time received instead of a time too far ahead (tracking.activity_time).
+    adjusted: list[dict[str, Any]] = []
     max_bytes = settings.TRACKING_MAX_CALL_BYTES  # read once: settings are a lazy proxy
     for index, item in enumerate(items):
         if shared_context and isinstance(item, dict):
-            # Batch-level context applies to every call that does not set its own.
-            item = {**item, "context": {**shared_context, **(item.get("context") or {})}}
+            # Batch-level context applies to every call that does not set its own
+            # (a context that is not an object is left for the parse to refuse).
+            own = item.get("context")
+            if own is None or type(own) is dict:
+                item = {**item, "context": {**shared_context, **(own or {})}}
         try:
-            calls.append(
-                call_parse(
-                    item,
-                    kind=None if kind == BATCH else kind,
-                    received_at=received_at,
-                    max_bytes=max_bytes,
-                )
+            call = call_parse(
+                item,
+                kind=None if kind == BATCH else kind,
+                received_at=received_at,
+                max_bytes=max_bytes,
             )
+            calls.append(call)
         except InvalidCall as problem:
             rejections.append(
                 services.Rejection(
                     index=index, message_id=problem.message_id, reason=problem.reason, payload=item
                 )
+            )
+            continue
+        if call.sent_timestamp is not None:
+            adjusted.append(
+                {
+                    "index": index,
+                    "messageId": call.message_id,
+                    "timestamp": call.sent_timestamp.isoformat(),
+                    "storedAs": call.timestamp.isoformat(),
+                }
             )
 
     result = services.tracking_calls_store(
@@ -164,6 +183,8 @@ def _handle(request: HttpRequest, kind: str) -> HttpResponse:
         ]
     if result.duplicates:
         body["duplicates"] = result.duplicates
+    if adjusted:
+        body["adjusted"] = adjusted
     return HttpResponse(orjson.dumps(body), content_type="application/json")
 
 
@@ -183,6 +204,13 @@ def tracking_endpoint(kind: str) -> Any:
             logger.exception("tracking %s failed", kind)
             return error(
                 503, "unavailable", "the call could not be stored; retry later", Retry_After="5"
+            )
+        except Exception:
+            # Nothing was committed (the store is atomic). A tracking client
+            # understands 503 with Retry-After; a 500 makes it drop its batch.
+            logger.exception("tracking %s failed unexpectedly", kind)
+            return error(
+                503, "unavailable", "the calls could not be stored; retry later", Retry_After="5"
             )
 
     view.__name__ = f"tracking_{kind}"

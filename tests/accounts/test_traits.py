@@ -106,3 +106,18 @@ def test_free_mail_and_disposable_domains_are_personal() -> None:
     assert is_personal_domain("gmail.com")
     assert is_personal_domain("mailinator.com")
     assert not is_personal_domain("northwind.example")
+
+
+def test_annual_revenue_is_kept_to_the_cent_and_checked_after_rounding() -> None:
+    assert account_traits({"revenue": "1234.565"}).annual_revenue == Decimal("1234.57")
+    assert account_traits({"revenue": "9999999999999.99"}).annual_revenue == Decimal(
+        "9999999999999.99"
+    )
+    with pytest.raises(InvalidValue, match=r"annual revenue '9999999999999\.995' is out of range"):
+        account_traits({"revenue": "9999999999999.995"})
+
+
+@pytest.mark.parametrize("value", ["NaN", "sNaN", "-Infinity", "inf"])
+def test_a_number_trait_that_is_not_finite_is_refused_naming_it(value: str) -> None:
+    with pytest.raises(InvalidValue, match=f"employees '{value}' is not a finite number"):
+        account_traits({"employees": value})

@@ -150,3 +150,18 @@ def test_breadth_counts_engaged_contacts_and_required_roles() -> None:
     assert engaged == 2  # contact 2 is below 1 point
     assert covered == ["champion"]
     assert missing == ["decision_maker", "technical_evaluator"]
+
+
+def test_a_terms_exponent_is_bounded_by_hand() -> None:
+    from engagement.scoring import MAX_EXPONENT, MIN_EXPONENT, forward_term
+
+    landmark = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    rate = math.log(2) / 30
+    term = {
+        year: forward_term(weight=2.0, multiplier=1.5, landmark=landmark, rate=rate,
+                           occurred_at=dt.datetime(year, 1, 1, tzinfo=dt.UTC))
+        for year in (1, 2025, 2150, 9999)
+    }  # fmt: skip
+    assert term[9999] == term[2150] == 3.0 * math.exp(MAX_EXPONENT)
+    assert term[1] == 3.0 * math.exp(MIN_EXPONENT)
+    assert term[2025] == pytest.approx(3.0 * math.exp(-rate * 365))

@@ -309,3 +309,21 @@ def test_an_ip_address_is_kept_in_its_canonical_text(ip: str, kept: str | None) 
 def test_an_ip_address_that_is_not_one_is_refused(ip: str) -> None:
     with pytest.raises(InvalidCall, match="is not an IP address"):
         parse({"userId": "u", "event": "x", "context": {"ip": ip}}, "track")
+
+
+def test_the_time_policy_by_hand() -> None:
+    from engagement.tracking import TimeRefused, activity_time
+
+    received = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
+    day = dt.timedelta(days=1)
+    # Up to a day ahead is kept as sent; beyond, the time received.
+    assert activity_time(received + day, received_at=received) == received + day
+    assert activity_time(received + day + dt.timedelta(microseconds=1),
+                         received_at=received) == received  # fmt: skip
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    assert activity_time(epoch, received_at=received) == epoch
+    with pytest.raises(TimeRefused, match="before 1970-01-01"):
+        activity_time(epoch - dt.timedelta(microseconds=1), received_at=received)
+    plus_14 = dt.timezone(dt.timedelta(hours=14))
+    with pytest.raises(TimeRefused, match="outside the calendar"):
+        activity_time(dt.datetime(1, 1, 1, tzinfo=plus_14), received_at=received)

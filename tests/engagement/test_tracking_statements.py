@@ -181,8 +181,9 @@ def test_each_activity_gets_its_own_calls_properties_and_exact_time(
                 **track(f"m-{n}", user_id=f"u-{n % 3}"),
                 "properties": {"n": n, "tag": f"t{n}"},
                 # Microseconds and an offset: the time travels as microseconds
-                # since the epoch and must come back exact.
-                "timestamp": f"1969-12-31T23:59:{n % 60:02d}.{n:06d}+02:00",
+                # since the epoch and must come back exact (just after the
+                # epoch: earlier times are refused, tracking.activity_time).
+                "timestamp": f"1970-01-01T02:59:{n % 60:02d}.{n:06d}+02:00",
             }
             for n in range(first, first + 50)
         ]
@@ -194,7 +195,7 @@ def test_each_activity_gets_its_own_calls_properties_and_exact_time(
     assert stored == {
         f"m-{n}": (
             {"n": n, "tag": f"t{n}"},
-            dt.datetime(1969, 12, 31, 21, 59, n % 60, n, tzinfo=dt.UTC),
+            dt.datetime(1970, 1, 1, 0, 59, n % 60, n, tzinfo=dt.UTC),
         )
         for n in range(100)
     }
