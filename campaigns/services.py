@@ -10,7 +10,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -523,7 +523,8 @@ def _demo_scores(*, today: date, progress: bool) -> None:
     """Refresh segment membership, score the demo and give it eight weeks of daily
     snapshots, so the first screen shows scores and trends. History raises no alerts."""
     first_day = today - timedelta(days=DEMO_HISTORY_DAYS)
-    at = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    # Scores are valid at the end of `today`, or now if today is not over: never later.
+    at = rollup.score_valid_at(today)
     segment_ids = rollup.segments_scored()
     for segment_id in segment_ids:
         # The product's membership rule, not the generator's guess, decides who is in.

@@ -27,7 +27,7 @@ import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -1177,6 +1177,13 @@ def _end_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
 
+def score_valid_at(day: dt.date, *, now: dt.datetime | None = None) -> dt.datetime:
+    """The moment a day's score describes: the end of the day, or now while the
+    day is not over. A score never carries a future time (it would be decayed
+    for hours that have not happened, and disagree with its explanation)."""
+    return min(_end_of(day), now or timezone.now())
+
+
 _SNAPSHOT_FIELDS = ["model_version", "score", "raw_score", "stage", "engaged_contacts",
                     "roles_covered"]  # fmt: skip
 
@@ -1185,7 +1192,7 @@ _SNAPSHOT_FIELDS = ["model_version", "score", "raw_score", "stage", "engaged_con
 def snapshots_take(*, segment_id: int, day: dt.date) -> int:
     """Store every member account's score at the end of `day` (or now, if the day
     is not over): what the trend charts and lift read."""
-    scores_refresh(segment_id=segment_id, at=min(_end_of(day), timezone.now()))
+    scores_refresh(segment_id=segment_id, at=score_valid_at(day))
     rows = [
         EngagementSnapshot(
             account_id=row.account_id,
@@ -1223,6 +1230,62 @@ def _deal_flags_as_of(day: dt.date) -> dict[int, dict[str, Any]]:
     return {row["account_id"]: dict(row) for row in rows}
 
 
+def _history_scores(
+    scoring: SegmentScoring,
+    at: dt.datetime,
+    *,
+    which: ActivityFilter,
+    member_ids: Sequence[int],
+    deal_flags: dict[int, dict[str, Any]],
+) -> dict[int, AccountScore]:
+    """The scores at `at` of the member accounts, from the activity `which`
+    selects (it must select none after `at`): the backfill's and the score-as-of's
+    one computation. The landmark is `at` itself, so every exponent is at most 0
+    and the sums are the points at `at` directly (no decay factor to apply)."""
+    params = scoring.params
+    sums = _person_sums(scoring, at, at, which=which)
+    inputs = ScoreInputs(contacts=sums.contacts, deal_flags=deal_flags)
+    for account_id, totals in sums.contacts.items():
+        inputs.seen(account_id, totals.latest)
+    for account_id, (total, latest) in sums.anonymous.items():
+        inputs.anonymous_points[account_id] = points_at(
+            decay_sum=total, landmark=at, at=at, rate=params.decay_rate
+        )
+        inputs.seen(account_id, latest)
+    return {
+        account_id: _account_score(account_id, inputs, params, at) for account_id in member_ids
+    }
+
+
+def scores_as_of(*, segment_id: int, day: dt.date, accounts: QuerySet[Any]) -> dict[int, int]:
+    """The score on `day` (at `score_valid_at(day)`) of each member of the segment
+    among `accounts` (a queryset of account ids), computed exactly from the
+    activity stored before then: forward decay makes a past score a plain sum
+    of the activity up to that moment, with the cap, anonymous factor and
+    normalisation of every other score. An account without any activity by
+    then scores 0, a real zero; an account outside the segment has no score.
+
+    The segment's current scoring model applies (as in `snapshots_backfill`),
+    so that both ends of a lift are measured with the same weights. Junk
+    exclusions count as they stand now. A fixed number of queries whatever the
+    number of accounts.
+    """
+    scoring = segment_scoring(segment_id=segment_id)
+    at = score_valid_at(day)
+    subquery, subquery_params = accounts.query.sql_with_params()
+    before = ActivityFilter.before(at)
+    which = ActivityFilter(
+        f"{before.sql} AND a.account_id IN ({subquery})", [*before.params, *subquery_params]
+    )
+    member_ids = list(
+        SegmentMembership.objects.filter(segment_id=segment_id, account_id__in=accounts)
+        .values_list("account_id", flat=True)
+        .order_by("account_id")
+    )
+    scores = _history_scores(scoring, at, which=which, member_ids=member_ids, deal_flags={})
+    return {account_id: result.score for account_id, result in scores.items()}
+
+
 def snapshots_backfill(
     *,
     segment_id: int,
@@ -1241,27 +1304,19 @@ def snapshots_backfill(
         raise ValueError(f"since {since} is after until {until}")
     scoring = segment_scoring(segment_id=segment_id)
     version = scoring.model_version
-    params, rate = scoring.params, scoring.params.decay_rate
-    landmark = _end_of(until)
     member_ids = list(
         SegmentMembership.objects.filter(segment_id=segment_id).values_list("account_id", flat=True)
     )
     written = 0
     day = since
     while day <= until:
-        at = _end_of(day)
-        sums = _person_sums(scoring, landmark, at, which=ActivityFilter.before(at))
-        inputs = ScoreInputs(contacts=sums.contacts, deal_flags=_deal_flags_as_of(day))
-        for account_id, totals in sums.contacts.items():
-            inputs.seen(account_id, totals.latest)
-        for account_id, (total, latest) in sums.anonymous.items():
-            inputs.anonymous_points[account_id] = points_at(
-                decay_sum=total, landmark=landmark, at=at, rate=rate
-            )
-            inputs.seen(account_id, latest)
+        at = score_valid_at(day)
+        scores = _history_scores(
+            scoring, at, which=ActivityFilter.before(at), member_ids=member_ids,
+            deal_flags=_deal_flags_as_of(day),
+        )  # fmt: skip
         rows = []
-        for account_id in member_ids:
-            result = _account_score(account_id, inputs, params, at)
+        for account_id, result in scores.items():
             rows.append(
                 EngagementSnapshot(
                     account_id=account_id,
