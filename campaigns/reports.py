@@ -169,8 +169,9 @@ def target_scores(
         return max(found, default=None)
 
     for campaign_id, account_id, in_holdout in rows:
-        before, after = score_on(campaign_id, account_id, start), score_on(
-            campaign_id, account_id, end
+        before, after = (
+            score_on(campaign_id, account_id, start),
+            score_on(campaign_id, account_id, end),
         )
         change = None if before is None or after is None else after - before
         targets[campaign_id][account_id] = (in_holdout, change)
