@@ -9,8 +9,9 @@ The process, in order:
 1. Accounts get firmographics, a tier, an owner and a latent *intent*
    (lognormal, scaled by tier); some get an "in-market" surge window.
 2. Fit against each ICP segment comes from accounts.fit; an account joins a
-   segment whose industry it is in, or whose other criteria it all meets;
-   an account in none joins its best-fitting segment (graded D).
+   segment by the product's rule (its required criteria, which say what the
+   segment's name says, and the minimum fit); an account outside every ICP
+   is in none.
 3. Three campaigns target the A/B-fit accounts of their segments; a seeded
    10% holdout per campaign gets no program touches at all.
 4. Each program reaches a share of the treated targets; from an account's
@@ -22,6 +23,11 @@ The process, in order:
    opportunity: H_BASE + H_MAX * min(1, E / ENGAGEMENT_SATURATION) ** 2.
 6. Deal size depends on tier and segment, win rate on fit grade and tier,
    cycle length on tier.
+
+Each account and day draws from its own random stream, with Poisson counts by
+inversion, so `campaign_true_effects` can generate a treated account's history
+again without a campaign and get the same history minus what the campaign
+caused: the true effect that the lift report estimates.
 
 Large volumes stream: `demo_histories` yields one account's activities and
 opportunities at a time from that account's own random stream, so memory
