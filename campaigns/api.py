@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -717,14 +718,16 @@ class ProgramsReportApi(ReportApi):
 
 
 class CampaignReportApi(ReportApi):
-    """One campaign for a period (default: its own dates): its numbers, its
-    programs, its channels and its funnel."""
+    """One campaign for a period (default: its own dates, up to today for a
+    campaign still running): its numbers, its programs, its channels and its
+    funnel."""
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, pk: int, format: str | None = None) -> Response:
         campaign = get_object_or_404(Campaign, pk=pk)
+        to_date = max(campaign.starts_on, min(campaign.ends_on, timezone.now().date()))
         query = self.period(request, start=campaign.starts_on.isoformat(),
-                            end=campaign.ends_on.isoformat())  # fmt: skip
+                            end=to_date.isoformat())  # fmt: skip
         data = self.load(query)
         program_ids = sorted(p for p, row in data.programs.items() if row["campaign_id"] == pk)
         # Its programs, then what reconciles them to the period's pipeline.

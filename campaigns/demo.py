@@ -9,8 +9,9 @@ The process, in order:
 1. Accounts get firmographics, a tier, an owner and a latent *intent*
    (lognormal, scaled by tier); some get an "in-market" surge window.
 2. Fit against each ICP segment comes from accounts.fit; an account joins a
-   segment whose industry it is in, or whose other criteria it all meets;
-   an account in none joins its best-fitting segment (graded D).
+   segment by the product's rule (its required criteria, which say what the
+   segment's name says, and the minimum fit); an account outside every ICP
+   is in none.
 3. Three campaigns target the A/B-fit accounts of their segments; a seeded
    10% holdout per campaign gets no program touches at all.
 4. Each program reaches a share of the treated targets; from an account's
@@ -22,6 +23,11 @@ The process, in order:
    opportunity: H_BASE + H_MAX * min(1, E / ENGAGEMENT_SATURATION) ** 2.
 6. Deal size depends on tier and segment, win rate on fit grade and tier,
    cycle length on tier.
+
+Each account and day draws from its own random stream, with Poisson counts by
+inversion, so `campaign_true_effects` can generate a treated account's history
+again without a campaign and get the same history minus what the campaign
+caused: the true effect that the lift report estimates.
 
 Large volumes stream: `demo_histories` yields one account's activities and
 opportunities at a time from that account's own random stream, so memory
@@ -37,14 +43,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from statistics import NormalDist
 from typing import Any
 
-from accounts.fit import fit_compute
+from accounts.fit import segment_member
 from accounts.models import BuyingRole, JobFunction, OpportunitySource, OpportunityStatus, Seniority
 from accounts.roles import EXECUTIVE, MARKETER, SALES
 from campaigns.holdout import HOLDOUT_FRACTION_DEFAULT, holdout_draw
 from campaigns.models import CampaignObjective, Channel, ProgramStatus
 from engagement.models import ActivityType, default_activity_weights, default_seniority_multipliers
+from engagement.scoring import ScoringParameters, forward_term, normalised_score, raw_score
 
 # --- Parameters of the process (docs/demo-data.md explains each) -------------
 
@@ -308,8 +316,16 @@ SEGMENTS: tuple[DemoSegment, ...] = (
                     "op": "in",
                     "value": ["Software", "Telecommunications"],
                     "weight": 2,
+                    "required": True,
                 },
-                {"field": "employees", "op": "between", "value": [200, 2000], "weight": 1},
+                # "Mid-market" is part of the name: a hard limit, not a preference.
+                {
+                    "field": "employees",
+                    "op": "between",
+                    "value": [200, 2000],
+                    "weight": 1,
+                    "required": True,
+                },
                 {"field": "country", "op": "in", "value": ["US", "CA", "GB", "IE"], "weight": 1},
             ]
         },
@@ -326,10 +342,13 @@ SEGMENTS: tuple[DemoSegment, ...] = (
                     "op": "in",
                     "value": ["Financial Services", "Insurance"],
                     "weight": 2,
+                    "required": True,
                 },
                 {"field": "employees", "op": "gte", "value": 1000, "weight": 1},
                 {"field": "annual_revenue", "op": "gte", "value": 250_000_000, "weight": 1},
-            ]
+            ],
+            # "Enterprise": the industry and at least one of the two size criteria.
+            "min_fit": 75,
         },
         deal_factor=1.4,
     ),
@@ -344,6 +363,7 @@ SEGMENTS: tuple[DemoSegment, ...] = (
                     "op": "in",
                     "value": ["Healthcare", "Pharmaceuticals"],
                     "weight": 2,
+                    "required": True,
                 },
                 {"field": "employees", "op": "between", "value": [500, 20000], "weight": 1},
                 {"field": "country", "op": "in", "value": ["US", "GB", "DE"], "weight": 1},
@@ -362,6 +382,7 @@ SEGMENTS: tuple[DemoSegment, ...] = (
                     "op": "in",
                     "value": ["Manufacturing", "Logistics"],
                     "weight": 2,
+                    "required": True,
                 },
                 {"field": "employees", "op": "gte", "value": 1000, "weight": 1},
                 {"field": "country", "op": "in", "value": ["DE", "NL", "FR"], "weight": 1},
@@ -823,6 +844,25 @@ def poisson(rng: random.Random, lam: float) -> int:
     return count
 
 
+def poisson_quantile(u: float, lam: float) -> int:
+    """The Poisson(lam) draw of the uniform `u`: the smallest k with P(X <= k) >= u
+    (the normal approximation from 30). One uniform per draw, and a higher rate
+    never gives fewer events for the same `u`, so an account's history with and
+    without a campaign share their draws (`campaign_true_effects`)."""
+    if lam <= 0:
+        return 0
+    if lam >= 30:
+        clipped = min(max(u, 1e-12), 1 - 1e-12)
+        return max(0, round(lam + math.sqrt(lam) * NormalDist().inv_cdf(clipped)))
+    k, term = 0, math.exp(-lam)
+    total = term
+    while total < u and k < 1000:
+        k += 1
+        term *= lam / k
+        total += term
+    return k
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -909,22 +949,14 @@ def _accounts_generate(
             "is_customer": is_customer,
         }
         domain = f"{_slug(name)}.example"
-        fits = [
-            (segment, fit_compute(criteria=segment.criteria, firmographics=firmographics))
-            for segment in SEGMENTS
-        ]
-        # Members: the segment of the account's industry, and any other whose
-        # remaining criteria all hold (overlapping ICPs, graded C).
+        # Members by the product's own rule (accounts.fit.segment_member): every
+        # required criterion met and the segment's minimum fit, so a segment
+        # holds what its name says; an account outside every ICP is in none.
         joined = [
             (segment, fit)
-            for segment, fit in fits
-            if industry in segment.criteria["all"][0]["value"] or fit.score >= 50
+            for segment in SEGMENTS
+            if (fit := segment_member(criteria=segment.criteria, firmographics=firmographics))
         ]
-        if not joined:
-            # Off-ICP accounts still land in their closest segment, graded D.
-            best_segment, best_fit = max(fits, key=lambda item: item[1].score)
-            if best_fit.score > 0:
-                joined = [(best_segment, best_fit)]
         primary = max(joined, key=lambda item: item[1].score, default=None)
         for segment, fit in joined:
             memberships.append(DemoMembership(segment.name, domain, fit.score, fit.grade))
@@ -1228,10 +1260,13 @@ def _daily_rates(dataset: DemoDataset, account: DemoAccount) -> list[float]:
 def _history_generate(
     dataset: DemoDataset, account: DemoAccount, contacts: Sequence[DemoContact]
 ) -> DemoAccountHistory:
-    # Each account draws from its own stream, so histories can be produced
-    # (and written) one at a time in any order with the same result.
-    rng = random.Random(f"demo:{dataset.seed}:account:{account.index}")
+    # Each account and day draws from its own stream, so histories can be
+    # produced (and written) one at a time in any order with the same result,
+    # and a change on one day (a campaign's touches) leaves the others' draws
+    # alone: the history without a campaign is the same history minus its part.
+    rng = random.Random()
     seed = dataset.seed
+    stream = (seed * 1_000_003 + account.index) * 1024
     rates = _daily_rates(dataset, account)
     known_types, known_weights = list(KNOWN_MIX), list(KNOWN_MIX.values())
     anon_types, anon_weights = list(ANONYMOUS_MIX), list(ANONYMOUS_MIX.values())
@@ -1251,10 +1286,11 @@ def _history_generate(
     blocked_until = -1
     number = 0
     for day in range(WINDOW_DAYS):
+        rng.seed(stream + day)
         on = dataset.day(day)
         # (moment, type, contact or None, anonymous slot, program index or None)
         events: list[tuple[datetime, str, DemoContact | None, int, int | None]] = []
-        for _ in range(poisson(rng, rates[day])):
+        for _ in range(poisson_quantile(rng.random(), rates[day])):
             if rng.random() < ANONYMOUS_SHARE:
                 kind = rng.choices(anon_types, weights=anon_weights)[0]
                 slot = rng.randrange(len(account.anonymous_ids))
@@ -1390,14 +1426,118 @@ def _opportunity_open(
     )
 
 
-def demo_histories(dataset: DemoDataset) -> Iterator[DemoAccountHistory]:
-    """Each account's twelve months of activity and its opportunities, one account at a time."""
+def _contacts_by_account(dataset: DemoDataset) -> dict[int, list[DemoContact]]:
     by_account: dict[int, list[DemoContact]] = {}
     for contact in dataset.contacts:
         if contact.account_index is not None:
             by_account.setdefault(contact.account_index, []).append(contact)
+    return by_account
+
+
+def demo_histories(dataset: DemoDataset) -> Iterator[DemoAccountHistory]:
+    """Each account's twelve months of activity and its opportunities, one account at a time."""
+    by_account = _contacts_by_account(dataset)
     for account in dataset.accounts:
         yield _history_generate(dataset, account, by_account[account.index])
+
+
+# The scoring model every demo segment gets (DESIGN 4 defaults).
+DEMO_SCORING = ScoringParameters(
+    activity_weights=ACTIVITY_WEIGHTS, seniority_multipliers=SENIORITY_MULTIPLIERS
+)
+
+
+def history_score(
+    activities: Sequence[DemoActivity], contacts: Sequence[DemoContact], at: datetime
+) -> int:
+    """An account's engagement score at `at` from its generated activity, by
+    DESIGN 4's pure formulas (engagement.scoring) with the default model."""
+    seniority = {contact.email: contact.seniority for contact in contacts}
+    params = DEMO_SCORING
+    by_contact: dict[str, float] = {}
+    anonymous = 0.0
+    for activity in activities:
+        if activity.occurred_at >= at or activity.excluded_reason:
+            continue
+        email = activity.contact_email
+        term = forward_term(
+            weight=params.weight(activity.type),
+            multiplier=params.multiplier(seniority[email]) if email else 1.0,
+            occurred_at=activity.occurred_at, landmark=at, rate=params.decay_rate,
+        )  # fmt: skip
+        if email:
+            by_contact[email] = by_contact.get(email, 0.0) + term
+        else:
+            anonymous += term
+    raw = raw_score(contact_points=by_contact.values(), anonymous_points=anonymous,
+                    cap=params.contact_cap, anonymous_factor=params.anonymous_factor)  # fmt: skip
+    return normalised_score(raw, params.scale)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoTrueEffect:
+    """A campaign's true effect on engagement over its measured period."""
+
+    campaign_name: str
+    start: date  # the period lift measures: the campaign's first day
+    end: date  # to its last day, or `--today` while it runs
+    treated: int
+    # Mean over the treated targets of (score change with the campaign's touches)
+    # minus (score change of the same history without them).
+    effect: float
+    # Mean score change of the treated targets as generated (with the campaign).
+    treated_change: float
+
+
+def campaign_true_effects(dataset: DemoDataset) -> dict[str, DemoTrueEffect]:
+    """Each campaign's true effect on its treated targets' engagement score change
+    from the end of its first day to the end of its last (or of `--today`).
+
+    The generator knows the counterfactual: every treated target's history is
+    generated again without the campaign's touch plans (so without its touches
+    and their boost of organic activity). Days draw from their own streams and
+    a Poisson draw never falls as its rate rises, so the second history is the
+    first minus what the campaign caused. The lift report estimates this
+    effect by treated minus holdout, as the holdout stands for the same accounts
+    untouched.
+    """
+    by_account = _contacts_by_account(dataset)
+    accounts = {account.domain: account for account in dataset.accounts}
+    effects = {}
+    for campaign in dataset.campaigns:
+        programs = {p.index for p in dataset.programs if p.campaign_name == campaign.name}
+        end = min(campaign.ends_on, dataset.today)
+        at_start, at_end = (
+            datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+            for day in (campaign.starts_on, end)
+        )
+        differences, observed = [], []
+        for target in dataset.targets:
+            if target.campaign_name != campaign.name or target.in_holdout:
+                continue
+            account = accounts[target.account_domain]
+            plans = dataset.touch_plans.get(account.index, ())
+            kept = tuple(plan for plan in plans if plan.program_index not in programs)
+            contacts = by_account[account.index]
+            without = replace(dataset, touch_plans={**dataset.touch_plans, account.index: kept})
+            # Never touched: the two histories are one.
+            worlds = (dataset,) if len(kept) == len(plans) else (dataset, without)
+            change = []
+            for world in worlds:
+                history = _history_generate(world, account, contacts).activities
+                change.append(
+                    history_score(history, contacts, at_end)
+                    - history_score(history, contacts, at_start)
+                )
+            observed.append(float(change[0]))
+            differences.append(float(change[0] - change[-1]))
+        count = len(differences)
+        effects[campaign.name] = DemoTrueEffect(
+            campaign.name, campaign.starts_on, end, count,
+            math.fsum(differences) / count if count else 0.0,
+            math.fsum(observed) / count if count else 0.0,
+        )  # fmt: skip
+    return effects
 
 
 def demo_junk_activities(dataset: DemoDataset) -> list[DemoActivity]:

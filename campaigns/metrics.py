@@ -90,7 +90,10 @@ class Lift:
     """Engagement lift. `kind` is "holdout" (treated minus holdout mean score
     change, Welch interval) or "pre_post" (the treated mean change alone, with a
     one-sample t interval), when there is no usable holdout. Interval bounds are
-    None when there are too few accounts to estimate a variance."""
+    None when there are too few accounts to estimate a variance. `treated` and
+    `holdout` count the accounts measured in each arm; `not_measured` the
+    targets without a score on one of the two days; `reason` says why there is
+    no estimate when there is none."""
 
     kind: str
     estimate: float | None
@@ -101,6 +104,8 @@ class Lift:
     holdout: int
     treated_mean: float | None
     holdout_mean: float | None
+    not_measured: int = 0
+    reason: str | None = None
 
 
 def _mean_var(values: Sequence[float]) -> tuple[float, float]:
@@ -117,7 +122,8 @@ def lift_welch(
     q = 1.0 - (1.0 - confidence) / 2.0
     if not treated:
         return Lift("holdout" if len(holdout) >= 2 else "pre_post", None, None, None, None,
-                    0, len(holdout), None, None)  # fmt: skip
+                    0, len(holdout), None, None,
+                    reason="no treated target account was measured")  # fmt: skip
     mean_t, var_t = _mean_var(treated)
     if len(holdout) < 2:
         if len(treated) < 2:
@@ -140,6 +146,11 @@ def lift_welch(
     half = student_t_quantile(q, df) * math.sqrt(a + b)
     return Lift("holdout", estimate, estimate - half, estimate + half, df, len(treated),
                 len(holdout), mean_t, mean_h)  # fmt: skip
+
+
+def lift_unavailable(reason: str, *, not_measured: int = 0) -> Lift:
+    """No lift: nothing measured, and why (for instance a period outside the data)."""
+    return Lift("none", None, None, None, None, 0, 0, None, None, not_measured, reason)
 
 
 # --- Attribution -------------------------------------------------------------------

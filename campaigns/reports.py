@@ -2,7 +2,8 @@
 for any period, in a fixed number of queries whatever the number of programs,
 accounts or opportunities.
 
-`measurement_load` reads everything a report needs in eight queries; the rest
+`measurement_load` reads everything a report needs in eleven queries (more only to compute
+scores a snapshot is missing for: `target_scores`); the rest
 is plain Python over those rows, with the math in `campaigns.metrics`.
 Definitions (see also the README's "Campaign measurement" section):
 
@@ -10,10 +11,12 @@ Definitions (see also the README's "Campaign measurement" section):
   overlaps the period; engaged / qualified: a touched (or, for the funnel,
   targeted) account whose score reached the segment model's engaged / qualified
   band on some day of the period (daily snapshots);
-- lift: score change from the period's start to its end (latest snapshot on
-  or before each day); a campaign compares all its treated targets with its
-  holdout (intention to treat); a program or channel compares the treated
-  targets it touched with the holdouts of the campaigns involved;
+- lift: score change from the period's start day to its end day (each day's
+  score is its snapshot, or where none was taken, the score computed exactly
+  from the activity stored by the end of that day: `target_scores`); a
+  campaign compares all its treated targets with its holdout (intention to
+  treat); a program or channel compares the treated targets it touched with
+  the holdouts of the campaigns involved;
 - opportunities: opened in the period, on an account the program first touched
   at most `window_days` before (influenced: full credit; attributed: an even
   share among every program so influencing it, which adds up to the whole).
@@ -24,17 +27,18 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Max, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Max, Sum
+from django.utils import timezone
 
 from accounts.models import Opportunity, OpportunityStatus, SegmentMembership
 from campaigns import metrics
 from campaigns.models import Campaign, CampaignTarget, Channel, Program, Spend, Touch
-from engagement.models import EngagementSnapshot, ScoringModel
+from engagement import rollup
+from engagement.models import Activity, EngagementSnapshot, ScoringModel
 
 INFLUENCE_WINDOW_DAYS = 90
 ZERO = Decimal(0)
@@ -70,26 +74,118 @@ class MeasurementData:
     deals: dict[int, Deal]
     # opportunity -> programs influencing it (over all programs)
     influencers: dict[int, set[int]] = field(default_factory=dict)
+    # Why no lift can be measured for the period (outside the data), else None.
+    lift_reason: str | None = None
 
 
-def _score_as_of(day: dt.date) -> Subquery:
-    """A target's score on `day`: its latest snapshot on or before it, in the
-    campaign's segment, else its highest score over its segments on that day."""
-    return Subquery(
-        EngagementSnapshot.objects.filter(
-            account_id=OuterRef("account_id"),
-            day__lte=day,
-            segment_id=Coalesce(OuterRef("campaign__segment_id"), F("segment_id")),
-        )
-        .order_by("-day", "-score")
-        .values("score")[:1]
+def _data_before(day: dt.date) -> bool:
+    """Whether anything is stored on or before `day`: an activity before its end
+    or a snapshot. Activity is stored in time order, so an EXISTS over it stops
+    at one of the first rows whenever history goes back that far."""
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    return (
+        Activity.objects.filter(occurred_at__lt=end).exists()
+        or EngagementSnapshot.objects.filter(day__lte=day).exists()
     )
+
+
+def target_scores(
+    *, start: dt.date, end: dt.date, segment_of: dict[int, int | None]
+) -> tuple[dict[int, dict[int, tuple[bool, float | None]]], str | None]:
+    """Each campaign target's score change from `start` to `end`: campaign ->
+    account -> (in holdout, change or None), and why nothing can be measured
+    for the period (None when it can).
+
+    A target's score on a day, in its campaign's segment (`segment_of`; a
+    campaign without one: the highest over the segments the account is in), is
+    that day's snapshot, or where none was taken the score computed exactly
+    from the activity stored by the end of the day (`rollup.scores_as_of`):
+    never guessed. A target with no activity by then scores 0, a real zero. A
+    target outside the segment has no score there: its change is None (not
+    measured). A period ending after today, or starting before any stored
+    activity or snapshot, is outside the data: every change is None and the
+    reason says why. Three queries, plus a fixed few per (segment, day) that
+    lacks a snapshot for some member target, whatever the number of targets.
+    """
+    rows = list(
+        CampaignTarget.objects.values_list("campaign_id", "account_id", "in_holdout").order_by(
+            "campaign_id", "account_id"
+        )
+    )
+    targets: dict[int, dict[int, tuple[bool, float | None]]] = defaultdict(dict)
+    today = timezone.now().date()
+    reason = None
+    if end > today:
+        reason = (
+            f"the period ends on {end}, after today ({today}): scores on days to come are "
+            "not known yet"
+        )
+    if reason is not None or not rows:
+        for campaign_id, account_id, in_holdout in rows:
+            targets[campaign_id][account_id] = (in_holdout, None)
+        return dict(targets), reason
+    target_accounts = CampaignTarget.objects.values("account_id")
+    member_of: dict[int, set[int]] = defaultdict(set)
+    for account_id, segment_id in SegmentMembership.objects.filter(
+        account_id__in=target_accounts
+    ).values_list("account_id", "segment_id"):
+        member_of[account_id].add(segment_id)
+    days = (start, end)
+    scores: dict[tuple[int, int, dt.date], float] = {
+        (account_id, segment_id, day): score
+        for account_id, segment_id, day, score in EngagementSnapshot.objects.filter(
+            account_id__in=target_accounts, day__in=days
+        ).values_list("account_id", "segment_id", "day", "score")
+    }
+
+    def segments(campaign_id: int, account_id: int) -> set[int]:
+        own = segment_of.get(campaign_id)
+        return {own} if own is not None else member_of.get(account_id, set())
+
+    missing = {
+        (segment_id, day)
+        for campaign_id, account_id, _ in rows
+        for segment_id in segments(campaign_id, account_id) & member_of.get(account_id, set())
+        for day in days
+        if (account_id, segment_id, day) not in scores
+    }
+    if any(day == start for _, day in missing) and not _data_before(start):
+        reason = (
+            f"the period starts on {start}, before any stored activity or score: there is "
+            "no history to measure its start from"
+        )
+        for campaign_id, account_id, in_holdout in rows:
+            targets[campaign_id][account_id] = (in_holdout, None)
+        return dict(targets), reason
+    for segment_id, day in sorted(missing):
+        for account_id, score in rollup.scores_as_of(
+            segment_id=segment_id, day=day, accounts=target_accounts
+        ).items():
+            scores.setdefault((account_id, segment_id, day), score)
+
+    def score_on(campaign_id: int, account_id: int, day: dt.date) -> float | None:
+        found = [
+            scores[key]
+            for segment_id in segments(campaign_id, account_id)
+            if (key := (account_id, segment_id, day)) in scores
+        ]
+        return max(found, default=None)
+
+    for campaign_id, account_id, in_holdout in rows:
+        before, after = (
+            score_on(campaign_id, account_id, start),
+            score_on(campaign_id, account_id, end),
+        )
+        change = None if before is None or after is None else after - before
+        targets[campaign_id][account_id] = (in_holdout, change)
+    return dict(targets), None
 
 
 def measurement_load(
     *, start: dt.date, end: dt.date, window_days: int = INFLUENCE_WINDOW_DAYS
 ) -> MeasurementData:
-    """Everything a measurement report needs, in eight queries."""
+    """Everything a measurement report needs, in eleven queries while snapshots cover
+    the targets' scores on the period's first and last days."""
     if end < start:
         raise ValueError(f"period end {end} is before its start {start}")
     campaigns: dict[int, dict[str, Any]] = {
@@ -138,16 +234,10 @@ def measurement_load(
         if top >= qualified_min:
             qualified.add(account_id)
 
-    targets: dict[int, dict[int, tuple[bool, float | None]]] = defaultdict(dict)
-    for campaign_id, account_id, in_holdout, before, after in (
-        CampaignTarget.objects.annotate(before=_score_as_of(start), after=_score_as_of(end))
-        .values_list("campaign_id", "account_id", "in_holdout", "before", "after")
-        .order_by("campaign_id", "account_id")
-    ):
-        # No snapshot on either day: not scored, left out of the lift. One
-        # missing: the account had no score yet, which is 0.
-        delta = None if before is None and after is None else (after or 0) - (before or 0)
-        targets[campaign_id][account_id] = (in_holdout, delta)
+    targets, lift_reason = target_scores(
+        start=start, end=end,
+        segment_of={pk: campaign["segment_id"] for pk, campaign in campaigns.items()},
+    )  # fmt: skip
 
     deals = {
         row[0]: Deal(
@@ -158,7 +248,8 @@ def measurement_load(
         )
     }
     data = MeasurementData(start, end, window_days, programs, campaigns, spend, dict(touched),
-                           engaged, qualified, dict(targets), deals)  # fmt: skip
+                           engaged, qualified, targets, deals,
+                           lift_reason=lift_reason)  # fmt: skip
     # Influence: every program whose first touch on the deal's account came at
     # most window_days before it opened (coarse bounds in SQL, exact in Python).
     earliest = dt.datetime.combine(start - dt.timedelta(days=window_days + 1), dt.time.min,
@@ -268,15 +359,20 @@ def _lift(data: MeasurementData, *, campaign_ids: set[int], touched: set[int] | 
     """Treated (all, or only the touched) targets against the campaigns' holdouts."""
     treated: list[float] = []
     holdout: list[float] = []
+    not_measured = 0
     for campaign_id in sorted(campaign_ids):
         for account_id, (in_holdout, delta) in data.targets.get(campaign_id, {}).items():
-            if delta is None:
+            if not in_holdout and touched is not None and account_id not in touched:
                 continue
-            if in_holdout:
+            if delta is None:
+                not_measured += 1
+            elif in_holdout:
                 holdout.append(delta)
-            elif touched is None or account_id in touched:
+            else:
                 treated.append(delta)
-    return metrics.lift_welch(treated, holdout)
+    if data.lift_reason is not None:
+        return metrics.lift_unavailable(data.lift_reason, not_measured=not_measured)
+    return replace(metrics.lift_welch(treated, holdout), not_measured=not_measured)
 
 
 def group_metrics(

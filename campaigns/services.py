@@ -10,7 +10,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -412,8 +412,10 @@ def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoS
                 holdout_fraction=campaign.holdout_fraction,
                 holdout_seed=campaign.holdout_seed,
                 owner_id=user_ids[campaign.owner_username],
+                # A campaign over several segments measures each target in its own
+                # segment (the highest of its scores), not all in the first one.
                 segment_id=segment_ids[campaign.segment_names[0]]
-                if campaign.segment_names
+                if len(campaign.segment_names) == 1
                 else None,
             )
             for campaign in dataset.campaigns
@@ -516,20 +518,20 @@ def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoS
     )
 
 
-DEMO_HISTORY_DAYS = 56
-
-
 def _demo_scores(*, today: date, progress: bool) -> None:
-    """Refresh segment membership, score the demo and give it eight weeks of daily
-    snapshots, so the first screen shows scores and trends. History raises no alerts."""
-    first_day = today - timedelta(days=DEMO_HISTORY_DAYS)
-    at = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    """Refresh segment membership, score the demo and backfill daily snapshots over
+    its whole history (the window's first day to `today`), so trends and every
+    campaign's lift read a snapshot on any day. History raises no alerts."""
+    first_day = today - timedelta(days=demo.WINDOW_DAYS)
+    days = (today - first_day).days + 1
+    # Scores are valid at the end of `today`, or now if today is not over: never later.
+    at = rollup.score_valid_at(today)
     segment_ids = rollup.segments_scored()
     for segment_id in segment_ids:
         # The product's membership rule, not the generator's guess, decides who is in.
         account_services.segment_memberships_refresh(segment_id=segment_id)
-    with tqdm(total=len(segment_ids) * (DEMO_HISTORY_DAYS + 1), desc="demo scores",
-              unit="day", disable=None if progress else True) as bar:  # fmt: skip
+    with tqdm(total=len(segment_ids) * days, desc="demo scores", unit="day",
+              disable=None if progress else True) as bar:  # fmt: skip
         for segment_id in segment_ids:
             rollup.scores_recompute(segment_id=segment_id, at=at, alerts=False)
             rollup.snapshots_backfill(

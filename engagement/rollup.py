@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple
@@ -27,7 +28,7 @@ import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -51,9 +52,12 @@ from engagement.scoring import (
     MIN_EXPONENT,
     ScoringParameters,
     account_raw,
+    breadth,
+    days_between,
     needs_rebase,
     normalised_score,
     points_at,
+    raw_score,
     rebased,
     roles_covered,
     stage,
@@ -1230,6 +1234,13 @@ def _end_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
 
+def score_valid_at(day: dt.date, *, now: dt.datetime | None = None) -> dt.datetime:
+    """The moment a day's score describes: the end of the day, or now while the
+    day is not over. A score never carries a future time (it would be decayed
+    for hours that have not happened, and disagree with its explanation)."""
+    return min(_end_of(day), now or timezone.now())
+
+
 _SNAPSHOT_FIELDS = ["model_version", "score", "raw_score", "stage", "engaged_contacts",
                     "roles_covered"]  # fmt: skip
 
@@ -1238,7 +1249,7 @@ _SNAPSHOT_FIELDS = ["model_version", "score", "raw_score", "stage", "engaged_con
 def snapshots_take(*, segment_id: int, day: dt.date) -> int:
     """Store every member account's score at the end of `day` (or now, if the day
     is not over): what the trend charts and lift read."""
-    scores_refresh(segment_id=segment_id, at=min(_end_of(day), timezone.now()))
+    scores_refresh(segment_id=segment_id, at=score_valid_at(day))
     rows = [
         EngagementSnapshot(
             account_id=row.account_id,
@@ -1276,6 +1287,128 @@ def _deal_flags_as_of(day: dt.date) -> dict[int, dict[str, Any]]:
     return {row["account_id"]: dict(row) for row in rows}
 
 
+def _history_scores(
+    scoring: SegmentScoring,
+    at: dt.datetime,
+    *,
+    which: ActivityFilter,
+    member_ids: Sequence[int],
+    deal_flags: dict[int, dict[str, Any]],
+) -> dict[int, AccountScore]:
+    """The scores at `at` of the member accounts, from the activity `which`
+    selects (it must select none after `at`): the backfill's and the score-as-of's
+    one computation. The landmark is `at` itself, so every exponent is at most 0
+    and the sums are the points at `at` directly (no decay factor to apply)."""
+    params = scoring.params
+    sums = _person_sums(scoring, at, at, which=which)
+    inputs = ScoreInputs(contacts=sums.contacts, deal_flags=deal_flags)
+    for account_id, totals in sums.contacts.items():
+        inputs.seen(account_id, totals.latest)
+    for account_id, (total, latest) in sums.anonymous.items():
+        inputs.anonymous_points[account_id] = points_at(
+            decay_sum=total, landmark=at, at=at, rate=params.decay_rate
+        )
+        inputs.seen(account_id, latest)
+    return {account_id: _account_score(account_id, inputs, params, at) for account_id in member_ids}
+
+
+def scores_as_of(*, segment_id: int, day: dt.date, accounts: QuerySet[Any]) -> dict[int, int]:
+    """The score on `day` (at `score_valid_at(day)`) of each member of the segment
+    among `accounts` (a queryset of account ids), computed exactly from the
+    activity stored before then: forward decay makes a past score a plain sum
+    of the activity up to that moment, with the cap, anonymous factor and
+    normalisation of every other score. An account without any activity by
+    then scores 0, a real zero; an account outside the segment has no score.
+
+    The segment's current scoring model applies (as in `snapshots_backfill`),
+    so that both ends of a lift are measured with the same weights. Junk
+    exclusions count as they stand now. A fixed number of queries whatever the
+    number of accounts.
+    """
+    scoring = segment_scoring(segment_id=segment_id)
+    at = score_valid_at(day)
+    subquery, subquery_params = accounts.query.sql_with_params()
+    before = ActivityFilter.before(at)
+    which = ActivityFilter(
+        f"{before.sql} AND a.account_id IN ({subquery})", [*before.params, *subquery_params]
+    )
+    member_ids = list(
+        SegmentMembership.objects.filter(segment_id=segment_id, account_id__in=accounts)
+        .values_list("account_id", flat=True)
+        .order_by("account_id")
+    )
+    scores = _history_scores(scoring, at, which=which, member_ids=member_ids, deal_flags={})
+    return {account_id: result.score for account_id, result in scores.items()}
+
+
+# The per-account columns of a snapshot row, with their PostgreSQL types.
+_SNAPSHOT_COLUMNS = (
+    ("account_id", "bigint"), ("score", "integer"), ("raw_score", "float8"), ("stage", "text"),
+    ("engaged_contacts", "integer"), ("roles_covered", "integer"),
+)  # fmt: skip
+
+
+def _snapshots_upsert(
+    *, segment_id: int, day: dt.date, model_version: int, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Insert or update one day's snapshots of a segment in one statement, the rows
+    travelling as one JSON parameter as in `_account_scores_upsert` (building an
+    ORM instance per row cost most of a year's backfill)."""
+    if not rows:
+        return
+    names = [name for name, _ in _SNAPSHOT_COLUMNS]
+    if connection.vendor == "postgresql":
+        typed = ", ".join(f"{name} {kind}" for name, kind in _SNAPSHOT_COLUMNS)
+        source = f"SELECT * FROM json_to_recordset(%s::json) AS r({typed})"  # noqa: S608
+    else:
+        picked = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name in names)
+        source = f"SELECT {picked} FROM json_each(%s)"  # noqa: S608 - constant names
+    updated = list(_SNAPSHOT_FIELDS)
+    sql = f"""
+        INSERT INTO {EngagementSnapshot._meta.db_table}
+            ({", ".join(names)}, segment_id, day, model_version)
+        SELECT {", ".join(f"r.{name}" for name in names)}, %s, %s, %s
+        FROM ({source}) r WHERE true
+        ON CONFLICT (account_id, segment_id, day) DO UPDATE SET
+            {", ".join(f"{name} = excluded.{name}" for name in updated)}
+    """  # noqa: S608 - table and column names are ours; every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [segment_id, connection.ops.adapt_datefield_value(day), model_version,
+             orjson.dumps(rows).decode()],
+        )  # fmt: skip
+
+
+def _member_activity_terms(
+    scoring: SegmentScoring, landmark: dt.datetime
+) -> Generator[tuple[int, int | None, str | None, float, float], None, None]:
+    """Every counted activity of the segment's members before `landmark`, in time
+    order: (account, contact or None, the contact's buying role, days from the
+    landmark (negative), forward-decay term against the landmark). The term is
+    the rollup's own (`_term_sql`; anonymous rows have no seniority, so 1). Read
+    through a chunked cursor, so memory does not grow with the activity."""
+    term, term_params = _term_sql(scoring, landmark, anonymous=False)
+    sql = f"""
+        SELECT a.account_id, a.contact_id, c.buying_role, {_days_since("a.occurred_at")}, {term}
+        FROM {Activity._meta.db_table} a
+        JOIN {SegmentMembership._meta.db_table} m
+          ON m.account_id = a.account_id AND m.segment_id = %s
+        LEFT JOIN accounts_contact c ON c.id = a.contact_id
+        WHERE a.occurred_at < %s AND a.excluded_reason = ''
+        ORDER BY a.occurred_at
+    """  # noqa: S608 - table names are ours; every value is a parameter
+    params = [
+        _landmark_param(landmark), *term_params, scoring.segment_id,
+        connection.ops.adapt_datetimefield_value(landmark),
+    ]  # fmt: skip
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(10_000):
+            for account_id, contact_id, role, offset, value in rows:
+                yield account_id, contact_id, role, float(offset), float(value)
+
+
 def snapshots_backfill(
     *,
     segment_id: int,
@@ -1283,58 +1416,75 @@ def snapshots_backfill(
     until: dt.date,
     on_day: bulk.OnBatch | None = None,
 ) -> int:
-    """Daily snapshots from past activity, so freshly imported history shows a trend.
+    """Daily snapshots from past activity, so imported history shows a trend and
+    lift reads a score on every day of it.
 
-    Each day is scored from the activity that happened before its end (junk
-    exclusions as they stand now) and the deals as they stood that day; a few
-    queries per day, none per account or activity. Days are written one
-    transaction each, so an interrupted backfill keeps what it finished.
+    Each day is scored at its end (`score_valid_at`: now, for a day not over)
+    from the activity that happened before then (junk exclusions as they stand
+    now) and the deals as they stood that day. Forward decay makes this one
+    pass: the members' activity is read once in time order, each contact's sum
+    against a landmark at the end of `until` grows as the days pass, and a
+    day's points are the sums times one decay factor. The score of each day
+    then comes from the pure functions every score uses (the cap per contact,
+    engaged contacts and roles, the anonymous factor, normalisation, stage), so
+    a backfilled day equals a recompute at its end. One query per day besides
+    (the deals), none per account; each day is written in its own transaction,
+    so an interrupted backfill keeps the days it finished.
     """
     if since > until:
         raise ValueError(f"since {since} is after until {until}")
     scoring = segment_scoring(segment_id=segment_id)
-    version = scoring.model_version
-    params, rate = scoring.params, scoring.params.decay_rate
-    landmark = _end_of(until)
+    version, params = scoring.model_version, scoring.params
     member_ids = list(
         SegmentMembership.objects.filter(segment_id=segment_id).values_list("account_id", flat=True)
     )
+    landmark = score_valid_at(until)
+    sums: dict[int, dict[int | None, float]] = defaultdict(dict)  # account -> contact -> S
+    roles: dict[int, str] = {}
+    latest: dict[int, float] = {}  # account -> days from the landmark of its latest activity
+    activity = _member_activity_terms(scoring, landmark)
+    pending = next(activity, None)
     written = 0
     day = since
     while day <= until:
-        at = _end_of(day)
-        sums = _person_sums(scoring, landmark, at, which=ActivityFilter.before(at))
-        inputs = ScoreInputs(contacts=sums.contacts, deal_flags=_deal_flags_as_of(day))
-        for account_id, totals in sums.contacts.items():
-            inputs.seen(account_id, totals.latest)
-        for account_id, (total, latest) in sums.anonymous.items():
-            inputs.anonymous_points[account_id] = points_at(
-                decay_sum=total, landmark=landmark, at=at, rate=rate
-            )
-            inputs.seen(account_id, latest)
+        at = score_valid_at(day)
+        boundary = -days_between(at, landmark)
+        while pending is not None and pending[3] < boundary:
+            account_id, contact_id, role, offset, term = pending
+            own = sums[account_id]
+            own[contact_id] = own.get(contact_id, 0.0) + term
+            if contact_id is not None:
+                roles[contact_id] = role or ""
+            latest[account_id] = offset
+            pending = next(activity, None)
+        decay = points_at(decay_sum=1.0, landmark=landmark, at=at, rate=params.decay_rate)
+        inputs = ScoreInputs(deal_flags=_deal_flags_as_of(day))
+        for account_id, own in sums.items():
+            points = {c: total * decay for c, total in own.items() if c is not None}
+            engaged, covered, _ = breadth(
+                points_by_contact=points, roles_by_contact=roles,
+                required_roles=params.required_roles,
+            )  # fmt: skip
+            inputs.contacts[account_id] = ContactTotals(
+                raw_score(contact_points=points.values(), anonymous_points=0.0,
+                          cap=params.contact_cap, anonymous_factor=0.0),
+                engaged, frozenset(covered), None,
+            )  # fmt: skip
+            inputs.anonymous_points[account_id] = own.get(None, 0.0) * decay
+            inputs.seen(account_id, landmark + dt.timedelta(days=latest[account_id]))
         rows = []
         for account_id in member_ids:
             result = _account_score(account_id, inputs, params, at)
-            rows.append(
-                EngagementSnapshot(
-                    account_id=account_id,
-                    segment_id=segment_id,
-                    day=day,
-                    model_version=version,
-                    score=result.score,
-                    raw_score=result.raw,
-                    stage=result.stage,
-                    engaged_contacts=result.engaged_contacts,
-                    roles_covered=len(result.roles_covered),
-                )
-            )
+            rows.append({
+                "account_id": account_id, "score": result.score, "raw_score": result.raw,
+                "stage": result.stage, "engaged_contacts": result.engaged_contacts,
+                "roles_covered": len(result.roles_covered),
+            })  # fmt: skip
         with transaction.atomic():
-            bulk.bulk_upsert(
-                model=EngagementSnapshot, objects=rows,
-                unique_fields=["account", "segment", "day"], update_fields=_SNAPSHOT_FIELDS,
-            )  # fmt: skip
+            _snapshots_upsert(segment_id=segment_id, day=day, model_version=version, rows=rows)
         written += len(rows)
         if on_day is not None:
             on_day(1)
         day += dt.timedelta(days=1)
+    activity.close()
     return written

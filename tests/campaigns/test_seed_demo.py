@@ -318,6 +318,30 @@ def test_fit_grades_follow_fit_scores(default_demo: None) -> None:
     assert {"A", "B", "C"} <= set(grades)
 
 
+# What each demo segment's name promises, written out independently of its criteria.
+SEGMENT_PROMISES = {
+    "Mid-market SaaS": lambda a: (
+        a.industry in {"Software", "Telecommunications"} and 200 <= a.employees <= 2000
+    ),
+    "Enterprise financial services": lambda a: (
+        a.industry in {"Financial Services", "Insurance"}
+        and (a.employees >= 1000 or a.annual_revenue >= 250_000_000)
+    ),
+    "Healthcare & life sciences": lambda a: a.industry in {"Healthcare", "Pharmaceuticals"},
+    "Industrial & logistics": lambda a: a.industry in {"Manufacturing", "Logistics"},
+}
+
+
+@pytest.mark.django_db
+def test_every_segment_member_is_what_the_segment_name_says(default_demo: None) -> None:
+    members: Counter[str] = Counter()
+    for membership in SegmentMembership.objects.select_related("segment", "account"):
+        account, name = membership.account, membership.segment.name
+        assert SEGMENT_PROMISES[name](account), (name, account.industry, account.employees)
+        members[name] += 1
+    assert set(members) == set(SEGMENT_PROMISES)
+
+
 @pytest.mark.django_db
 def test_holdouts_are_seeded_and_never_touched(default_demo: None) -> None:
     assert Campaign.objects.count() == 3
