@@ -1381,26 +1381,29 @@ def _snapshots_upsert(
 
 
 def _member_activity_terms(
-    scoring: SegmentScoring, landmark: dt.datetime
+    scoring: SegmentScoring, landmark: dt.datetime, *, since: dt.datetime | None = None
 ) -> Generator[tuple[int, int | None, str | None, float, float], None, None]:
-    """Every counted activity of the segment's members before `landmark`, in time
-    order: (account, contact or None, the contact's buying role, days from the
-    landmark (negative), forward-decay term against the landmark). The term is
-    the rollup's own (`_term_sql`; anonymous rows have no seniority, so 1). Read
-    through a chunked cursor, so memory does not grow with the activity."""
+    """Every counted activity of the segment's members before `landmark` (and at
+    or after `since`, when given), in time order: (account, contact or None, the
+    contact's buying role, days from the landmark (negative), forward-decay term
+    against the landmark). The term is the rollup's own (`_term_sql`; anonymous
+    rows have no seniority, so 1). Read through a chunked cursor, so memory does
+    not grow with the activity."""
     term, term_params = _term_sql(scoring, landmark, anonymous=False)
+    lower = "" if since is None else "AND a.occurred_at >= %s"
     sql = f"""
         SELECT a.account_id, a.contact_id, c.buying_role, {_days_since("a.occurred_at")}, {term}
         FROM {Activity._meta.db_table} a
         JOIN {SegmentMembership._meta.db_table} m
           ON m.account_id = a.account_id AND m.segment_id = %s
         LEFT JOIN accounts_contact c ON c.id = a.contact_id
-        WHERE a.occurred_at < %s AND a.excluded_reason = ''
+        WHERE a.occurred_at < %s {lower} AND a.excluded_reason = ''
         ORDER BY a.occurred_at
     """  # noqa: S608 - table names are ours; every value is a parameter
     params = [
         _landmark_param(landmark), *term_params, scoring.segment_id,
         connection.ops.adapt_datetimefield_value(landmark),
+        *([] if since is None else [connection.ops.adapt_datetimefield_value(since)]),
     ]  # fmt: skip
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
@@ -1438,53 +1441,107 @@ def snapshots_backfill(
     member_ids = list(
         SegmentMembership.objects.filter(segment_id=segment_id).values_list("account_id", flat=True)
     )
-    landmark = score_valid_at(until)
     sums: dict[int, dict[int | None, float]] = defaultdict(dict)  # account -> contact -> S
     roles: dict[int, str] = {}
-    latest: dict[int, float] = {}  # account -> days from the landmark of its latest activity
-    activity = _member_activity_terms(scoring, landmark)
-    pending = next(activity, None)
+    latest: dict[int, dt.datetime] = {}  # account -> its latest activity so far
     written = 0
-    day = since
-    while day <= until:
-        at = score_valid_at(day)
-        boundary = -days_between(at, landmark)
-        while pending is not None and pending[3] < boundary:
-            account_id, contact_id, role, offset, term = pending
-            own = sums[account_id]
-            own[contact_id] = own.get(contact_id, 0.0) + term
-            if contact_id is not None:
-                roles[contact_id] = role or ""
-            latest[account_id] = offset
-            pending = next(activity, None)
-        decay = points_at(decay_sum=1.0, landmark=landmark, at=at, rate=params.decay_rate)
-        inputs = ScoreInputs(deal_flags=_deal_flags_as_of(day))
-        for account_id, own in sums.items():
-            points = {c: total * decay for c, total in own.items() if c is not None}
-            engaged, covered, _ = breadth(
-                points_by_contact=points, roles_by_contact=roles,
-                required_roles=params.required_roles,
+    previous_landmark: dt.datetime | None = None
+    for first_day, last_day in _backfill_windows(since, until, rate=params.decay_rate):
+        # Each window has its own landmark at its last day's end, so neither a
+        # term's exponent nor a day's decay factor grows past BACKFILL_EXPONENT
+        # however long the history or short the half-life; the sums carried in
+        # from the window before are moved to the new landmark (a pure decay).
+        landmark = score_valid_at(last_day)
+        if previous_landmark is not None:
+            factor = rebased(decay_sum=1.0, landmark=previous_landmark, new_landmark=landmark,
+                             rate=params.decay_rate)  # fmt: skip
+            for own in sums.values():
+                for contact_id in own:
+                    own[contact_id] *= factor
+        activity = _member_activity_terms(scoring, landmark, since=previous_landmark)
+        pending = next(activity, None)
+        day = first_day
+        while day <= last_day:
+            at = score_valid_at(day)
+            boundary = -days_between(at, landmark)
+            while pending is not None and pending[3] < boundary:
+                account_id, contact_id, role, offset, term = pending
+                own = sums[account_id]
+                own[contact_id] = own.get(contact_id, 0.0) + term
+                if contact_id is not None:
+                    roles[contact_id] = role or ""
+                latest[account_id] = landmark + dt.timedelta(days=offset)
+                pending = next(activity, None)
+            decay = points_at(decay_sum=1.0, landmark=landmark, at=at, rate=params.decay_rate)
+            written += _backfill_day(
+                segment_id=segment_id, day=day, at=at, version=version, params=params,
+                member_ids=member_ids, sums=sums, roles=roles, latest=latest, decay=decay,
             )  # fmt: skip
-            inputs.contacts[account_id] = ContactTotals(
-                raw_score(contact_points=points.values(), anonymous_points=0.0,
-                          cap=params.contact_cap, anonymous_factor=0.0),
-                engaged, frozenset(covered), None,
-            )  # fmt: skip
-            inputs.anonymous_points[account_id] = own.get(None, 0.0) * decay
-            inputs.seen(account_id, landmark + dt.timedelta(days=latest[account_id]))
-        rows = []
-        for account_id in member_ids:
-            result = _account_score(account_id, inputs, params, at)
-            rows.append({
-                "account_id": account_id, "score": result.score, "raw_score": result.raw,
-                "stage": result.stage, "engaged_contacts": result.engaged_contacts,
-                "roles_covered": len(result.roles_covered),
-            })  # fmt: skip
-        with transaction.atomic():
-            _snapshots_upsert(segment_id=segment_id, day=day, model_version=version, rows=rows)
-        written += len(rows)
-        if on_day is not None:
-            on_day(1)
-        day += dt.timedelta(days=1)
-    activity.close()
+            if on_day is not None:
+                on_day(1)
+            day += dt.timedelta(days=1)
+        activity.close()
+        previous_landmark = landmark
     return written
+
+
+# The largest exponent a backfill window lets a term or a day's decay factor
+# reach: exp(100) ~ 3e43 leaves a float ample room, and a term older than
+# MIN_EXPONENT from its window's landmark is still below weight x 7e-66.
+BACKFILL_EXPONENT = 100.0
+
+
+def _backfill_windows(
+    since: dt.date, until: dt.date, *, rate: float
+) -> list[tuple[dt.date, dt.date]]:
+    """[since, until] cut into runs of days no longer than BACKFILL_EXPONENT / rate
+    (at least one day): about 12 years at a 30-day half-life, 144 days at one day."""
+    length = max(1, int(BACKFILL_EXPONENT / rate) - 1)
+    windows, first = [], since
+    while first <= until:
+        last = min(until, first + dt.timedelta(days=length - 1))
+        windows.append((first, last))
+        first = last + dt.timedelta(days=1)
+    return windows
+
+
+def _backfill_day(
+    *,
+    segment_id: int,
+    day: dt.date,
+    at: dt.datetime,
+    version: int,
+    params: ScoringParameters,
+    member_ids: Sequence[int],
+    sums: dict[int, dict[int | None, float]],
+    roles: dict[int, str],
+    latest: dict[int, dt.datetime],
+    decay: float,
+) -> int:
+    """Score every member at `at` from the running sums (times `decay`, their
+    landmark's factor at `at`) and write the day's snapshots in one statement."""
+    inputs = ScoreInputs(deal_flags=_deal_flags_as_of(day))
+    for account_id, own in sums.items():
+        points = {c: total * decay for c, total in own.items() if c is not None}
+        engaged, covered, _ = breadth(
+            points_by_contact=points, roles_by_contact=roles,
+            required_roles=params.required_roles,
+        )  # fmt: skip
+        inputs.contacts[account_id] = ContactTotals(
+            raw_score(contact_points=points.values(), anonymous_points=0.0,
+                      cap=params.contact_cap, anonymous_factor=0.0),
+            engaged, frozenset(covered), None,
+        )  # fmt: skip
+        inputs.anonymous_points[account_id] = own.get(None, 0.0) * decay
+        inputs.seen(account_id, latest[account_id])
+    rows = []
+    for account_id in member_ids:
+        result = _account_score(account_id, inputs, params, at)
+        rows.append({
+            "account_id": account_id, "score": result.score, "raw_score": result.raw,
+            "stage": result.stage, "engaged_contacts": result.engaged_contacts,
+            "roles_covered": len(result.roles_covered),
+        })  # fmt: skip
+    with transaction.atomic():
+        _snapshots_upsert(segment_id=segment_id, day=day, model_version=version, rows=rows)
+    return len(rows)

@@ -20,6 +20,7 @@ from engagement.models import (
     ScoringModel,
 )
 from engagement.rollup import (
+    score_valid_at,
     scores_recompute,
     scores_refresh,
     scores_rollup,
@@ -300,6 +301,38 @@ def test_a_backfilled_day_equals_a_recompute_at_its_end(segment: ICPSegment) -> 
     assert snapshot.raw_score == pytest.approx(now_row.raw_score, rel=1e-9)
     assert (snapshot.score, snapshot.stage) == (now_row.score, now_row.stage)
     assert snapshot.stage != "opportunity"
+
+
+def test_a_long_backfill_with_a_short_half_life_scores_every_day_by_hand(
+    segment: ICPSegment,
+) -> None:
+    """With a one-day half-life, 400 days are a decay exponent of about 277: a
+    single landmark at the backfill's end would hold old terms at the exponent's
+    lower bound and then multiply them back up, scoring a quiet day in the
+    billions. The backfill moves its landmark in windows instead."""
+    ScoringModel.objects.filter(segment=segment).update(half_life_days=1)
+    account = member(segment)
+    person = ContactFactory.create(account=account, seniority="manager", buying_role="champion")
+    for days_ago in (390, 300.5, 160, 150.25, 20, 3.5):
+        act(account, person, "demo_request", days_ago)
+    until = (AT - 2 * DAY).date()
+    since = until - dt.timedelta(days=399)
+    assert snapshots_backfill(segment_id=segment.pk, since=since, until=until) == 400
+
+    for day in (until - dt.timedelta(days=d) for d in (390, 299, 250, 150, 19, 2, 0)):
+        end_of_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        # By hand: 30 points a demo request, manager x1, halved every day, capped at 40.
+        points = sum(
+            30 * 0.5 ** ((end_of_day - (AT - dt.timedelta(days=d))).total_seconds() / 86_400)
+            for d in (390, 300.5, 160, 150.25, 20, 3.5)
+            if AT - dt.timedelta(days=d) < end_of_day
+        )
+        snapshot = EngagementSnapshot.objects.get(account=account, segment=segment, day=day)
+        assert snapshot.raw_score == pytest.approx(min(40.0, points), rel=1e-9, abs=1e-12)
+    # The last day, after every activity, equals a recompute at its end.
+    scores_recompute(segment_id=segment.pk, at=score_valid_at(until))
+    last = EngagementSnapshot.objects.get(account=account, segment=segment, day=until)
+    assert last.raw_score == pytest.approx(engagement(account, segment).raw_score, rel=1e-9)
 
 
 def test_taking_a_snapshot_records_scores_and_model_version(segment: ICPSegment) -> None:
