@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -40,6 +40,16 @@ class AccountEngagedSerializer(AccountSerializer):
 SCORE_ORDERINGS = ("score", "score_change_7d", "score_change_30d")
 
 
+class NullsLastOrderingFilter(django_filters.OrderingFilter):
+    """Orders rows whose value is unknown (a score change without the snapshot
+    it needs) last, whichever the direction, on PostgreSQL and SQLite alike."""
+
+    def get_ordering_value(self, param: str) -> Any:
+        value = super().get_ordering_value(param)
+        field = F(value.lstrip("-"))
+        return field.desc(nulls_last=True) if value.startswith("-") else field.asc(nulls_last=True)
+
+
 class AccountEngagedFilter(django_filters.FilterSet):
     segment = django_filters.NumberFilter(method="noop", label="ICP segment id")
     q = django_filters.CharFilter(method="search", label="Name or domain contains")
@@ -47,7 +57,7 @@ class AccountEngagedFilter(django_filters.FilterSet):
     score_min = django_filters.NumberFilter(method="score_at_least")
     score_max = django_filters.NumberFilter(method="score_at_most")
     fit_grade = django_filters.ChoiceFilter(choices=FitGrade.choices, method="segment_field")
-    ordering = django_filters.OrderingFilter(
+    ordering = NullsLastOrderingFilter(
         fields=(("name", "name"), *((f, f) for f in SCORE_ORDERINGS))
     )
 

@@ -11,7 +11,6 @@ import orjson
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.fit import criteria_explain
@@ -113,7 +112,8 @@ def account_ids_for_addresses(addresses: set[str]) -> dict[str, int]:
 
 def account_list_engaged(*, segment_id: int | None, today: dt.date) -> QuerySet[Account]:
     """Accounts (with buying team and open deals counted) and, for a segment,
-    their score, stage, fit grade and score change over 7 and 30 days. One query."""
+    their score, stage, fit grade and score change over 7 and 30 days (None
+    where no snapshot was taken on that day). One query."""
     accounts = account_list()
     if segment_id is None:
         return accounts
@@ -133,8 +133,11 @@ def account_list_engaged(*, segment_id: int | None, today: dt.date) -> QuerySet[
         stage=Subquery(engagement.values("stage")[:1]),
         fit_grade=Subquery(membership.values("fit_grade")[:1]),
         fit_score=Subquery(membership.values("fit_score")[:1]),
-        score_change_7d=score - Coalesce(score_on(today - dt.timedelta(days=7)), 0),
-        score_change_30d=score - Coalesce(score_on(today - dt.timedelta(days=30)), 0),
+        # No snapshot on that day (the account joined the segment since, or
+        # history was never backfilled): the change is unknown, None, never a
+        # change from 0. The API orders such rows last.
+        score_change_7d=score - score_on(today - dt.timedelta(days=7)),
+        score_change_30d=score - score_on(today - dt.timedelta(days=30)),
     )
 
 

@@ -95,6 +95,24 @@ def test_score_change_over_7_and_30_days_comes_from_snapshots(
     assert (row["score"], row["score_change_7d"], row["score_change_30d"]) == (45, 25, -5)
 
 
+def test_a_score_change_without_its_snapshot_is_unknown_and_listed_last(
+    api: APIClient, segment: ICPSegment
+) -> None:
+    known = scored_account(segment, "Known", 1)
+    scored_account(segment, "Joined this week", 2)  # scored now, no snapshot a week ago
+    scores_recompute(segment_id=segment.pk)
+    EngagementSnapshot.objects.create(
+        account=known, segment=segment, day=timezone.now().date() - dt.timedelta(days=7),
+        model_version=1, score=50, raw_score=0, stage="engaged",
+    )  # fmt: skip
+    for ordering in ("-score_change_7d", "score_change_7d"):
+        rows = api.get(f"/api/accounts/?segment={segment.pk}&ordering={ordering}").json()["results"]
+        assert [(r["name"], r["score_change_7d"]) for r in rows] == [
+            ("Known", -5), ("Joined this week", None)
+        ]  # fmt: skip
+    assert all(r["score_change_30d"] is None for r in rows)
+
+
 @pytest.mark.parametrize("accounts", [2, 25])
 def test_the_account_list_costs_two_queries_whatever_its_length(
     api: APIClient, segment: ICPSegment, django_assert_num_queries: Any, accounts: int
