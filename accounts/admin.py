@@ -78,7 +78,8 @@ class OpportunityAdmin(CalendarEndDateHierarchy):
         "close_on",
         "source",
     ]
-    list_filter = ["status", "source", "product_line"]
+    # "Account: Empty" lists the deals the CRM has not assigned to an account yet.
+    list_filter = ["status", "source", "product_line", ("account", admin.EmptyFieldListFilter)]
     search_fields = ["name", "external_id", "account__name"]
     list_select_related = ["account"]
     raw_id_fields = ["account"]

@@ -112,10 +112,10 @@ def _account_refs(rows: Sequence[ParsedRow]) -> dict[tuple[str, Any], int | None
     return found
 
 
-def _resolve_account(
-    row: ParsedRow, refs: Mapping[tuple[str, Any], int | None], *, required: bool
-) -> int | None:
-    """The account a row names by external id, domain or name, in that order."""
+def _resolve_account(row: ParsedRow, refs: Mapping[tuple[str, Any], int | None]) -> int | None:
+    """The account a row names by external id, domain or name, in that order;
+    None when it names none. Naming one that is not found (or is ambiguous)
+    is an error of that row: accounts are never created from another kind's file."""
     for how, column in (("external_id", "account_external_id"), ("domain", "account_domain"),
                         ("name", "account_name")):  # fmt: skip
         value = row.values.get(column)
@@ -131,10 +131,6 @@ def _resolve_account(
                 RowError(row.row, column, str(value), "more than one account has this name")
             )
         return pk
-    if required:
-        row.errors.append(
-            RowError(row.row, "account", "", "needs an account external id, domain or name")
-        )
     return None
 
 
@@ -194,7 +190,7 @@ def prepare_contacts(rows: Sequence[ParsedRow]) -> list[tuple[ParsedRow, dict[st
     prepared = []
     for row in rows:
         values = dict(row.values)
-        account_id = _resolve_account(row, refs, required=False)
+        account_id = _resolve_account(row, refs)
         for column in ("account_external_id", "account_domain", "account_name"):
             values.pop(column)
         email = values["email"]
@@ -303,7 +299,9 @@ def prepare_opportunities(
         values = dict(row.values)
         if not values["name"] and values["external_id"] not in stored_unnamed:
             values["name"] = opportunity_default_name(values)  # new deal: named
-        values["account_id"] = _resolve_account(row, refs, required=True)
+        # A deal the CRM has not assigned yet is stored without an account; one
+        # that names an account we cannot find is refused.
+        values["account_id"] = _resolve_account(row, refs)
         for column in ("account_external_id", "account_domain", "account_name"):
             values.pop(column)
         stage = " ".join((values["crm_stage"] or "").lower().split())

@@ -248,7 +248,12 @@ class OpportunitySource(models.TextChoices):
 
 class Opportunity(models.Model):
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="opportunities")
+    # Null while the CRM has not assigned the deal to an account yet: such a
+    # deal counts in the period's pipeline and deal metrics, is influenced by
+    # no program and moves no account's stage.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="opportunities", null=True, blank=True
+    )
     name = models.CharField(max_length=255)
     # Null when the CRM has no amount yet; never negative.
     amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)

@@ -247,7 +247,7 @@ def segment_memberships_bulk_upsert(
 @dataclass(frozen=True, slots=True)
 class OpportunityRow:
     external_id: str
-    account_id: int
+    account_id: int | None  # None: not assigned to an account yet
     name: str
     amount: Decimal | None
     status: str

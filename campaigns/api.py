@@ -388,7 +388,8 @@ class SpendViewSet(viewsets.ModelViewSet):
 
 
 class OpportunitySerializer(serializers.ModelSerializer):
-    account_name = serializers.CharField(source="account.name", read_only=True)
+    # Null for a deal not assigned to an account yet.
+    account_name = serializers.CharField(source="account.name", read_only=True, allow_null=True)
     # Declared, so no uniqueness validator: an existing CRM id is an update (upsert).
     external_id = serializers.CharField(max_length=100)
 
@@ -403,6 +404,10 @@ class OpportunitySerializer(serializers.ModelSerializer):
 class OpportunityFilter(django_filters.FilterSet):
     opened_from = django_filters.DateFilter(field_name="opened_on", lookup_expr="gte")
     opened_to = django_filters.DateFilter(field_name="opened_on", lookup_expr="lte")
+    # `?has_account=false`: the deals not assigned to an account yet.
+    has_account = django_filters.BooleanFilter(
+        field_name="account", lookup_expr="isnull", exclude=True
+    )
 
     class Meta:
         model = Opportunity
@@ -427,7 +432,8 @@ class OpportunityViewSet(
 
     def perform_create(self, serializer: Any) -> None:
         values = dict(serializer.validated_data)
-        values["account_id"] = values.pop("account").pk
+        account = values.pop("account", None)
+        values["account_id"] = None if account is None else account.pk
         with refusals_as_400():
             serializer.instance = services.opportunity_upsert(values=values)
 

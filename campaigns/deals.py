@@ -39,9 +39,10 @@ def _in_period(start: dt.date, end: dt.date) -> Q:
 
 def deal_metrics(*, start: dt.date, end: dt.date) -> dict[str, Any]:
     """The period's figures as rows: the total, then one per segment (a deal
-    counts in every segment its account belongs to, so these overlap; accounts
-    in none are "(no segment)"), one per source and one per product line (these
-    two each add up to the total). Three queries."""
+    counts in every segment its account belongs to, so these overlap; deals of
+    accounts in none, and deals without an account, are "(no segment)"), one
+    per source and one per product line (these two each add up to the total).
+    Three queries."""
     if end < start:
         raise ValueError(f"period end {end} is before its start {start}")
     deals = [
@@ -57,7 +58,9 @@ def deal_metrics(*, start: dt.date, end: dt.date) -> dict[str, Any]:
     segments = list(ICPSegment.objects.order_by("name", "id").values_list("id", "name"))
     segments_of: dict[int, set[int]] = defaultdict(set)
     for account_id, segment_id in SegmentMembership.objects.filter(
-        account_id__in=Opportunity.objects.filter(_in_period(start, end)).values("account_id")
+        account_id__in=Opportunity.objects.filter(
+            _in_period(start, end), account_id__isnull=False
+        ).values("account_id")
     ).values_list("account_id", "segment_id"):
         segments_of[account_id].add(segment_id)
 
@@ -68,7 +71,10 @@ def deal_metrics(*, start: dt.date, end: dt.date) -> dict[str, Any]:
     rows = [row("all", ALL, [f for *_, f in deals])]
     by_segment: dict[int | None, list[metrics.DealFacts]] = defaultdict(list)
     for account_id, _, _, facts in deals:
-        member_of: set[int | None] = set(segments_of.get(account_id, ())) or {None}
+        # A deal without an account (not assigned yet) is in no segment.
+        member_of: set[int | None] = (
+            set(segments_of.get(account_id, ())) if account_id is not None else set()
+        ) or {None}
         for member in member_of:
             by_segment[member].append(facts)
     rows += [row("segment", name, by_segment[pk], segment_id=pk) for pk, name in segments]

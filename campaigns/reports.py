@@ -47,7 +47,10 @@ ZERO = Decimal(0)
 @dataclass(frozen=True)
 class Deal:
     id: int
-    account_id: int
+    # None: not assigned to an account yet. Such a deal counts in the period's
+    # pipeline, no program influenced it (influence goes through the account)
+    # and it is no targeted or engaged account's opportunity.
+    account_id: int | None
     amount: Decimal
     status: str
     source: str
@@ -532,7 +535,7 @@ def source_rows(data: MeasurementData) -> list[dict]:
     rows = []
     for label, wanted in (("marketing", True), ("other", False)):
         deals = [d for d in data.deals.values() if (d.source == "marketing") is wanted]
-        accounts = {d.account_id for d in deals}
+        accounts = {d.account_id for d in deals if d.account_id is not None}
         won = sum(1 for d in deals if d.status == OpportunityStatus.WON)
         by_month: dict[str, list[Deal]] = defaultdict(list)
         for deal in deals:

@@ -1021,7 +1021,8 @@ def _accounts_refresh(
     params, rate = scoring.params, scoring.params.decay_rate
     members = SegmentMembership.objects.filter(segment_id=scoring.segment_id)
     stored = AccountEngagement.objects.filter(segment_id=scoring.segment_id)
-    deals = Opportunity.objects.all()
+    # A deal not assigned to an account yet moves no account's stage.
+    deals = Opportunity.objects.filter(account_id__isnull=False)
     if scope.q is not None:
         members, stored, deals = (
             members.filter(scope.q),
@@ -1277,7 +1278,7 @@ def _deal_flags_as_of(day: dt.date) -> dict[int, dict[str, Any]]:
     """Won and open deals per account as they stood at the end of `day`."""
     closed_by_then = Q(status__in=("won", "lost"), close_on__lte=day)
     rows = (
-        Opportunity.objects.filter(opened_on__lte=day)
+        Opportunity.objects.filter(opened_on__lte=day, account_id__isnull=False)
         .values("account_id")
         .annotate(
             won=Count("id", filter=Q(status="won", close_on__lte=day)),

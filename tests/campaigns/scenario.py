@@ -88,8 +88,8 @@ def build() -> Scenario:
 
 
 def grow(extra: int) -> None:
-    """More campaigns, programs, targets, touches, snapshots and deals, to show
-    that report query counts do not grow with them."""
+    """More campaigns, programs, targets, touches, snapshots and deals (some
+    without an account), to show that report query counts do not grow with them."""
     for i in range(extra):
         campaign = CampaignFactory.create()
         program = ProgramFactory.create(campaign=campaign, channel="display")
@@ -100,3 +100,5 @@ def grow(extra: int) -> None:
             Touch.objects.create(program=program, account=account, first_touch_at=at("2026-02-02"),
                                  last_touch_at=at("2026-02-02"), touch_count=2)  # fmt: skip
             OpportunityFactory.create(account=account, opened_on=dt.date(2026, 2, 20))
+        # and a deal the CRM has not assigned to an account yet
+        OpportunityFactory.create(account=None, opened_on=dt.date(2026, 2, 21))

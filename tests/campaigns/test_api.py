@@ -50,6 +50,7 @@ def test_lists_cost_a_fixed_number_of_queries(
             SpendFactory.create_batch(2, program=program)
             CampaignTargetFactory.create_batch(2, campaign=program.campaign)
             OpportunityFactory.create()
+            OpportunityFactory.create(account=None)  # not assigned to an account yet
 
     executive.get("/api/campaigns/")  # loads the user's permissions once (2 queries)
     for size in (1, 4):
@@ -123,3 +124,29 @@ def test_opportunities_are_upserted_by_crm_id(persona: Persona) -> None:
     assert no_close.status_code == 400
     assert marketer.get("/api/opportunities/?source=marketing").json()["count"] == 1
     assert persona("Executive").post("/api/opportunities/", deal, format="json").status_code == 403
+
+
+def test_a_deal_without_an_account_through_the_api(persona: Persona) -> None:
+    """Posted without an account (or with null), stored unassigned, listed
+    with a null account, and found by `?has_account=false`; it can be assigned later."""
+    marketer = persona("Marketer")
+    account = AccountFactory.create(name="Northwind")
+    deal = {"external_id": "006U", "name": "Unassigned", "amount": "1200",
+            "status": "open", "opened_on": "2026-03-01"}  # fmt: skip
+    created = marketer.post("/api/opportunities/", deal, format="json")
+    assert created.status_code == 201, created.json()
+    assert (created.json()["account"], created.json()["account_name"]) == (None, None)
+    again = marketer.post("/api/opportunities/", {**deal, "account": None}, format="json")
+    assert again.status_code == 201, again.json()
+    OpportunityFactory.create(account=account, external_id="006A")
+    listed = marketer.get("/api/opportunities/?has_account=false").json()
+    assert [(r["external_id"], r["account"], r["account_name"]) for r in listed["results"]] == [
+        ("006U", None, None)
+    ]
+    assigned = marketer.get("/api/opportunities/?has_account=true").json()["results"]
+    assert [(r["external_id"], r["account_name"]) for r in assigned] == [("006A", "Northwind")]
+    one = marketer.get(f"/api/opportunities/{created.json()['id']}/").json()
+    assert one["account"] is None and one["account_name"] is None
+    later = marketer.post("/api/opportunities/", {**deal, "account": account.pk}, format="json")
+    assert later.status_code == 201 and later.json()["account_name"] == "Northwind"
+    assert Opportunity.objects.get(external_id="006U").account_id == account.pk

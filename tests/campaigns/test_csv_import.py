@@ -169,6 +169,47 @@ def test_opportunities_report_unknown_accounts_and_missing_close_dates() -> None
     ]
 
 
+def test_a_deal_without_an_account_is_stored_unassigned() -> None:
+    """CRMs hold deals whose account is not filled in yet: they are imported
+    without one (named by their id when the file gives no name); a row that
+    names an account we do not know is still refused."""
+    northwind = AccountFactory.create(name="Northwind")
+    data = (
+        "Deal ID,Company,Product,Deal Stage,Create Date,Close Date,Amount\n"
+        "1,,GTX,Engaging,2026-01-05,,\n"
+        "2,Northwind,GTX,Won,2026-01-06,2026-02-01,500\n"
+        "3,Nobody Inc,GTX,Engaging,2026-01-07,,\n"
+        "4,,MG,Won,2026-01-08,2026-01-30,700\n"
+    )
+    dry = csv_import(kind="opportunities", data=data, dry_run=True, skip_invalid=True)
+    assert (dry.created, Opportunity.objects.count()) == (3, 0)
+    result = csv_import(kind="opportunities", data=data, skip_invalid=True)
+    assert [(e.row, e.column, e.value, e.reason) for e in result.errors] == [
+        (4, "account_name", "Nobody Inc", "no account with this name"),
+    ]
+    stored = {
+        o.external_id: (o.account_id, o.name, o.status, o.amount) for o in Opportunity.objects.all()
+    }
+    assert stored == {
+        "1": (None, "1", "open", None),
+        "2": (northwind.pk, "Northwind - GTX", "won", Decimal("500.00")),
+        "4": (None, "4", "won", Decimal("700.00")),
+    }
+    again = csv_import(kind="opportunities", data=data, skip_invalid=True)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    # Later the CRM assigns deal 1; a blank account cell never unassigns deal 2.
+    later = (
+        "Deal ID,Company,Product,Deal Stage,Create Date,Close Date,Amount\n"
+        "1,Northwind,GTX,Engaging,2026-01-05,,\n"
+        "2,,GTX,Won,2026-01-06,2026-02-01,500\n"
+    )
+    result = csv_import(kind="opportunities", data=later)
+    assert (result.updated, result.unchanged) == (1, 1)
+    assert dict(Opportunity.objects.values_list("external_id", "account_id")) == {
+        "1": northwind.pk, "2": northwind.pk, "4": None,
+    }  # fmt: skip
+
+
 def test_contacts_link_to_accounts_and_get_junk_flags() -> None:
     northwind = AccountFactory.create(domain="northwind.example")
     data = (

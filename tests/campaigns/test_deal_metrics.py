@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import random
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
-from accounts.models import Opportunity, SegmentMembership
+from accounts.models import Account, Opportunity, SegmentMembership
 from campaigns import deals, metrics
 from campaigns.services import csv_import
 from config.csvimport import column_map_parse
@@ -119,6 +120,53 @@ def test_splits_by_segment_source_and_product_line() -> None:
 
 
 @pytest.mark.django_db
+def test_deals_without_an_account_count_in_the_total_and_in_no_segment() -> None:
+    """By hand: a CRM deal not assigned to an account yet is a deal of the
+    period like any other, in no segment."""
+    segment = ICPSegmentFactory.create(name="Members")
+    member = AccountFactory.create()
+    SegmentMembership.objects.create(segment=segment, account=member)
+    OpportunityFactory.create(
+        account=member, amount=Decimal("100"), source="sales", opened_on=d("2026-01-05")
+    )
+    # unassigned, open, opened in the period: pipeline
+    OpportunityFactory.create(
+        account=None,
+        amount=Decimal("40"),
+        source="marketing",
+        product_line="X",
+        opened_on=d("2026-02-01"),
+    )
+    # unassigned, without an amount: counted, adds nothing
+    OpportunityFactory.create(account=None, amount=None, opened_on=d("2026-02-02"))
+    # unassigned, opened before the period, won in it: won revenue, cycle 31 days
+    OpportunityFactory.create(
+        account=None,
+        amount=Decimal("60"),
+        source="marketing",
+        product_line="X",
+        status="won",
+        opened_on=d("2025-12-31"),
+        close_on=d("2026-01-31"),
+    )
+    rows = {(r["split"], r["group"]): r for r in deals.deal_metrics(start=START, end=END)["rows"]}
+    total = rows[("all", deals.ALL)]
+    assert (total["opportunities_opened"], total["pipeline"]) == (3, Decimal("140"))
+    assert total["opportunities_opened_without_amount"] == 1
+    assert (total["opportunities_won"], total["won_revenue"]) == (1, Decimal("60"))
+    assert total["cycle_days_won"] == 31.0
+    members = rows[("segment", "Members")]
+    assert (members["opportunities_opened"], members["pipeline"]) == (1, Decimal("100"))
+    assert members["opportunities_won"] == 0
+    nowhere = rows[("segment", deals.NO_SEGMENT)]
+    assert (nowhere["opportunities_opened"], nowhere["pipeline"]) == (2, Decimal("40"))
+    assert (nowhere["opportunities_won"], nowhere["won_revenue"]) == (1, Decimal("60"))
+    assert rows[("source", "marketing")]["won_revenue"] == Decimal("60")
+    assert rows[("source", "other")]["opportunities_opened"] == 1
+    assert rows[("product_line", "X")]["pipeline"] == Decimal("40")
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("extra", [0, 30])
 def test_the_report_costs_three_queries_whatever_the_size(
     extra: int, django_assert_num_queries: Any
@@ -130,9 +178,11 @@ def test_the_report_costs_three_queries_whatever_the_size(
         OpportunityFactory.create(
             account=account, product_line=f"P{i % 4}", opened_on=d("2026-02-01")
         )
+        # and as many deals not assigned to an account yet
+        OpportunityFactory.create(account=None, opened_on=d("2026-02-01"))
     with django_assert_num_queries(3):
         report = deals.deal_metrics(start=START, end=END)
-    assert report["rows"][0]["opportunities_opened"] == extra
+    assert report["rows"][0]["opportunities_opened"] == 2 * extra
 
 
 # --- A CRM export in the layout of the Maven Analytics sample ----------------------
@@ -195,12 +245,17 @@ def maven_like(seed: int, accounts: int = 30, deals_n: int = 400) -> dict[str, s
     return {"accounts": "\n".join(account_lines) + "\n", "sales_pipeline": "\n".join(lines) + "\n"}
 
 
-def spreadsheet(text: str, start: dt.date, end: dt.date) -> dict[str, Any]:
+def spreadsheet(
+    text: str,
+    start: dt.date,
+    end: dt.date,
+    keep: Callable[[dict[str, str]], bool] = lambda _row: True,
+) -> dict[str, Any]:
     """The figures as a spreadsheet computes them from sales_pipeline.csv:
     COUNTIFS / SUMIFS / AVERAGEIFS on engage_date for pipeline, on close_date
-    and deal_stage for the rest. Open deals without an account are counted
-    apart (Engage needs an account for a deal; the import refuses them)."""
-    rows = list(csv.DictReader(io.StringIO(text)))
+    and deal_stage for the rest, over every row (with an account or not) that
+    `keep` keeps."""
+    rows = [r for r in csv.DictReader(io.StringIO(text)) if keep(r)]
 
     def day(value: str) -> dt.date | None:
         return dt.date.fromisoformat(value) if value else None
@@ -223,11 +278,8 @@ def spreadsheet(text: str, start: dt.date, end: dt.date) -> dict[str, Any]:
 
     won_revenue = sum((Decimal(r["close_value"]) for r in won), Decimal(0))
     return {
-        "opportunities_opened": sum(1 for r in opened if r["account"]),
-        "opened_without_account": sum(1 for r in opened if not r["account"]),
-        "opportunities_opened_without_amount": sum(
-            1 for r in opened if r["account"] and not r["close_value"]
-        ),
+        "opportunities_opened": len(opened),
+        "opportunities_opened_without_amount": sum(1 for r in opened if not r["close_value"]),
         "pipeline": sum(
             (Decimal(r["close_value"]) for r in opened if r["close_value"]), Decimal(0)
         ),
@@ -245,6 +297,24 @@ def by_product(text: str) -> dict[str, str]:
     return {r["opportunity_id"]: r["product"] for r in csv.DictReader(io.StringIO(text))}
 
 
+def assert_figures_equal(got: dict[str, Any], expected: dict[str, Any]) -> None:
+    for key in (
+        "opportunities_opened",
+        "opportunities_opened_without_amount",
+        "pipeline",
+        "opportunities_won",
+        "opportunities_lost",
+        "won_revenue",
+    ):
+        assert got[key] == expected[key], key
+    for key in ("win_rate", "cycle_days_won", "cycle_days_closed"):
+        assert got[key] == pytest.approx(expected[key]), key
+    if expected["average_won_deal"] is None:
+        assert got["average_won_deal"] is None
+    else:
+        assert abs(got["average_won_deal"] - expected["average_won_deal"]) <= Decimal("0.005")
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_maven_layout_export_gives_what_a_spreadsheet_computes(seed: int) -> None:
@@ -257,41 +327,57 @@ def test_a_maven_layout_export_gives_what_a_spreadsheet_computes(seed: int) -> N
         skip_invalid=True,
     )
     raw = list(csv.DictReader(io.StringIO(files["sales_pipeline"])))
-    # Refused, each with its reason: deals without an account or an engage date.
-    refused = {(e.column, e.reason) for e in result.errors}
-    assert refused <= {
-        ("account", "needs an account external id, domain or name"),
-        ("engage_date", "is required"),
-    }
-    assert len(result.rejected) == sum(1 for r in raw if not r["account"] or not r["engage_date"])
+    unassigned = [r for r in raw if not r["account"] and r["engage_date"]]
+    assert len(unassigned) > 10  # the file has open deals without an account
+    # Refused, each with its reason: only the deals without an engage date.
+    assert {(e.column, e.reason) for e in result.errors} == {("engage_date", "is required")}
+    assert len(result.rejected) == sum(1 for r in raw if not r["engage_date"])
     assert result.created == len(raw) - len(result.rejected)
-    # Names default to "<account> - <product>".
+    # Deals without an account are stored unassigned, named by their id;
+    # the others "<account> - <product>".
+    stored = {
+        external_id: (account, name)
+        for external_id, account, name in Opportunity.objects.values_list(
+            "external_id", "account__name", "name"
+        )
+    }
+    assert {k for k, (account, _) in stored.items() if account is None} == {
+        r["opportunity_id"] for r in unassigned
+    }
+    for r in unassigned:
+        assert stored[r["opportunity_id"]][1] == r["opportunity_id"]
     some = next(r for r in raw if r["account"] and r["engage_date"])
-    assert Opportunity.objects.get(external_id=some["opportunity_id"]).name == (
-        f"{some['account']} - {some['product']}"
+    assert stored[some["opportunity_id"]][1] == f"{some['account']} - {some['product']}"
+    # A segment of the software accounts, by name from accounts.csv.
+    software = {
+        r["account"]
+        for r in csv.DictReader(io.StringIO(files["accounts"]))
+        if r["sector"] == "software"
+    }
+    segment = ICPSegmentFactory.create(name="Software")
+    SegmentMembership.objects.bulk_create(
+        SegmentMembership(segment=segment, account=account)
+        for account in Account.objects.filter(name__in=software)
     )
     for start, end in (
         (START, END),
         (dt.date(2025, 1, 1), dt.date(2026, 12, 31)),
         (dt.date(2026, 6, 1), dt.date(2026, 6, 30)),
     ):
-        expected = spreadsheet(files["sales_pipeline"], start, end)
-        total = deals.deal_metrics(start=start, end=end)["rows"][0]
-        for key in (
-            "opportunities_opened",
-            "opportunities_opened_without_amount",
-            "pipeline",
-            "opportunities_won",
-            "opportunities_lost",
-            "won_revenue",
-        ):
-            assert total[key] == expected[key], key
-        for key in ("win_rate", "cycle_days_won", "cycle_days_closed"):
-            assert total[key] == pytest.approx(expected[key]), key
-        if expected["average_won_deal"] is None:
-            assert total["average_won_deal"] is None
-        else:
-            assert abs(total["average_won_deal"] - expected["average_won_deal"]) <= Decimal("0.005")
+        rows = {
+            (r["split"], r["group"]): r for r in deals.deal_metrics(start=start, end=end)["rows"]
+        }
+        text = files["sales_pipeline"]
+        assert_figures_equal(rows[("all", deals.ALL)], spreadsheet(text, start, end))
+        assert_figures_equal(
+            rows[("segment", "Software")],
+            spreadsheet(text, start, end, lambda r: r["account"] in software),
+        )
+        # Deals without an account are in no segment.
+        assert_figures_equal(
+            rows[("segment", deals.NO_SEGMENT)],
+            spreadsheet(text, start, end, lambda r: r["account"] not in software),
+        )
     # By product line: each product's won revenue straight from the file.
     report = deals.deal_metrics(start=dt.date(2025, 1, 1), end=dt.date(2026, 12, 31))
     products = {r["group"]: r for r in report["rows"] if r["split"] == "product_line"}

@@ -48,7 +48,8 @@ def _day(rng: random.Random, first: dt.date, last: dt.date) -> dt.date:
 
 
 def random_history(rng: random.Random) -> list[int]:
-    """Campaigns, programs, touches and deals (some without an amount) around the period."""
+    """Campaigns, programs, touches and deals (some without an amount, some not
+    assigned to an account yet) around the period."""
     campaigns = [CampaignFactory.create() for _ in range(rng.randint(1, 3))]
     channels = rng.sample(list(Channel.values), 3)
     programs = [
@@ -67,12 +68,16 @@ def random_history(rng: random.Random) -> list[int]:
                 last_touch_at=first_at + dt.timedelta(days=rng.randint(0, 40)),
                 touch_count=rng.randint(1, 9),
             )
+    # At least one deal in the period is not assigned to an account yet.
+    OpportunityFactory.create(
+        account=None, amount=Decimal(rng.randint(0, 10**7)) / 100, opened_on=_day(rng, START, END)
+    )
     for _ in range(rng.randint(0, 40)):
         opened = _day(rng, dt.date(2025, 11, 1), dt.date(2026, 5, 31))
         status = rng.choice(["open", "won", "lost"])
         amount = None if rng.random() < 0.2 else Decimal(rng.randint(0, 10**7)) / 100
         OpportunityFactory.create(
-            account=rng.choice(accounts),
+            account=None if rng.random() < 0.25 else rng.choice(accounts),
             amount=amount,
             status=status,
             opened_on=opened,
@@ -103,8 +108,9 @@ def period_in_sql(window_days: int) -> dict[str, Any]:
 
     first_touches = [(account, as_utc_date(at)) for account, at in touches]
 
-    def influenced(account_id: int, opened: dt.date) -> bool:
-        return any(
+    def influenced(account_id: int | None, opened: dt.date) -> bool:
+        # A deal without an account: no touch is on it, so no program influenced it.
+        return account_id is not None and any(
             a == account_id and 0 <= (opened - day).days <= window_days for a, day in first_touches
         )
 
@@ -120,7 +126,11 @@ def period_in_sql(window_days: int) -> dict[str, Any]:
         }
 
     no_program = [r for r in deals if not influenced(r[1], as_date(r[4]))]
-    return {"total": totals(deals), "no_program": totals(no_program)}
+    return {
+        "total": totals(deals),
+        "no_program": totals(no_program),
+        "unassigned": sum(1 for r in deals if r[1] is None),
+    }
 
 
 def check_rows(rows: list[dict[str, Any]], label: str, expected: dict[str, Any]) -> None:
@@ -152,6 +162,7 @@ def test_attributed_plus_no_program_is_the_period_pipeline(seed: int, executive:
         campaign_ids = random_history(rng)
         window = rng.choice([0, 14, 30, 90])
         expected = period_in_sql(window)
+        assert expected["unassigned"] > 0
         query = f"start={START}&end={END}&window_days={window}"
         for view, label in LABELS.items():
             body = executive.get(f"/api/reports/programs/?{query}&view={view}").json()
@@ -168,7 +179,9 @@ def test_attributed_plus_no_program_is_the_period_pipeline(seed: int, executive:
 
 
 def test_a_deal_no_program_touched_is_on_the_no_program_line(executive: APIClient) -> None:
-    """By hand: one deal influenced by one program, one by none, one without amount."""
+    """By hand: one deal influenced by one program, one by none, one without
+    amount, and one not assigned to an account (the program touched every
+    account; a deal on none is still influenced by no program)."""
     program = ProgramFactory.create()
     touched, untouched = AccountFactory.create(), AccountFactory.create()
     at = dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC)
@@ -186,12 +199,13 @@ def test_a_deal_no_program_touched_is_on_the_no_program_line(executive: APIClien
         close_on=dt.date(2026, 3, 1),
     )
     OpportunityFactory.create(account=untouched, amount=None, opened_on=dt.date(2026, 3, 1))
+    OpportunityFactory.create(account=None, amount=Decimal("50"), opened_on=dt.date(2026, 1, 20))
     rows = executive.get(f"/api/reports/programs/?start={START}&end={END}").json()["rows"]
     assert [r["program"] for r in rows] == [program.name, NO_PROGRAM, PERIOD_TOTAL]
     mine, none, total = rows
     assert Decimal(str(mine["pipeline_attributed"])) == Decimal("700.50")
-    assert Decimal(str(none["pipeline_attributed"])) == Decimal("300")
-    assert none["opportunities_influenced"] == 2 and none["opportunities_without_amount"] == 1
+    assert Decimal(str(none["pipeline_attributed"])) == Decimal("350")
+    assert none["opportunities_influenced"] == 3 and none["opportunities_without_amount"] == 1
     assert none["won_influenced"] == 1 and Decimal(str(none["won_revenue_attributed"])) == 300
-    assert Decimal(str(total["pipeline_attributed"])) == Decimal("1000.50")
-    assert total["opportunities_influenced"] == 3
+    assert Decimal(str(total["pipeline_attributed"])) == Decimal("1050.50")
+    assert total["opportunities_influenced"] == 4

@@ -39,15 +39,19 @@ def plan() -> PipelinePlan:
 
 def test_fill_from_history_uses_deals_closed_in_the_year_before() -> None:
     the_plan = plan()
-    # Won 30,000 in 20 days and 50,000 in 40 days; lost two; one too old; one open.
-    for amount, opened, closed, status in (
-        (30000, "2026-01-01", "2026-01-21", "won"), (50000, "2026-02-01", "2026-03-13", "won"),
-        (9000, "2026-02-01", "2026-03-01", "lost"), (9000, "2026-04-01", "2026-05-01", "lost"),
-        (99999, "2025-01-01", "2025-02-01", "won"),
+    # Won 30,000 in 20 days and 50,000 in 40 days; lost two; one too old; one
+    # open. The 50,000 deal and a lost one have no account: every deal counts.
+    for amount, opened, closed, status, assigned in (
+        (30000, "2026-01-01", "2026-01-21", "won", True),
+        (50000, "2026-02-01", "2026-03-13", "won", False),
+        (9000, "2026-02-01", "2026-03-01", "lost", False),
+        (9000, "2026-04-01", "2026-05-01", "lost", True),
+        (99999, "2025-01-01", "2025-02-01", "won", True),
     ):  # fmt: skip
+        extra = {} if assigned else {"account": None}
         OpportunityFactory.create(amount=Decimal(amount), status=status,
                                   opened_on=dt.date.fromisoformat(opened),
-                                  close_on=dt.date.fromisoformat(closed))  # fmt: skip
+                                  close_on=dt.date.fromisoformat(closed), **extra)  # fmt: skip
     OpportunityFactory.create(opened_on=dt.date(2026, 5, 1))
     filled = pipeline_plan_fill_from_history(plan_id=the_plan.pk)
     assert filled.win_rate == Decimal("0.5")
@@ -58,7 +62,9 @@ def test_fill_from_history_uses_deals_closed_in_the_year_before() -> None:
 def test_plan_against_actual_by_month(executive: APIClient) -> None:
     the_plan = plan()
     # Open-by window: 2026-05-02 .. 2026-08-01 (92 days; pipeline 4,000,000).
-    OpportunityFactory.create(amount=Decimal("100000"), opened_on=dt.date(2026, 5, 10))
+    OpportunityFactory.create(amount=Decimal("60000"), opened_on=dt.date(2026, 5, 10))
+    # not assigned to an account yet: still pipeline
+    OpportunityFactory.create(account=None, amount=Decimal("40000"), opened_on=dt.date(2026, 5, 11))
     OpportunityFactory.create(amount=Decimal("50000"), opened_on=dt.date(2026, 5, 1))  # before
     body = executive.get(f"/api/pipeline-plans/{the_plan.pk}/").json()
     assert Decimal(str(body["needs"]["required_pipeline"])) == Decimal("4000000")

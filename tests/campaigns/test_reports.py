@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from campaigns import metrics, reports
 from tests.campaigns import scenario
 from tests.campaigns.scenario import END, START
+from tests.factories import OpportunityFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +106,46 @@ def test_funnel_and_sources_by_hand() -> None:
     assert marketing["cost_per_opportunity"] == 1500.0
     assert marketing["win_rate_by_month"] == {"2026-03": 1.0}
     assert other["win_rate_by_month"] == {"2026-01": 0.0, "2026-02": None, "2026-03": None}
+
+
+def test_deals_without_an_account_count_in_the_period_and_for_no_program() -> None:
+    """The scenario plus two deals not assigned to an account yet: a won
+    marketing deal (7,000) and an open one of another source (3,000). They are
+    the period's pipeline, influenced by no program, nobody's funnel step."""
+    s = scenario.build()
+    OpportunityFactory.create(account=None, amount=Decimal("7000"), status="won",
+                              source="marketing", opened_on=dt.date(2026, 2, 20),
+                              close_on=dt.date(2026, 3, 10))  # fmt: skip
+    OpportunityFactory.create(account=None, amount=Decimal("3000"), source="partner",
+                              opened_on=dt.date(2026, 3, 5))  # fmt: skip
+    data = reports.measurement_load(start=START, end=END)
+    rows = by(reports.program_rows(data), "program_id")
+    assert rows[s.p1.pk]["pipeline_attributed"] == Decimal("55000")  # as without them
+    assert rows[s.p2.pk]["pipeline_attributed"] == Decimal("45000")
+    lines = by(reports.pipeline_lines(data, label="program", listed_program_ids={s.p1.pk, s.p2.pk}),
+               "program")  # fmt: skip
+    # No program: O3 (5,000, lost, opened before A2's touch), O4 (1,000, A3
+    # untouched) and the two deals without an account.
+    none, total = lines[reports.NO_PROGRAM], lines[reports.PERIOD_TOTAL]
+    assert (none["opportunities_influenced"], none["pipeline_attributed"]) == (4, Decimal("16000"))
+    assert (none["won_influenced"], none["won_revenue_attributed"]) == (1, Decimal("7000"))
+    assert (total["opportunities_influenced"], total["pipeline_attributed"]) == (
+        6,
+        Decimal("116000"),
+    )
+    funnel = reports.funnel_report(data, campaign_ids={s.campaign.pk})
+    assert [step["accounts"] for step in funnel["steps"]] == [3, 2, 1, 3, 1]  # as without them
+    assert funnel["opportunities"] == 4
+    sources = by(reports.source_rows(data), "source")
+    marketing, other = sources["marketing"], sources["other"]
+    # Marketing: O1 and the won deal without an account; the rest: O2, O3, O4, the open one.
+    assert (marketing["opportunities"], marketing["won"]) == (2, 2)
+    assert marketing["won_revenue"] == Decimal("97000")
+    assert (other["opportunities"], other["win_rate"]) == (4, 0.0)
+    # Conversions are of accounts: a deal without one converts nobody.
+    assert marketing["engaged_to_opportunity"] == 0.5
+    assert other["engaged_to_opportunity"] == 0.5
+    assert marketing["cost_per_opportunity"] == 750.0
 
 
 @pytest.mark.parametrize("extra", [0, 6])

@@ -132,6 +132,31 @@ def test_deals_set_the_stage_and_silence_means_unaware(segment: ICPSegment) -> N
     assert engagement(won, segment).stage == "customer"
 
 
+def test_a_deal_without_an_account_moves_no_stage(segment: ICPSegment) -> None:
+    """Won and open deals the CRM has not assigned to an account yet belong to
+    no account: recompute, rollup and backfill leave every stage to the score."""
+    quiet, busy = member(segment), member(segment)
+    OpportunityFactory.create(account=None, status="won", opened_on=dt.date(2026, 3, 1),
+                              close_on=dt.date(2026, 4, 1))  # fmt: skip
+    OpportunityFactory.create(account=None, opened_on=dt.date(2026, 3, 2))
+    OpportunityFactory.create(account=busy, opened_on=dt.date(2026, 3, 3))
+    act(quiet, None, "page_view", 400, anonymous_id="a")
+    scores_recompute(segment_id=segment.pk, at=AT)
+    assert engagement(quiet, segment).stage == "unaware"
+    assert engagement(busy, segment).stage == "opportunity"
+    act(quiet, None, "page_view", 0, anonymous_id="a")
+    scores_rollup(segment_id=segment.pk, at=AT)
+    assert engagement(quiet, segment).stage == "aware"
+    snapshots_backfill(segment_id=segment.pk, since=dt.date(2026, 4, 1), until=dt.date(2026, 4, 2))
+    stages = dict(
+        EngagementSnapshot.objects.filter(day=dt.date(2026, 4, 2)).values_list(
+            "account_id", "stage"
+        )
+    )
+    # On 2 April the quiet account's page view is 340 days old (a year: aware).
+    assert stages == {quiet.pk: "aware", busy.pk: "opportunity"}
+
+
 def test_only_members_of_the_segment_are_scored(segment: ICPSegment) -> None:
     outsider = AccountFactory.create()
     act(outsider, ContactFactory.create(account=outsider), "demo_request", 0)
