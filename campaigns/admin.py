@@ -16,6 +16,7 @@ from campaigns.models import (
     RankingTrigger,
     Spend,
 )
+from config.admin_dates import CalendarEndDateHierarchy
 
 
 class ProgramInline(admin.TabularInline):
@@ -72,7 +73,7 @@ class ProgramAdmin(admin.ModelAdmin):
 
 
 @admin.register(Spend)
-class SpendAdmin(admin.ModelAdmin):
+class SpendAdmin(CalendarEndDateHierarchy):
     list_display = ["spent_on", "program", "amount", "currency", "description"]
     list_filter = ["program__channel"]
     list_select_related = ["program"]

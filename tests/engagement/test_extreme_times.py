@@ -20,7 +20,7 @@ from accounts.models import Account, Contact, ICPSegment, SegmentMembership
 from engagement.models import AccountEngagement, Activity, ContactEngagement, ScoringModel
 from engagement.rollup import scores_recompute, scores_rollup
 from engagement.scoring import MAX_EXPONENT, MIN_EXPONENT
-from tests.factories import OpportunityFactory, SourceFactory
+from tests.factories import OpportunityFactory, SourceFactory, SpendFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +107,7 @@ def test_pages_never_fail_on_a_stored_date(scored: dict[str, Any], admin_client:
         stored(accounts["future"], YEAR_2150),
     ]
     OpportunityFactory.create(account=accounts["far"], opened_on=dt.date(9999, 12, 31))
+    SpendFactory.create(spent_on=dt.date(9999, 12, 31))
     scores_recompute(segment_id=scored["segment"].pk)
     for account in accounts.values():
         response = admin_client.get(f"/api/accounts/{account.pk}/engagement/")
@@ -129,6 +130,8 @@ def test_pages_never_fail_on_a_stored_date(scored: dict[str, Any], admin_client:
         "/admin/accounts/opportunity/?opened_on__year=9999",
         "/admin/accounts/opportunity/?opened_on__year=9999&opened_on__month=12",
         "/admin/accounts/opportunity/?opened_on__year=9999&opened_on__month=12&opened_on__day=31",
+        "/admin/campaigns/spend/?spent_on__year=9999",
+        "/admin/campaigns/spend/?spent_on__year=9999&spent_on__month=12",
         "/api/accounts/",
         f"/api/accounts/?segment={scored['segment'].pk}&ordering=-score",
         "/accounts/",
