@@ -1102,6 +1102,16 @@ _SCORE_COLUMNS = (
 )  # fmt: skip
 
 
+def _json_rows_source(columns: Sequence[tuple[str, str]]) -> str:
+    """A SELECT of rows that travel as one JSON array parameter (`%s`), one
+    column per (name, PostgreSQL type): the score and snapshot upserts' source."""
+    if connection.vendor == "postgresql":
+        typed = ", ".join(f"{name} {kind}" for name, kind in columns)
+        return f"SELECT * FROM json_to_recordset(%s::json) AS r({typed})"  # noqa: S608
+    picked = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name, _ in columns)
+    return f"SELECT {picked} FROM json_each(%s)"  # noqa: S608 - constant names
+
+
 def _account_scores_upsert(
     *, scoring: SegmentScoring, landmark: dt.datetime, at: dt.datetime,
     rows: Sequence[dict[str, Any]],
@@ -1119,12 +1129,7 @@ def _account_scores_upsert(
         # orjson writes times as RFC 3339; SQLite compares Django's own text form.
         adapt_time = connection.ops.adapt_datetimefield_value
         rows = [{**row, "last_activity_at": adapt_time(row["last_activity_at"])} for row in rows]
-    if connection.vendor == "postgresql":
-        typed = ", ".join(f"{name} {kind}" for name, kind in _SCORE_COLUMNS)
-        source = f"SELECT * FROM json_to_recordset(%s::json) AS r({typed})"  # noqa: S608
-    else:
-        picked = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name in names)
-        source = f"SELECT {picked} FROM json_each(%s)"  # noqa: S608 - constant names
+    source = _json_rows_source(_SCORE_COLUMNS)
     table = AccountEngagement._meta.db_table
     updated = [*names[1:], "scoring_model_id", "landmark", "computed_at"]
     sql = f"""
@@ -1358,12 +1363,7 @@ def _snapshots_upsert(
     if not rows:
         return
     names = [name for name, _ in _SNAPSHOT_COLUMNS]
-    if connection.vendor == "postgresql":
-        typed = ", ".join(f"{name} {kind}" for name, kind in _SNAPSHOT_COLUMNS)
-        source = f"SELECT * FROM json_to_recordset(%s::json) AS r({typed})"  # noqa: S608
-    else:
-        picked = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name in names)
-        source = f"SELECT {picked} FROM json_each(%s)"  # noqa: S608 - constant names
+    source = _json_rows_source(_SNAPSHOT_COLUMNS)
     updated = list(_SNAPSHOT_FIELDS)
     sql = f"""
         INSERT INTO {EngagementSnapshot._meta.db_table}

@@ -16,7 +16,7 @@ import json
 import math
 import re
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -368,25 +368,34 @@ def _call_size(raw: dict[str, Any], encoded: bytes | None, max_bytes: int) -> in
     return len(json.dumps(raw, separators=(",", ":"), default=str).encode())
 
 
-def _nul_path(value: Any, path: str) -> str | None:
-    """Where in a call a string (or key) holds U+0000, which PostgreSQL's text
-    and jsonb cannot store; None if nowhere."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
+def _path_where(value: Any, path: str, bad: Callable[[Any], bool]) -> str | None:
+    """Where in a call the first value (or dictionary key) that `bad` picks out
+    stands, as `context.traits.name` or `items[2]`; None if nowhere."""
+    if bad(value):
+        return path
     if isinstance(value, dict):
         for key, item in value.items():
             inner = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and "\x00" in key:
+            if bad(key):
                 return inner
-            found = _nul_path(item, inner)
+            found = _path_where(item, inner, bad)
             if found is not None:
                 return found
     if isinstance(value, list):
         for index, item in enumerate(value):
-            found = _nul_path(item, f"{path}[{index}]")
+            found = _path_where(item, f"{path}[{index}]", bad)
             if found is not None:
                 return found
     return None
+
+
+def _holds_nul(value: Any) -> bool:
+    """A string (or key) holding U+0000, which PostgreSQL's text and jsonb cannot store."""
+    return isinstance(value, str) and "\x00" in value
+
+
+def _nul_path(value: Any, path: str) -> str | None:
+    return _path_where(value, path, _holds_nul)
 
 
 class UnstorableNumber:
@@ -434,19 +443,7 @@ def unstorable_number_loads(body: bytes) -> Any:
 
 def _unstorable_path(value: Any, path: str) -> str | None:
     """Where in a call an UnstorableNumber is; None if nowhere."""
-    if isinstance(value, UnstorableNumber):
-        return path
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _unstorable_path(item, f"{path}.{key}" if path else str(key))
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _unstorable_path(item, f"{path}[{index}]")
-            if found is not None:
-                return found
-    return None
+    return _path_where(value, path, lambda item: isinstance(item, UnstorableNumber))
 
 
 def nul_escaped(value: Any) -> Any:
