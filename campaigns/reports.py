@@ -37,8 +37,8 @@ from django.utils import timezone
 from accounts.models import Opportunity, OpportunityStatus, SegmentMembership
 from campaigns import metrics
 from campaigns.models import Campaign, CampaignTarget, Channel, Program, Spend, Touch
-from engagement import rollup
 from engagement.models import Activity, EngagementSnapshot, ScoringModel
+from engagement.rollup import snapshots
 
 INFLUENCE_WINDOW_DAYS = 90
 ZERO = Decimal(0)
@@ -102,7 +102,7 @@ def target_scores(
     A target's score on a day, in its campaign's segment (`segment_of`; a
     campaign without one: the highest over the segments the account is in), is
     that day's snapshot, or where none was taken the score computed exactly
-    from the activity stored by the end of the day (`rollup.scores_as_of`):
+    from the activity stored by the end of the day (`snapshots.scores_as_of`):
     never guessed. A target with no activity by then scores 0, a real zero. A
     target outside the segment has no score there: its change is None (not
     measured). A period ending after today, or starting before any stored
@@ -161,7 +161,7 @@ def target_scores(
             targets[campaign_id][account_id] = (in_holdout, None)
         return dict(targets), reason
     for segment_id, day in sorted(missing):
-        for account_id, score in rollup.scores_as_of(
+        for account_id, score in snapshots.scores_as_of(
             segment_id=segment_id, day=day, accounts=target_accounts
         ).items():
             scores.setdefault((account_id, segment_id, day), score)

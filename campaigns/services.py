@@ -57,9 +57,9 @@ from campaigns.touches import touches_recompute
 from config import bulk, csvimport
 from config.csvimport import Column, ParsedRow, RowError
 from engagement import imports as engagement_imports
-from engagement import rollup
 from engagement import services as engagement_services
 from engagement.models import Activity, ScoringModel, Source
+from engagement.rollup import recompute, scoring_models, snapshots
 from engagement.services import (
     ActivityRow,
     activities_bulk_insert,
@@ -525,16 +525,16 @@ def _demo_scores(*, today: date, progress: bool) -> None:
     first_day = today - timedelta(days=demo.WINDOW_DAYS)
     days = (today - first_day).days + 1
     # Scores are valid at the end of `today`, or now if today is not over: never later.
-    at = rollup.score_valid_at(today)
-    segment_ids = rollup.segments_scored()
+    at = snapshots.score_valid_at(today)
+    segment_ids = scoring_models.segments_scored()
     for segment_id in segment_ids:
         # The product's membership rule, not the generator's guess, decides who is in.
         account_services.segment_memberships_refresh(segment_id=segment_id)
     with tqdm(total=len(segment_ids) * days, desc="demo scores", unit="day",
               disable=None if progress else True) as bar:  # fmt: skip
         for segment_id in segment_ids:
-            rollup.scores_recompute(segment_id=segment_id, at=at, alerts=False)
-            rollup.snapshots_backfill(
+            recompute.scores_recompute(segment_id=segment_id, at=at, alerts=False)
+            snapshots.snapshots_backfill(
                 segment_id=segment_id, since=first_day, until=today, on_day=bar.update
             )
 

@@ -16,7 +16,7 @@ from engagement.models import (
     ScoringModel,
     Source,
 )
-from engagement.rollup import TUNABLE_PARAMETERS, scoring_model_update
+from engagement.rollup.scoring_models import TUNABLE_PARAMETERS, scoring_model_update
 from engagement.services import (
     contact_junk_set,
     junk_rules_apply,

@@ -74,7 +74,7 @@ def forward_term(
     rate: float,
 ) -> float:
     """One activity's contribution to S against the landmark (its exponent held
-    within MIN_EXPONENT and MAX_EXPONENT, as the SQL of engagement/rollup.py)."""
+    within MIN_EXPONENT and MAX_EXPONENT, as the SQL of engagement/rollup/dialect.py)."""
     return (
         weight * multiplier * math.exp(bounded_exponent(rate * days_between(landmark, occurred_at)))
     )
@@ -120,7 +120,7 @@ def account_raw(
     *, capped_contact_points: float, anonymous_points: float, anonymous_factor: float
 ) -> float:
     """R from the contacts' capped points already summed (the rollup sums them in
-    SQL: engagement/rollup.py `_contact_totals`)."""
+    SQL: engagement/rollup/sums.py `contact_totals`)."""
     return capped_contact_points + anonymous_factor * max(0.0, anonymous_points)
 
 

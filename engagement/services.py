@@ -50,7 +50,7 @@ from engagement.models import (
     Source,
 )
 from engagement.networks import address_key
-from engagement.rollup import scores_rollup_schedule
+from engagement.rollup.incremental import scores_rollup_schedule
 from engagement.selectors import (
     account_ids_for_addresses,
     tracking_config_forget,

@@ -12,21 +12,21 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
-from engagement import rollup
 from engagement.alerts import alert_deliver, alerts_deliver_due
+from engagement.rollup import incremental, recompute, scoring_models, snapshots
 
 
 @shared_task(name="engagement.scores_rollup", acks_late=True, ignore_result=True)
 def scores_rollup_task(segment_id: int) -> None:
     """Claim pending activity into every scored segment (this one recomputed if it
     was never scored)."""
-    rollup.scores_rollup(segment_id=segment_id)
+    incremental.scores_rollup(segment_id=segment_id)
 
 
 @shared_task(name="engagement.scores_rollup_pending", acks_late=True, ignore_result=True)
 def scores_rollup_pending_task() -> None:
-    """Enqueued after ingest commits, debounced (rollup.scores_rollup_schedule)."""
-    rollup.scores_rollup_pending()
+    """Enqueued after ingest commits, debounced (incremental.scores_rollup_schedule)."""
+    incremental.scores_rollup_pending()
 
 
 @shared_task(name="engagement.scores_rollup_all", acks_late=True, ignore_result=True)
@@ -34,9 +34,9 @@ def scores_rollup_all_task() -> None:
     """The sweep beat runs every minute: new activity reaches the scores even if
     an ingest-triggered task was lost, segments never scored get their first
     recompute, and a recompute that crashed is resumed."""
-    for segment_id in rollup.segments_to_recompute():
-        rollup.scores_recompute(segment_id=segment_id)
-    rollup.scores_rollup()
+    for segment_id in recompute.segments_to_recompute():
+        recompute.scores_recompute(segment_id=segment_id)
+    incremental.scores_rollup()
 
 
 @shared_task(name="engagement.scores_refresh_all", acks_late=True, ignore_result=True)
@@ -50,14 +50,14 @@ def scores_refresh_all_task() -> None:
     the segment with a history). Chunked and resumable, so it cannot hold the
     segment for long."""
     yesterday = timezone.now().date() - dt.timedelta(days=1)
-    for segment_id in rollup.segments_scored():
-        rollup.snapshots_take(segment_id=segment_id, day=yesterday)
-        rollup.scores_recompute(segment_id=segment_id)
+    for segment_id in scoring_models.segments_scored():
+        snapshots.snapshots_take(segment_id=segment_id, day=yesterday)
+        recompute.scores_recompute(segment_id=segment_id)
 
 
 @shared_task(name="engagement.scores_recompute", acks_late=True, ignore_result=True)
 def scores_recompute_task(segment_id: int) -> None:
-    rollup.scores_recompute(segment_id=segment_id)
+    recompute.scores_recompute(segment_id=segment_id)
 
 
 @shared_task(name="engagement.alert_deliver", acks_late=True, ignore_result=True)

@@ -40,8 +40,10 @@ from tqdm import tqdm
 
 from accounts.models import Account, Contact, ICPSegment
 from config.benchmarks import BenchmarkError
-from engagement import rollup as product
 from engagement.models import AccountEngagement, Activity, ContactEngagement, ScoringModel, Source
+from engagement.rollup import claims
+from engagement.rollup.incremental import scores_rollup
+from engagement.rollup.recompute import scores_recompute
 from engagement.services import source_create
 
 SOURCE_NAME = "bench rollup"
@@ -476,7 +478,7 @@ def activities_add(*, seeded: Seeded, count: int, seed: int, progress: bool = Fa
 
 # Every member account's raw and normalised score at %(at)s, in one statement,
 # straight from the activity table, in double precision. The rules of DESIGN 4
-# as the product applies them (engagement/rollup.py, engagement/scoring.py):
+# as the product applies them (engagement/rollup/, engagement/scoring.py):
 # - an activity counts if it is not excluded (junk contact, unsupported country
 #   ...) and its account is a member of the segment; all stored activity counts,
 #   the lookback only decides the stage;
@@ -828,10 +830,10 @@ class _RolledBack(Exception):
     pass
 
 
-def recompute(*, segment_id: int) -> product.RollupResult:
+def recompute(*, segment_id: int) -> claims.RollupResult:
     """The product's full recompute, as the benchmark calls it (a seam for the test
     that makes the product wrong on purpose)."""
-    return product.scores_recompute(segment_id=segment_id, at=AT, alerts=False)
+    return scores_recompute(segment_id=segment_id, at=AT, alerts=False)
 
 
 def run(options: RollupOptions) -> RollupResult:
@@ -901,7 +903,7 @@ def _run(options: RollupOptions, load_at_start: list[float]) -> RollupResult:
     rollup_log = StatementLog()
     with connection.execute_wrapper(rollup_log):
         rolled, rollup_seconds = _timed(
-            lambda: product.scores_rollup(segment_id=segment_id, at=AT, alerts=False)
+            lambda: scores_rollup(segment_id=segment_id, at=AT, alerts=False)
         )
     checked_after_rollup = agreement_check(
         reference=reference_scores(segment_id=segment_id, at=AT),

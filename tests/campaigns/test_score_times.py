@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import SegmentMembership
 from campaigns.services import demo_seed
 from engagement.models import AccountEngagement, EngagementSnapshot, ScoringModel
-from engagement.rollup import snapshots_backfill
+from engagement.rollup.snapshots import snapshots_backfill
 from engagement.selectors import account_engagement_explain
 from tests.factories import AccountFactory, ActivityFactory, ContactFactory, ICPSegmentFactory
 

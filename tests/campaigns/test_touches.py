@@ -13,7 +13,8 @@ from campaigns.models import Touch, TouchSweep
 from campaigns.services import program_save
 from campaigns.tasks import program_touches_recompute_task, touches_refresh_task
 from engagement.models import Activity, ScoringModel
-from engagement.rollup import scores_recompute, scores_rollup
+from engagement.rollup.incremental import scores_rollup
+from engagement.rollup.recompute import scores_recompute
 from tests.factories import (
     AccountFactory,
     ActivityFactory,

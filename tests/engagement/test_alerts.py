@@ -27,7 +27,8 @@ from engagement.alerts import (
     webhook_signature_verify,
 )
 from engagement.models import AccountEngagement, Activity, Alert, ScoringModel
-from engagement.rollup import scores_recompute, scores_refresh, scores_rollup
+from engagement.rollup.incremental import scores_rollup
+from engagement.rollup.recompute import scores_recompute, scores_refresh
 from engagement.tasks import alerts_deliver_due_task
 from tests.factories import AccountFactory, ContactFactory, SourceFactory, UserFactory
 

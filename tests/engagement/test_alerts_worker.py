@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import ICPSegment, SegmentMembership
 from engagement.models import Activity, Alert, ScoringModel
-from engagement.rollup import scores_recompute
+from engagement.rollup.recompute import scores_recompute
 from engagement.tasks import alert_deliver_task, alerts_deliver_due_task
 from tests.config.test_worker import worker  # noqa: F401 - the fixture
 from tests.factories import AccountFactory, ContactFactory, SourceFactory, UserFactory

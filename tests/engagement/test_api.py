@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ICPSegment, SegmentMembership
 from engagement.models import Activity, Alert, EngagementSnapshot, ScoringModel
-from engagement.rollup import scores_recompute
+from engagement.rollup.recompute import scores_recompute
 from tests.factories import AccountFactory, ContactFactory, SourceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

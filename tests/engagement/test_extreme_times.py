@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from accounts.models import Account, Contact, ICPSegment, SegmentMembership
 from engagement.models import AccountEngagement, Activity, ContactEngagement, ScoringModel
-from engagement.rollup import scores_recompute, scores_rollup
+from engagement.rollup.incremental import scores_rollup
+from engagement.rollup.recompute import scores_recompute
 from engagement.scoring import MAX_EXPONENT, MIN_EXPONENT
 from tests.factories import OpportunityFactory, SourceFactory, SpendFactory
 

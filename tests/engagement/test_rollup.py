@@ -19,15 +19,10 @@ from engagement.models import (
     EngagementSnapshot,
     ScoringModel,
 )
-from engagement.rollup import (
-    score_valid_at,
-    scores_recompute,
-    scores_refresh,
-    scores_rollup,
-    scoring_model_update,
-    snapshots_backfill,
-    snapshots_take,
-)
+from engagement.rollup.incremental import scores_rollup
+from engagement.rollup.recompute import scores_recompute, scores_refresh
+from engagement.rollup.scoring_models import scoring_model_update
+from engagement.rollup.snapshots import score_valid_at, snapshots_backfill, snapshots_take
 from engagement.tasks import (
     scores_recompute_task,
     scores_refresh_all_task,

@@ -13,7 +13,6 @@ from django.db import connection
 from django.test import Client
 
 from accounts.models import Account, Contact, ICPSegment, SegmentMembership
-from engagement import rollup
 from engagement.models import (
     AccountEngagement,
     Activity,
@@ -22,11 +21,9 @@ from engagement.models import (
     ScoreRecomputeRun,
     ScoringModel,
 )
-from engagement.rollup import (
-    scores_recompute,
-    scores_rollup,
-    segments_to_recompute,
-)
+from engagement.rollup import recompute
+from engagement.rollup.incremental import scores_rollup
+from engagement.rollup.recompute import scores_recompute, segments_to_recompute
 from engagement.services import source_create
 from engagement.tasks import scores_rollup_all_task
 from tests.engagement.test_tracking_api import post
@@ -233,7 +230,7 @@ def test_by_default_a_recompute_chunk_holds_about_the_configured_number_of_activ
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:  # the estimate the default reads
             cursor.execute("ANALYZE engagement_activity")
-    monkeypatch.setattr(rollup, "RECOMPUTE_CHUNK_ACTIVITIES", 8)
+    monkeypatch.setattr(recompute, "RECOMPUTE_CHUNK_ACTIVITIES", 8)
     chunks: list[int] = []
     scores_recompute(segment_id=segment.pk, at=AT, on_chunk=chunks.append)
     assert chunks == [2, 2, 1]  # ceil(8 / 4) accounts a chunk

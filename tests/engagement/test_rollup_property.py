@@ -11,7 +11,8 @@ from hypothesis.extra.django import TestCase
 
 from accounts.models import ICPSegment, SegmentMembership
 from engagement.models import AccountEngagement, Activity, ScoringModel
-from engagement.rollup import scores_recompute, scores_refresh, scores_rollup
+from engagement.rollup.incremental import scores_rollup
+from engagement.rollup.recompute import scores_recompute, scores_refresh
 from tests.factories import AccountFactory, ContactFactory, SourceFactory
 
 AT = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)

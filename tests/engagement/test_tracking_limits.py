@@ -37,7 +37,8 @@ from engagement.models import (
     RejectedCall,
     ScoringModel,
 )
-from engagement.rollup import scores_recompute, scores_rollup
+from engagement.rollup.incremental import scores_rollup
+from engagement.rollup.recompute import scores_recompute
 from engagement.services import IssuedSource, source_create
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from accounts.models import ICPSegment, SegmentMembership
-from engagement import rollup
+from engagement.rollup import recompute, scoring_models
 
 
 class Command(BaseCommand):
@@ -28,7 +28,7 @@ class Command(BaseCommand):
             default=None,
             help=(
                 "Member accounts per transaction (default: as many as hold about "
-                f"{rollup.RECOMPUTE_CHUNK_ACTIVITIES:,} activities)."
+                f"{recompute.RECOMPUTE_CHUNK_ACTIVITIES:,} activities)."
             ),
         )
 
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         if options["chunk"] is not None and options["chunk"] < 1:
             raise CommandError(f"--chunk must be at least 1, got {options['chunk']}")
         # A segment without a scoring model gets the default one first.
-        segment_ids = rollup.segments_for_scoring(segment_ids=wanted)
+        segment_ids = scoring_models.segments_for_scoring(segment_ids=wanted)
         if not segment_ids:
             raise CommandError("no active segment to score")
         for segment_id in segment_ids:
@@ -54,7 +54,7 @@ class Command(BaseCommand):
                 total=members, unit="account", desc=f"segment {segment_id}",
                 disable=options["verbosity"] == 0,
             ) as bar:  # fmt: skip
-                result = rollup.scores_recompute(
+                result = recompute.scores_recompute(
                     segment_id=segment_id, chunk_accounts=options["chunk"], on_chunk=bar.update
                 )
             self.stdout.write(f"segment {segment_id}: {result.accounts_refreshed} accounts scored")

@@ -10,16 +10,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from engagement import rollup
+from engagement.rollup import incremental, recompute
 
 
 class Command(BaseCommand):
     help = "Roll pending activity up into the scores of every scored segment."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for segment_id in rollup.segments_to_recompute():
-            rollup.scores_recompute(segment_id=segment_id)
-        result = rollup.scores_rollup()
+        for segment_id in recompute.segments_to_recompute():
+            recompute.scores_recompute(segment_id=segment_id)
+        result = incremental.scores_rollup()
         self.stdout.write(
             f"{result.activities} activities rolled up, "
             f"{result.accounts_refreshed} account scores refreshed"

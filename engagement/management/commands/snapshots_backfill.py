@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from engagement import rollup
+from engagement.rollup import scoring_models, snapshots
 
 
 def _day(value: str) -> dt.date:
@@ -37,10 +37,10 @@ class Command(BaseCommand):
             raise CommandError(f"--since {options['since']} is after --until {until}")
         wanted = [options["segment"]] if options["segment"] else None
         days = (until - options["since"]).days + 1
-        for segment_id in rollup.segments_for_scoring(segment_ids=wanted):
+        for segment_id in scoring_models.segments_for_scoring(segment_ids=wanted):
             with tqdm(total=days, unit="day", desc=f"segment {segment_id}",
                       disable=options["verbosity"] == 0) as bar:  # fmt: skip
-                written = rollup.snapshots_backfill(
+                written = snapshots.snapshots_backfill(
                     segment_id=segment_id,
                     since=options["since"],
                     until=until,

@@ -1,0 +1,178 @@
+"""The incremental rollup's claim: pending activity claimed as one batch and
+added to every scored segment in one transaction (`pending_roll`).
+
+The accounts the batch touches are locked in a fixed order before their
+contact sums are added, so concurrent rollups neither deadlock nor count a row
+twice. Entry points: engagement.rollup.incremental (`scores_rollup`) and
+engagement.rollup.recompute (which claims before it rebuilds).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+
+from django.db import connection, transaction
+
+from accounts.models import SegmentMembership
+from engagement.models import (
+    AccountEngagement,
+    Activity,
+    RollupBatch,
+    RollupCursor,
+    ScoringModel,
+    Stage,
+)
+from engagement.rollup.dialect import aware
+from engagement.rollup.refresh import AccountScope, accounts_refresh
+from engagement.rollup.scoring_models import SegmentScoring, scoring_of
+from engagement.rollup.sums import ActivityFilter, anonymous_sums, contact_sums_add_sql
+from engagement.signals import activity_batch_claimed
+
+
+@dataclass(frozen=True)
+class RollupResult:
+    """What a rollup or recompute did. `accounts_refreshed` counts the accounts of
+    `segment_id` re-scored (of every segment when segment_id is None)."""
+
+    segment_id: int | None
+    accounts_refreshed: int
+    activities: int = 0  # activities claimed by this call
+    batch_id: int | None = None
+    by_segment: dict[int, int] = field(default_factory=dict)
+
+
+def _claim(batch_id: int) -> int:
+    """Mark pending committed activity as this batch's; returns how many rows.
+
+    On PostgreSQL rows another claimer holds are skipped (SKIP LOCKED), so
+    concurrent rollups take disjoint batches instead of queueing; rows still
+    being inserted are invisible and stay pending for the next claim. SQLite
+    has one writer at a time, so a plain UPDATE is the same thing there.
+    """
+    table = Activity._meta.db_table
+    if connection.vendor == "postgresql":
+        sql = f"""
+            UPDATE {table} SET rollup_batch = %s WHERE id IN (
+                SELECT id FROM {table} WHERE rollup_batch IS NULL FOR UPDATE SKIP LOCKED
+            )
+        """  # noqa: S608 - table names are ours; every value is a parameter
+    else:
+        sql = f"UPDATE {table} SET rollup_batch = %s WHERE rollup_batch IS NULL"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [batch_id])
+        return int(cursor.rowcount)
+
+
+def _segments_share_locked() -> list[tuple[int, dt.datetime]]:
+    """(segment id, landmark) of every scored segment with a landmark, their cursor
+    rows held FOR SHARE in segment order: rollups run side by side, a recompute
+    chunk or refresh (FOR UPDATE) waits for them and they for it."""
+    lock = " FOR SHARE OF c" if connection.vendor == "postgresql" else ""
+    sql = f"""
+        SELECT c.segment_id, c.landmark
+        FROM {RollupCursor._meta.db_table} c
+        JOIN {ScoringModel._meta.db_table} s ON s.segment_id = c.segment_id AND s.is_current
+        WHERE c.landmark IS NOT NULL
+        ORDER BY c.segment_id{lock}
+    """  # noqa: S608 - table names are ours
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    return [(segment_id, landmark) for segment_id, raw in rows if (landmark := aware(raw))]
+
+
+def _accounts_lock(
+    scoring: SegmentScoring, landmark: dt.datetime, at: dt.datetime, batch_id: int
+) -> None:
+    """Hold the AccountEngagement rows of the batch's member accounts FOR UPDATE,
+    in account order, creating the missing ones, in one statement.
+
+    Two rollups that touch one account then run its read-modify-write (the
+    anonymous sum, the alert flag, the score from every contact's sum) one after
+    the other; accounts are locked before their contact sums are added, in the
+    same (segment, account) order by every rollup, so they cannot deadlock.
+    """
+    table = AccountEngagement._meta.db_table
+    sql = f"""
+        INSERT INTO {table}
+            (account_id, segment_id, scoring_model_id, landmark, anonymous_decay_sum, raw_score,
+             score, stage, engaged_contacts, roles_covered, last_activity_at, alert_armed,
+             computed_at)
+        SELECT m.account_id, m.segment_id, %s, %s, 0, 0, 0, %s, 0, %s, NULL, %s, %s
+        FROM {SegmentMembership._meta.db_table} m
+        WHERE m.segment_id = %s AND m.account_id IN (
+            SELECT a.account_id FROM {Activity._meta.db_table} a WHERE a.rollup_batch = %s
+        )
+        ORDER BY m.account_id
+        ON CONFLICT (account_id, segment_id) DO UPDATE SET computed_at = {table}.computed_at
+    """  # noqa: S608 - table names are ours; every value is a parameter
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [scoring.model_id, adapt(landmark), Stage.UNAWARE, "[]", True, adapt(at),
+             scoring.segment_id, batch_id],
+        )  # fmt: skip
+
+
+def _batch_add(
+    scoring: SegmentScoring, landmark: dt.datetime, at: dt.datetime, batch_id: int, alerts: bool
+) -> int:
+    """Add one claimed batch to a segment; re-score only the accounts it touched."""
+    _accounts_lock(scoring, landmark, at, batch_id)
+    which = ActivityFilter.batch(batch_id)
+    sql, params = contact_sums_add_sql(scoring, landmark, which=which)
+    with connection.cursor() as db:
+        db.execute(sql, params)
+    return accounts_refresh(
+        scoring=scoring, landmark=landmark, at=at, scope=AccountScope.of_batch(batch_id),
+        anonymous=anonymous_sums(scoring, landmark, which=which), replace_anonymous=False,
+        alerts=alerts,
+    )  # fmt: skip
+
+
+def _scorings(segment_ids: Sequence[int]) -> dict[int, SegmentScoring]:
+    return {
+        model.segment_id: scoring_of(model)
+        for model in ScoringModel.objects.filter(segment_id__in=segment_ids, is_current=True)
+    }
+
+
+@transaction.atomic
+def pending_roll(*, at: dt.datetime, alerts: bool = True) -> RollupResult:
+    """Claim every pending committed activity as one batch and add it to every
+    segment that has a landmark, in one transaction: a claimed row is in every
+    segment's sums or (rolled back) pending again, never lost or counted twice.
+
+    Segments without a landmark are not scored yet: their first recompute reads
+    all claimed activity. With no such segment at all, nothing is claimed.
+    alerts=False: accounts rising into the qualified band are disarmed unalerted.
+    """
+    if not Activity.objects.filter(rollup_batch__isnull=True).exists():
+        return RollupResult(segment_id=None, accounts_refreshed=0)
+    segments = _segments_share_locked()
+    if not segments:
+        return RollupResult(segment_id=None, accounts_refreshed=0)
+    scorings = _scorings([segment_id for segment_id, _ in segments])
+    batch = RollupBatch.objects.create()
+    claimed = _claim(batch.pk)
+    if claimed:
+        # Campaigns recompute the program touches of the batch (engagement/signals.py).
+        transaction.on_commit(
+            partial(activity_batch_claimed.send, sender=RollupBatch, batch_id=batch.pk),
+            robust=True,
+        )
+    by_segment = {
+        segment_id: _batch_add(scorings[segment_id], landmark, at, batch.pk, alerts)
+        if claimed
+        else 0
+        for segment_id, landmark in segments
+        if segment_id in scorings
+    }
+    return RollupResult(
+        segment_id=None, accounts_refreshed=sum(by_segment.values()), activities=claimed,
+        batch_id=batch.pk, by_segment=by_segment,
+    )  # fmt: skip

@@ -1,0 +1,358 @@
+"""The forward-decay term and the sums built from it, in set-based SQL: the
+term of one activity row (`term_sql`), which rows a sum reads
+(`ActivityFilter`, `AccountRange`), the incremental add to the stored contact
+sums, the anonymous sums, one scan's contact and anonymous sums
+(`person_sums`, which the recompute also stores) and their totals per account
+(`contact_totals`). Each statement is the same on PostgreSQL and SQLite but
+for the dialect helpers of engagement.rollup.dialect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+
+from accounts.models import SegmentMembership
+from engagement.models import (
+    Activity,
+    ContactEngagement,
+)
+from engagement.rollup.dialect import (
+    aware,
+    case_sql,
+    days_since_sql,
+    decay_exp_sql,
+    float_placeholder,
+    landmark_param,
+)
+from engagement.rollup.scoring_models import SegmentScoring
+from engagement.scoring import (
+    ENGAGED_CONTACT_POINTS,
+    points_at,
+)
+
+
+def term_sql(
+    scoring: SegmentScoring, landmark: dt.datetime, *, anonymous: bool
+) -> tuple[str, list[Any]]:
+    """w(type) * m(seniority) * exp(lambda * (t - L)) for one activity row `a` (contact `c`)."""
+    weight, weight_params = case_sql("a.type", dict(scoring.params.activity_weights), 0.0)
+    if anonymous:
+        multiplier, multiplier_params = case_sql("''", {}, 1.0)
+    else:
+        multiplier, multiplier_params = case_sql(
+            "c.seniority", dict(scoring.params.seniority_multipliers), 1.0
+        )
+    sql = f"{weight} * {multiplier} * {decay_exp_sql(days_since_sql('a.occurred_at'))}"
+    return sql, [
+        *weight_params, *multiplier_params, scoring.params.decay_rate, landmark_param(landmark)
+    ]  # fmt: skip
+
+
+def contact_sums_add_sql(
+    scoring: SegmentScoring, landmark: dt.datetime, *, which: ActivityFilter
+) -> tuple[str, list[Any]]:
+    """Add the contact terms of the activity `which` selects to the stored sums
+    (the incremental rollup; the recompute replaces sums in person_sums)."""
+    term, term_params = term_sql(scoring, landmark, anonymous=False)
+    table = ContactEngagement._meta.db_table
+    later = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    on_conflict = (
+        f"ON CONFLICT (segment_id, account_id, contact_id) DO UPDATE SET "
+        f"decay_sum = {table}.decay_sum + excluded.decay_sum, "
+        f"last_activity_at = {later}({table}.last_activity_at, excluded.last_activity_at)"
+    )
+    sql = f"""
+        INSERT INTO {table}
+            (contact_id, account_id, segment_id, landmark, decay_sum, last_activity_at)
+        SELECT a.contact_id, a.account_id, %s, %s, SUM({term}), MAX(a.occurred_at)
+        FROM {Activity._meta.db_table} a
+        JOIN accounts_contact c ON c.id = a.contact_id
+        JOIN {SegmentMembership._meta.db_table} m
+          ON m.account_id = a.account_id AND m.segment_id = %s
+        WHERE {which.sql} AND a.excluded_reason = ''
+          AND a.contact_id IS NOT NULL AND a.account_id IS NOT NULL
+        GROUP BY a.contact_id, a.account_id
+        {on_conflict}
+    """  # noqa: S608 - table names are ours; every value is a parameter
+    params = [
+        scoring.segment_id,
+        connection.ops.adapt_datetimefield_value(landmark),
+        *term_params,
+        scoring.segment_id,
+        *which.params,
+    ]
+    return sql, params
+
+
+def anonymous_sums(
+    scoring: SegmentScoring, landmark: dt.datetime, *, which: ActivityFilter
+) -> dict[int, tuple[float, dt.datetime | None]]:
+    """account id -> (forward-decay sum, latest time) of its anonymous activity."""
+    term, term_params = term_sql(scoring, landmark, anonymous=True)
+    sql = f"""
+        SELECT a.account_id, SUM({term}), MAX(a.occurred_at)
+        FROM {Activity._meta.db_table} a
+        JOIN {SegmentMembership._meta.db_table} m
+          ON m.account_id = a.account_id AND m.segment_id = %s
+        WHERE {which.sql} AND a.excluded_reason = ''
+          AND a.contact_id IS NULL AND a.account_id IS NOT NULL
+        GROUP BY a.account_id
+    """  # noqa: S608 - table names are ours; every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*term_params, scoring.segment_id, *which.params])
+        rows = cursor.fetchall()
+    return {account_id: (float(total), aware(latest)) for account_id, total, latest in rows}
+
+
+def _contact_sums_replace(
+    scoring: SegmentScoring, landmark: dt.datetime, accounts: AccountRange, cursor: Any
+) -> None:
+    """Make the range's stored contact sums those of the temporary table: update
+    the pairs it has, delete the others, insert the new ones.
+
+    Updating in place, rather than deleting and inserting every row, leaves
+    the indexes alone: the updated columns are not indexed, and the table
+    keeps free space in its pages (fillfactor, migration 0013) so that the new
+    row versions stay on their page. A sum the rollups already brought to the
+    same value is not rewritten at all: against a fixed landmark a forward-decay
+    sum changes only when its activity does, so the nightly recompute mostly
+    confirms sums (the two sides may differ in the last bits, since they add
+    the same terms in another order: SUM_UNCHANGED_RELATIVE).
+    """
+    table, temporary = ContactEngagement._meta.db_table, _PERSON_SUMS_TABLE
+    segment_id = scoring.segment_id
+    adapted = connection.ops.adapt_datetimefield_value(landmark)
+    in_range, range_params = accounts.sql(f"{table}.account_id")
+    if connection.vendor == "sqlite":
+        # Without it SQLite would scan the temporary table once per stored row.
+        cursor.execute(f"CREATE INDEX {temporary}_pair ON {temporary} (account_id, contact_id)")
+    statements = [
+        (
+            f"""UPDATE {table} SET decay_sum = s.decay_sum, landmark = %s,
+                    last_activity_at = s.latest
+                FROM {temporary} s
+                WHERE {table}.segment_id = %s AND {table}.account_id = s.account_id
+                  AND {table}.contact_id = s.contact_id
+                  AND NOT ({table}.landmark = %s AND {table}.last_activity_at IS NOT NULL
+                           AND {table}.last_activity_at = s.latest
+                           AND abs({table}.decay_sum - s.decay_sum)
+                               <= {float_placeholder()} * abs(s.decay_sum))""",  # noqa: S608 - our tables
+            [adapted, segment_id, adapted, SUM_UNCHANGED_RELATIVE],
+        ),
+        (
+            f"""DELETE FROM {table} WHERE {table}.segment_id = %s AND {in_range}
+                AND NOT EXISTS (
+                    SELECT 1 FROM {temporary} s
+                    WHERE s.account_id = {table}.account_id AND s.contact_id = {table}.contact_id
+                )""",  # noqa: S608 - our table names
+            [segment_id, *range_params],
+        ),
+        (
+            f"""INSERT INTO {table}
+                    (segment_id, account_id, contact_id, landmark, decay_sum, last_activity_at)
+                SELECT %s, s.account_id, s.contact_id, %s, s.decay_sum, s.latest
+                FROM {temporary} s
+                WHERE s.contact_id IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM {table}
+                    WHERE {table}.segment_id = %s AND {table}.account_id = s.account_id
+                      AND {table}.contact_id = s.contact_id
+                )""",  # noqa: S608 - our table names
+            [segment_id, adapted, segment_id],
+        ),
+    ]  # every value is a parameter
+    for sql, params in statements:
+        cursor.execute(sql, params)
+
+
+class ContactTotals(NamedTuple):
+    """An account's contacts at one scoring time, summed."""
+
+    capped_points: float  # the sum over contacts of min(cap, max(0, points))
+    engaged: int  # contacts with at least ENGAGED_CONTACT_POINTS
+    engaged_roles: frozenset[str]  # the buying roles of those contacts
+    latest: dt.datetime | None  # their latest activity
+
+
+NO_CONTACTS = ContactTotals(0.0, 0, frozenset(), None)
+
+
+def contact_totals(
+    scoring: SegmentScoring, decay: float, source: str, source_params: Sequence[Any]
+) -> dict[int, ContactTotals]:
+    """account id -> ContactTotals, aggregated in SQL from `source`: a query of
+    contact sums with the columns account_id, decay_sum, role, latest. `decay`
+    turns a sum into points at the scoring time.
+
+    The cap and the engaged threshold here are the SQL twins of
+    scoring.raw_score and scoring.breadth (same hand-computed tests): summing
+    in the database returns one row per account instead of one per contact.
+    """
+    cap = float(scoring.params.contact_cap)
+    engaged = float(ENGAGED_CONTACT_POINTS)
+    number = float_placeholder()
+    engaged_role = f"CASE WHEN s.points >= {number} THEN s.role END"
+    roles = (
+        f"string_agg(DISTINCT {engaged_role}, ',')"
+        if connection.vendor == "postgresql"
+        else f"group_concat(DISTINCT {engaged_role})"
+    )
+    sql = f"""
+        SELECT s.account_id,
+               SUM(CASE WHEN s.points > {number} THEN {number}
+                        WHEN s.points > 0 THEN s.points ELSE 0 END),
+               SUM(CASE WHEN s.points >= {number} THEN 1 ELSE 0 END),
+               {roles},
+               MAX(s.latest)
+        FROM (
+            SELECT q.account_id, q.decay_sum * {number} AS points, q.role, q.latest
+            FROM ({source}) q
+        ) s
+        GROUP BY s.account_id
+    """  # noqa: S608 - the source is ours; every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [cap, cap, engaged, engaged, decay, *source_params])
+        return {
+            account_id: ContactTotals(
+                float(capped),
+                int(count),
+                frozenset(held.split(",")) if held else frozenset(),
+                aware(latest),
+            )
+            for account_id, capped, count, held, latest in cursor.fetchall()
+        }
+
+
+class PersonSums(NamedTuple):
+    """What one scan of activity gives the scoring of its accounts."""
+
+    contacts: dict[int, ContactTotals]  # account id -> its contacts' totals
+    # account id -> (sum of its anonymous activity, its latest anonymous activity)
+    anonymous: dict[int, tuple[float, dt.datetime | None]]
+
+
+_PERSON_SUMS_TABLE = "scores_person_sums"
+# A recomputed contact sum this close to the stored one (relative) is the same
+# sum: summation order leaves differences of a few units in the last place.
+SUM_UNCHANGED_RELATIVE = 1e-12
+
+
+def person_sums(
+    scoring: SegmentScoring,
+    landmark: dt.datetime,
+    at: dt.datetime,
+    *,
+    which: ActivityFilter,
+    replace: AccountRange | None = None,
+) -> PersonSums:
+    """The member accounts' contact and anonymous sums of the activity `which`
+    selects, totalled for scoring at `at`; with `replace`, the contact sums also
+    become the stored ones of that range of accounts (`which` must select all
+    of its activity).
+
+    One aggregate over the activity fills a temporary table, which the writes
+    and the reads then use. The aggregate runs in a CREATE TABLE AS, so that
+    PostgreSQL can give it parallel workers (it plans none for an INSERT ...
+    SELECT), with `SCORES_WORK_MEM_MB` so that it stays in memory. The
+    seniority multiplier is the same for all of a contact's activity, so it
+    multiplies each contact's sum once instead of joining the contact to every
+    activity row: sum(w * m * e) = m * sum(w * e).
+    """
+    params = scoring.params
+    weight, weight_params = case_sql("a.type", dict(params.activity_weights), 0.0)
+    # Anonymous rows have no contact: NULL matches no seniority, so 1.
+    multiplier, multiplier_params = case_sql("c.seniority", dict(params.seniority_multipliers), 1.0)
+    activity, membership = Activity._meta.db_table, SegmentMembership._meta.db_table
+    temporary = _PERSON_SUMS_TABLE
+    stage_sql = f"""
+        CREATE TEMPORARY TABLE {temporary} AS
+        SELECT g.account_id, g.contact_id, g.decay_sum * {multiplier} AS decay_sum,
+               g.latest, c.buying_role AS role
+        FROM (
+            SELECT a.account_id, a.contact_id, MAX(a.occurred_at) AS latest,
+                   SUM({weight} * {decay_exp_sql(days_since_sql("a.occurred_at"))}) AS decay_sum
+            FROM {activity} a
+            JOIN {membership} m ON m.account_id = a.account_id AND m.segment_id = %s
+            WHERE {which.sql} AND a.excluded_reason = ''
+            GROUP BY a.account_id, a.contact_id
+        ) g
+        LEFT JOIN accounts_contact c ON c.id = g.contact_id
+    """  # noqa: S608 - table names are ours; every value is a parameter
+    stage_params = [
+        *multiplier_params, *weight_params, params.decay_rate, landmark_param(landmark),
+        scoring.segment_id, *which.params,
+    ]  # fmt: skip
+    anonymous_sql = (
+        f"SELECT account_id, decay_sum, latest FROM {temporary} "  # noqa: S608
+        "WHERE contact_id IS NULL"
+    )
+    decay = points_at(decay_sum=1.0, landmark=landmark, at=at, rate=params.decay_rate)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {temporary}")
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT set_config('work_mem', %s, true)", [f"{settings.SCORES_WORK_MEM_MB}MB"]
+            )
+        cursor.execute(stage_sql, stage_params)
+        if replace is not None:
+            _contact_sums_replace(scoring, landmark, replace, cursor)
+        contacts = contact_totals(
+            scoring, decay,
+            f"SELECT account_id, decay_sum, role, latest FROM {temporary} "  # noqa: S608
+            "WHERE contact_id IS NOT NULL",
+            [],
+        )  # fmt: skip
+        cursor.execute(anonymous_sql)
+        anonymous = {
+            account_id: (float(total), aware(latest))
+            for account_id, total, latest in cursor.fetchall()
+        }
+        cursor.execute(f"DROP TABLE {temporary}")
+    return PersonSums(contacts=contacts, anonymous=anonymous)
+
+
+@dataclass(frozen=True)
+class ActivityFilter:
+    """Which activity rows `a` a sum reads: SQL over the alias `a`, and its parameters."""
+
+    sql: str
+    params: list[Any]
+
+    @classmethod
+    def batch(cls, batch_id: int) -> ActivityFilter:
+        return cls("a.rollup_batch = %s", [batch_id])
+
+    @classmethod
+    def before(cls, moment: dt.datetime) -> ActivityFilter:
+        return cls("a.occurred_at < %s", [connection.ops.adapt_datetimefield_value(moment)])
+
+    @classmethod
+    def claimed_in_range(cls, accounts: AccountRange) -> ActivityFilter:
+        """Everything claimed so far (pending rows are the next rollup's), for a
+        range of accounts."""
+        in_range, params = accounts.sql("a.account_id")
+        return cls(f"a.rollup_batch IS NOT NULL AND {in_range}", params)
+
+
+@dataclass(frozen=True)
+class AccountRange:
+    """Accounts with after < id <= through (no upper bound when through is None)."""
+
+    after: int = 0
+    through: int | None = None
+
+    def q(self) -> Q:
+        scope = Q(account_id__gt=self.after)
+        return scope if self.through is None else scope & Q(account_id__lte=self.through)
+
+    def sql(self, column: str) -> tuple[str, list[Any]]:
+        """The range as SQL over `column`, and its parameters."""
+        if self.through is None:
+            return f"{column} > %s", [self.after]
+        return f"{column} > %s AND {column} <= %s", [self.after, self.through]
