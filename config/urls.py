@@ -7,7 +7,6 @@ from rest_framework.routers import SimpleRouter
 
 from campaigns import api as campaigns_api
 from campaigns.api import CsvImportApi
-from config.views import healthz
 from engagement import api as engagement_api
 from engagement.tracking_api import tracking_endpoint
 
@@ -51,7 +50,7 @@ api_patterns = [
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="accounts:account-list"), name="home"),
-    path("healthz", healthz, name="healthz"),
+    path("", include("core.urls")),
     *tracking_patterns,
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

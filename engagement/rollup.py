@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Account, ICPSegment, Opportunity, SegmentMembership
-from config import bulk
+from core import bulk
 from engagement.alerts import alerts_create
 from engagement.models import (
     AccountEngagement,
