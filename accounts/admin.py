@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from accounts.models import Account, Contact, ICPSegment, JunkRule, Opportunity
 from accounts.tasks import segment_refresh_task
-from config.admin_dates import CalendarEndDateHierarchy
+from core.admin_dates import CalendarEndDateHierarchy
 
 
 class ContactInline(admin.TabularInline):

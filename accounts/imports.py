@@ -19,9 +19,9 @@ from accounts.models import Account, BuyingRole, Contact, JobFunction, Opportuni
 from accounts.normalise import email_domain, normalise_domain, normalise_email
 from accounts.selectors import junk_rules
 from accounts.traits import country_code, seniority_from_title
-from config import csvimport
-from config.bulk import LOOKUP_CHUNK, chunks
-from config.csvimport import Column, ParsedRow, RowError
+from core import csvimport
+from core.bulk import LOOKUP_CHUNK, chunks
+from core.csvimport import Column, ParsedRow, RowError
 
 
 def _domain(value: str) -> str | None:

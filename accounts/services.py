@@ -26,7 +26,7 @@ from accounts.junk import is_personal_domain, junk_reason
 from accounts.models import Account, Contact, ICPSegment, Opportunity, SegmentMembership
 from accounts.normalise import email_domain, normalise_domain, normalise_email
 from accounts.traits import AccountTraits, ContactTraits
-from config import bulk
+from core import bulk
 
 BATCH_SIZE = bulk.BATCH_SIZE
 OnBatch = bulk.OnBatch

@@ -16,7 +16,7 @@ from campaigns.models import (
     RankingTrigger,
     Spend,
 )
-from config.admin_dates import CalendarEndDateHierarchy
+from core.admin_dates import CalendarEndDateHierarchy
 
 
 class ProgramInline(admin.TabularInline):

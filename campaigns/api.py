@@ -42,7 +42,7 @@ from campaigns.models import (
     Spend,
 )
 from campaigns.services import IMPORT_KINDS, ImportRejected, ImportResult, csv_import
-from config.csvimport import FileRefused, RowError, column_map_parse
+from core.csvimport import FileRefused, RowError, column_map_parse
 
 # The permission a user needs to import each kind.
 IMPORT_PERMISSIONS = {

@@ -11,8 +11,8 @@ from django.db.models.functions import Lower
 
 from accounts.imports import lookup_chunks
 from campaigns.models import Program
-from config import csvimport
-from config.csvimport import Column, ParsedRow, RowError
+from core import csvimport
+from core.csvimport import Column, ParsedRow, RowError
 
 SPEND_COLUMNS = (
     Column("program", csvimport.text(200), required=True,

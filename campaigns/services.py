@@ -54,8 +54,8 @@ from campaigns.models import (
 )
 from campaigns.tasks import program_touches_recompute_task
 from campaigns.touches import touches_recompute
-from config import bulk, csvimport
-from config.csvimport import Column, ParsedRow, RowError
+from core import bulk, csvimport
+from core.csvimport import Column, ParsedRow, RowError
 from engagement import imports as engagement_imports
 from engagement import services as engagement_services
 from engagement.models import Activity, ScoringModel, Source

@@ -37,7 +37,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from campaigns.models import Program, Touch, TouchSweep
-from config.bulk import LOOKUP_CHUNK, chunks
+from core.bulk import LOOKUP_CHUNK, chunks
 from engagement.models import Activity
 
 # Longer than any ingest or import transaction is expected to stay open.

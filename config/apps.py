@@ -2,7 +2,9 @@ from django.apps import AppConfig
 
 
 class ConfigConfig(AppConfig):
-    """Project-wide plumbing: health checks and the worker heartbeat."""
+    """The settings package. Installed only for its migrations: 0001 created the
+    worker heartbeat table on every existing database, and 0002 hands the model
+    to core (which keeps the table, config_workerheartbeat)."""
 
     name = "config"
-    verbose_name = "Operations"
+    verbose_name = "Settings"

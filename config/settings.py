@@ -49,9 +49,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "config",
+    "core",
     "accounts",
     "engagement",
     "campaigns",
+    "bench",
 ]
 
 MIDDLEWARE = [

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from accounts.admin import ContactAdmin, ICPSegmentAdmin
 from accounts.models import Contact, ICPSegment
-from config.admin_dates import CalendarEndDateHierarchy
+from core.admin_dates import CalendarEndDateHierarchy
 from engagement.models import (
     Activity,
     Alert,

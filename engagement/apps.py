@@ -6,7 +6,7 @@ class EngagementConfig(AppConfig):
 
     def ready(self) -> None:
         # /healthz reports activity the score rollup has left waiting.
-        from config.selectors import health_check_register
+        from core.selectors import health_check_register
         from engagement.selectors import rollup_health
 
         health_check_register("rollup", rollup_health)

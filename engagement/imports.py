@@ -11,8 +11,8 @@ from django.utils import timezone
 from accounts.imports import lookup_chunks
 from accounts.models import Account
 from accounts.normalise import normalise_domain, normalise_email
-from config import csvimport
-from config.csvimport import Column, ParsedRow, RowError
+from core import csvimport
+from core.csvimport import Column, ParsedRow, RowError
 from engagement.models import ActivityType
 from engagement.networks import network_bounds
 from engagement.tracking import TimeRefused, activity_time, activity_type_for_event

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.fit import criteria_explain
 from accounts.models import Account, SegmentMembership
 from accounts.selectors import FIRMOGRAPHIC_FIELDS, account_list, firmographics_of
-from config.ttlcache import TtlCache
+from core.ttlcache import TtlCache
 from engagement.models import (
     AccountEngagement,
     Activity,

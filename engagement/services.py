@@ -38,7 +38,7 @@ from accounts.services import (
 )
 from accounts.tasks import segment_refresh_task
 from accounts.traits import ContactTraits
-from config import bulk
+from core import bulk
 from engagement.imports import IMPORT_SOURCE_NAME
 from engagement.models import (
     Activity,

@@ -5,7 +5,7 @@ from typing import Any
 import django.db.models.deletion
 from django.db import migrations, models
 
-from config.migration_tools import statement_timeout_lifted
+from core.migration_tools import statement_timeout_lifted
 
 
 def lagging_segments_recompute(apps: Any, schema_editor: Any) -> None:

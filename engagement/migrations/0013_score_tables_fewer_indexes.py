@@ -5,7 +5,7 @@ from typing import Any
 import django.db.models.deletion
 from django.db import migrations, models
 
-from config.migration_tools import statement_timeout_lifted
+from core.migration_tools import statement_timeout_lifted
 
 # Free space in every page of the score tables, so that an update writes the
 # new row version beside the old one and, when no indexed column changed,

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from config.migration_tools import statement_timeout_lifted
+from core.migration_tools import statement_timeout_lifted
 
 
 class Migration(migrations.Migration):

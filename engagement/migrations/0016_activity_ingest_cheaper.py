@@ -5,7 +5,7 @@ from typing import Any
 import django.db.models.deletion
 from django.db import migrations, models
 
-from config.migration_tools import statement_timeout_lifted
+from core.migration_tools import statement_timeout_lifted
 
 # Text columns of activity whose indexes take a random insert per ingested row.
 # Byte order ("C") instead of the database's locale: a comparison is a memcmp,

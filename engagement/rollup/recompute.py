@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account, SegmentMembership
-from config import bulk
+from core import bulk
 from engagement.models import (
     AccountEngagement,
     Activity,

@@ -19,7 +19,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Opportunity, SegmentMembership
-from config import bulk
+from core import bulk
 from engagement.models import (
     AccountEngagement,
     Activity,

@@ -21,7 +21,7 @@ from django.db import connection
 from django.utils import timezone
 from kombu import Queue
 
-from config.models import WorkerHeartbeat
+from core.models import WorkerHeartbeat
 from tests.conftest import require_service
 
 PROJECT = Path(__file__).resolve().parents[2]

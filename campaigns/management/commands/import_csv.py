@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns.services import IMPORT_KINDS, ImportRejected, ImportResult, csv_import
-from config.csvimport import FileRefused, column_map_parse
+from core.csvimport import FileRefused, column_map_parse
 
 # Enough to show a person what is wrong without flooding the terminal.
 ERRORS_SHOWN = 200

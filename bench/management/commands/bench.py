@@ -14,7 +14,7 @@ import orjson
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from config.benchmarks import BENCHMARKS, BenchmarkError, ingest, rollup
+from bench import BENCHMARKS, BenchmarkError, ingest, rollup
 
 # Two cores: two worker processes use both for Python while PostgreSQL takes its
 # share; threads let a worker parse one request while another waits on a commit.

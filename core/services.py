@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from config.models import WorkerHeartbeat
+from core.models import WorkerHeartbeat
 
 
 def worker_heartbeat_record(*, hostname: str) -> WorkerHeartbeat:

@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import F
 
 from accounts.models import Account
-from config.benchmarks import rollup
+from bench import rollup
 from engagement.models import AccountEngagement, Activity, Alert
 
 TINY = [

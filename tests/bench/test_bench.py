@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from accounts.models import Contact
-from config.benchmarks import ingest
+from bench import ingest
 from engagement.models import Activity, Source
 
 EVENTS = 300

@@ -10,8 +10,8 @@ from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
 from accounts.models import ICPSegment
-from config.models import WorkerHeartbeat
-from config.services import worker_heartbeat_record
+from core.models import WorkerHeartbeat
+from core.services import worker_heartbeat_record
 from engagement.models import Activity, ScoringModel
 from engagement.selectors import rollup_health
 from tests.factories import AccountFactory, SourceFactory

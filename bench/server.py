@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from config.benchmarks import BenchmarkError
+from bench import BenchmarkError
 
 HOST = "127.0.0.1"
 

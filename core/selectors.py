@@ -7,12 +7,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from celery import current_app as celery_app
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import Max
 
-from config.celery import app as celery_app
-from config.models import WorkerHeartbeat
+from core.models import WorkerHeartbeat
+
+# celery_app: the project's app (config/celery.py), current since the settings
+# package loaded it; named through Celery so that core imports nothing above it.
 
 
 def database_status() -> dict[str, Any]:
@@ -42,8 +45,8 @@ def workers_last_seen() -> datetime | None:
     return seen
 
 
-# Checks the apps add to /healthz from their AppConfig.ready(), so that config
-# imports no app (dependencies point down). Each answers a dict with "ok"; one
+# Checks the apps add to /healthz from their AppConfig.ready(), so that core
+# imports no app above it (dependencies point down). Each answers a dict with "ok"; one
 # that is not ok makes the status "degraded" (HTTP 200, as for the broker).
 HealthCheck = Callable[[], dict[str, Any]]
 _health_checks: dict[str, HealthCheck] = {}

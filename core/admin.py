@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from config.models import WorkerHeartbeat
+from core.models import WorkerHeartbeat
 
 
 @admin.register(WorkerHeartbeat)

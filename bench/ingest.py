@@ -38,8 +38,8 @@ from django.db import connection, transaction
 from tqdm import tqdm
 
 from accounts.models import Contact
-from config.benchmarks import BenchmarkError, cpu
-from config.benchmarks.server import HOST, GunicornConfig, gunicorn_serving, server_environment
+from bench import BenchmarkError, cpu
+from bench.server import HOST, GunicornConfig, gunicorn_serving, server_environment
 from engagement.models import Activity, Source
 from engagement.services import source_create
 

@@ -39,7 +39,7 @@ from django.db import DatabaseError, connection, transaction
 from tqdm import tqdm
 
 from accounts.models import Account, Contact, ICPSegment
-from config.benchmarks import BenchmarkError
+from bench import BenchmarkError
 from engagement.models import AccountEngagement, Activity, ContactEngagement, ScoringModel, Source
 from engagement.rollup import claims
 from engagement.rollup.incremental import scores_rollup

@@ -9,5 +9,9 @@ class WorkerHeartbeat(models.Model):
     hostname = models.CharField(max_length=255, unique=True)
     seen_at = models.DateTimeField()
 
+    class Meta:
+        # Created by config's first migration; the model moved here with its table.
+        db_table = "config_workerheartbeat"
+
     def __str__(self) -> str:
         return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
