@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "accounts",
     "engagement",
     "campaigns",
+    "demo",
 ]
 
 MIDDLEWARE = [

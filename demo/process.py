@@ -2,7 +2,7 @@
 
 Pure: plain dataclasses from `random.Random`, no queries and no writes, so the
 same (accounts, seed, today) always yields the same data and the process can
-be tested without a database. campaigns.services.demo_seed writes it.
+be tested without a database. demo.services.demo_seed writes it.
 
 The process, in order:
 

@@ -20,8 +20,8 @@ from django.db.models import Max, Min
 from pytest_django import DjangoDbBlocker
 from rest_framework.test import APIClient
 
-from campaigns import demo
 from campaigns.models import Campaign
+from demo import process as demo
 from engagement.models import EngagementSnapshot
 from tests.factories import UserFactory
 

@@ -21,10 +21,11 @@ from pytest_django import DjangoDbBlocker
 
 from accounts.fit import fit_grade
 from accounts.models import Account, Contact, Opportunity, SegmentMembership
-from campaigns import demo, services
+from campaigns import services
 from campaigns.holdout import holdout_draw
 from campaigns.models import Campaign, CampaignTarget, Program, Spend
-from campaigns.services import table_counts
+from demo import process as demo
+from demo.services import table_counts
 from engagement.models import Activity, ActivityType, ScoringModel, Source
 from tests.factories import AccountFactory
 
