@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "engagement",
     "campaigns",
     "demo",
+    "imports",
 ]
 
 MIDDLEWARE = [

@@ -6,10 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from campaigns import api as campaigns_api
-from campaigns.api import CsvImportApi
 from config.views import healthz
 from engagement import api as engagement_api
 from engagement.tracking_api import tracking_endpoint
+from imports.api import CsvImportApi
 
 # Segment-compatible tracking API; clients post to host + "/v1/<call>", no trailing slash.
 tracking_patterns = [
