@@ -45,12 +45,9 @@ from campaigns.touches import touches_recompute
 from demo import process as demo
 from engagement import rollup
 from engagement.models import Activity, ScoringModel, Source
-from engagement.services import (
-    ActivityRow,
-    activities_bulk_insert,
-    scoring_models_default_ensure,
-    source_ensure,
-)
+from engagement.services.activities import ActivityRow, activities_bulk_insert
+from engagement.services.segments import scoring_models_default_ensure
+from engagement.services.sources import source_ensure
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,8 @@ from campaigns.services import Records, spend_import_write
 from config import bulk, csvimport
 from config.csvimport import Column, ParsedRow, RowError
 from engagement import imports as engagement_imports
-from engagement import services as engagement_services
+from engagement.services import activities as engagement_activities
+from engagement.services import junk as engagement_junk
 
 
 def _prepare_opportunities(rows: Sequence[ParsedRow]) -> Records:
@@ -37,7 +38,7 @@ def _contacts_write(
         records=records, write=write, on_batch=on_batch
     )
     if write and upserted.changed_ids:
-        engagement_services.activities_exclusion_sync(contact_ids=upserted.changed_ids)
+        engagement_junk.activities_exclusion_sync(contact_ids=upserted.changed_ids)
     return upserted.counts
 
 
@@ -60,10 +61,10 @@ IMPORT_KINDS: dict[str, ImportKind] = {
                         spend_import_write, "external_id"),
     "activities": ImportKind(engagement_imports.ACTIVITY_COLUMNS,
                              engagement_imports.prepare_activities,
-                             engagement_services.activities_import_write, "message_id"),
+                             engagement_activities.activities_import_write, "message_id"),
     "ip_ranges": ImportKind(engagement_imports.IP_RANGE_COLUMNS,
                             engagement_imports.prepare_ip_ranges,
-                            engagement_services.ip_ranges_import_write, "network"),
+                            engagement_activities.ip_ranges_import_write, "network"),
 }  # fmt: skip
 
 

@@ -42,7 +42,7 @@ from accounts.models import Account, Contact, ICPSegment
 from config.benchmarks import BenchmarkError
 from engagement import rollup as product
 from engagement.models import AccountEngagement, Activity, ContactEngagement, ScoringModel, Source
-from engagement.services import source_create
+from engagement.services.sources import source_create
 
 SOURCE_NAME = "bench rollup"
 SEGMENT_NAME = "bench rollup"

@@ -27,7 +27,7 @@ from engagement.rollup import (
     scores_rollup,
     segments_to_recompute,
 )
-from engagement.services import source_create
+from engagement.services.sources import source_create
 from engagement.tasks import scores_rollup_all_task
 from tests.engagement.test_tracking_api import post
 from tests.factories import AccountFactory, ContactFactory, SourceFactory

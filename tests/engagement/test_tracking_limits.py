@@ -3,7 +3,7 @@ each call is stored or refused on its own, and nothing is a 500.
 
 Through the real endpoints (Django's test client), on SQLite and PostgreSQL.
 A batch of track and page calls only takes the PostgreSQL fast path of
-engagement/services.py; a batch with an identify takes the other one: the
+engagement/services/tracking_postgresql.py; a batch with an identify takes the other one: the
 `path` parameter covers both.
 """
 
@@ -38,7 +38,7 @@ from engagement.models import (
     ScoringModel,
 )
 from engagement.rollup import scores_recompute, scores_rollup
-from engagement.services import IssuedSource, source_create
+from engagement.services.sources import IssuedSource, source_create
 
 pytestmark = pytest.mark.django_db
 
