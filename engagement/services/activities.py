@@ -15,8 +15,8 @@ import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.identity import ContactIdentity, ContactRef, contacts_identify
 from accounts.models import Contact
-from accounts.services import ContactIdentity, ContactRef, contacts_identify
 from accounts.traits import ContactTraits
 from config import bulk
 from engagement.imports import IMPORT_SOURCE_NAME

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
-from accounts.services import (
+from accounts.identity import (
     AccountGroup,
     ContactIdentity,
     ContactRef,

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.utils import timezone
 
-from accounts.services import bare_contacts_insert_sql
+from accounts.identity import bare_contacts_insert_sql
 from engagement.networks import address_key
 from engagement.services.activities import records_json
 from engagement.tracking import ActivityTypes, TrackingCall

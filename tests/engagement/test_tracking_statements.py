@@ -15,8 +15,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
+from accounts.identity import contacts_for_user_ids
 from accounts.models import Contact
-from accounts.services import contacts_for_user_ids
 from engagement.models import Activity
 from engagement.selectors import tracking_config_forget
 from engagement.services.sources import IssuedSource, source_create
