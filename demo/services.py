@@ -42,7 +42,10 @@ from campaigns.services import (
     spend_bulk_upsert,
 )
 from campaigns.touches import touches_recompute
-from demo import process as demo
+from demo.catalogue import DEMO_USERS
+from demo.dataset import ACCOUNT_TAG, WINDOW_DAYS, DemoActivity, DemoOpportunity
+from demo.histories import demo_histories, demo_junk_activities
+from demo.process import demo_dataset_generate
 from engagement import rollup
 from engagement.models import Activity, ScoringModel, Source
 from engagement.services.activities import ActivityRow, activities_bulk_insert
@@ -72,8 +75,7 @@ class DemoSeedResult:
 def demo_logins() -> tuple[DemoLogin, ...]:
     """The demo users and their passwords, for printing when nothing is seeded."""
     return tuple(
-        DemoLogin(user.username, user.password, user.role, created=False)
-        for user in demo.DEMO_USERS
+        DemoLogin(user.username, user.password, user.role, created=False) for user in DEMO_USERS
     )
 
 
@@ -97,7 +99,7 @@ def table_counts() -> dict[str, int]:
 
 
 def _activity_row(
-    activity: demo.DemoActivity, *, account_ids: dict[str, int], contact_ids: dict[str, int]
+    activity: DemoActivity, *, account_ids: dict[str, int], contact_ids: dict[str, int]
 ) -> ActivityRow:
     return ActivityRow(
         message_id=activity.message_id,
@@ -123,7 +125,7 @@ def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoS
     arguments updates rows in place and skips activities already stored.
     """
     started = time.monotonic()
-    dataset = demo.demo_dataset_generate(accounts=accounts, seed=seed, today=today)
+    dataset = demo_dataset_generate(accounts=accounts, seed=seed, today=today)
 
     logins: list[DemoLogin] = []
     user_ids: dict[str, int] = {}
@@ -163,7 +165,7 @@ def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoS
                 is_target=account.is_target,
                 is_customer=account.is_customer,
                 owner_id=user_ids[account.owner_username],
-                tags=[demo.ACCOUNT_TAG],
+                tags=[ACCOUNT_TAG],
             )
             for account in dataset.accounts
         ]
@@ -264,7 +266,7 @@ def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoS
     # Histories stream account by account; activities are written whenever a
     # batch fills, so memory stays flat for large --accounts.
     buffer: list[ActivityRow] = []
-    opportunities: list[demo.DemoOpportunity] = []
+    opportunities: list[DemoOpportunity] = []
     generated = 0
     with tqdm(
         total=len(dataset.accounts),
@@ -273,7 +275,7 @@ def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoS
         # None hides the bar when stderr is not a terminal (CI, tests, logs).
         disable=None if progress else True,
     ) as bar:
-        for history in demo.demo_histories(dataset):
+        for history in demo_histories(dataset):
             buffer.extend(
                 _activity_row(activity, account_ids=account_ids, contact_ids=contact_ids)
                 for activity in history.activities
@@ -286,7 +288,7 @@ def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoS
             bar.update(1)
     buffer.extend(
         _activity_row(activity, account_ids=account_ids, contact_ids=contact_ids)
-        for activity in demo.demo_junk_activities(dataset)
+        for activity in demo_junk_activities(dataset)
     )
     activities_bulk_insert(source_id=source_id, rows=buffer, batch_size=BATCH_SIZE)
     generated += len(buffer)
@@ -324,7 +326,7 @@ def _demo_scores(*, today: date, progress: bool) -> None:
     """Refresh segment membership, score the demo and backfill daily snapshots over
     its whole history (the window's first day to `today`), so trends and every
     campaign's lift read a snapshot on any day. History raises no alerts."""
-    first_day = today - timedelta(days=demo.WINDOW_DAYS)
+    first_day = today - timedelta(days=WINDOW_DAYS)
     days = (today - first_day).days + 1
     # Scores are valid at the end of `today`, or now if today is not over: never later.
     at = rollup.score_valid_at(today)
