@@ -41,7 +41,7 @@ from accounts.models import Contact
 from bench import BenchmarkError, cpu
 from bench.server import HOST, GunicornConfig, gunicorn_serving, server_environment
 from engagement.models import Activity, Source
-from engagement.services import source_create
+from engagement.services.sources import source_create
 
 HTTP_SOURCE = "bench ingest (HTTP)"
 COPY_SOURCE = "bench ingest (COPY)"

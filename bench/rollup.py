@@ -44,7 +44,7 @@ from engagement.models import AccountEngagement, Activity, ContactEngagement, Sc
 from engagement.rollup import claims
 from engagement.rollup.incremental import scores_rollup
 from engagement.rollup.recompute import scores_recompute
-from engagement.services import source_create
+from engagement.services.sources import source_create
 
 SOURCE_NAME = "bench rollup"
 SEGMENT_NAME = "bench rollup"

@@ -41,107 +41,14 @@ from campaigns.models import (
     RankingRun,
     Spend,
 )
-from campaigns.services import IMPORT_KINDS, ImportRejected, ImportResult, csv_import
-from core.csvimport import FileRefused, RowError, column_map_parse
-
-# The permission a user needs to import each kind.
-IMPORT_PERMISSIONS = {
-    "accounts": "accounts.add_account",
-    "contacts": "accounts.add_contact",
-    "opportunities": "accounts.add_opportunity",
-    "spend": "campaigns.add_spend",
-    "activities": "engagement.add_source",
-    "ip_ranges": "engagement.add_iprange",
-}
-# Largest upload accepted; bigger exports go through `manage.py import_csv`.
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+from core.csvimport import FileRefused, RowError
 
 
-class CsvImportRequest(serializers.Serializer):
-    file = serializers.FileField()
-    map = serializers.CharField(required=False, allow_blank=True, default="")
-    dry_run = serializers.BooleanField(required=False, default=False)
-    skip_invalid = serializers.BooleanField(required=False, default=False)
-
-
-def _errors(errors: list[RowError]) -> list[dict[str, Any]]:
+def row_errors_json(errors: list[RowError]) -> list[dict[str, Any]]:
+    """Row errors of a CSV upload as the API returns them (targets here; imports.api)."""
     return [
         {"row": e.row, "column": e.column, "value": e.value, "reason": e.reason} for e in errors
     ]
-
-
-def _result(result: ImportResult) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "kind": result.kind,
-        "dry_run": result.dry_run,
-        "rows": result.rows,
-        "created": result.created,
-        "updated": result.updated,
-        "unchanged": result.unchanged,
-        "rejected": len(result.rejected),
-        "ignored_columns": result.ignored_columns,
-    }
-    if result.rejected:
-        body["errors"] = _errors(result.errors)
-        body["rejects_csv"] = result.rejects_csv()
-    return body
-
-
-class CsvImportApi(APIView):
-    """Upload a CSV export (multipart field `file`). All or nothing unless skip_invalid."""
-
-    parser_classes = [MultiPartParser]
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(request=CsvImportRequest, responses={200: dict, 400: dict, 403: dict})
-    def post(self, request: Request, kind: str) -> Response:
-        if kind not in IMPORT_KINDS:
-            return Response(
-                {"code": "unknown_kind", "message": f"use one of {', '.join(IMPORT_KINDS)}"},
-                status=status.HTTP_404_NOT_FOUND,
-            )
-        if not request.user.has_perm(IMPORT_PERMISSIONS[kind]):
-            return Response(
-                {
-                    "code": "forbidden",
-                    "message": f"importing {kind} needs {IMPORT_PERMISSIONS[kind]}",
-                },
-                status=status.HTTP_403_FORBIDDEN,
-            )
-        form = CsvImportRequest(data=request.data)
-        form.is_valid(raise_exception=True)
-        upload = form.validated_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            return Response(
-                {
-                    "code": "too_large",
-                    "message": f"files over {MAX_UPLOAD_BYTES} bytes: use import_csv",
-                },
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
-        try:
-            result = csv_import(
-                kind=kind,
-                data=upload.read(),
-                column_map=column_map_parse(form.validated_data["map"]),
-                dry_run=form.validated_data["dry_run"],
-                skip_invalid=form.validated_data["skip_invalid"],
-            )
-        except FileRefused as problem:
-            return Response(
-                {"code": "invalid_file", "message": str(problem)},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        except ImportRejected as rejected:
-            return Response(
-                {
-                    "code": "invalid_rows",
-                    "message": f"nothing imported: {rejected}",
-                    "errors": _errors(rejected.result.errors),
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        return Response(_result(result))
 
 
 # --- Campaigns, programs, spend and opportunities ------------------------------------
@@ -281,7 +188,7 @@ class CampaignViewSet(viewsets.ModelViewSet):
         except services.TargetsRejected as rejected:
             return Response(
                 {"code": "invalid_rows", "message": f"nothing changed: {rejected}",
-                 "errors": _errors(rejected.errors)},
+                 "errors": row_errors_json(rejected.errors)},
                 status=400,
             )  # fmt: skip
         return Response(_targets_body(result))

@@ -1,5 +1,5 @@
 """CSV import kind owned by campaigns: spend lines. (The registry of all kinds
-is `campaigns.services.IMPORT_KINDS`.)"""
+is `imports.services.IMPORT_KINDS`.)"""
 
 from __future__ import annotations
 

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "engagement",
     "campaigns",
     "bench",
+    "demo",
+    "imports",
 ]
 
 MIDDLEWARE = [

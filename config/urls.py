@@ -11,8 +11,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from campaigns import api as campaigns_api
-from campaigns.api import CsvImportApi
 from engagement import api as engagement_api
+from imports.api import CsvImportApi
 
 campaigns_router = SimpleRouter()
 campaigns_router.register("campaigns", campaigns_api.CampaignViewSet, basename="campaign")

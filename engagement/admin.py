@@ -17,14 +17,9 @@ from engagement.models import (
     Source,
 )
 from engagement.rollup.scoring_models import TUNABLE_PARAMETERS, scoring_model_update
-from engagement.services import (
-    contact_junk_set,
-    junk_rules_apply,
-    scoring_models_default_ensure,
-    source_create,
-    source_revoke,
-    source_write_key_rotate,
-)
+from engagement.services.junk import contact_junk_set, junk_rules_apply
+from engagement.services.segments import scoring_models_default_ensure
+from engagement.services.sources import source_create, source_revoke, source_write_key_rotate
 
 
 @admin.register(Source)

@@ -20,8 +20,9 @@ from rest_framework.views import APIView
 
 from accounts.api import AccountSerializer
 from accounts.models import Account, FitGrade, ICPSegment
-from engagement import selectors, services
+from engagement import selectors
 from engagement.models import Alert, ScoringModel, Stage
+from engagement.services import segments as segment_services
 
 
 class AccountEngagedSerializer(AccountSerializer):
@@ -143,8 +144,8 @@ class SegmentListApi(generics.ListCreateAPIView):
     def perform_create(self, serializer: Any) -> None:
         values = dict(serializer.validated_data)
         try:
-            segment = services.segment_create(values=values)
-        except services.SegmentInvalid as invalid:
+            segment = segment_services.segment_create(values=values)
+        except segment_services.SegmentInvalid as invalid:
             raise ValidationError({"code": "invalid_segment", "message": str(invalid)}) from None
         segment.member_count = 0  # type: ignore[attr-defined]
         serializer.instance = segment

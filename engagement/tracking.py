@@ -217,6 +217,21 @@ class ActivityTypes:
             activity_type = self._by_path[path] = _page_type(path, self._pricing)
         return activity_type
 
+    def for_call(self, call: TrackingCall) -> str:
+        """A track call is typed by its event name, a page or screen call by its path."""
+        if call.kind == "track":
+            return self.for_event(call.event)
+        return self.for_page(call_page_path(call))
+
+
+def call_page_path(call: TrackingCall) -> str:
+    """The page path of a call: properties.path, else context.page.path, else ''."""
+    path = call.properties.get("path")
+    if not isinstance(path, str):
+        page = call.context.get("page")
+        path = page.get("path") if isinstance(page, dict) else None
+    return path if isinstance(path, str) else ""
+
 
 def derived_message_id(raw: Mapping[str, Any]) -> str:
     """A stable id for a call sent without messageId, from its canonical content.

@@ -21,8 +21,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from engagement import selectors, services
+from engagement import selectors
 from engagement.ratelimit import source_rate_limit_hit
+from engagement.services import tracking as tracking_services
 from engagement.tracking import InvalidCall, TrackingCall, call_parse, unstorable_number_loads
 
 logger = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ def _handle(request: HttpRequest, kind: str) -> HttpResponse:
         shared_context = {}
 
     calls: list[TrackingCall] = []
-    rejections: list[services.Rejection] = []
+    rejections: list[tracking_services.Rejection] = []
     # Calls stored at the time received instead of a time too far ahead (tracking.activity_time).
     adjusted: list[dict[str, Any]] = []
     max_bytes = settings.TRACKING_MAX_CALL_BYTES  # read once: settings are a lazy proxy
@@ -153,7 +154,7 @@ def _handle(request: HttpRequest, kind: str) -> HttpResponse:
             calls.append(call)
         except InvalidCall as problem:
             rejections.append(
-                services.Rejection(
+                tracking_services.Rejection(
                     index=index, message_id=problem.message_id, reason=problem.reason, payload=item
                 )
             )
@@ -168,7 +169,7 @@ def _handle(request: HttpRequest, kind: str) -> HttpResponse:
                 }
             )
 
-    result = services.tracking_calls_store(
+    result = tracking_services.tracking_calls_store(
         source_id=source.pk,
         calls=calls,
         rejections=rejections,

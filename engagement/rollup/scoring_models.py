@@ -72,7 +72,7 @@ def segments_for_scoring(*, segment_ids: Iterable[int] | None = None) -> list[in
     `segment_ids` (default: each active segment) that never had one, so that a
     new segment is scored whatever path created it."""
     # engagement.services owns the default model and imports this module.
-    from engagement.services import scoring_models_default_ensure
+    from engagement.services.segments import scoring_models_default_ensure
 
     segments = ICPSegment.objects.all()
     if segment_ids is None:

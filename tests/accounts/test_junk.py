@@ -7,7 +7,7 @@ import pytest
 from accounts.junk import JunkRules, junk_reason
 from accounts.models import Contact, JunkRule
 from engagement.models import Activity
-from engagement.services import contact_junk_set, junk_rules_apply
+from engagement.services.junk import contact_junk_set, junk_rules_apply
 from tests.factories import AccountFactory, ActivityFactory, ContactFactory
 
 RULES = JunkRules().extended(

@@ -20,8 +20,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import Account, Opportunity, SegmentMembership
 from campaigns import deals, metrics
-from campaigns.services import csv_import
 from core.csvimport import column_map_parse
+from imports.services import csv_import
 from tests.factories import AccountFactory, ICPSegmentFactory, OpportunityFactory, UserFactory
 
 START, END = dt.date(2026, 1, 1), dt.date(2026, 3, 31)

@@ -11,7 +11,7 @@ from accounts.models import Account, Contact
 from engagement.models import Activity, IPRange
 from engagement.networks import InvalidNetwork, address_key, network_bounds
 from engagement.selectors import account_ids_for_addresses
-from engagement.services import source_create
+from engagement.services.sources import source_create
 
 
 def test_address_keys_sort_like_addresses_and_map_ipv4_into_ipv6() -> None:

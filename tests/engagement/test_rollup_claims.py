@@ -24,7 +24,7 @@ from engagement.models import (
 from engagement.rollup import recompute
 from engagement.rollup.incremental import scores_rollup
 from engagement.rollup.recompute import scores_recompute, segments_to_recompute
-from engagement.services import source_create
+from engagement.services.sources import source_create
 from engagement.tasks import scores_rollup_all_task
 from tests.engagement.test_tracking_api import post
 from tests.factories import AccountFactory, ContactFactory, SourceFactory

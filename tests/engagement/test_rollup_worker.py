@@ -17,7 +17,7 @@ from accounts.models import ICPSegment, SegmentMembership
 from engagement.models import AccountEngagement, Activity, ScoringModel
 from engagement.rollup.incremental import ROLLUP_SCHEDULED_KEY
 from engagement.rollup.recompute import scores_recompute
-from engagement.services import source_create
+from engagement.services.sources import source_create
 from engagement.tasks import scores_rollup_pending_task
 from tests.config.test_worker import worker  # noqa: F401 - the fixture
 from tests.engagement.test_tracking_api import post

@@ -13,7 +13,7 @@ from django.test import Client
 
 from engagement.models import Source
 from engagement.selectors import source_for_write_key, write_key_digest
-from engagement.services import source_create, source_revoke, source_write_key_rotate
+from engagement.services.sources import source_create, source_revoke, source_write_key_rotate
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from django.test.utils import override_settings
 from accounts.models import Account, Contact
 from engagement.models import Activity, AnonymousIdentity, RejectedCall
 from engagement.selectors import tracking_config_forget
-from engagement.services import IssuedSource, source_create, source_revoke
+from engagement.services.sources import IssuedSource, source_create, source_revoke
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from segment.analytics.request import post
 
 from accounts.models import Account, Contact
 from engagement.models import Activity
-from engagement.services import source_create
+from engagement.services.sources import source_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

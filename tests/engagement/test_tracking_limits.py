@@ -3,7 +3,7 @@ each call is stored or refused on its own, and nothing is a 500.
 
 Through the real endpoints (Django's test client), on SQLite and PostgreSQL.
 A batch of track and page calls only takes the PostgreSQL fast path of
-engagement/services.py; a batch with an identify takes the other one: the
+engagement/services/tracking_postgresql.py; a batch with an identify takes the other one: the
 `path` parameter covers both.
 """
 
@@ -39,7 +39,7 @@ from engagement.models import (
 )
 from engagement.rollup.incremental import scores_rollup
 from engagement.rollup.recompute import scores_recompute
-from engagement.services import IssuedSource, source_create
+from engagement.services.sources import IssuedSource, source_create
 
 pytestmark = pytest.mark.django_db
 

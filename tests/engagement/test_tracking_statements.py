@@ -15,11 +15,12 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
+from accounts.identity import contacts_for_user_ids
 from accounts.models import Contact
-from accounts.services import contacts_for_user_ids
 from engagement.models import Activity
 from engagement.selectors import tracking_config_forget
-from engagement.services import IssuedSource, _numbered_parameters, source_create
+from engagement.services.sources import IssuedSource, source_create
+from engagement.services.tracking_postgresql import _numbered_parameters
 from tests.engagement.test_tracking_api import post, track
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgresql")]

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from engagement.services import junk_rules_apply
+from engagement.services.junk import junk_rules_apply
 
 
 class Command(BaseCommand):

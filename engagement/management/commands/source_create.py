@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from engagement.services import source_create
+from engagement.services.sources import source_create
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 The generator knows each campaign's true effect on engagement: the treated
 targets' score change minus the change of the same histories generated without
-the campaign (`demo.campaign_true_effects`). The report estimates it from
+the campaign (`campaign_true_effects`). The report estimates it from
 treated minus holdout, through the API, on snapshots the seed backfilled.
 """
 
@@ -20,8 +20,10 @@ from django.db.models import Max, Min
 from pytest_django import DjangoDbBlocker
 from rest_framework.test import APIClient
 
-from campaigns import demo
 from campaigns.models import Campaign
+from demo.dataset import WINDOW_DAYS, DemoDataset
+from demo.histories import campaign_true_effects
+from demo.process import demo_dataset_generate
 from engagement.models import EngagementSnapshot
 from tests.factories import UserFactory
 
@@ -30,14 +32,12 @@ ACCOUNTS = 2000
 
 
 @pytest.fixture(scope="module")
-def large_demo(
-    django_db_setup: None, django_db_blocker: DjangoDbBlocker
-) -> Iterator[demo.DemoDataset]:
+def large_demo(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[DemoDataset]:
     """The 2,000-account demo, seeded once and rolled back at the end."""
     with django_db_blocker.unblock(), transaction.atomic():
         call_command("seed_demo", "--accounts", str(ACCOUNTS), "--today", TODAY.isoformat(),
                      stdout=StringIO(), stderr=StringIO())  # fmt: skip
-        yield demo.demo_dataset_generate(accounts=ACCOUNTS, seed=42, today=TODAY)
+        yield demo_dataset_generate(accounts=ACCOUNTS, seed=42, today=TODAY)
         transaction.set_rollback(True)
 
 
@@ -51,16 +51,16 @@ def executive() -> APIClient:
 
 
 @pytest.mark.django_db
-def test_snapshots_cover_the_whole_history(large_demo: demo.DemoDataset) -> None:
+def test_snapshots_cover_the_whole_history(large_demo: DemoDataset) -> None:
     span = EngagementSnapshot.objects.aggregate(first=Min("day"), last=Max("day"))
-    assert (span["first"], span["last"]) == (TODAY - timedelta(days=demo.WINDOW_DAYS), TODAY)
+    assert (span["first"], span["last"]) == (TODAY - timedelta(days=WINDOW_DAYS), TODAY)
 
 
 @pytest.mark.django_db
 def test_each_campaign_interval_holds_its_true_effect_with_the_right_sign(
-    large_demo: demo.DemoDataset, executive: APIClient
+    large_demo: DemoDataset, executive: APIClient
 ) -> None:
-    truth = demo.campaign_true_effects(large_demo)
+    truth = campaign_true_effects(large_demo)
     assert set(truth) == set(Campaign.objects.values_list("name", flat=True))
     for campaign in Campaign.objects.all():
         effect = truth[campaign.name]

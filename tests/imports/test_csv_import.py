@@ -16,10 +16,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import Account, Contact, Opportunity
 from campaigns.models import Spend
-from campaigns.services import ImportRejected, csv_import
 from core.csvimport import FileRefused, column_map_parse
 from engagement.models import Activity, IPRange
 from engagement.selectors import account_ids_for_addresses
+from imports.services import ImportRejected, csv_import
 from tests.factories import AccountFactory, ProgramFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import SegmentMembership
-from campaigns.services import demo_seed
+from demo.services import demo_seed
 from engagement.models import AccountEngagement, EngagementSnapshot, ScoringModel
 from engagement.rollup.snapshots import snapshots_backfill
 from engagement.selectors import account_engagement_explain

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.services import IMPORT_KINDS, ImportRejected, ImportResult, csv_import
 from core.csvimport import FileRefused, column_map_parse
+from imports.services import IMPORT_KINDS, ImportRejected, ImportResult, csv_import
 
 # Enough to show a person what is wrong without flooding the terminal.
 ERRORS_SHOWN = 200

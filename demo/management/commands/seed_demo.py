@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Account
-from campaigns.services import DemoLogin, demo_logins, demo_seed
+from demo.services import DemoLogin, demo_logins, demo_seed
 
 DEFAULT_ACCOUNTS = 200
 DEFAULT_SEED = 42

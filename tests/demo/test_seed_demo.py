@@ -21,10 +21,15 @@ from pytest_django import DjangoDbBlocker
 
 from accounts.fit import fit_grade
 from accounts.models import Account, Contact, Opportunity, SegmentMembership
-from campaigns import demo, services
+from campaigns import services
 from campaigns.holdout import holdout_draw
 from campaigns.models import Campaign, CampaignTarget, Program, Spend
-from campaigns.services import table_counts
+from demo.catalogue import ACTIVITY_WEIGHTS, FREE_MAIL_DOMAINS, PROGRAM_SPECS
+from demo.dataset import H_BASE, H_MAX
+from demo.draws import contact_title, demo_holdout_seed
+from demo.histories import demo_histories, opportunity_hazard
+from demo.process import demo_dataset_generate
+from demo.services import table_counts
 from engagement.models import Activity, ActivityType, ScoringModel, Source
 from tests.factories import AccountFactory
 
@@ -190,21 +195,21 @@ def test_bad_arguments_are_refused(args: tuple[str, str]) -> None:
 
 def test_generator_is_deterministic_and_seed_sensitive() -> None:
     today = date(2026, 3, 31)
-    first = demo.demo_dataset_generate(accounts=20, seed=3, today=today)
-    second = demo.demo_dataset_generate(accounts=20, seed=3, today=today)
-    other = demo.demo_dataset_generate(accounts=20, seed=4, today=today)
+    first = demo_dataset_generate(accounts=20, seed=3, today=today)
+    second = demo_dataset_generate(accounts=20, seed=3, today=today)
+    other = demo_dataset_generate(accounts=20, seed=4, today=today)
     assert first == second
     assert first.accounts != other.accounts
-    histories = list(demo.demo_histories(first))
-    assert histories == list(demo.demo_histories(second))
-    assert [h.activities for h in histories] != [h.activities for h in demo.demo_histories(other)]
+    histories = list(demo_histories(first))
+    assert histories == list(demo_histories(second))
+    assert [h.activities for h in histories] != [h.activities for h in demo_histories(other)]
 
 
 def test_the_demo_picks_a_seed_whose_holdout_is_10_percent_of_the_list() -> None:
     for size, wanted in ((15, 2), (26, 3), (51, 5), (300, 30)):
         keys = [f"a{n}.example" for n in range(size)]
         for first_seed in range(10):
-            seed = demo.demo_holdout_seed(keys=keys, first_seed=first_seed)
+            seed = demo_holdout_seed(keys=keys, first_seed=first_seed)
             held = holdout_draw(keys, fraction=Decimal("0.1"), seed=seed)
             assert abs(len(held) - wanted) <= size // 100, (size, first_seed)
     keys = [f"a{n}.example" for n in range(15)]
@@ -212,8 +217,8 @@ def test_the_demo_picks_a_seed_whose_holdout_is_10_percent_of_the_list() -> None
     kept = next(
         n for n in range(100) if len(holdout_draw(keys, fraction=Decimal("0.1"), seed=n)) == 2
     )
-    assert demo.demo_holdout_seed(keys=keys, first_seed=kept) == kept
-    assert demo.demo_holdout_seed(keys=keys[:3], first_seed=5) == 5  # too short for two arms
+    assert demo_holdout_seed(keys=keys, first_seed=kept) == kept
+    assert demo_holdout_seed(keys=keys[:3], first_seed=5) == 5  # too short for two arms
 
 
 @pytest.mark.parametrize(
@@ -227,14 +232,14 @@ def test_the_demo_picks_a_seed_whose_holdout_is_10_percent_of_the_list() -> None
     ],
 )
 def test_titles_follow_seniority_and_function(seniority: str, function: str, expected: str) -> None:
-    assert demo.contact_title(seniority=seniority, job_function=function, variant=0) == expected
+    assert contact_title(seniority=seniority, job_function=function, variant=0) == expected
 
 
 def test_opportunity_hazard_rises_with_engagement() -> None:
-    hazards = [demo.opportunity_hazard(points) for points in (0, 50, 100, 200, 10_000)]
+    hazards = [opportunity_hazard(points) for points in (0, 50, 100, 200, 10_000)]
     assert hazards == sorted(hazards)
-    assert hazards[0] == demo.H_BASE
-    assert hazards[-1] == demo.H_BASE + demo.H_MAX
+    assert hazards[0] == H_BASE
+    assert hazards[-1] == H_BASE + H_MAX
 
 
 # --- One default-size run, shared by the tests below --------------------------------
@@ -297,7 +302,7 @@ def test_contacts_are_consistent_and_junk_is_excluded(default_demo: None) -> Non
     assert junk.exists()
     assert set(junk.values_list("junk_reason", flat=True)) == {"free-mail domain"}
     junk_domains = {str(email).split("@")[1] for email in junk.values_list("email", flat=True)}
-    assert junk_domains <= set(demo.FREE_MAIL_DOMAINS)
+    assert junk_domains <= set(FREE_MAIL_DOMAINS)
     junk_activity = Activity.objects.filter(contact__is_junk=True)
     assert junk_activity.exists()
     assert not junk_activity.filter(excluded_reason="").exists()
@@ -376,7 +381,7 @@ def test_holdouts_are_seeded_and_never_touched(default_demo: None) -> None:
         assert not touched.filter(account__domain__in=holdout).exists()
 
 
-ENGAGEMENT_WEIGHTS = demo.ACTIVITY_WEIGHTS
+ENGAGEMENT_WEIGHTS = ACTIVITY_WEIGHTS
 
 
 @pytest.mark.django_db
@@ -431,7 +436,7 @@ def _organic_ratio(tracking_key: str) -> float:
 
 @pytest.mark.django_db
 def test_the_strongest_program_lifts_activity_more_than_the_weakest(default_demo: None) -> None:
-    by_effect = sorted(demo.PROGRAM_SPECS, key=lambda spec: spec.effect)
+    by_effect = sorted(PROGRAM_SPECS, key=lambda spec: spec.effect)
     weakest, strongest = by_effect[0].key, by_effect[-1].key
     assert Program.objects.filter(tracking_key__in=[weakest, strongest]).count() == 2
     weak_ratio, strong_ratio = _organic_ratio(weakest), _organic_ratio(strongest)

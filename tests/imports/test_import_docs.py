@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from campaigns.services import IMPORT_KINDS
+from imports.services import IMPORT_KINDS
 
 DOCS = (Path(__file__).resolve().parents[2] / "docs" / "imports.md").read_text()
 

@@ -1,0 +1,9 @@
+"""Writes of the engagement app, one module per job; callers import the module:
+
+- `sources`: tracking sources and their write keys;
+- `segments`: segments created through the API and their default scoring model;
+- `activities`: the bulk activity insert and the activities / ip_ranges imports;
+- `tracking`: the tracking API's write path and identity calls;
+- `tracking_postgresql`: its one-round-trip PostgreSQL statement, prepared;
+- `junk`: activity exclusion following the contacts' junk flags.
+"""

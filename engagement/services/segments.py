@@ -1,0 +1,66 @@
+"""Segments created through the API, and the default scoring model every segment gets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import partial
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.fit import InvalidCriteria, segment_member
+from accounts.models import ICPSegment
+from accounts.tasks import segment_refresh_task
+from engagement.models import ScoringModel
+
+
+@transaction.atomic
+def scoring_models_default_ensure(*, segment_ids: Iterable[int]) -> int:
+    """Give each segment without any scoring model version 1 with the DESIGN 4 defaults.
+
+    Segments that already have a model are left alone, so a marketer's tuning
+    survives a re-seed. Returns how many models were created.
+    """
+    wanted = set(segment_ids)
+    having = set(
+        ScoringModel.objects.filter(segment_id__in=wanted).values_list("segment_id", flat=True)
+    )
+    created = ScoringModel.objects.bulk_create(
+        [
+            ScoringModel(segment_id=segment_id, version=1, is_current=True)
+            for segment_id in sorted(wanted - having)
+        ],
+        # Two sweeps may both find a segment without one: the first insert wins.
+        ignore_conflicts=True,
+    )
+    return len(created)
+
+
+class SegmentInvalid(ValueError):
+    """A segment was refused; the message names the field and the value."""
+
+
+@transaction.atomic
+def segment_create(*, values: Mapping[str, Any]) -> ICPSegment:
+    """A new ICP segment with its current scoring model (version 1, DESIGN 4
+    defaults), so it is scored from the next rollup sweep on; its members are
+    computed once it commits."""
+    segment = ICPSegment(**values)
+    try:
+        segment.full_clean()
+        # Criteria the membership rule cannot read (a missing key, an unknown
+        # operator, a bad weight or min_fit) are refused now, not at refresh.
+        segment_member(criteria=segment.criteria or {}, firmographics={})
+    except ValidationError as invalid:
+        raise SegmentInvalid(
+            "; ".join(
+                f"{name}: {' '.join(errors)}" for name, errors in invalid.message_dict.items()
+            )
+        ) from None
+    except (InvalidCriteria, AttributeError, TypeError) as invalid:
+        raise SegmentInvalid(f"criteria: {invalid}") from None
+    segment.save()
+    scoring_models_default_ensure(segment_ids=[segment.pk])
+    transaction.on_commit(partial(segment_refresh_task.delay, segment.pk), robust=True)
+    return segment
