@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def _admin_client() -> Client:
     client = Client()
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    client.force_login(UserFactory.create(username="root", is_staff=True, is_superuser=True))
     return client
 
 
@@ -31,7 +31,7 @@ def _act(client: Client, action: str, contacts: list[Contact]) -> str:
 
 
 def test_marking_junk_excludes_every_activity_of_the_selected_contacts_only() -> None:
-    picked, other, left_alone = ContactFactory(), ContactFactory(), ContactFactory()
+    picked, other, left_alone = ContactFactory.create_batch(3)
     for contact, count in ((picked, 2), (other, 1), (left_alone, 3)):
         ActivityFactory.create_batch(count, contact=contact)
     client = _admin_client()
