@@ -22,6 +22,7 @@ from accounts.models import Account, Opportunity, SegmentMembership
 from campaigns.models import (
     Campaign,
     CampaignTarget,
+    PipelinePlan,
     Program,
     RankingEntry,
     RankingRun,
@@ -138,3 +139,21 @@ def ranking_runs() -> QuerySet[RankingRun]:
     return RankingRun.objects.prefetch_related(Prefetch("entries", queryset=entries)).order_by(
         "-created_at", "-id"
     )
+
+
+def ranking_run_get(*, run_id: int) -> RankingRun:
+    """One run as `ranking_runs` lists it (entries, programs, deciders)."""
+    return ranking_runs().get(pk=run_id)
+
+
+def ranking_entry_in_run(*, entry_id: int, run_id: int) -> bool:
+    return RankingEntry.objects.filter(pk=entry_id, run_id=run_id).exists()
+
+
+def campaign_periods() -> QuerySet[Campaign]:
+    """Campaigns with their dates, from which a campaign report takes its period."""
+    return Campaign.objects.all()
+
+
+def pipeline_plan_list() -> QuerySet[PipelinePlan]:
+    return PipelinePlan.objects.order_by("-period_start", "name")

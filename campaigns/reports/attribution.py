@@ -45,7 +45,6 @@ def program_credit(data: MeasurementData, program_ids: set[int]) -> dict[str, An
     return out
 
 
-
 # --- Reconciliation: attributed + influenced by no program = the period's pipeline ---
 
 NO_PROGRAM = "(influenced by no program)"
@@ -97,4 +96,3 @@ def pipeline_lines(
     lines.append({label: NO_PROGRAM, **pipeline_no_program(data)})
     lines.append({label: PERIOD_TOTAL, **pipeline_period_total(data)})
     return lines
-

@@ -22,9 +22,7 @@ def campaign_report_period(*, starts_on: dt.date, ends_on: dt.date) -> tuple[dt.
 
 
 def campaign_report(data: MeasurementData, *, campaign_id: int) -> dict[str, Any]:
-    program_ids = sorted(
-        p for p, row in data.programs.items() if row["campaign_id"] == campaign_id
-    )
+    program_ids = sorted(p for p, row in data.programs.items() if row["campaign_id"] == campaign_id)
     # Its programs, then what reconciles them to the period's pipeline.
     rows = program_rows(data, program_ids=program_ids) + pipeline_lines(
         data, label="program", listed_program_ids=set(program_ids)

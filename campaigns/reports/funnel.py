@@ -19,7 +19,6 @@ def campaign_running(campaign: dict[str, Any] | None, *, start: dt.date, end: dt
             and campaign["ends_on"] >= start)  # fmt: skip
 
 
-
 def funnel_report(
     data: MeasurementData, *, campaign_ids: set[int] | None = None, members: set[int] | None = None
 ) -> dict[str, Any]:
@@ -55,9 +54,7 @@ def funnel_report(
     }
 
 
-
 def segment_members(*, segment_id: int) -> set[int]:
     return set(
         SegmentMembership.objects.filter(segment_id=segment_id).values_list("account_id", flat=True)
     )
-

@@ -20,6 +20,8 @@ Definitions (see also the README's "Campaign measurement" section):
   the holdouts of the campaigns involved;
 - opportunities: opened in the period, on an account the program first touched
   at most `window_days` before (influenced: full credit; attributed: an even
+  share among every program so influencing it, which adds up to the whole).
+"""
 
 from __future__ import annotations
 
@@ -272,13 +274,10 @@ def measurement_load(
     return data
 
 
-
 def deals_win_rate(deals: Iterable[Deal]) -> float | None:
     statuses = [d.status for d in deals]
     return metrics.win_rate(won=statuses.count("won"), lost=statuses.count("lost"))
 
 
-
 def programs_with_spend(data: MeasurementData) -> set[int]:
     return {pk for pk, total in data.spend.items() if total > 0}
-

@@ -71,7 +71,6 @@ def group_metrics(
     return row
 
 
-
 def _program_ids_of(data: MeasurementData, campaign_id: int) -> set[int]:
     return {pk for pk, p in data.programs.items() if p["campaign_id"] == campaign_id}
 
@@ -119,7 +118,6 @@ def channel_rows(data: MeasurementData) -> list[dict]:
                             whole_campaign=False),
         })  # fmt: skip
     return rows
-
 
 
 def pipeline_report(data: MeasurementData, *, view: str) -> list[dict]:

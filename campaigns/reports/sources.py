@@ -41,4 +41,3 @@ def source_rows(data: MeasurementData) -> list[dict]:
             "cost_per_opportunity": metrics.ratio(total_spend, len(deals)),
         })  # fmt: skip
     return rows
-
