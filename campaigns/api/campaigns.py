@@ -26,9 +26,7 @@ from campaigns.api.shared import (
     refusals_as_400,
     row_errors_json,
 )
-from campaigns.models import (
-    Campaign,
-)
+from campaigns.models import Campaign
 from core.csvimport import FileRefused
 
 

@@ -11,10 +11,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from accounts.models import Opportunity
 from campaigns import selectors, services
-from campaigns.api.shared import (
-    ModelPermissionsWithView,
-    refusals_as_400,
-)
+from campaigns.api.shared import ModelPermissionsWithView, refusals_as_400
 
 
 class OpportunitySerializer(serializers.ModelSerializer):

@@ -16,11 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns import selectors, services
-from campaigns.api.shared import (
-    CsvRenderer,
-    ModelPermissionsWithView,
-    refusals_as_400,
-)
+from campaigns.api.shared import CsvRenderer, ModelPermissionsWithView, refusals_as_400
 from campaigns.models import PipelinePlan
 from campaigns.reports.plans import plan_against_actual
 

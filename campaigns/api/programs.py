@@ -10,15 +10,8 @@ from rest_framework import serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from campaigns import selectors, services
-from campaigns.api.shared import (
-    ModelPermissionsWithView,
-    refusals_as_400,
-)
-from campaigns.models import (
-    Channel,
-    Program,
-    Spend,
-)
+from campaigns.api.shared import ModelPermissionsWithView, refusals_as_400
+from campaigns.models import Channel, Program, Spend
 
 
 class ProgramSerializer(serializers.ModelSerializer):

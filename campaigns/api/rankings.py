@@ -18,12 +18,7 @@ from rest_framework.response import Response
 
 from campaigns import metrics, selectors, services
 from campaigns.api.shared import CsvRenderer, ModelPermissionsWithView, period_checked
-from campaigns.models import (
-    RankingDecision,
-    RankingEntry,
-    RankingMetric,
-    RankingRun,
-)
+from campaigns.models import RankingDecision, RankingEntry, RankingMetric, RankingRun
 
 
 class RankingEntrySerializer(serializers.ModelSerializer):

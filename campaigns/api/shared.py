@@ -46,6 +46,7 @@ class ModelPermissionsWithView(DjangoModelPermissions):
 
 
 def csv_line(values: Sequence[Any]) -> str:
+    """One line of a streamed CSV download (None as an empty cell)."""
     buffer = io.StringIO()
     csv.writer(buffer).writerow(["" if v is None else v for v in values])
     return buffer.getvalue()

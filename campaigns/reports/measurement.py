@@ -1,6 +1,6 @@
-"""The rows every campaign measurement report reads (DESIGN 5): per program, campaign and channel,
-for any period, in a fixed number of queries whatever the number of programs,
-accounts or opportunities.
+"""The rows every campaign measurement report reads (DESIGN 5): per program,
+campaign and channel, for any period, in a fixed number of queries whatever
+the number of programs, accounts or opportunities.
 
 `measurement_load` reads everything a report needs in eleven queries (more only to compute
 scores a snapshot is missing for: `target_scores`); the reports in this package
