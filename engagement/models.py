@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import Account, Contact, ICPSegment
+from engagement import scoring
 
 
 class Source(models.Model):
@@ -212,8 +213,8 @@ class ScoringModel(models.Model):
     contact_cap = models.FloatField(default=40.0)
     scale = models.FloatField(default=50.0)
     # Scores up to engaged_min - 1 are "aware"; from qualified_min on, "qualified".
-    engaged_min = models.PositiveSmallIntegerField(default=41)
-    qualified_min = models.PositiveSmallIntegerField(default=61)
+    engaged_min = models.PositiveSmallIntegerField(default=scoring.ENGAGED_MIN_DEFAULT)
+    qualified_min = models.PositiveSmallIntegerField(default=scoring.QUALIFIED_MIN_DEFAULT)
     lookback_days = models.PositiveIntegerField(default=365)
     anonymous_factor = models.FloatField(default=0.5)
     required_roles = models.JSONField(default=list, blank=True)

@@ -34,6 +34,12 @@ REBASE_EXPONENT = 500.0
 MAX_EXPONENT = 600.0
 MIN_EXPONENT = -150.0
 SECONDS_PER_DAY = 86_400.0
+# A scoring model's default bands: scores from ENGAGED_MIN_DEFAULT are
+# "engaged", from QUALIFIED_MIN_DEFAULT "qualified". The one owner of these
+# numbers: ScoringParameters, the ScoringModel columns and the campaign
+# reports (for a snapshot whose model version is gone) all read them here.
+ENGAGED_MIN_DEFAULT = 41
+QUALIFIED_MIN_DEFAULT = 61
 
 
 @dataclass(frozen=True)
@@ -43,8 +49,8 @@ class ScoringParameters:
     half_life_days: float = 30.0
     contact_cap: float = 40.0
     scale: float = 50.0
-    engaged_min: int = 41
-    qualified_min: int = 61
+    engaged_min: int = ENGAGED_MIN_DEFAULT
+    qualified_min: int = QUALIFIED_MIN_DEFAULT
     lookback_days: int = 365
     anonymous_factor: float = 0.5
     required_roles: Sequence[str] = field(default_factory=tuple)
