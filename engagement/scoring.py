@@ -40,19 +40,27 @@ SECONDS_PER_DAY = 86_400.0
 # reports (for a snapshot whose model version is gone) all read them here.
 ENGAGED_MIN_DEFAULT = 41
 QUALIFIED_MIN_DEFAULT = 61
+# The other defaults of DESIGN 4, owned here the same way (the activity weights
+# and seniority multipliers are engagement.models.default_activity_weights and
+# default_seniority_multipliers, which name the activity types).
+HALF_LIFE_DAYS_DEFAULT = 30.0
+CONTACT_CAP_DEFAULT = 40.0
+SCALE_DEFAULT = 50.0
+LOOKBACK_DAYS_DEFAULT = 365
+ANONYMOUS_FACTOR_DEFAULT = 0.5
 
 
 @dataclass(frozen=True)
 class ScoringParameters:
     activity_weights: Mapping[str, float]
     seniority_multipliers: Mapping[str, float]
-    half_life_days: float = 30.0
-    contact_cap: float = 40.0
-    scale: float = 50.0
+    half_life_days: float = HALF_LIFE_DAYS_DEFAULT
+    contact_cap: float = CONTACT_CAP_DEFAULT
+    scale: float = SCALE_DEFAULT
     engaged_min: int = ENGAGED_MIN_DEFAULT
     qualified_min: int = QUALIFIED_MIN_DEFAULT
-    lookback_days: int = 365
-    anonymous_factor: float = 0.5
+    lookback_days: int = LOOKBACK_DAYS_DEFAULT
+    anonymous_factor: float = ANONYMOUS_FACTOR_DEFAULT
     required_roles: Sequence[str] = field(default_factory=tuple)
 
     @property
