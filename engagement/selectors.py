@@ -26,7 +26,14 @@ from engagement.models import (
     Source,
 )
 from engagement.networks import address_key
-from engagement.scoring import ScoringParameters, days_between, forward_term, points_at
+from engagement.rollup.scoring_models import scoring_of
+from engagement.scoring import (
+    activity_points,
+    anonymous_counted,
+    contact_counted,
+    roles_covered,
+    within_lookback,
+)
 
 
 def write_key_digest(write_key: str) -> str:
@@ -195,32 +202,23 @@ def account_engagement_explain(
     segments = []
     for engagement in engagements:
         model = engagement.scoring_model
-        params = ScoringParameters(
-            activity_weights=model.activity_weights,
-            seniority_multipliers=model.seniority_multipliers,
-            half_life_days=model.half_life_days,
-            contact_cap=model.contact_cap,
-            anonymous_factor=model.anonymous_factor,
-        )
+        # The rollup's own parameters, terms and cap (engagement.scoring), so
+        # that any stored time (year 1, 9999) is explained as it was scored.
+        params = scoring_of(model).params
         by_type: dict[str, float] = defaultdict(float)
         by_contact: dict[int | None, dict[str, Any]] = {}
         contributions = []
         for row in activities:
-            if days_between(row["occurred_at"], at) > model.lookback_days:
+            if not within_lookback(row["occurred_at"], at=at, lookback_days=params.lookback_days):
                 continue
             anonymous = row["contact_id"] is None
-            multiplier = 1.0 if anonymous else params.multiplier(row["contact__seniority"])
-            # The rollup's own terms against the score's landmark: the same
-            # bounded exponent, so any stored time (year 1, 9999) is explained
-            # as it was scored, never an overflow.
-            points = forward_term(
+            points = activity_points(
                 weight=params.weight(row["type"]),
-                multiplier=multiplier,
+                multiplier=1.0 if anonymous else params.multiplier(row["contact__seniority"]),
                 occurred_at=row["occurred_at"],
                 landmark=engagement.landmark,
+                at=at,
                 rate=params.decay_rate,
-            ) * points_at(
-                decay_sum=1.0, landmark=engagement.landmark, at=at, rate=params.decay_rate
             )
             if points == 0:
                 continue
@@ -240,9 +238,9 @@ def account_engagement_explain(
             contributions.append((points, row))
         for person in by_contact.values():
             person["counted"] = (
-                params.anonymous_factor * max(0.0, person["points"])
+                anonymous_counted(person["points"], anonymous_factor=params.anonymous_factor)
                 if person["contact_id"] is None
-                else min(params.contact_cap, max(0.0, person["points"]))
+                else contact_counted(person["points"], cap=params.contact_cap)
             )
         membership = memberships.get(engagement.segment_id)
         contributions.sort(key=lambda item: -abs(item[0]))
@@ -256,9 +254,9 @@ def account_engagement_explain(
                 "computed_at": engagement.computed_at,
                 "engaged_contacts": engagement.engaged_contacts,
                 "roles_covered": engagement.roles_covered,
-                "roles_missing": [
-                    r for r in model.required_roles if r not in engagement.roles_covered
-                ],
+                "roles_missing": roles_covered(
+                    engaged_roles=engagement.roles_covered, required_roles=params.required_roles
+                )[1],
                 "fit": {
                     "score": membership.fit_score if membership else None,
                     "grade": membership.fit_grade if membership else None,
