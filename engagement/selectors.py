@@ -25,7 +25,7 @@ from engagement.models import (
     ScoringModel,
     Source,
 )
-from engagement.networks import address_key
+from engagement.networks import address_key, innermost_range_domain_sql
 from engagement.rollup.scoring_models import scoring_of
 from engagement.scoring import (
     activity_points,
@@ -75,24 +75,15 @@ def tracking_config_forget() -> None:
     _event_mappings.clear()
 
 
-# Of the ranges holding an address, the innermost: ranges are CIDR blocks, so any
-# two are nested or disjoint, and the innermost holding one starts last (and, of
-# two starting together, ends first). The (first_address, last_address) index
-# is walked down from the address until a range holds it.
-_ACCOUNTS_FOR_ADDRESS_KEYS = """
+# Each address key with the account owning its innermost IP range.
+_ACCOUNTS_FOR_ADDRESS_KEYS = f"""
 SELECT held.address_key, account.id
 FROM (
-    SELECT keys.address_key, (
-        SELECT ip_range.domain FROM engagement_iprange AS ip_range
-        WHERE ip_range.first_address <= keys.address_key
-          AND ip_range.last_address >= keys.address_key
-        ORDER BY ip_range.first_address DESC, ip_range.last_address ASC
-        LIMIT 1
-    ) AS domain
-    FROM ({keys}) AS keys
+    SELECT keys.address_key, {innermost_range_domain_sql("keys.address_key")} AS domain
+    FROM ({{keys}}) AS keys
 ) AS held
 JOIN accounts_account AS account ON account.domain = held.domain
-"""
+"""  # noqa: S608 - constant text of ours; the keys are a parameter
 # The JSON array of keys as a one-column table.
 _ADDRESS_KEYS_FROM_JSON = {
     "postgresql": "SELECT value AS address_key FROM json_array_elements_text(%s::json)",
