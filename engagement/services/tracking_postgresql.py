@@ -18,9 +18,10 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.utils import timezone
 
 from accounts.identity import bare_contacts_insert_sql
+from engagement.activity_types import ActivityTypes
 from engagement.networks import address_key, innermost_range_domain_sql
 from engagement.services.activities import records_json
-from engagement.tracking import ActivityTypes, TrackingCall
+from engagement.tracking import TrackingCall
 
 # The tracking API's hot path on PostgreSQL: the statement itself resolves what
 # tracking._activities_store resolves in Python elsewhere (same rules, same
