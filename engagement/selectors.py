@@ -14,12 +14,13 @@ from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.fit import criteria_explain
-from accounts.models import Account, SegmentMembership
+from accounts.models import Account, ICPSegment, SegmentMembership
 from accounts.selectors import FIRMOGRAPHIC_FIELDS, account_list, firmographics_of
 from core.ttlcache import TtlCache
 from engagement.models import (
     AccountEngagement,
     Activity,
+    Alert,
     EngagementSnapshot,
     EventTypeMapping,
     ScoringModel,
@@ -137,6 +138,27 @@ def account_list_engaged(*, segment_id: int | None, today: dt.date) -> QuerySet[
         score_change_7d=score - score_on(today - dt.timedelta(days=7)),
         score_change_30d=score - score_on(today - dt.timedelta(days=30)),
     )
+
+
+def segment_list_counted() -> QuerySet[ICPSegment]:
+    """Segments by name, each with its member count. One query."""
+    return ICPSegment.objects.annotate(member_count=Count("memberships")).order_by("name")
+
+
+def scoring_model_list(*, all_versions: bool) -> QuerySet[ScoringModel]:
+    """The current scoring models (every version with `all_versions`), by segment
+    name and newest version first, each with its segment. One query."""
+    models = ScoringModel.objects.select_related("segment").order_by("segment__name", "-version")
+    return models if all_versions else models.filter(is_current=True)
+
+
+def alert_list(*, recipient_id: int | None) -> QuerySet[Alert]:
+    """Alerts newest first, each with its account, segment and recipient: the
+    recipient's, or everyone's when `recipient_id` is None. One query."""
+    alerts = Alert.objects.select_related("account", "segment", "recipient")
+    if recipient_id is not None:
+        alerts = alerts.filter(recipient_id=recipient_id)
+    return alerts.order_by("-created_at", "-id")
 
 
 TOP_ACTIVITIES = 10
