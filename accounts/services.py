@@ -146,15 +146,7 @@ class SegmentRow:
 @transaction.atomic
 def segments_bulk_upsert(*, rows: Sequence[SegmentRow]) -> dict[str, int]:
     """Insert or update ICP segments by name; returns name -> id."""
-    objects = [
-        ICPSegment(
-            name=row.name,
-            description=row.description,
-            criteria=row.criteria,
-            is_active=row.is_active,
-        )
-        for row in rows
-    ]
+    objects = [ICPSegment(**asdict(row)) for row in rows]
     return bulk.bulk_upsert_ids(
         model=ICPSegment,
         objects=objects,

@@ -122,9 +122,10 @@ def upsert_by_key(
     A None value means "not given": it lets a new row take the model's default,
     and by default leaves a stored value alone; `merge(field, stored, incoming)`
     says otherwise what a stored row's field becomes (the owning app's policy:
-    accounts.merge for accounts and contacts). Reads are chunked by key and writes are
-    `bulk_create` and `bulk_update`, so the cost does not grow per row in
-    queries. With write=False nothing is written (a dry run), counts are exact.
+    accounts.merge for accounts and contacts). Reads are chunked by key and
+    writes are `bulk_create` and `bulk_update`, so the cost does not grow per
+    row in queries. With write=False nothing is written (a dry run), counts are
+    exact.
     """
     existing: dict[Any, models.Model] = {}
     stored_rows = model._default_manager.filter(scope or models.Q())
