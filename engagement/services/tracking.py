@@ -20,6 +20,7 @@ from accounts.identity import (
     contacts_for_user_ids,
     contacts_identify,
 )
+from accounts.junk import junk_exclusion_reason
 from engagement.activity_types import ActivityTypes
 from engagement.models import Activity, AnonymousIdentity, IdentityCall, RejectedCall
 from engagement.rollup.incremental import scores_rollup_schedule
@@ -239,9 +240,7 @@ def _activities_store(
                 tracking_key=call.tracking_key,
                 event_name=(call.event or call.name)[:200],
                 properties=call.properties,
-                excluded_reason=f"junk contact: {person.junk_reason}"
-                if person and person.junk_reason
-                else "",
+                excluded_reason=junk_exclusion_reason(person.junk_reason) if person else "",
             )
         )
     return activities_bulk_insert(source_id=source_id, rows=rows)

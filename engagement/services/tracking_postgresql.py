@@ -18,10 +18,19 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.utils import timezone
 
 from accounts.identity import bare_contacts_insert_sql
+from accounts.junk import JUNK_EXCLUSION_PREFIX
 from engagement.activity_types import ActivityTypes
 from engagement.networks import address_key, innermost_range_domain_sql
 from engagement.services.activities import records_json
 from engagement.tracking import TrackingCall
+
+# accounts.junk's exclusion prefix as a SQL string literal (accounts.junk owns the
+# rule; each activity's reason is junk_exclusion_reason of its contact's). Written
+# into the text, not sent as a parameter, so the statement, the name it is
+# prepared under and its parameters stay as they were. %% for psycopg2's escapes.
+_JUNK_EXCLUSION_PREFIX_SQL = "'{}'".format(
+    JUNK_EXCLUSION_PREFIX.replace("'", "''").replace("%", "%%")
+)
 
 # The tracking API's hot path on PostgreSQL: the statement itself resolves what
 # tracking._activities_store resolves in Python elsewhere (same rules, same
@@ -47,7 +56,7 @@ SELECT %s, %s, r.m, r.t, timestamptz 'epoch' + r.o::bigint * interval '1 microse
     r.an, r.ip::inet, r.tk, r.en, r.p,
     CASE
         WHEN person.is_junk AND person.junk_reason <> ''
-            THEN 'junk contact: ' || person.junk_reason
+            THEN {_JUNK_EXCLUSION_PREFIX_SQL} || person.junk_reason
         ELSE ''
     END
 -- Each field of the calls travels as a JSON array of its own, zipped back into
@@ -76,7 +85,7 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) AS person ON true
 ON CONFLICT (source_id, message_id) DO NOTHING
-"""  # noqa: S608 - constant text of ours; every value is a parameter
+"""  # noqa: S608 - constant text of ours (the prefix quoted above); every value is a parameter
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
