@@ -14,7 +14,9 @@ import orjson
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from bench import BENCHMARKS, BenchmarkError, ingest, rollup
+from bench import BENCHMARKS, BenchmarkError
+from bench.ingest import benchmark as ingest
+from bench.rollup import benchmark as rollup
 
 # Two cores: two worker processes use both for Python while PostgreSQL takes its
 # share; threads let a worker parse one request while another waits on a commit.
