@@ -1,9 +1,13 @@
-"""The naive ORM loop the rollup benchmark times against the product's recompute."""
+"""The naive ORM loop the rollup benchmark times against the product's recompute.
+
+What is naive is the loop (a query per account and per contact, a write per
+row); the math is the product's pure reference, engagement/scoring.py, called
+for every row. The independent check of the scores is `reference.REFERENCE_SQL`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 
 from django.db import transaction
@@ -12,6 +16,8 @@ from accounts.models import Account, Contact
 from bench import RolledBack
 from bench.rollup.reference import Scores
 from engagement.models import AccountEngagement, Activity, ContactEngagement, ScoringModel
+from engagement.rollup.scoring_models import scoring_of
+from engagement.scoring import forward_term, normalised_score, raw_score
 
 
 def naive_scores(*, segment_id: int, at: dt.datetime, account_ids: Sequence[int]) -> Scores:
@@ -20,24 +26,28 @@ def naive_scores(*, segment_id: int, at: dt.datetime, account_ids: Sequence[int]
     contact sums and account scores. The writes are rolled back afterwards, so
     the product's rows stay as its recompute left them."""
     model = ScoringModel.objects.get(segment_id=segment_id, is_current=True)
-    rate = math.log(2) / model.half_life_days
+    params = scoring_of(model).params
+    rate = params.decay_rate
     scores: Scores = {}
     try:
         with transaction.atomic():
             for account in Account.objects.filter(pk__in=account_ids):
-                raw, latest = 0.0, None
+                contact_points: list[float] = []
+                latest = None
                 people = Contact.objects.filter(
                     activities__account=account, activities__excluded_reason=""
                 ).distinct()
                 for contact in people:
-                    multiplier = float(model.seniority_multipliers.get(contact.seniority, 1.0))
+                    multiplier = params.multiplier(contact.seniority)
                     points, contact_latest = 0.0, None
                     for activity in Activity.objects.filter(
                         account=account, contact=contact, excluded_reason=""
                     ):
-                        days = (at - activity.occurred_at).total_seconds() / 86_400
-                        weight = float(model.activity_weights.get(activity.type, 0.0))
-                        points += weight * multiplier * math.exp(-rate * days)
+                        # Against the landmark `at`, as the contact sum is saved.
+                        points += forward_term(
+                            weight=params.weight(activity.type), multiplier=multiplier,
+                            occurred_at=activity.occurred_at, landmark=at, rate=rate,
+                        )  # fmt: skip
                         contact_latest = max(contact_latest or activity.occurred_at,
                                              activity.occurred_at)  # fmt: skip
                     ContactEngagement.objects.update_or_create(
@@ -45,19 +55,22 @@ def naive_scores(*, segment_id: int, at: dt.datetime, account_ids: Sequence[int]
                         defaults={"landmark": at, "decay_sum": points,
                                   "last_activity_at": contact_latest},
                     )  # fmt: skip
-                    raw += min(model.contact_cap, max(0.0, points))
+                    contact_points.append(points)
                     if latest is None or (contact_latest and contact_latest > latest):
                         latest = contact_latest
                 anonymous = 0.0
                 for activity in Activity.objects.filter(
                     account=account, contact__isnull=True, excluded_reason=""
                 ):
-                    days = (at - activity.occurred_at).total_seconds() / 86_400
-                    anonymous += float(model.activity_weights.get(activity.type, 0.0)) * math.exp(
-                        -rate * days
-                    )
-                raw += model.anonymous_factor * max(0.0, anonymous)
-                score = round(100 * (1 - math.exp(-raw / model.scale)))
+                    anonymous += forward_term(
+                        weight=params.weight(activity.type), multiplier=1.0,
+                        occurred_at=activity.occurred_at, landmark=at, rate=rate,
+                    )  # fmt: skip
+                raw = raw_score(
+                    contact_points=contact_points, anonymous_points=anonymous,
+                    cap=params.contact_cap, anonymous_factor=params.anonymous_factor,
+                )  # fmt: skip
+                score = normalised_score(raw, params.scale)
                 AccountEngagement.objects.update_or_create(
                     segment_id=segment_id, account=account,
                     defaults={"scoring_model": model, "landmark": at, "raw_score": raw,
