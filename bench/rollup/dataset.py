@@ -92,7 +92,7 @@ CONTACT_COLUMNS = (
     "created_at", "updated_at",
 )  # fmt: skip
 MEMBERSHIP_COLUMNS = ("segment_id", "account_id", "fit_score", "fit_grade", "computed_at")
-# What the ingest path writes for a stored activity (see engagement/services.py);
+# What the ingest path writes for a stored activity (see engagement/services/tracking.py);
 # columns added later take their defaults, so the rows look like ingested ones.
 ACTIVITY_COLUMNS = (
     "source_id", "message_id", "type", "occurred_at", "received_at", "account_id",
