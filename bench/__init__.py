@@ -1,8 +1,13 @@
 """Benchmarks run by `manage.py bench` (docs/benchmarks.md).
 
-Each benchmark is a module here with a `run(...)` that returns a result with
-`as_dict()`; the command picks them by name with `--only`. They measure the
-real stack (PostgreSQL, gunicorn) and refuse to run on SQLite.
+Each benchmark is a package here whose `benchmark` module has a `run(...)` that
+returns a result with `as_dict()`; the command picks them by name with `--only`.
+They measure the real stack (PostgreSQL, gunicorn) and refuse to run on SQLite.
+
+- `ingest/`: tracking events through gunicorn and /v1/batch against raw COPY;
+- `rollup/`: the score recompute against hand-written SQL and a naive ORM loop;
+- `measure`: what both measure alike (CHECKPOINT, wall time, machine facts);
+- `server`, `cpu`: gunicorn on loopback and CPU time by process (ingest).
 """
 
 from __future__ import annotations
@@ -13,3 +18,8 @@ BENCHMARKS: tuple[str, ...] = ("ingest", "rollup")
 
 class BenchmarkError(Exception):
     """A benchmark could not run or its result is wrong (lost or duplicated data)."""
+
+
+class RolledBack(Exception):
+    """Raised inside `transaction.atomic()` to undo on purpose what a measurement
+    wrote; caught right outside it."""

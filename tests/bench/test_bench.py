@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from accounts.models import Contact
-from bench import ingest
+from bench.ingest import benchmark, workload
 from engagement.models import Activity, Source
 
 EVENTS = 300
@@ -42,7 +42,7 @@ def test_the_ingest_benchmark_stores_every_event_once_and_reports_both_rates(
     result = json.loads(out.read_text())["ingest"]
     assert result["exactly_once"] is True
     assert result["events"] == result["stored"] == result["distinct_message_ids"] == EVENTS
-    assert result["requests"] == EVENTS // ingest.BATCH_SIZE
+    assert result["requests"] == EVENTS // workload.BATCH_SIZE
     assert result["duplicates_reported"] == 0
     assert result["contacts_created"] > 0
     assert result["with_contact"] > 0
@@ -56,16 +56,16 @@ def test_the_ingest_benchmark_stores_every_event_once_and_reports_both_rates(
     # The run deletes what it wrote.
     assert not Source.objects.filter(name__startswith="bench ingest").exists()
     assert not Activity.objects.exists()
-    assert not Contact.objects.filter(external_id__startswith=ingest.USER_PREFIX).exists()
+    assert not Contact.objects.filter(external_id__startswith=workload.USER_PREFIX).exists()
 
 
 def test_the_rate_is_reported_for_each_share_of_the_run() -> None:
     # Six batches of 100 answered at these seconds, in three shares of two:
     # 200 events in 2 s, then 200 in 2.5 s, then 200 in 1.5 s.
     answered = [1.0, 2.0, 3.0, 4.5, 5.0, 6.0]
-    assert ingest.rates_by_part(answered, events_per_batch=100, parts=3) == [100.0, 80.0, 133.3]
+    assert benchmark.rates_by_part(answered, events_per_batch=100, parts=3) == [100.0, 80.0, 133.3]
     # Fewer batches than shares: one share per batch.
-    assert ingest.rates_by_part([0.5, 1.0], events_per_batch=100) == [200.0, 200.0]
+    assert benchmark.rates_by_part([0.5, 1.0], events_per_batch=100) == [200.0, 200.0]
 
 
 def test_the_bench_refuses_sqlite_saying_why(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,9 +75,9 @@ def test_the_bench_refuses_sqlite_saying_why(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_the_same_seed_sends_the_same_bytes() -> None:
-    first = ingest.workload_generate(events=250, seed=7)
-    again = ingest.workload_generate(events=250, seed=7)
-    other = ingest.workload_generate(events=250, seed=8)
+    first = workload.workload_generate(events=250, seed=7)
+    again = workload.workload_generate(events=250, seed=7)
+    other = workload.workload_generate(events=250, seed=8)
     assert [b.body for b in first.batches] == [b.body for b in again.batches]
     assert [b.events for b in first.batches] == [100, 100, 50]
     assert first.checksum == again.checksum != other.checksum

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.ingest import HTTPProtocolError, KeepAliveConnection
+from bench.ingest.client import HTTPProtocolError, KeepAliveConnection
 
 
 class Echo(http.server.BaseHTTPRequestHandler):

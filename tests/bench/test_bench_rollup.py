@@ -13,7 +13,8 @@ from django.db import connection
 from django.db.models import F
 
 from accounts.models import Account
-from bench import rollup
+from bench.rollup import benchmark, dataset
+from bench.rollup.reference import scores_compare
 from engagement.models import AccountEngagement, Activity, Alert
 
 TINY = [
@@ -76,7 +77,7 @@ def test_the_product_agrees_with_the_hand_written_sql_on_every_score(
 
 
 def _recompute_then_corrupt(change: dict[str, Any]) -> Any:
-    real = rollup.recompute
+    real = benchmark.recompute
 
     def wrong(*, segment_id: int) -> Any:
         result = real(segment_id=segment_id)
@@ -99,7 +100,7 @@ def _recompute_then_corrupt(change: dict[str, Any]) -> Any:
 def test_a_wrong_product_score_fails_the_run_naming_the_account(
     postgresql: None, monkeypatch: pytest.MonkeyPatch, change: dict[str, Any]
 ) -> None:
-    monkeypatch.setattr(rollup, "recompute", _recompute_then_corrupt(change))
+    monkeypatch.setattr(benchmark, "recompute", _recompute_then_corrupt(change))
     disagreement = r"after the full recompute \(round 1\): .* disagree on 1 of"
     with pytest.raises(CommandError, match=disagreement) as err:
         _bench()
@@ -110,7 +111,7 @@ def test_a_wrong_product_score_fails_the_run_naming_the_account(
 @pytest.mark.django_db(transaction=True)
 def test_the_dataset_depends_only_on_the_sizes_and_the_seed(postgresql: None) -> None:
     def fingerprint(seed: int) -> str:
-        rollup.dataset_seed(accounts=20, contacts=100, activities=1000, seed=seed)
+        dataset.dataset_seed(accounts=20, contacts=100, activities=1000, seed=seed)
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT md5(string_agg(concat_ws(',', id, type, occurred_at, account_id, "
@@ -143,9 +144,9 @@ def test_scores_compare_names_every_disagreement() -> None:
         3: (40.0 * (1 + 1e-8), 55),  # raw beyond the tolerance
         5: (1.0, 2),  # not a member in the reference
     }
-    mismatches = rollup.scores_compare(reference, product)
+    mismatches = scores_compare(reference, product)
     assert [m.account_id for m in mismatches] == [3, 4, 5]
     assert mismatches[1].product is None and mismatches[2].reference is None
     assert "product missing" in str(mismatches[1])
-    assert rollup.scores_compare(reference, reference) == []
-    assert rollup.scores_compare({1: (50.0, 63)}, {1: (50.0, 64)})[0].account_id == 1
+    assert scores_compare(reference, reference) == []
+    assert scores_compare({1: (50.0, 63)}, {1: (50.0, 64)})[0].account_id == 1

@@ -7,14 +7,17 @@ docs/benchmarks.md records the figures, how to reproduce them and what limits th
 from __future__ import annotations
 
 from argparse import ArgumentParser
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from bench import BENCHMARKS, BenchmarkError, ingest, rollup
+from bench import BENCHMARKS, BenchmarkError
+from bench.ingest import benchmark as ingest
+from bench.rollup import benchmark as rollup
 
 # Two cores: two worker processes use both for Python while PostgreSQL takes its
 # share; threads let a worker parse one request while another waits on a commit.
@@ -40,6 +43,17 @@ def _whole(name: str, low: int, high: int) -> Any:
         return number
 
     return parse
+
+
+Options = TypeVar("Options", ingest.IngestOptions, rollup.RollupOptions)
+
+
+def _benchmark_options(kind: type[Options], options: dict[str, Any]) -> Options:
+    """A benchmark's options from the command's: each field from the option of
+    the same name (`--new-activities` is `new_activities`), `progress` from the
+    verbosity."""
+    given = {f.name: options[f.name] for f in fields(kind) if f.name != "progress"}
+    return kind(**given, progress=options["verbosity"] > 0)
 
 
 class Command(BaseCommand):
@@ -133,33 +147,11 @@ class Command(BaseCommand):
         results: dict[str, Any] = {}
         try:
             if "ingest" in options["only"]:
-                result = ingest.run(
-                    ingest.IngestOptions(
-                        events=options["events"],
-                        connections=options["connections"],
-                        workers=options["workers"],
-                        threads=options["threads"],
-                        seed=options["seed"],
-                        keep=options["keep"],
-                        progress=options["verbosity"] > 0,
-                    )
-                )
+                result = ingest.run(_benchmark_options(ingest.IngestOptions, options))
                 results["ingest"] = result.as_dict()
                 self._ingest_report(result)
             if "rollup" in options["only"]:
-                rolled = rollup.run(
-                    rollup.RollupOptions(
-                        accounts=options["accounts"],
-                        contacts=options["contacts"],
-                        activities=options["activities"],
-                        new_activities=options["new_activities"],
-                        naive_sample=options["naive_sample"],
-                        rounds=options["rounds"],
-                        seed=options["seed"],
-                        explain=options["explain"],
-                        progress=options["verbosity"] > 0,
-                    )
-                )
+                rolled = rollup.run(_benchmark_options(rollup.RollupOptions, options))
                 results["rollup"] = rolled.as_dict()
                 self._rollup_report(rolled)
         except BenchmarkError as problem:
