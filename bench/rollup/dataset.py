@@ -21,6 +21,7 @@ from typing import Any
 from django.db import connection, transaction
 from tqdm import tqdm
 
+from accounts.junk import junk_exclusion_reason
 from accounts.models import Account, Contact, ICPSegment
 from bench import BenchmarkError
 from bench.rollup.copy_rows import NULL, copy_line, copy_lines
@@ -213,7 +214,7 @@ def _activity_lines(
         occurred = (AT - age).isoformat()
         junk = plan.junk_reason_by_contact.get(contact_id) if contact_id else None
         if junk:
-            excluded = f"junk contact: {junk}"
+            excluded = junk_exclusion_reason(junk)
         elif rng.random() < SHARE_OTHERWISE_EXCLUDED:
             excluded = "unsupported country: KP"
         else:
