@@ -54,7 +54,8 @@ def test_the_best_segments_score_change_and_buying_team_are_shown(
     assert "▲</span> +10" in html and "▼</span> -5" in html
     week_ago = (timezone.now().date() - dt.timedelta(days=7)).isoformat()
     assert f"Unknown: no score was recorded on {week_ago}" in html
-    assert "3 · 1/2 roles" in html  # engaged contacts, required roles covered
+    assert "3 engaged · 1/2 roles" in html  # engaged contacts, required roles covered
+    assert "1 engaged · 0/2 roles" in html
     assert 'href="/accounts/{}/"'.format(scenario["alpha"].pk) in html
 
 
