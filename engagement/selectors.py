@@ -134,28 +134,9 @@ def account_list_engaged(*, segment_id: int | None, today: dt.date) -> QuerySet[
     accounts = account_list()
     if segment_id is None:
         return accounts
-    engagement = AccountEngagement.objects.filter(account=OuterRef("pk"), segment_id=segment_id)
-    membership = SegmentMembership.objects.filter(account=OuterRef("pk"), segment_id=segment_id)
-
-    def score_on(day: dt.date) -> Subquery:
-        return Subquery(
-            EngagementSnapshot.objects.filter(
-                account=OuterRef("pk"), segment_id=segment_id, day=day
-            ).values("score")[:1]
-        )
-
-    score = Subquery(engagement.values("score")[:1])
-    return accounts.filter(memberships__segment_id=segment_id).annotate(
-        score=score,
-        stage=Subquery(engagement.values("stage")[:1]),
-        fit_grade=Subquery(membership.values("fit_grade")[:1]),
-        fit_score=Subquery(membership.values("fit_score")[:1]),
-        # No snapshot on that day (the account joined the segment since, or
-        # history was never backfilled): the change is unknown, None, never a
-        # change from 0. The API orders such rows last.
-        score_change_7d=score - score_on(today - dt.timedelta(days=7)),
-        score_change_30d=score - score_on(today - dt.timedelta(days=30)),
-    )
+    # The account list page's query for one segment (one owner of the score,
+    # stage, fit and change annotations), in name order like account_list.
+    return account_list_scored(segment_id=segment_id, today=today, ordering="name")
 
 
 TOP_ACTIVITIES = 10
@@ -448,6 +429,9 @@ def account_list_scored(
         required_roles=Subquery(model.values("required_roles")[:1], output_field=JSONField()),
         fit_grade=Subquery(membership.values("fit_grade")[:1]),
         fit_score=Subquery(membership.values("fit_score")[:1]),
+        # No snapshot on that day (the account joined the segment since, or
+        # history was never backfilled): the change is unknown, None, never a
+        # change from 0. Lists order such rows last.
         score_change_7d=score - score_on(today - dt.timedelta(days=7)),
         score_change_30d=score - score_on(today - dt.timedelta(days=30)),
     ).annotate(stage_rank=_STAGE_RANK)

@@ -50,7 +50,8 @@ class AccountListForm(forms.Form):
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES, label="Sort")
 
     def __init__(self, *args: Any, segments: list[tuple[int, str]], **kwargs: Any) -> None:
-        super().__init__(*args, label_suffix="", **kwargs)
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
         segment = self.fields["segment"]
         assert isinstance(segment, forms.TypedChoiceField)
         segment.choices = [("", "Best segment"), *segments]
