@@ -75,7 +75,7 @@ class AccountListForm(forms.Form):
             search=(self.value("q") or "").strip(),
             stage=self.value("stage") or "",
             score_min=self.value("score_min"),
-            score_max=self.value("score_max") if "score_max" not in self.errors else None,
+            score_max=self.value("score_max"),
             score_change=self.value("change") or "",
             fit_grade=self.value("fit") or "",
             tier=self.value("tier"),

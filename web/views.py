@@ -184,5 +184,7 @@ class SearchView(ReadPage, View):
             "contacts": account_selectors.contacts_search(query=query) if query else [],
         }
         partial = bool(getattr(request, "htmx", False))  # django_htmx.middleware sets it
+        if partial and not query:
+            return HttpResponse("")  # an emptied box closes the results
         template = "web/search_results.html" if partial else "web/search.html"
         return render(request, template, context)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,33 @@ def chromium_path() -> str:
         pytest.skip(problem)
     assert found
     return found
+
+
+def role_groups_restore() -> None:
+    """Grant the role groups again as the data migrations did, when a flush has
+    emptied them.
+
+    A live-server test commits its rows, so the database is flushed after it,
+    and the flush takes the groups (rows of data migrations) with it; Django's
+    serialized rollback cannot bring them back once another transactional test
+    has flushed (content types come back with new ids). So the roles migrations'
+    own grant functions run again, on the migrations' final state.
+    """
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations import RunPython
+
+    from accounts.roles import ROLES, role_permissions_grant
+
+    if Group.objects.filter(name__in=ROLES).count() == len(ROLES):
+        return
+    loader = MigrationLoader(connection)
+    state_apps = loader.project_state().apps
+    for _key, migration in sorted(loader.disk_migrations.items()):
+        for operation in migration.operations:
+            if not isinstance(operation, RunPython):
+                continue
+            code = operation.code
+            if isinstance(code, partial) and code.func is role_permissions_grant:
+                role_permissions_grant(state_apps, None, **code.keywords)

@@ -11,18 +11,30 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from tests.web.browser import CHROMIUM_ARGS, NARROW, SCREENSHOTS, WIDE, chromium_path
+from tests.web.browser import (
+    CHROMIUM_ARGS,
+    NARROW,
+    SCREENSHOTS,
+    WIDE,
+    chromium_path,
+    role_groups_restore,
+)
 
 pytestmark = [
     pytest.mark.browser,
-    # The live server reads what the test writes, so each test commits its rows;
-    # the role groups (a data migration) are restored after the flush.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # The live server reads what the test writes, so each test commits its rows.
+    pytest.mark.django_db(transaction=True),
 ]
 
 PASSWORD = "correct horse battery staple"
 # The focused element, by id or else by its text.
 FOCUSED = "document.activeElement.id || document.activeElement.textContent.trim()"
+
+
+@pytest.fixture(autouse=True)
+def role_groups(transactional_db: None) -> None:
+    """The Marketer, Sales and Executive groups, whatever flushed them before."""
+    role_groups_restore()
 
 
 @pytest.fixture

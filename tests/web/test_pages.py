@@ -292,6 +292,7 @@ def test_search_finds_accounts_and_contacts_as_a_page_and_as_you_type(
     partial = client.get("/search/?q=dana dec", headers={"HX-Request": "true"}).content.decode()
     assert "<html" not in partial and "Dana Decider" in partial
     assert "No account's name or domain contains" in partial
+    assert client.get("/search/?q=", headers={"HX-Request": "true"}).content == b""
 
 
 def test_the_shell_counts_the_users_recent_alerts(
