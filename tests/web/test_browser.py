@@ -58,6 +58,21 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
+def personas(rep: Any, marketer: Any, executive: Any) -> dict[str, Any]:
+    return {"rep": rep, "marketer": marketer, "executive": executive}
+
+
+@pytest.fixture
+def demo_data() -> None:
+    """`make run`'s demo, smaller."""
+    call_command("seed_demo", accounts=10, verbosity=0)
+
+
+# Tests list their data fixtures before `page`: the browser starts last, so
+# that every database write happens before Playwright's event loop runs in
+# this thread (rows written under it go through another connection object,
+# which pytest-django neither sees nor closes).
+@pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": WIDE, "height": 900})
     context.set_default_timeout(15_000)
@@ -93,10 +108,10 @@ def check_page(page: Any, name: str) -> None:
 
 @pytest.mark.parametrize("persona", ["rep", "marketer", "executive"])
 def test_every_role_logs_in_and_lands_on_the_account_list(
-    page: Any, live_server: Any, scenario: dict[str, Any], persona: str,
-    request: pytest.FixtureRequest,
+    scenario: dict[str, Any], personas: dict[str, Any], persona: str, live_server: Any,
+    page: Any,
 ) -> None:  # fmt: skip
-    user = request.getfixturevalue(persona)
+    user = personas[persona]
     log_in(page, live_server.url, user.username)
     assert page.get_by_role("heading", name="Accounts").is_visible()
     assert page.locator(".topbar .user").inner_text().startswith(f"{user.first_name} Persona")
@@ -106,8 +121,9 @@ def test_every_role_logs_in_and_lands_on_the_account_list(
     page.wait_for_url(f"{live_server.url}/login/")
 
 
-def test_a_sales_rep_works_the_list_on_the_demo_data(page: Any, live_server: Any) -> None:
-    call_command("seed_demo", accounts=10, verbosity=0)
+def test_a_sales_rep_works_the_list_on_the_demo_data(
+    demo_data: None, live_server: Any, page: Any
+) -> None:
     base = live_server.url
     log_in(page, base, "sales", "demo-sales")
     rows = page.locator("table.accounts tbody tr")
@@ -140,7 +156,7 @@ def test_a_sales_rep_works_the_list_on_the_demo_data(page: Any, live_server: Any
 
 
 def test_filter_sort_search_and_open_an_account(
-    page: Any, live_server: Any, scenario: dict[str, Any], rep: Any
+    scenario: dict[str, Any], rep: Any, live_server: Any, page: Any
 ) -> None:
     base = live_server.url
     log_in(page, base, rep.username)
@@ -162,7 +178,7 @@ def test_filter_sort_search_and_open_an_account(
 
 
 def test_a_sales_rep_gets_the_403_page_on_a_marketers_url(
-    page: Any, live_server: Any, scenario: dict[str, Any], rep: Any
+    scenario: dict[str, Any], rep: Any, live_server: Any, page: Any
 ) -> None:
     log_in(page, live_server.url, rep.username)
     response = page.goto(f"{live_server.url}/accounts/{scenario['alpha'].pk}/target/")
@@ -171,7 +187,7 @@ def test_a_sales_rep_gets_the_403_page_on_a_marketers_url(
 
 
 def test_keyboard_reaches_the_search_box_and_the_first_account(
-    page: Any, live_server: Any, scenario: dict[str, Any], rep: Any
+    scenario: dict[str, Any], rep: Any, live_server: Any, page: Any
 ) -> None:
     log_in(page, live_server.url, rep.username)
     reached = []
@@ -189,7 +205,7 @@ def test_keyboard_reaches_the_search_box_and_the_first_account(
 
 
 def test_every_page_passes_the_scan_and_fits_a_phone(
-    page: Any, live_server: Any, scenario: dict[str, Any], marketer: Any, rep: Any
+    scenario: dict[str, Any], marketer: Any, rep: Any, live_server: Any, page: Any
 ) -> None:
     base = live_server.url
     page.goto(f"{base}/login/")
