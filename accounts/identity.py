@@ -15,31 +15,28 @@ The callers are engagement.services.tracking, .tracking_postgresql and
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Q
 
 from accounts import selectors
 from accounts.junk import is_personal_domain, junk_reason
+from accounts.merge import (
+    ACCOUNT_MERGE,
+    ACCOUNT_PROFILE_FIELDS,
+    CONTACT_MERGE,
+    CONTACT_PROFILE_FIELDS,
+    contact_account,
+)
 from accounts.models import Account, Contact
 from accounts.normalise import email_domain
 from accounts.traits import AccountTraits, ContactTraits
 
-# A fixed number of queries per call whatever the number of identities.
-
-_IDENTIFY_CONTACT_FIELDS = (
-    "first_name",
-    "last_name",
-    "title",
-    "seniority",
-    "job_function",
-    "buying_role",
-    "country",
-)
-_GROUP_ACCOUNT_FIELDS = ("name", "industry", "employees", "annual_revenue", "country")
+# A fixed number of queries per call whatever the number of identities. How
+# what a call says meets what is stored is accounts.merge's rule.
 
 
 @dataclass(frozen=True)
@@ -67,6 +64,33 @@ def _account_ids_by_domain(domains: set[str]) -> dict[str, int]:
     return {domain: pk for domain, pk in rows if domain}
 
 
+Record = TypeVar("Record", Account, Contact)
+
+
+def _matched(
+    *,
+    by_id: Mapping[str, Record],
+    id_: str,
+    by_key: Mapping[str, Record],
+    key: str | None,
+    new: Callable[[], Record],
+    created: list[Record],
+    changed: dict[int, Record],
+) -> Record:
+    """The record a call names by its id, else by its natural key (email,
+    domain), else a new one, added to `created`; a stored one is added to
+    `changed`."""
+    record = by_id.get(id_) if id_ else None
+    if record is None and key:
+        record = by_key.get(key)
+    if record is None:
+        record = new()
+        created.append(record)
+    elif record.pk is not None:
+        changed[record.pk] = record
+    return record
+
+
 @dataclass(frozen=True)
 class IdentifyResult:
     contact_ids: dict[str, int]  # user id -> contact id
@@ -78,8 +102,10 @@ class IdentifyResult:
 def contacts_identify(*, identities: Sequence[ContactIdentity]) -> IdentifyResult:
     """Upsert contacts, matched by user id first and then by email.
 
-    Non-empty traits overwrite stored ones; later calls win over earlier ones.
-    A contact without an account is linked to the account of its email domain
+    Merged by accounts.merge: non-blank traits update stored ones, key by key,
+    and later calls win over earlier ones; a user id or email is only given to
+    a contact without one (an email another contact has stays there). A
+    contact without an account is linked to the account of its email domain
     (never a free-mail or disposable one), and the junk rules are applied to
     every contact not reviewed by hand.
     """
@@ -98,28 +124,30 @@ def contacts_identify(*, identities: Sequence[ContactIdentity]) -> IdentifyResul
     changed: dict[int, Contact] = {}
     for identity in identities:
         traits = identity.traits
-        contact = by_user_id.get(identity.user_id) if identity.user_id else None
-        if contact is None and traits.email:
-            contact = by_email.get(traits.email)
-        if contact is None:
-            contact = Contact()
-            created.append(contact)
-        elif contact.pk is not None:
-            changed[contact.pk] = contact
-        if identity.user_id and not contact.external_id:
-            contact.external_id = identity.user_id
+        contact = _matched(
+            by_id=by_user_id, id_=identity.user_id, by_key=by_email, key=traits.email,
+            new=Contact, created=created, changed=changed,
+        )  # fmt: skip
+        CONTACT_MERGE.apply(
+            contact,
+            {
+                "external_id": identity.user_id,
+                # An email another contact has stays with it.
+                "email": traits.email if traits.email not in by_email else None,
+                **{name: getattr(traits, name) for name in CONTACT_PROFILE_FIELDS},
+            },
+        )
+        if identity.user_id and contact.external_id == identity.user_id:
             by_user_id[identity.user_id] = contact
-        if traits.email and not contact.email and traits.email not in by_email:
-            contact.email = traits.email
+        if traits.email and contact.email == traits.email:
             by_email[traits.email] = contact
-        for name in _IDENTIFY_CONTACT_FIELDS:
-            value = getattr(traits, name)
-            if value:
-                setattr(contact, name, value)
         if contact.email:
             contact.email_domain = email_domain(contact.email)
-            if contact.account_id is None:
-                contact.account_id = account_by_domain.get(contact.email_domain)
+            contact.account_id = contact_account(
+                stored=contact.account_id,
+                named=None,
+                of_email_domain=account_by_domain.get(contact.email_domain),
+            )
         if not contact.junk_reviewed:
             was_junk = contact.is_junk
             contact.junk_reason = junk_reason(
@@ -144,7 +172,7 @@ def contacts_identify(*, identities: Sequence[ContactIdentity]) -> IdentifyResul
                 "account",
                 "is_junk",
                 "junk_reason",
-                *_IDENTIFY_CONTACT_FIELDS,
+                *CONTACT_PROFILE_FIELDS,
             ],
         )
     return IdentifyResult(
@@ -245,7 +273,10 @@ def bare_contacts_insert_sql() -> str:
 
 def accounts_group(*, groups: Sequence[AccountGroup]) -> dict[str, int]:
     """Upsert accounts by external id (the group id), then by domain, and link
-    the calling users to them. Returns group id -> account id."""
+    the calling users to them. Returns group id -> account id.
+
+    Merged by accounts.merge: non-blank traits update stored ones; a group id
+    or domain is only given to an account without one."""
     if not groups:
         return {}
     group_ids = {g.group_id for g in groups}
@@ -258,29 +289,28 @@ def accounts_group(*, groups: Sequence[AccountGroup]) -> dict[str, int]:
     changed: dict[int, Account] = {}
     for group in groups:
         traits = group.traits
-        account = by_group_id.get(group.group_id)
-        if account is None and traits.domain:
-            account = by_domain.get(traits.domain)
-        if account is None:
-            account = Account(name=traits.name or traits.domain or group.group_id)
-            created.append(account)
-        elif account.pk is not None:
-            changed[account.pk] = account
-        if not account.external_id:
-            account.external_id = group.group_id
+        account = _matched(
+            by_id=by_group_id, id_=group.group_id, by_key=by_domain, key=traits.domain,
+            new=functools.partial(Account, name=traits.name or traits.domain or group.group_id),
+            created=created, changed=changed,
+        )  # fmt: skip
         by_group_id[group.group_id] = account
-        if traits.domain and not account.domain and traits.domain not in by_domain:
-            account.domain = traits.domain
+        ACCOUNT_MERGE.apply(
+            account,
+            {
+                "external_id": group.group_id,
+                # A domain another account has stays with it.
+                "domain": traits.domain if traits.domain not in by_domain else None,
+                **{name: getattr(traits, name) for name in ACCOUNT_PROFILE_FIELDS},
+            },
+        )
+        if traits.domain and account.domain == traits.domain:
             by_domain[traits.domain] = account
-        for name in _GROUP_ACCOUNT_FIELDS:
-            value = getattr(traits, name)
-            if value not in (None, ""):
-                setattr(account, name, value)
 
     Account.objects.bulk_create(created)
     if changed:
         Account.objects.bulk_update(
-            changed.values(), ["external_id", "domain", *_GROUP_ACCOUNT_FIELDS]
+            changed.values(), ["external_id", "domain", *ACCOUNT_PROFILE_FIELDS]
         )
     account_ids = {gid: account.pk for gid, account in by_group_id.items() if gid in group_ids}
 
@@ -292,7 +322,11 @@ def accounts_group(*, groups: Sequence[AccountGroup]) -> dict[str, int]:
         )
         people = list(Contact.objects.filter(external_id__in=members.keys()))
         for person in people:
-            person.account_id = members[person.external_id or ""]
+            person.account_id = contact_account(
+                stored=person.account_id,
+                named=members[person.external_id or ""],
+                of_email_domain=None,
+            )
         Contact.objects.bulk_update(people, ["account"])
     new_domains = [a.domain for a in created if a.domain]
     if new_domains:
@@ -301,7 +335,9 @@ def accounts_group(*, groups: Sequence[AccountGroup]) -> dict[str, int]:
 
 
 def contacts_link_by_domain(*, domains: Sequence[str]) -> int:
-    """Give contacts without an account the account of their email domain."""
+    """Give contacts without an account the account of their email domain
+    (accounts.merge.contact_account: a link inferred from the email only fills
+    an empty one, which the query's `account__isnull` applies)."""
     account_by_domain = _account_ids_by_domain(set(domains))
     if not account_by_domain:
         return 0

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from accounts.junk import is_personal_domain, junk_reason
+from accounts.merge import contact_account
 from accounts.models import Account, BuyingRole, Contact, JobFunction, Opportunity, Seniority
 from accounts.normalise import email_domain, normalise_domain, normalise_email
 from accounts.selectors import junk_rules
@@ -174,7 +175,8 @@ def prepare_accounts(rows: Sequence[ParsedRow]) -> list[tuple[ParsedRow, dict[st
 
 def prepare_contacts(rows: Sequence[ParsedRow]) -> list[tuple[ParsedRow, dict[str, Any]]]:
     refs = _account_refs(rows)
-    # Contacts whose account is not named go to the account of their email domain.
+    # Contacts whose account is not named keep theirs, or go to the account of
+    # their email domain (accounts.merge.contact_account).
     email_domains = {email_domain(e) for r in rows if (e := r.values.get("email"))}
     by_domain = dict(
         Account.objects.filter(
@@ -182,11 +184,13 @@ def prepare_contacts(rows: Sequence[ParsedRow]) -> list[tuple[ParsedRow, dict[st
         ).values_list("domain", "id")
     )
     rules = junk_rules()
-    reviewed = set(
-        Contact.objects.filter(
-            email__in=[r.values["email"] for r in rows if r.values.get("email")], junk_reviewed=True
-        ).values_list("email", flat=True)
-    )
+    stored: dict[str, tuple[bool, int | None]] = {
+        email: (reviewed, account_id)
+        for email, reviewed, account_id in Contact.objects.filter(
+            email__in=[r.values["email"] for r in rows if r.values.get("email")]
+        ).values_list("email", "junk_reviewed", "account_id")
+        if email
+    }
     prepared = []
     for row in rows:
         values = dict(row.values)
@@ -197,10 +201,15 @@ def prepare_contacts(rows: Sequence[ParsedRow]) -> list[tuple[ParsedRow, dict[st
         if email is None:
             continue
         values["email_domain"] = email_domain(email)
-        values["account_id"] = account_id or by_domain.get(values["email_domain"])
+        reviewed, stored_account_id = stored.get(email, (False, None))
+        values["account_id"] = contact_account(
+            stored=stored_account_id,
+            named=account_id,
+            of_email_domain=by_domain.get(values["email_domain"]),
+        )
         if values["seniority"] is None and values["title"]:
             values["seniority"] = seniority_from_title(values["title"])
-        if email not in reviewed:
+        if not reviewed:
             reason = junk_reason(
                 email=email,
                 has_account=values["account_id"] is not None,

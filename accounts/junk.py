@@ -51,6 +51,23 @@ TITLE_KEYWORDS = (
 )
 
 
+# The activity of a junk contact is stored excluded with this prefix before the
+# contact's junk reason ("junk contact: competitor domain: rival.example").
+JUNK_EXCLUSION_PREFIX = "junk contact: "
+
+
+def junk_exclusion_reason(junk_reason: str) -> str:
+    """The exclusion reason of a contact's activity: "" for a contact that is
+    not junk (no reason), else the prefix and its junk reason.
+
+    The one owner of the rule: the set-based writes that cannot call Python per
+    row build the same text from JUNK_EXCLUSION_PREFIX (the ORM update in
+    engagement.services.junk, the tracking statement in
+    engagement.services.tracking_postgresql).
+    """
+    return f"{JUNK_EXCLUSION_PREFIX}{junk_reason}" if junk_reason else ""
+
+
 def is_personal_domain(domain: str) -> bool:
     """True for free-mail and disposable domains: they say nothing about an employer."""
     return domain in FREE_MAIL_DOMAINS or domain in DISPOSABLE_DOMAINS

@@ -1,15 +1,18 @@
 """Writes to accounts, contacts, segments, memberships, opportunities and role users.
 
-Bulk helpers are set-based: rows go in with one `bulk_create` per batch
-(upserting on the natural key) and ids come back by one chunked read per
-natural key, never a query per row. Natural keys are normalised here
-(accounts.normalise) because the database refuses anything else.
+Bulk helpers are set-based, never a query per row: segments, memberships and
+opportunities go in with one `bulk_create` per batch (upserting on the natural
+key); accounts and contacts are read by natural key in chunks and merged by
+accounts.merge (a blank never erases a known value), then created and updated
+in bulk. Natural keys are normalised here (accounts.normalise) because the
+database refuses anything else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -24,12 +27,25 @@ from accounts import selectors
 from accounts.fit import Fit, fit_grade, segment_member
 from accounts.identity import contacts_link_by_domain
 from accounts.junk import junk_reason
+from accounts.merge import (
+    ACCOUNT_MERGE,
+    ACCOUNT_PROFILE_FIELDS,
+    CONTACT_MERGE,
+    CONTACT_PROFILE_FIELDS,
+)
 from accounts.models import Account, Contact, ICPSegment, Opportunity, SegmentMembership
 from accounts.normalise import email_domain, normalise_domain, normalise_email
 from core import bulk
 
 BATCH_SIZE = bulk.BATCH_SIZE
 OnBatch = bulk.OnBatch
+
+
+def _given(key: str | None, what: str) -> str:
+    """A natural key bulk upserts need; blank refuses the batch."""
+    if key is None:
+        raise ValueError(f"{what} needs its natural key (domain, email) to be upserted in bulk")
+    return key
 
 
 # --- Accounts ---------------------------------------------------------------
@@ -44,60 +60,32 @@ class AccountRow:
     annual_revenue: Decimal | None = None
     country: str = ""
     tier: int | None = None
-    is_target: bool = False
-    is_customer: bool = False
+    # None: not given (a new account takes the model's default, a stored one keeps its value).
+    is_target: bool | None = None
+    is_customer: bool | None = None
     owner_id: int | None = None
     tags: list[str] = field(default_factory=list)
 
 
-_ACCOUNT_UPDATE_FIELDS = (
-    "name",
-    "industry",
-    "employees",
-    "annual_revenue",
-    "country",
-    "tier",
-    "tags",
-    "is_target",
-    "is_customer",
-    "owner",
-    "updated_at",
-)
+# The fields of an AccountRow merged into a stored account (accounts.merge).
+_ACCOUNT_ROW_FIELDS = tuple(f.name for f in dataclass_fields(AccountRow) if f.name != "domain")
 
 
 @transaction.atomic
 def accounts_bulk_upsert(
-    *, rows: Sequence[AccountRow], batch_size: int = BATCH_SIZE, on_batch: OnBatch | None = None
+    *, rows: Sequence[AccountRow], on_batch: OnBatch | None = None
 ) -> dict[str, int]:
-    """Insert or update accounts by domain; returns normalised domain -> id."""
-    objects = []
-    for row in rows:
-        domain = normalise_domain(row.domain)
-        if domain is None:
-            raise ValueError(f"account {row.name!r} needs a domain to be upserted in bulk")
-        objects.append(
-            Account(
-                name=row.name,
-                domain=domain,
-                industry=row.industry,
-                employees=row.employees,
-                annual_revenue=row.annual_revenue,
-                country=row.country,
-                tier=row.tier,
-                tags=list(row.tags),
-                is_target=row.is_target,
-                is_customer=row.is_customer,
-                owner_id=row.owner_id,
-            )
-        )
-    return bulk.bulk_upsert_ids(
-        model=Account,
-        objects=objects,
-        key="domain",
-        update_fields=_ACCOUNT_UPDATE_FIELDS,
-        batch_size=batch_size,
-        on_batch=on_batch,
-    )
+    """Insert accounts by domain, or merge the rows into the stored ones
+    (accounts.merge: a blank never erases a known value); returns normalised
+    domain -> id. Unchanged accounts are not written."""
+    values = [
+        {**asdict(row), "domain": _given(normalise_domain(row.domain), f"account {row.name!r}")}
+        for row in rows
+    ]
+    return bulk.upsert_by_key(
+        model=Account, key="domain", rows=values, fields=_ACCOUNT_ROW_FIELDS,
+        on_batch=on_batch, merge=ACCOUNT_MERGE.value,
+    ).ids  # fmt: skip
 
 
 # --- Contacts ---------------------------------------------------------------
@@ -109,64 +97,40 @@ class ContactRow:
     first_name: str = ""
     last_name: str = ""
     title: str = ""
-    seniority: str = "unknown"
-    job_function: str = "unknown"
-    buying_role: str = "unknown"
+    # None: not given (a new contact takes the model's default, a stored one keeps its value).
+    seniority: str | None = None
+    job_function: str | None = None
+    buying_role: str | None = None
     country: str = ""
     account_id: int | None = None
     is_junk: bool = False
     junk_reason: str = ""
 
 
-_CONTACT_UPDATE_FIELDS = (
-    "first_name",
-    "last_name",
-    "title",
-    "seniority",
-    "job_function",
-    "buying_role",
-    "country",
-    "account",
-    "is_junk",
-    "junk_reason",
-    "updated_at",
-)
+# The fields of a ContactRow merged into a stored contact (accounts.merge), and
+# the domain of its email.
+_CONTACT_ROW_FIELDS = (
+    "email_domain", *(f.name for f in dataclass_fields(ContactRow) if f.name != "email"),
+)  # fmt: skip
 
 
 @transaction.atomic
 def contacts_bulk_upsert(
-    *, rows: Sequence[ContactRow], batch_size: int = BATCH_SIZE, on_batch: OnBatch | None = None
+    *, rows: Sequence[ContactRow], on_batch: OnBatch | None = None
 ) -> dict[str, int]:
-    """Insert or update contacts by email; returns normalised email -> id."""
-    objects = []
-    for row in rows:
-        email = normalise_email(row.email)
-        if email is None:
-            raise ValueError("contacts upserted in bulk need an email")
-        objects.append(
-            Contact(
-                email=email,
-                email_domain=email_domain(email),
-                first_name=row.first_name,
-                last_name=row.last_name,
-                title=row.title,
-                seniority=row.seniority,
-                job_function=row.job_function,
-                buying_role=row.buying_role,
-                country=row.country,
-                account_id=row.account_id,
-                is_junk=row.is_junk,
-                junk_reason=row.junk_reason,
-            )
-        )
-    return bulk.bulk_upsert_ids(
-        model=Contact,
-        objects=objects,
-        key="email",
-        update_fields=_CONTACT_UPDATE_FIELDS,
-        batch_size=batch_size,
-        on_batch=on_batch,
-    )
+    """Insert contacts by email, or merge the rows into the stored ones
+    (accounts.merge: a blank never erases a known value, the junk flag is
+    always written); returns normalised email -> id. Unchanged contacts are
+    not written."""
+    emails = [_given(normalise_email(row.email), "a contact") for row in rows]
+    values = [
+        {**asdict(row), "email": email, "email_domain": email_domain(email)}
+        for row, email in zip(rows, emails, strict=True)
+    ]
+    return bulk.upsert_by_key(
+        model=Contact, key="email", rows=values, fields=_CONTACT_ROW_FIELDS,
+        on_batch=on_batch, merge=CONTACT_MERGE.value,
+    ).ids  # fmt: skip
 
 
 # --- Segments and fit -------------------------------------------------------
@@ -183,15 +147,7 @@ class SegmentRow:
 @transaction.atomic
 def segments_bulk_upsert(*, rows: Sequence[SegmentRow]) -> dict[str, int]:
     """Insert or update ICP segments by name; returns name -> id."""
-    objects = [
-        ICPSegment(
-            name=row.name,
-            description=row.description,
-            criteria=row.criteria,
-            is_active=row.is_active,
-        )
-        for row in rows
-    ]
+    objects = [ICPSegment(**asdict(row)) for row in rows]
     return bulk.bulk_upsert_ids(
         model=ICPSegment,
         objects=objects,
@@ -282,22 +238,7 @@ def opportunities_bulk_upsert(
     on_batch: OnBatch | None = None,
 ) -> int:
     """Insert or update opportunities by external_id (the CRM id)."""
-    objects = [
-        Opportunity(
-            external_id=row.external_id,
-            account_id=row.account_id,
-            name=row.name,
-            amount=row.amount,
-            currency=row.currency,
-            crm_stage=row.crm_stage,
-            status=row.status,
-            opened_on=row.opened_on,
-            close_on=row.close_on,
-            source=row.source,
-            product_line=row.product_line,
-        )
-        for row in rows
-    ]
+    objects = [Opportunity(**asdict(row)) for row in rows]
     bulk.bulk_upsert(
         model=Opportunity,
         objects=objects,
@@ -402,13 +343,14 @@ def contact_junk_review(*, contact_id: int, is_junk: bool, reason: str = "") -> 
 # --- CSV import writes (rows validated by accounts.imports) ------------------------
 
 Records = Sequence[tuple[Any, dict[str, Any]]]
+# Merged into stored rows by accounts.merge (the rows' account links are
+# accounts.merge.contact_account's, in accounts.imports.prepare_contacts).
 _ACCOUNT_IMPORT_FIELDS = (
-    "name", "domain", "external_id", "industry", "employees", "annual_revenue", "country",
-    "tier", "is_target", "is_customer", "owner_id",
+    *ACCOUNT_PROFILE_FIELDS, "domain", "external_id", "tier", "is_target", "is_customer",
+    "owner_id",
 )  # fmt: skip
 _CONTACT_IMPORT_FIELDS = (
-    "external_id", "first_name", "last_name", "title", "seniority", "job_function",
-    "buying_role", "country", "account_id", "is_junk", "junk_reason",
+    "external_id", *CONTACT_PROFILE_FIELDS, "account_id", "is_junk", "junk_reason",
 )  # fmt: skip
 _OPPORTUNITY_IMPORT_FIELDS = (
     "account_id", "name", "amount", "currency", "crm_stage", "status", "opened_on",
@@ -425,11 +367,11 @@ def accounts_import_write(
     without = [v for _, v in records if not v["domain"]]
     counts = bulk.upsert_by_key(
         model=Account, key="domain", rows=with_domain, fields=_ACCOUNT_IMPORT_FIELDS,
-        write=write, on_batch=on_batch,
+        write=write, on_batch=on_batch, merge=ACCOUNT_MERGE.value,
     ).counts  # fmt: skip
     counts += bulk.upsert_by_key(
         model=Account, key="name", rows=without, fields=_ACCOUNT_IMPORT_FIELDS,
-        write=write, on_batch=on_batch, scope=Q(domain__isnull=True),
+        write=write, on_batch=on_batch, scope=Q(domain__isnull=True), merge=ACCOUNT_MERGE.value,
     ).counts  # fmt: skip
     if write and with_domain:
         contacts_link_by_domain(domains=[v["domain"] for v in with_domain])
@@ -442,7 +384,7 @@ def contacts_import_write(
 ) -> bulk.Upserted:
     return bulk.upsert_by_key(
         model=Contact, key="email", rows=[v for _, v in records],
-        fields=_CONTACT_IMPORT_FIELDS, write=write, on_batch=on_batch,
+        fields=_CONTACT_IMPORT_FIELDS, write=write, on_batch=on_batch, merge=CONTACT_MERGE.value,
     )  # fmt: skip
 
 

@@ -14,6 +14,8 @@ BATCH_SIZE = 2000
 LOOKUP_CHUNK = 900
 
 OnBatch = Callable[[int], object]  # progress callbacks; any return value is ignored
+# merge(field, stored value, incoming value) -> the value the stored row takes.
+Merge = Callable[[str, Any, Any], Any]
 T = TypeVar("T")
 
 
@@ -112,14 +114,18 @@ def upsert_by_key(
     write: bool = True,
     on_batch: OnBatch | None = None,
     scope: models.Q | None = None,
+    merge: Merge | None = None,
 ) -> Upserted:
     """Insert rows whose `key` is new and update the others, counting which is which.
 
     `scope` narrows which stored rows may match (accounts without a domain, say).
-    A None value means "not given": it leaves a stored value alone and lets a
-    new row take the model's default. Reads are chunked by key and writes are
-    `bulk_create` and `bulk_update`, so the cost does not grow per row in
-    queries. With write=False nothing is written (a dry run), counts are exact.
+    A None value means "not given": it lets a new row take the model's default,
+    and by default leaves a stored value alone; `merge(field, stored, incoming)`
+    says otherwise what a stored row's field becomes (the owning app's policy:
+    accounts.merge for accounts and contacts). Reads are chunked by key and
+    writes are `bulk_create` and `bulk_update`, so the cost does not grow per
+    row in queries. With write=False nothing is written (a dry run), counts are
+    exact.
     """
     existing: dict[Any, models.Model] = {}
     stored_rows = model._default_manager.filter(scope or models.Q())
@@ -140,8 +146,10 @@ def upsert_by_key(
             continue
         differs = False
         for name in fields:
-            value = row.get(name)
-            if value is not None and getattr(obj, name) != value:
+            stored, value = getattr(obj, name), row.get(name)
+            if merge is not None:
+                value = merge(name, stored, value)
+            if value is not None and stored != value:
                 setattr(obj, name, value)
                 differs = True
         if differs and obj.pk is not None:

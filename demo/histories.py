@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from accounts.junk import junk_exclusion_reason
 from accounts.models import OpportunitySource, OpportunityStatus
 from demo.catalogue import (
     ACTIVITY_WEIGHTS,
@@ -415,7 +416,7 @@ def demo_junk_activities(dataset: DemoDataset) -> list[DemoActivity]:
                     contact_email=contact.email,
                     event_name=EVENT_NAMES[kind],
                     properties=_properties(rng, kind),
-                    excluded_reason=f"junk contact: {contact.junk_reason}",
+                    excluded_reason=junk_exclusion_reason(contact.junk_reason),
                 )
             )
     return activities

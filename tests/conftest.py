@@ -65,4 +65,8 @@ def eager_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
     from config.celery import app
 
     for conf in {id(app.conf): app.conf, id(current_app.conf): current_app.conf}.values():
+        # The app reads its settings under the CELERY_ namespace (config/celery.py):
+        # the plain key alone is not seen by an app configured that way (celery
+        # 5.6), the namespaced one alone not by one that is not.
         monkeypatch.setitem(conf, "task_always_eager", True)
+        monkeypatch.setitem(conf, "CELERY_TASK_ALWAYS_EAGER", True)

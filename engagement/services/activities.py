@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.identity import ContactIdentity, ContactRef, contacts_identify
+from accounts.junk import junk_exclusion_reason
 from accounts.models import Contact
 from accounts.traits import ContactTraits
 from core import bulk
@@ -217,9 +218,7 @@ def activities_import_write(
                 contact_id=person.id if person else None,
                 tracking_key=v["tracking_key"],
                 event_name=v["event_name"][:200],
-                excluded_reason=f"junk contact: {person.junk_reason}"
-                if person and person.junk_reason
-                else "",
+                excluded_reason=junk_exclusion_reason(person.junk_reason) if person else "",
             )
         )
     activities_bulk_insert(source_id=source_id, rows=rows, on_batch=on_batch)

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
 
+from accounts.junk import JUNK_EXCLUSION_PREFIX
 from accounts.models import Contact
 from accounts.services import contact_junk_review, contacts_junk_evaluate
 from core import bulk
@@ -22,7 +23,7 @@ def activities_exclusion_sync(*, contact_ids: Sequence[int]) -> int:
     reason while junk, counted again once the flag is reversed. Nothing is deleted."""
     junk_reason = (
         Contact.objects.filter(pk=OuterRef("contact_id"), is_junk=True)
-        .annotate(reason=Concat(Value("junk contact: "), "junk_reason"))
+        .annotate(reason=Concat(Value(JUNK_EXCLUSION_PREFIX), "junk_reason"))
         .values("reason")[:1]
     )
     updated = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.junk import JunkRules, junk_reason
+from accounts.junk import JUNK_EXCLUSION_PREFIX, JunkRules, junk_exclusion_reason, junk_reason
 from accounts.models import Contact, JunkRule
 from engagement.models import Activity
 from engagement.services.junk import contact_junk_set, junk_rules_apply
@@ -61,6 +61,14 @@ def reason(
 def test_each_rule_flags_the_right_contacts(kwargs: dict[str, object], expected: str) -> None:
     got = reason(**kwargs)  # type: ignore[arg-type]
     assert got.startswith(expected) if expected else got == ""
+
+
+def test_a_junk_contacts_activity_is_excluded_with_its_reason_and_others_are_not() -> None:
+    assert junk_exclusion_reason("competitor domain: rival.example") == (
+        "junk contact: competitor domain: rival.example"
+    )
+    assert junk_exclusion_reason("") == ""
+    assert JUNK_EXCLUSION_PREFIX == "junk contact: "
 
 
 @pytest.mark.django_db

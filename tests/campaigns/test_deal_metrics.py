@@ -19,7 +19,8 @@ from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from accounts.models import Account, Opportunity, SegmentMembership
-from campaigns import deals, metrics
+from campaigns import metrics
+from campaigns.reports import deals
 from core.csvimport import column_map_parse
 from imports.services import csv_import
 from tests.factories import AccountFactory, ICPSegmentFactory, OpportunityFactory, UserFactory
