@@ -68,6 +68,9 @@ class Account(models.Model):
             # Accounts without a domain are matched on name by CRM imports.
             models.Index(Lower("name"), name="account_lower_name_idx"),
         ]
+        # Target accounts are the marketers' choice; sales may change accounts
+        # (owner, firmographics) but not the target list.
+        permissions = [("mark_target_account", "Can mark accounts as targets or not")]
 
     def __str__(self) -> str:
         return self.name

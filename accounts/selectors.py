@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Value
+from django.db.models.functions import Concat
 
 from accounts.junk import JunkRules
-from accounts.models import Account, JunkRule, OpportunityStatus
+from accounts.models import Account, Contact, ICPSegment, JunkRule, OpportunityStatus
 
 # Who counts in an account's buying team, over its `contacts` relation: junk
 # contacts (DESIGN 4: free-mail, competitors, job seekers ...) are kept with
@@ -59,3 +60,40 @@ def firmographics_of(values: Mapping[str, Any]) -> dict[str, Any]:
         **{name: values.get(name) for name in FIRMOGRAPHIC_FIELDS},
         "annual_revenue": float(revenue) if revenue is not None else None,
     }
+
+
+# The global search box shows this many of each kind as you type.
+SEARCH_LIMIT = 8
+
+
+def accounts_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Account]:
+    """Accounts whose name or domain contains `query`, by name. One query."""
+    return list(
+        Account.objects.filter(Q(name__icontains=query) | Q(domain__icontains=query)).order_by(
+            "name", "id"
+        )[:limit]
+    )
+
+
+def contacts_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Contact]:
+    """Contacts whose full name or email contains `query`, with their account
+    joined, by name. One query."""
+    full_name = Concat("first_name", Value(" "), "last_name")
+    return list(
+        Contact.objects.select_related("account")
+        .annotate(full_name=full_name)
+        .filter(Q(full_name__icontains=query) | Q(email__icontains=query))
+        .order_by("last_name", "first_name", "id")[:limit]
+    )
+
+
+def segment_choices() -> list[tuple[int, str]]:
+    """(id, name) of the active segments, by name, for a page's segment picker. One query."""
+    return list(
+        ICPSegment.objects.filter(is_active=True).order_by("name").values_list("id", "name")
+    )
+
+
+def account_with_owner(*, account_id: int) -> Account | None:
+    """The account with its owner joined, or None. One query."""
+    return Account.objects.select_related("owner").filter(pk=account_id).first()

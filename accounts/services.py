@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts import selectors
 from accounts.fit import Fit, fit_grade, segment_member
@@ -455,3 +456,14 @@ def segment_memberships_refresh(*, segment_id: int) -> MembershipRefresh:
         removed=len(leaving),
         unchanged=len(members) - len(changed),
     )
+
+
+def account_target_set(*, account_id: int, is_target: bool) -> None:
+    """Mark an account as a target account, or not (a marketer's choice). Segments
+    whose criteria read the flag take the change on their next membership
+    refresh (the beat schedule's segments-refresh)."""
+    updated = Account.objects.filter(pk=account_id).update(
+        is_target=is_target, updated_at=timezone.now()
+    )
+    if not updated:
+        raise Account.DoesNotExist(f"no account with id {account_id}")

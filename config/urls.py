@@ -4,9 +4,7 @@ import the API views (the only app imports in config, allowed by name in
 pyproject.toml's import-linter contract "config imports no app")."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -54,12 +52,11 @@ api_patterns = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="accounts:account-list"), name="home"),
     path("", include("core.urls")),
     path("", include("engagement.urls")),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/", include("accounts.urls")),
+    # The pages (login, account list, search ...); their 403 and 404 pages are
+    # web/templates/403.html and 404.html, which Django's handlers render.
+    path("", include("web.urls")),
     path("api/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -10,9 +10,17 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from accounts.models import Account, Contact, ICPSegment, Opportunity
+from accounts.models import Account, Contact, ICPSegment, Opportunity, SegmentMembership
 from campaigns.models import Campaign, CampaignTarget, Program, Spend
-from engagement.models import Activity, ActivityType, Source
+from engagement.models import (
+    AccountEngagement,
+    Activity,
+    ActivityType,
+    Alert,
+    EngagementSnapshot,
+    ScoringModel,
+    Source,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -124,3 +132,62 @@ class SpendFactory(factory.django.DjangoModelFactory):
     program = factory.SubFactory(ProgramFactory)
     spent_on = dt.date(2026, 1, 15)
     amount = Decimal("1000.00")
+
+
+class SegmentMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SegmentMembership
+
+    segment = factory.SubFactory(ICPSegmentFactory)
+    account = factory.SubFactory(AccountFactory)
+    fit_score = 85
+    fit_grade = "A"
+
+
+class ScoringModelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ScoringModel
+
+    segment = factory.SubFactory(ICPSegmentFactory)
+
+
+class AccountEngagementFactory(factory.django.DjangoModelFactory):
+    """A stored score; the scoring model is the segment's current one (made if missing)."""
+
+    class Meta:
+        model = AccountEngagement
+
+    account = factory.SubFactory(AccountFactory)
+    segment = factory.SubFactory(ICPSegmentFactory)
+    scoring_model = factory.LazyAttribute(
+        lambda e: (
+            ScoringModel.objects.filter(segment=e.segment, is_current=True).first()
+            or ScoringModelFactory.create(segment=e.segment)
+        )
+    )
+    landmark = factory.LazyFunction(timezone.now)
+    computed_at = factory.LazyFunction(timezone.now)
+    score = 50
+    stage = "engaged"
+
+
+class EngagementSnapshotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EngagementSnapshot
+
+    account = factory.SubFactory(AccountFactory)
+    segment = factory.SubFactory(ICPSegmentFactory)
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    model_version = 1
+    score = 40
+    raw_score = 25.0
+    stage = "aware"
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Alert
+
+    account = factory.SubFactory(AccountFactory)
+    segment = factory.SubFactory(ICPSegmentFactory)
+    score = 65

@@ -131,7 +131,7 @@ def test_every_demo_user_logs_in_and_is_in_its_group(client: Client) -> None:
         assert f"{username}" in output and password in output
         user = user_model.objects.get(username=username)
         assert list(user.groups.values_list("name", flat=True)) == [group]
-        response = client.post(reverse("login"), {"username": username, "password": password})
+        response = client.post(reverse("web:login"), {"username": username, "password": password})
         assert response.status_code == 302, username
         assert int(client.session["_auth_user_id"]) == user.pk
         client.logout()

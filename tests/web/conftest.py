@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from accounts.roles import EXECUTIVE, MARKETER, SALES
+from tests.factories import (
+    AccountEngagementFactory,
+    AccountFactory,
+    ContactFactory,
+    EngagementSnapshotFactory,
+    ICPSegmentFactory,
+    OpportunityFactory,
+    ScoringModelFactory,
+    SegmentMembershipFactory,
+    UserFactory,
+)
+
+
+def _persona(username: str, role: str, first_name: str) -> Any:
+    user = UserFactory.create(username=username, first_name=first_name, last_name="Persona")
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def rep(db: None) -> Any:
+    """The sales persona (tests moved from tests/accounts name it `rep`)."""
+    return _persona("rep", SALES, "Sam")
+
+
+@pytest.fixture
+def marketer(db: None) -> Any:
+    return _persona("marketer", MARKETER, "Maya")
+
+
+@pytest.fixture
+def executive(db: None) -> Any:
+    return _persona("executive", EXECUTIVE, "Eve")
+
+
+@pytest.fixture
+def scenario(rep: Any) -> dict[str, Any]:
+    """Alpha: Fintech 70 qualified (60 a week ago, 75 a month ago), SaaS 20;
+    Bravo: Fintech 45 engaged, no history; Charlie: in no segment."""
+    today = timezone.now().date()
+    fintech = ICPSegmentFactory.create(name="Fintech")
+    saas = ICPSegmentFactory.create(name="SaaS")
+    ScoringModelFactory.create(segment=fintech, required_roles=["decision_maker", "champion"])
+    other = UserFactory.create(username="other", first_name="Olly", last_name="Other")
+    alpha = AccountFactory.create(
+        name="Alpha", domain="alpha.example", owner=rep, tier=1, is_target=True
+    )
+    bravo = AccountFactory.create(name="Bravo", domain="bravo.example", owner=other, tier=2)
+    charlie = AccountFactory.create(name="Charlie", domain="charlie.example", owner=None, tier=3)
+    SegmentMembershipFactory.create(segment=fintech, account=alpha, fit_score=90, fit_grade="A")
+    SegmentMembershipFactory.create(segment=saas, account=alpha, fit_score=50, fit_grade="C")
+    SegmentMembershipFactory.create(segment=fintech, account=bravo, fit_score=65, fit_grade="B")
+    AccountEngagementFactory.create(
+        account=alpha, segment=fintech, score=70, stage="qualified", engaged_contacts=3,
+        roles_covered=["champion"],
+    )  # fmt: skip
+    AccountEngagementFactory.create(account=alpha, segment=saas, score=20, stage="aware")
+    AccountEngagementFactory.create(
+        account=bravo, segment=fintech, score=45, stage="engaged", engaged_contacts=1
+    )
+    EngagementSnapshotFactory.create(
+        account=alpha, segment=fintech, day=today - dt.timedelta(days=7), score=60
+    )
+    EngagementSnapshotFactory.create(
+        account=alpha, segment=fintech, day=today - dt.timedelta(days=30), score=75
+    )
+    OpportunityFactory.create(account=alpha)
+    OpportunityFactory.create(account=alpha)
+    ContactFactory.create(account=bravo, first_name="Dana", last_name="Decider",
+                          email="dana@bravo.example")  # fmt: skip
+    return {"fintech": fintech, "saas": saas, "alpha": alpha, "bravo": bravo, "charlie": charlie}

@@ -1,0 +1,226 @@
+"""The pages as a person sees them: a live server, Debian's chromium through
+Playwright, logged in as each role. Screenshots of every page at 1280 and 390
+pixels go to artifacts/screenshots/; every page passes axe's scan with no
+serious or critical violation and is no wider than a 390-pixel screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from tests.web.browser import (
+    CHROMIUM_ARGS,
+    NARROW,
+    SCREENSHOTS,
+    WIDE,
+    chromium_path,
+    role_groups_restore,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    # The live server reads what the test writes, so each test commits its rows.
+    pytest.mark.django_db(transaction=True),
+]
+
+PASSWORD = "correct horse battery staple"
+# The focused element, by id or else by its text.
+FOCUSED = "document.activeElement.id || document.activeElement.textContent.trim()"
+
+
+@pytest.fixture(autouse=True)
+def role_groups(transactional_db: None) -> None:
+    """The Marketer, Sales and Executive groups, whatever flushed them before."""
+    role_groups_restore()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A browser per test: Playwright's sync API runs an event loop (in greenlets)
+    in this thread, and while it runs Django's per-context connection is not the
+    one the test database was set up on; started after the database fixtures and
+    stopped before their teardown, it leaves them alone."""
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    # Django refuses ORM calls from a thread with a running event loop unless
+    # told it is safe: the test's own calls are synchronous, so it is, for the
+    # browser's lifetime only.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            yield launched
+            launched.close()
+
+
+@pytest.fixture
+def personas(rep: Any, marketer: Any, executive: Any) -> dict[str, Any]:
+    return {"rep": rep, "marketer": marketer, "executive": executive}
+
+
+@pytest.fixture
+def demo_data() -> None:
+    """`make run`'s demo, smaller."""
+    call_command("seed_demo", accounts=10, verbosity=0)
+
+
+# Tests list their data fixtures before `page`: the browser starts last, so
+# that every database write happens before Playwright's event loop runs in
+# this thread (rows written under it go through another connection object,
+# which pytest-django neither sees nor closes).
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": WIDE, "height": 900})
+    context.set_default_timeout(15_000)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def log_in(page: Any, base: str, username: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/accounts/")
+
+
+def check_page(page: Any, name: str) -> None:
+    """Screenshots at both widths, no horizontal overflow at 390, and axe's scan."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": WIDE, "height": 900})
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{WIDE}.png"), full_page=True)
+    results = Axe().run(page)
+    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, results.generate_report()
+    page.set_viewport_size({"width": NARROW, "height": 844})
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{NARROW}.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= NARROW, f"{name} is {width} px wide at {NARROW} px"
+    page.set_viewport_size({"width": WIDE, "height": 900})
+
+
+@pytest.mark.parametrize("persona", ["rep", "marketer", "executive"])
+def test_every_role_logs_in_and_lands_on_the_account_list(
+    scenario: dict[str, Any], personas: dict[str, Any], persona: str, live_server: Any,
+    page: Any,
+) -> None:  # fmt: skip
+    user = personas[persona]
+    log_in(page, live_server.url, user.username)
+    assert page.get_by_role("heading", name="Accounts").is_visible()
+    assert page.locator(".topbar .user").inner_text().startswith(f"{user.first_name} Persona")
+    rows = page.locator("table.accounts tbody tr")
+    assert rows.count() == 3
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{live_server.url}/login/")
+
+
+def test_a_sales_rep_works_the_list_on_the_demo_data(
+    demo_data: None, live_server: Any, page: Any
+) -> None:
+    base = live_server.url
+    log_in(page, base, "sales", "demo-sales")
+    rows = page.locator("table.accounts tbody tr")
+    assert rows.count() == 10
+    check_page(page, "account-list-demo")
+    # Highest score first by default; clicking the heading turns it around.
+    page.get_by_role("link", name="Score", exact=True).click()
+    page.wait_for_url("**sort=score**")
+    scores = [
+        int(text)
+        for text in page.locator("table.accounts tbody td:nth-child(2) strong").all_inner_texts()
+    ]
+    assert scores == sorted(scores) and scores
+    # Filter to my accounts: the URL keeps the filter and the sort.
+    page.get_by_label("Mine only").check()
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**mine=on**")
+    assert "sort=score" in page.url
+    mine = rows.count()
+    assert 0 < mine < 10
+    owners = page.locator("table.accounts tbody td[data-label=Owner]").all_inner_texts()
+    assert set(owners) == {"Sam Sato"}
+    # Open the first account from its name.
+    first = page.locator("a.account-link").first
+    name = first.inner_text()
+    first.click()
+    assert page.get_by_role("heading", level=1).inner_text().startswith(name)
+    assert page.get_by_role("heading", name="Engagement by segment").is_visible()
+    check_page(page, "account-demo")
+
+
+def test_filter_sort_search_and_open_an_account(
+    scenario: dict[str, Any], rep: Any, live_server: Any, page: Any
+) -> None:
+    base = live_server.url
+    log_in(page, base, rep.username)
+    page.get_by_label("Stage").select_option("engaged")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**stage=engaged**")
+    assert page.locator("a.account-link").all_inner_texts() == ["Bravo"]
+    page.get_by_role("link", name="Clear filters").click()
+    page.get_by_role("link", name="Account", exact=True).click()  # sort by name
+    page.wait_for_url("**sort=name**")
+    assert page.locator("a.account-link").all_inner_texts() == ["Alpha", "Bravo", "Charlie"]
+    # Results as you type, in the shell's search box.
+    page.get_by_label("Search accounts and contacts").fill("dana")
+    result = page.locator("#search-popup").get_by_role("link", name="Dana Decider")
+    result.wait_for()
+    result.click()
+    page.wait_for_url(f"{base}/accounts/{scenario['bravo'].pk}/")
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Bravo")
+
+
+def test_a_sales_rep_gets_the_403_page_on_a_marketers_url(
+    scenario: dict[str, Any], rep: Any, live_server: Any, page: Any
+) -> None:
+    log_in(page, live_server.url, rep.username)
+    response = page.goto(f"{live_server.url}/accounts/{scenario['alpha'].pk}/target/")
+    assert response.status == 403
+    assert page.get_by_role("heading", name="You may not do this").is_visible()
+
+
+def test_keyboard_reaches_the_search_box_and_the_first_account(
+    scenario: dict[str, Any], rep: Any, live_server: Any, page: Any
+) -> None:
+    log_in(page, live_server.url, rep.username)
+    reached = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        reached.append(
+            page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()")
+        )
+        if reached[-1] == "Alpha":
+            break
+    assert "global-search" in reached
+    assert reached[-1] == "Alpha"
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/accounts/{scenario['alpha'].pk}/")
+
+
+def test_every_page_passes_the_scan_and_fits_a_phone(
+    scenario: dict[str, Any], marketer: Any, rep: Any, live_server: Any, page: Any
+) -> None:
+    base = live_server.url
+    page.goto(f"{base}/login/")
+    check_page(page, "login")
+    log_in(page, base, marketer.username)
+    check_page(page, "account-list")
+    page.goto(f"{base}/accounts/?q=nothing-matches")
+    check_page(page, "account-list-empty")
+    page.goto(f"{base}/accounts/{scenario['alpha'].pk}/")
+    check_page(page, "account")
+    page.goto(f"{base}/search/?q=a")
+    check_page(page, "search")
+    page.goto(f"{base}/accounts/999999/")
+    check_page(page, "404")
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, base, rep.username)
+    page.goto(f"{base}/accounts/{scenario['alpha'].pk}/target/")
+    check_page(page, "403")

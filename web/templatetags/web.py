@@ -1,0 +1,45 @@
+"""Template helpers of the pages: links that keep the current filters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def url_with(context: dict[str, Any], **changes: Any) -> str:
+    """The current query string with `changes` applied (None or "" drops a key).
+    A change of anything but the page goes back to the first page."""
+    params = context["request"].GET.copy()
+    if "page" not in changes:
+        params.pop("page", None)
+    for key, value in changes.items():
+        if value in (None, ""):
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag
+def sort_link_value(current: str, key: str) -> str:
+    """Clicking a column heading sorts by it, descending first for numbers and
+    ascending for names; clicking the sorted column again reverses it."""
+    if current == key:
+        return f"-{key}"
+    if current == f"-{key}":
+        return key
+    return key if key in ("name", "owner") else f"-{key}"
+
+
+@register.simple_tag
+def aria_sort(current: str, key: str) -> str:
+    if current == key:
+        return "ascending"
+    if current == f"-{key}":
+        return "descending"
+    return "none"

@@ -1,0 +1,21 @@
+"""The pages people use in a browser. Every page needs a login; reads are for
+every role, writes check the permission they need (web/permissions.py)."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+from django.views.generic import RedirectView
+
+from web import views
+
+app_name = "web"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="web:account-list"), name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", views.AccountListView.as_view(), name="account-list"),
+    path("accounts/export.csv", views.AccountListCsvView.as_view(), name="account-list-csv"),
+    path("accounts/<int:pk>/", views.AccountDetailView.as_view(), name="account-detail"),
+    path("accounts/<int:pk>/target/", views.AccountTargetView.as_view(), name="account-target"),
+    path("search/", views.SearchView.as_view(), name="search"),
+]

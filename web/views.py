@@ -1,0 +1,190 @@
+"""The pages: validate the request, call a selector or a service, render.
+
+No queries here: reads come from the owning app's selectors, writes from its
+services; the shell's data comes from web.context_processors.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+
+from accounts import selectors as account_selectors
+from accounts import services as account_services
+from accounts.models import Account
+from engagement import selectors as engagement_selectors
+from web.forms import AccountListForm
+from web.permissions import ReadPage, WritePage
+
+ACCOUNTS_PER_PAGE = 50
+
+# The account list's columns: (sort key, heading). The table and its CSV show
+# these, in this order.
+ACCOUNT_COLUMNS = (
+    ("name", "Account"),
+    ("score", "Score"),
+    ("stage", "Stage"),
+    ("change_7d", "7 days"),
+    ("change_30d", "30 days"),
+    ("fit", "Fit"),
+    ("engaged", "Buying team"),
+    ("owner", "Owner"),
+    ("open_deals", "Open deals"),
+    ("tier", "Tier"),
+)
+
+
+def _account_list(request: HttpRequest) -> tuple[AccountListForm, Any]:
+    """The filter form bound to the URL and the accounts it selects, in order."""
+    form = AccountListForm(request.GET, segments=account_selectors.segment_choices())
+    accounts = engagement_selectors.account_list_scored(
+        segment_id=form.segment_id(),
+        today=timezone.now().date(),
+        filters=form.filters(user_id=request.user.pk),
+        ordering=form.ordering(),
+    )
+    return form, accounts
+
+
+class AccountListView(ReadPage, View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form, accounts = _account_list(request)
+        page = Paginator(accounts, ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
+        today = timezone.now().date()
+        return render(
+            request,
+            "web/account_list.html",
+            {
+                "form": form,
+                "page_obj": page,
+                "accounts": page.object_list,
+                "columns": ACCOUNT_COLUMNS,
+                "sort": form.ordering(),
+                "filtered": form.is_filtered(),
+                "segment_chosen": form.segment_id() is not None,
+                "day_7": today - dt.timedelta(days=7),
+                "day_30": today - dt.timedelta(days=30),
+                "may_mark_targets": request.user.has_perm("accounts.mark_target_account"),
+            },
+        )
+
+
+class _Echo:
+    """A file whose write returns the line, for csv.writer into a streamed response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_rows(accounts: Any) -> Iterator[list[Any]]:
+    yield [
+        "Account", "Domain", "Segment", "Score", "Stage", "Score change 7 days",
+        "Score change 30 days", "Fit grade", "Engaged contacts", "Required roles covered",
+        "Required roles", "Owner", "Open deals", "Tier", "Target",
+    ]  # fmt: skip
+    for account in accounts.iterator(chunk_size=2000):
+        owner = account.owner
+        yield [
+            account.name,
+            account.domain or "",
+            account.scored_segment_name or "",
+            account.score,
+            account.stage or "",
+            account.score_change_7d,
+            account.score_change_30d,
+            account.fit_grade or "",
+            account.engaged_contacts,
+            len(account.roles_covered) if account.roles_covered is not None else "",
+            len(account.required_roles) if account.required_roles is not None else "",
+            (owner.get_full_name() or owner.username) if owner else "",
+            account.open_opportunity_count,
+            account.tier,
+            "yes" if account.is_target else "no",
+        ]
+
+
+class AccountListCsvView(ReadPage, View):
+    """Exactly what the list shows for the same URL parameters: same filters, same
+    order, every page. Unknown values are empty cells."""
+
+    def get(self, request: HttpRequest) -> StreamingHttpResponse:
+        _form, accounts = _account_list(request)
+        writer = csv.writer(_Echo())
+        response = StreamingHttpResponse(
+            (writer.writerow(row) for row in _csv_rows(accounts)),
+            content_type="text/csv; charset=utf-8",
+        )
+        stamp = timezone.now().strftime("%Y-%m-%d")
+        response["Content-Disposition"] = f'attachment; filename="accounts-{stamp}.csv"'
+        return response
+
+
+class AccountDetailView(ReadPage, View):
+    """The account's header: who it is and its score in each segment. (The
+    account page's trend, explanation, buying team and timeline come next.)"""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = account_selectors.account_with_owner(account_id=pk)
+        if account is None:
+            raise Http404("No such account.")
+        return render(
+            request,
+            "web/account_detail.html",
+            {
+                "account": account,
+                "scores": engagement_selectors.account_scores(
+                    account_id=pk, today=timezone.now().date()
+                ),
+                "day_7": timezone.now().date() - dt.timedelta(days=7),
+                "may_mark_targets": request.user.has_perm("accounts.mark_target_account"),
+            },
+        )
+
+
+class AccountTargetView(WritePage, View):
+    """Mark an account as a target, or not (marketers)."""
+
+    permission_required = "accounts.mark_target_account"
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        is_target = request.POST.get("is_target") == "1"
+        try:
+            account_services.account_target_set(account_id=pk, is_target=is_target)
+        except Account.DoesNotExist:
+            raise Http404("No such account.") from None
+        messages.success(
+            request, "Marked as a target account." if is_target else "No longer a target account."
+        )
+        back = request.POST.get("next", "")
+        if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            return redirect(back)
+        return redirect("web:account-detail", pk=pk)
+
+
+class SearchView(ReadPage, View):
+    """Accounts by name or domain, contacts by name or email. As you type, htmx
+    asks for the results alone; without JavaScript it is a full page."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        query = request.GET.get("q", "").strip()[:200]
+        context = {
+            "q": query,
+            "search_q": query,
+            "accounts": account_selectors.accounts_search(query=query) if query else [],
+            "contacts": account_selectors.contacts_search(query=query) if query else [],
+        }
+        partial = bool(getattr(request, "htmx", False))  # django_htmx.middleware sets it
+        if partial and not query:
+            return HttpResponse("")  # an emptied box closes the results
+        template = "web/search_results.html" if partial else "web/search.html"
+        return render(request, template, context)
