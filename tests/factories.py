@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from accounts.models import Account, Contact, ICPSegment, Opportunity
@@ -24,6 +27,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
     password = factory.django.Password("correct horse battery staple")
+
+    @factory.post_generation
+    def groups(self, create: bool, names: Iterable[str] | None, **kwargs: Any) -> None:
+        """`UserFactory.create(groups=["Marketer"])`: a member of the role groups
+        the migrations create."""
+        if create and names:
+            self.groups.add(*(Group.objects.get(name=name) for name in names))
 
 
 class AccountFactory(factory.django.DjangoModelFactory):

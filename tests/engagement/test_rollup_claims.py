@@ -26,8 +26,8 @@ from engagement.rollup.incremental import scores_rollup
 from engagement.rollup.recompute import scores_recompute, segments_to_recompute
 from engagement.services.sources import source_create
 from engagement.tasks import scores_rollup_all_task
-from tests.engagement.test_tracking_api import post
 from tests.factories import AccountFactory, ContactFactory, SourceFactory
+from tests.tracking_client import post
 
 pytestmark = pytest.mark.django_db
 
