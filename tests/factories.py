@@ -13,9 +13,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from accounts.models import Account, Contact, ICPSegment, Opportunity
+from accounts.models import Account, Contact, ICPSegment, Opportunity, SegmentMembership
 from campaigns.models import Campaign, CampaignTarget, Program, Spend
-from engagement.models import Activity, ActivityType, Source
+from engagement.models import Activity, ActivityType, ScoringModel, Source
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -65,6 +65,30 @@ class ICPSegmentFactory(factory.django.DjangoModelFactory):
         model = ICPSegment
 
     name = factory.Sequence(lambda n: f"Segment {n}")
+
+
+class SegmentMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SegmentMembership
+
+    segment = factory.SubFactory(ICPSegmentFactory)
+    account = factory.SubFactory(AccountFactory)
+
+
+def segment_member(segment: ICPSegment, **account_fields: Any) -> Account:
+    """A new account (AccountFactory with `account_fields`), a member of `segment`."""
+    return SegmentMembershipFactory.create(
+        segment=segment, account=AccountFactory.create(**account_fields)
+    ).account
+
+
+class ScoringModelFactory(factory.django.DjangoModelFactory):
+    """A segment's current scoring model, with the product's default weights."""
+
+    class Meta:
+        model = ScoringModel
+
+    segment = factory.SubFactory(ICPSegmentFactory)
 
 
 class OpportunityFactory(factory.django.DjangoModelFactory):
