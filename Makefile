@@ -24,9 +24,16 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# The local settings file (git-ignored; the environment wins over it): a
+# generated SECRET_KEY, so that `manage.py` commands run in any shell.
+.env:
+	@printf '# Written by make run: local settings, read by config/env.py.\nSECRET_KEY=%s\n' \
+		"$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
+
 # Local development server on the embedded default (SQLite, eager tasks)
-# unless DATABASE_URL / CELERY_BROKER_URL say otherwise.
-run: install
+# unless DATABASE_URL / CELERY_BROKER_URL say otherwise. Another port:
+# `make run PORT=8001`. It ends with the address and the demo logins.
+run: install .env
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --if-empty

@@ -156,6 +156,11 @@ def lift_unavailable(reason: str, *, not_measured: int = 0) -> Lift:
 # --- Attribution -------------------------------------------------------------------
 
 
+# The influence window's default, in days: the reports', the ranking's (its API,
+# its command and the RankingRun column) and the window a run stores.
+INFLUENCE_WINDOW_DAYS = 90
+
+
 def influenced(*, first_touch: dt.date, opened_on: dt.date, window_days: int) -> bool:
     """An opportunity counts for a program when it opened on or after the
     program's first touch on the account and at most `window_days` later."""

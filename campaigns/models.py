@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import Account, ICPSegment
+from campaigns import metrics
 from campaigns.holdout import HOLDOUT_FRACTION_DEFAULT
 
 
@@ -192,7 +193,7 @@ class RankingRun(models.Model):
     )
     # The influence window the run used: it decides which programs were too
     # early to judge (their window had not closed by the period's end).
-    window_days = models.PositiveIntegerField(default=90)
+    window_days = models.PositiveIntegerField(default=metrics.INFLUENCE_WINDOW_DAYS)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

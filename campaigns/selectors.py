@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import (
+    Aggregate,
     Count,
     F,
     IntegerField,
@@ -22,6 +24,7 @@ from accounts.models import Account, Opportunity, SegmentMembership
 from campaigns.models import (
     Campaign,
     CampaignTarget,
+    PipelinePlan,
     Program,
     RankingEntry,
     RankingRun,
@@ -67,21 +70,25 @@ def accounts_matching(*, criteria: TargetCriteria) -> QuerySet[Account, int]:
     return accounts.order_by("pk").values_list("pk", flat=True)
 
 
+def _per_outer_row(rows: QuerySet[Any], *, outer: str, aggregate: Aggregate) -> QuerySet[Any]:
+    """`aggregate` over those of `rows` whose `outer` field is the outer query's
+    row: a correlated subquery giving one value per outer row (a count, a total).
+    The empty order_by() matters: a default ordering would join the GROUP BY and
+    split the groups."""
+    return (
+        rows.filter(**{outer: OuterRef("pk")})
+        .order_by()
+        .values(outer)
+        .annotate(value=aggregate)
+        .values("value")
+    )
+
+
 def campaign_list() -> QuerySet[Campaign]:
     """Campaigns with owner, target and holdout counts, program count and spend: one query."""
-    programs = (
-        Program.objects.filter(campaign_id=OuterRef("pk"))
-        .order_by()
-        .values("campaign_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    spend = (
-        Spend.objects.filter(program__campaign_id=OuterRef("pk"))
-        .order_by()
-        .values("program__campaign_id")
-        .annotate(total=Sum("amount"))
-        .values("total")
+    programs = _per_outer_row(Program.objects.all(), outer="campaign_id", aggregate=Count("pk"))
+    spend = _per_outer_row(
+        Spend.objects.all(), outer="program__campaign_id", aggregate=Sum("amount")
     )
     return (
         Campaign.objects.select_related("owner", "segment")
@@ -108,13 +115,7 @@ def campaign_audience(*, campaign_id: int) -> Iterator[tuple[int, str, str | Non
 
 def program_list() -> QuerySet[Program]:
     """Programs with their campaign and total spend: one query."""
-    spend = (
-        Spend.objects.filter(program_id=OuterRef("pk"))
-        .order_by()
-        .values("program_id")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
+    spend = _per_outer_row(Spend.objects.all(), outer="program_id", aggregate=Sum("amount"))
     return (
         Program.objects.select_related("campaign")
         .annotate(spend_total=Subquery(spend))
@@ -138,3 +139,21 @@ def ranking_runs() -> QuerySet[RankingRun]:
     return RankingRun.objects.prefetch_related(Prefetch("entries", queryset=entries)).order_by(
         "-created_at", "-id"
     )
+
+
+def ranking_run_get(*, run_id: int) -> RankingRun:
+    """One run as `ranking_runs` lists it (entries, programs, deciders)."""
+    return ranking_runs().get(pk=run_id)
+
+
+def ranking_entry_in_run(*, entry_id: int, run_id: int) -> bool:
+    return RankingEntry.objects.filter(pk=entry_id, run_id=run_id).exists()
+
+
+def campaign_periods() -> QuerySet[Campaign]:
+    """Campaigns with their dates, from which a campaign report takes its period."""
+    return Campaign.objects.all()
+
+
+def pipeline_plan_list() -> QuerySet[PipelinePlan]:
+    return PipelinePlan.objects.order_by("-period_start", "name")

@@ -22,7 +22,7 @@ from accounts.services import (
     OpportunityRow,
     opportunities_bulk_upsert,
 )
-from campaigns import metrics, ranking, reports, selectors
+from campaigns import metrics, ranking, selectors
 from campaigns.holdout import HOLDOUT_FRACTION_DEFAULT, holdout_draw, holdout_key
 from campaigns.models import (
     Campaign,
@@ -37,6 +37,9 @@ from campaigns.models import (
     RankingTrigger,
     Spend,
 )
+from campaigns.reports.measurement import measurement_load, programs_with_spend
+from campaigns.reports.plans import deal_history
+from campaigns.reports.programs import program_rows
 from campaigns.tasks import program_touches_recompute_task
 from core import bulk, csvimport
 from core.csvimport import Column, ParsedRow, RowError
@@ -462,7 +465,7 @@ def ranking_run(
     flag_fraction: Decimal = Decimal("0.1"),
     trigger: str = RankingTrigger.MANUAL,
     user_id: int | None = None,
-    window_days: int = reports.INFLUENCE_WINDOW_DAYS,
+    window_days: int = metrics.INFLUENCE_WINDOW_DAYS,
 ) -> RankingRun:
     """Rank the programs with spend in the period whose influence window has
     closed by its end and flag the bottom ceil(fraction * n) of those; programs
@@ -471,9 +474,9 @@ def ranking_run(
     apart. Stored whole in one transaction."""
     if metric not in _METRIC_COLUMN:
         raise ValueError(f"metric {metric!r} is not one of {', '.join(_METRIC_COLUMN)}")
-    data = reports.measurement_load(start=start, end=end, window_days=window_days)
-    spenders = sorted(reports.programs_with_spend(data))
-    rows = {row["program_id"]: row for row in reports.program_rows(data, program_ids=spenders)}
+    data = measurement_load(start=start, end=end, window_days=window_days)
+    spenders = sorted(programs_with_spend(data))
+    rows = {row["program_id"]: row for row in program_rows(data, program_ids=spenders)}
     for row in rows.values():
         row["opportunities_per_spend"] = metrics.ratio(
             row["opportunities_attributed"], row["spend"]
@@ -547,7 +550,7 @@ def pipeline_plan_fill_from_history(*, plan_id: int, lookback_days: int = 365) -
     `lookback_days` before the plan's period; a value history cannot give (no
     closed or no won deals) is left as it was."""
     plan = PipelinePlan.objects.select_for_update().get(pk=plan_id)
-    history = reports.deal_history(
+    history = deal_history(
         since=plan.period_start - timedelta(days=lookback_days), until=plan.period_start
     )
     if history.win_rate is not None and history.win_rate > 0:

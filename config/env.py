@@ -1,5 +1,11 @@
 """One small typed reader for settings that come from the environment.
 
+Values come from the process environment, then from the project's `.env` file
+(KEY=VALUE lines, read by python-dotenv; the environment wins). `make run`
+writes a generated SECRET_KEY there, so that every `manage.py` command a new
+user types in any shell runs with the same settings as the server. ENV_FILE
+names another file; ENV_FILE=/dev/null reads none.
+
 Every getter raises ImproperlyConfigured naming the variable and the bad value,
 so a typo in a deployment fails start-up loudly instead of running with a
 silently wrong setting.
@@ -9,8 +15,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import dotenv_values
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -78,4 +86,13 @@ class EnvReader:
         return value
 
 
-env = EnvReader()
+def environment_with_file(environ: Mapping[str, str], path: Path) -> dict[str, str]:
+    """`environ` over the KEY=VALUE lines of `path` (missing: none)."""
+    from_file = {key: value for key, value in dotenv_values(path).items() if value is not None}
+    return {**from_file, **environ}
+
+
+_PROJECT_ENV_FILE = Path(__file__).resolve().parent.parent / ".env"
+env = EnvReader(
+    environment_with_file(os.environ, Path(os.environ.get("ENV_FILE") or _PROJECT_ENV_FILE))
+)

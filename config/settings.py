@@ -35,6 +35,8 @@ ALLOWED_HOSTS = env.strings(
 CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    # First: its runserver (the address and demo logins last) overrides staticfiles'.
+    "demo",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -54,7 +56,6 @@ INSTALLED_APPS = [
     "engagement",
     "campaigns",
     "bench",
-    "demo",
     "imports",
 ]
 

@@ -10,17 +10,24 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from campaigns import api as campaigns_api
+from campaigns.api import campaigns as campaigns_api
+from campaigns.api import opportunities as opportunities_api
+from campaigns.api import plans as plans_api
+from campaigns.api import programs as programs_api
+from campaigns.api import rankings as rankings_api
+from campaigns.api import reports as reports_api
 from engagement import api as engagement_api
 from imports.api import CsvImportApi
 
 campaigns_router = SimpleRouter()
 campaigns_router.register("campaigns", campaigns_api.CampaignViewSet, basename="campaign")
-campaigns_router.register("programs", campaigns_api.ProgramViewSet, basename="program")
-campaigns_router.register("spend", campaigns_api.SpendViewSet, basename="spend")
-campaigns_router.register("rankings", campaigns_api.RankingViewSet, basename="ranking")
-campaigns_router.register("pipeline-plans", campaigns_api.PipelinePlanViewSet, basename="plan")
-campaigns_router.register("opportunities", campaigns_api.OpportunityViewSet, basename="opportunity")
+campaigns_router.register("programs", programs_api.ProgramViewSet, basename="program")
+campaigns_router.register("spend", programs_api.SpendViewSet, basename="spend")
+campaigns_router.register("rankings", rankings_api.RankingViewSet, basename="ranking")
+campaigns_router.register("pipeline-plans", plans_api.PipelinePlanViewSet, basename="plan")
+campaigns_router.register(
+    "opportunities", opportunities_api.OpportunityViewSet, basename="opportunity"
+)
 
 api_patterns = [
     path("accounts/", engagement_api.AccountEngagedListApi.as_view(), name="account-list"),
@@ -34,14 +41,14 @@ api_patterns = [
     path("alerts/", engagement_api.AlertListApi.as_view(), name="alert-list"),
     path("imports/<str:kind>/", CsvImportApi.as_view(), name="csv-import"),
     *campaigns_router.urls,
-    path("reports/programs/", campaigns_api.ProgramsReportApi.as_view(), name="report-programs"),
+    path("reports/programs/", reports_api.ProgramsReportApi.as_view(), name="report-programs"),
     path(
         "reports/campaigns/<int:pk>/",
-        campaigns_api.CampaignReportApi.as_view(),
+        reports_api.CampaignReportApi.as_view(),
         name="report-campaign",
     ),
-    path("reports/funnel/", campaigns_api.FunnelReportApi.as_view(), name="report-funnel"),
-    path("reports/deals/", campaigns_api.DealMetricsReportApi.as_view(), name="report-deals"),
+    path("reports/funnel/", reports_api.FunnelReportApi.as_view(), name="report-funnel"),
+    path("reports/deals/", reports_api.DealMetricsReportApi.as_view(), name="report-deals"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -8,6 +8,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from engagement import scoring
+
 # --- Parameters of the process (docs/demo-data.md explains each) -------------
 
 WINDOW_DAYS = 365
@@ -22,10 +24,10 @@ SURGE_DAYS = (45, 120)
 ANONYMOUS_SHARE = 0.25
 # The lift a program's first touch gives lasts as long as DESIGN 5's influence window.
 EFFECT_DAYS = 90
-# Engagement as the scorer sees it (DESIGN 4 defaults).
-HALF_LIFE_DAYS = 30.0
-SCORE_SCALE = 50.0
-ANONYMOUS_FACTOR = 0.5
+# Engagement as the scorer sees it: the default model's (engagement.scoring owns them).
+HALF_LIFE_DAYS = scoring.HALF_LIFE_DAYS_DEFAULT
+SCORE_SCALE = scoring.SCALE_DEFAULT
+ANONYMOUS_FACTOR = scoring.ANONYMOUS_FACTOR_DEFAULT
 # Daily probability of opening an opportunity: a floor (outbound, partners)
 # plus a part that grows with the engagement score.
 H_BASE = 0.0002

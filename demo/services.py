@@ -42,6 +42,7 @@ from campaigns.services import (
     spend_bulk_upsert,
 )
 from campaigns.touches import touches_recompute
+from core.statement_timeout import statement_timeout_lifted
 from demo.catalogue import DEMO_USERS
 from demo.dataset import ACCOUNT_TAG, WINDOW_DAYS, DemoActivity, DemoOpportunity
 from demo.histories import demo_histories, demo_junk_activities
@@ -117,6 +118,7 @@ def _activity_row(
 
 
 @transaction.atomic
+@statement_timeout_lifted()
 def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoSeedResult:
     """Write the demo dataset of (accounts, seed, today); re-running adds nothing.
 

@@ -147,6 +147,15 @@ class IPRangeAdmin(admin.ModelAdmin):
     readonly_fields = ["first_address", "last_address"]
 
 
+def _contacts_junk_set(queryset: QuerySet[Contact], *, is_junk: bool) -> int:
+    """Set each selected contact's junk flag by hand; the activities whose
+    exclusion changed."""
+    return sum(
+        contact_junk_set(contact_id=pk, is_junk=is_junk)
+        for pk in queryset.values_list("pk", flat=True)
+    )
+
+
 # Junk actions change activities too, which only engagement may do, so the
 # contact admin gains them here rather than in accounts (imports point one way).
 class ContactJunkAdmin(ContactAdmin):
@@ -154,18 +163,12 @@ class ContactJunkAdmin(ContactAdmin):
 
     @admin.action(description="Mark as junk (by hand; rules will not undo it)")
     def junk_flag(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
-        changed = sum(
-            contact_junk_set(contact_id=pk, is_junk=True)
-            for pk in queryset.values_list("pk", flat=True)
-        )
+        changed = _contacts_junk_set(queryset, is_junk=True)
         self.message_user(request, f"Marked junk; {changed} activities now count zero.")
 
     @admin.action(description="Not junk (by hand): count their activity again")
     def junk_clear(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
-        changed = sum(
-            contact_junk_set(contact_id=pk, is_junk=False)
-            for pk in queryset.values_list("pk", flat=True)
-        )
+        changed = _contacts_junk_set(queryset, is_junk=False)
         self.message_user(request, f"Cleared; {changed} activities count again.")
 
     @admin.action(description="Re-apply the junk rules")

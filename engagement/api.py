@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Count, F, QuerySet
-from django.shortcuts import get_object_or_404
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -119,8 +118,11 @@ class AccountEngagementApi(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
     def get(self, request: Request, pk: int) -> Response:
-        get_object_or_404(Account, pk=pk)
-        return Response(selectors.account_engagement_explain(account_id=pk, at=timezone.now()))
+        try:
+            explained = selectors.account_engagement_explain(account_id=pk, at=timezone.now())
+        except Account.DoesNotExist:
+            raise NotFound("No Account matches the given query.") from None
+        return Response(explained)
 
 
 class SegmentSerializer(serializers.ModelSerializer):
@@ -139,7 +141,7 @@ class SegmentListApi(generics.ListCreateAPIView):
     permission_classes = [IsAuthenticated, DjangoModelPermissions]
 
     def get_queryset(self) -> QuerySet[ICPSegment]:
-        return ICPSegment.objects.annotate(member_count=Count("memberships")).order_by("name")
+        return selectors.segment_list_counted()
 
     def perform_create(self, serializer: Any) -> None:
         values = dict(serializer.validated_data)
@@ -168,10 +170,7 @@ class ScoringModelListApi(generics.ListAPIView):
     serializer_class = ScoringModelSerializer
 
     def get_queryset(self) -> QuerySet[ScoringModel]:
-        models = ScoringModel.objects.select_related("segment").order_by(
-            "segment__name", "-version"
-        )
-        return models if self.request.query_params.get("all") else models.filter(is_current=True)
+        return selectors.scoring_model_list(all_versions=bool(self.request.query_params.get("all")))
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -194,13 +193,10 @@ class AlertListApi(generics.ListAPIView):
     serializer_class = AlertSerializer
 
     def get_queryset(self) -> QuerySet[Alert]:
-        alerts = Alert.objects.select_related("account", "segment", "recipient")
-        if self.request.query_params.get("all"):
-            if not self.request.user.has_perm("engagement.view_all_alert"):
-                raise PermissionDenied(
-                    "all=1: only marketers may list every user's alerts; "
-                    "leave it out to list your own."
-                )
-        else:
-            alerts = alerts.filter(recipient_id=self.request.user.pk)
-        return alerts.order_by("-created_at", "-id")
+        if not self.request.query_params.get("all"):
+            return selectors.alert_list(recipient_id=self.request.user.pk)
+        if not self.request.user.has_perm("engagement.view_all_alert"):
+            raise PermissionDenied(
+                "all=1: only marketers may list every user's alerts; leave it out to list your own."
+            )
+        return selectors.alert_list(recipient_id=None)

@@ -13,9 +13,10 @@ from accounts.models import Account
 from accounts.normalise import normalise_domain, normalise_email
 from core import csvimport
 from core.csvimport import Column, ParsedRow, RowError
+from engagement.activity_types import activity_type_for_event
 from engagement.models import ActivityType
 from engagement.networks import network_bounds
-from engagement.tracking import TimeRefused, activity_time, activity_type_for_event
+from engagement.tracking import TimeRefused, activity_time
 
 IMPORT_SOURCE_NAME = "CSV import"
 

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import Account, Contact, ICPSegment
+from engagement import scoring
 
 
 class Source(models.Model):
@@ -208,14 +209,14 @@ class ScoringModel(models.Model):
     is_current = models.BooleanField(default=True)
     activity_weights = models.JSONField(default=default_activity_weights)
     seniority_multipliers = models.JSONField(default=default_seniority_multipliers)
-    half_life_days = models.FloatField(default=30.0)
-    contact_cap = models.FloatField(default=40.0)
-    scale = models.FloatField(default=50.0)
+    half_life_days = models.FloatField(default=scoring.HALF_LIFE_DAYS_DEFAULT)
+    contact_cap = models.FloatField(default=scoring.CONTACT_CAP_DEFAULT)
+    scale = models.FloatField(default=scoring.SCALE_DEFAULT)
     # Scores up to engaged_min - 1 are "aware"; from qualified_min on, "qualified".
-    engaged_min = models.PositiveSmallIntegerField(default=41)
-    qualified_min = models.PositiveSmallIntegerField(default=61)
-    lookback_days = models.PositiveIntegerField(default=365)
-    anonymous_factor = models.FloatField(default=0.5)
+    engaged_min = models.PositiveSmallIntegerField(default=scoring.ENGAGED_MIN_DEFAULT)
+    qualified_min = models.PositiveSmallIntegerField(default=scoring.QUALIFIED_MIN_DEFAULT)
+    lookback_days = models.PositiveIntegerField(default=scoring.LOOKBACK_DAYS_DEFAULT)
+    anonymous_factor = models.FloatField(default=scoring.ANONYMOUS_FACTOR_DEFAULT)
     required_roles = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL

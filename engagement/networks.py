@@ -1,4 +1,5 @@
-"""Pure IP-range arithmetic for resolving anonymous visits to companies."""
+"""Pure IP-range arithmetic for resolving anonymous visits to companies, and
+the one SQL fragment that finds the range holding an address."""
 
 from __future__ import annotations
 
@@ -45,3 +46,22 @@ def network_bounds(cidr: str) -> NetworkBounds:
         first_address=address_key(str(network.network_address)),
         last_address=address_key(str(network.broadcast_address)),
     )
+
+
+def innermost_range_domain_sql(key: str) -> str:
+    """SQL for the domain of the innermost IP range holding the address key `key`
+    (an SQL expression of `address_key` text), NULL when none does: the one
+    lookup of both the tracking statement on PostgreSQL and
+    selectors.account_ids_for_addresses.
+
+    Ranges are CIDR blocks, so any two are nested or disjoint, and the
+    innermost holding an address starts last (and, of two starting together,
+    ends first). The (first_address, last_address) index is walked down from
+    the address until a range holds it.
+    """
+    return f"""(
+        SELECT ip_range.domain FROM engagement_iprange AS ip_range
+        WHERE ip_range.first_address <= {key} AND ip_range.last_address >= {key}
+        ORDER BY ip_range.first_address DESC, ip_range.last_address ASC
+        LIMIT 1
+    )"""  # noqa: S608 - `key` is an SQL expression of ours, never a value

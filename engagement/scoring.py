@@ -34,19 +34,33 @@ REBASE_EXPONENT = 500.0
 MAX_EXPONENT = 600.0
 MIN_EXPONENT = -150.0
 SECONDS_PER_DAY = 86_400.0
+# A scoring model's default bands: scores from ENGAGED_MIN_DEFAULT are
+# "engaged", from QUALIFIED_MIN_DEFAULT "qualified". The one owner of these
+# numbers: ScoringParameters, the ScoringModel columns and the campaign
+# reports (for a snapshot whose model version is gone) all read them here.
+ENGAGED_MIN_DEFAULT = 41
+QUALIFIED_MIN_DEFAULT = 61
+# The other defaults of DESIGN 4, owned here the same way (the activity weights
+# and seniority multipliers are engagement.models.default_activity_weights and
+# default_seniority_multipliers, which name the activity types).
+HALF_LIFE_DAYS_DEFAULT = 30.0
+CONTACT_CAP_DEFAULT = 40.0
+SCALE_DEFAULT = 50.0
+LOOKBACK_DAYS_DEFAULT = 365
+ANONYMOUS_FACTOR_DEFAULT = 0.5
 
 
 @dataclass(frozen=True)
 class ScoringParameters:
     activity_weights: Mapping[str, float]
     seniority_multipliers: Mapping[str, float]
-    half_life_days: float = 30.0
-    contact_cap: float = 40.0
-    scale: float = 50.0
-    engaged_min: int = 41
-    qualified_min: int = 61
-    lookback_days: int = 365
-    anonymous_factor: float = 0.5
+    half_life_days: float = HALF_LIFE_DAYS_DEFAULT
+    contact_cap: float = CONTACT_CAP_DEFAULT
+    scale: float = SCALE_DEFAULT
+    engaged_min: int = ENGAGED_MIN_DEFAULT
+    qualified_min: int = QUALIFIED_MIN_DEFAULT
+    lookback_days: int = LOOKBACK_DAYS_DEFAULT
+    anonymous_factor: float = ANONYMOUS_FACTOR_DEFAULT
     required_roles: Sequence[str] = field(default_factory=tuple)
 
     @property
@@ -84,6 +98,23 @@ def bounded_exponent(exponent: float) -> float:
     return min(MAX_EXPONENT, max(MIN_EXPONENT, exponent))
 
 
+def activity_points(
+    *,
+    weight: float,
+    multiplier: float,
+    occurred_at: dt.datetime,
+    landmark: dt.datetime,
+    at: dt.datetime,
+    rate: float,
+) -> float:
+    """One activity's points at `at`, as the rollup scores it: its term against
+    the landmark (the bounded exponent, so any stored time gives a finite
+    number) decayed from the landmark to `at`."""
+    return forward_term(
+        weight=weight, multiplier=multiplier, occurred_at=occurred_at, landmark=landmark, rate=rate
+    ) * points_at(decay_sum=1.0, landmark=landmark, at=at, rate=rate)
+
+
 def points_at(*, decay_sum: float, landmark: dt.datetime, at: dt.datetime, rate: float) -> float:
     """c(t) = S * exp(-lambda * (t - L))."""
     return decay_sum * math.exp(-rate * days_between(landmark, at))
@@ -110,10 +141,21 @@ def raw_score(
     drag the account below what its other contacts earned.
     """
     return account_raw(
-        capped_contact_points=sum(min(cap, max(0.0, points)) for points in contact_points),
+        capped_contact_points=sum(contact_counted(points, cap=cap) for points in contact_points),
         anonymous_points=anonymous_points,
         anonymous_factor=anonymous_factor,
     )
+
+
+def contact_counted(points: float, *, cap: float) -> float:
+    """What a contact's points add to R: min(cap, max(0, c)) (the SQL twin is
+    engagement/rollup/sums.py `contact_totals`)."""
+    return min(cap, max(0.0, points))
+
+
+def anonymous_counted(points: float, *, anonymous_factor: float) -> float:
+    """What an account's anonymous points add to R: factor * max(0, points)."""
+    return anonymous_factor * max(0.0, points)
 
 
 def account_raw(
@@ -121,7 +163,9 @@ def account_raw(
 ) -> float:
     """R from the contacts' capped points already summed (the rollup sums them in
     SQL: engagement/rollup/sums.py `contact_totals`)."""
-    return capped_contact_points + anonymous_factor * max(0.0, anonymous_points)
+    return capped_contact_points + anonymous_counted(
+        anonymous_points, anonymous_factor=anonymous_factor
+    )
 
 
 def normalised_score(raw: float, scale: float) -> int:
@@ -152,9 +196,17 @@ def stage(
         return "customer"
     if has_open_opportunity:
         return "opportunity"
-    if last_activity_at is None or days_between(last_activity_at, at) > params.lookback_days:
+    if last_activity_at is None or not within_lookback(
+        last_activity_at, at=at, lookback_days=params.lookback_days
+    ):
         return "unaware"
     return band(score, params)
+
+
+def within_lookback(moment: dt.datetime, *, at: dt.datetime, lookback_days: float) -> bool:
+    """Whether `moment` is at most the lookback before `at`: the window of the
+    unaware stage and of the activity an explanation lists."""
+    return days_between(moment, at) <= lookback_days
 
 
 ENGAGED_CONTACT_POINTS = 1.0

@@ -14,19 +14,27 @@ from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.fit import criteria_explain
-from accounts.models import Account, SegmentMembership
+from accounts.models import Account, ICPSegment, SegmentMembership
 from accounts.selectors import FIRMOGRAPHIC_FIELDS, account_list, firmographics_of
 from core.ttlcache import TtlCache
 from engagement.models import (
     AccountEngagement,
     Activity,
+    Alert,
     EngagementSnapshot,
     EventTypeMapping,
     ScoringModel,
     Source,
 )
-from engagement.networks import address_key
-from engagement.scoring import ScoringParameters, days_between, forward_term, points_at
+from engagement.networks import address_key, innermost_range_domain_sql
+from engagement.rollup.scoring_models import scoring_of
+from engagement.scoring import (
+    activity_points,
+    anonymous_counted,
+    contact_counted,
+    roles_covered,
+    within_lookback,
+)
 
 
 def write_key_digest(write_key: str) -> str:
@@ -68,24 +76,15 @@ def tracking_config_forget() -> None:
     _event_mappings.clear()
 
 
-# Of the ranges holding an address, the innermost: ranges are CIDR blocks, so any
-# two are nested or disjoint, and the innermost holding one starts last (and, of
-# two starting together, ends first). The (first_address, last_address) index
-# is walked down from the address until a range holds it.
-_ACCOUNTS_FOR_ADDRESS_KEYS = """
+# Each address key with the account owning its innermost IP range.
+_ACCOUNTS_FOR_ADDRESS_KEYS = f"""
 SELECT held.address_key, account.id
 FROM (
-    SELECT keys.address_key, (
-        SELECT ip_range.domain FROM engagement_iprange AS ip_range
-        WHERE ip_range.first_address <= keys.address_key
-          AND ip_range.last_address >= keys.address_key
-        ORDER BY ip_range.first_address DESC, ip_range.last_address ASC
-        LIMIT 1
-    ) AS domain
-    FROM ({keys}) AS keys
+    SELECT keys.address_key, {innermost_range_domain_sql("keys.address_key")} AS domain
+    FROM ({{keys}}) AS keys
 ) AS held
 JOIN accounts_account AS account ON account.domain = held.domain
-"""
+"""  # noqa: S608 - constant text of ours; the keys are a parameter
 # The JSON array of keys as a one-column table.
 _ADDRESS_KEYS_FROM_JSON = {
     "postgresql": "SELECT value AS address_key FROM json_array_elements_text(%s::json)",
@@ -139,6 +138,27 @@ def account_list_engaged(*, segment_id: int | None, today: dt.date) -> QuerySet[
         score_change_7d=score - score_on(today - dt.timedelta(days=7)),
         score_change_30d=score - score_on(today - dt.timedelta(days=30)),
     )
+
+
+def segment_list_counted() -> QuerySet[ICPSegment]:
+    """Segments by name, each with its member count. One query."""
+    return ICPSegment.objects.annotate(member_count=Count("memberships")).order_by("name")
+
+
+def scoring_model_list(*, all_versions: bool) -> QuerySet[ScoringModel]:
+    """The current scoring models (every version with `all_versions`), by segment
+    name and newest version first, each with its segment. One query."""
+    models = ScoringModel.objects.select_related("segment").order_by("segment__name", "-version")
+    return models if all_versions else models.filter(is_current=True)
+
+
+def alert_list(*, recipient_id: int | None) -> QuerySet[Alert]:
+    """Alerts newest first, each with its account, segment and recipient: the
+    recipient's, or everyone's when `recipient_id` is None. One query."""
+    alerts = Alert.objects.select_related("account", "segment", "recipient")
+    if recipient_id is not None:
+        alerts = alerts.filter(recipient_id=recipient_id)
+    return alerts.order_by("-created_at", "-id")
 
 
 TOP_ACTIVITIES = 10
@@ -195,32 +215,23 @@ def account_engagement_explain(
     segments = []
     for engagement in engagements:
         model = engagement.scoring_model
-        params = ScoringParameters(
-            activity_weights=model.activity_weights,
-            seniority_multipliers=model.seniority_multipliers,
-            half_life_days=model.half_life_days,
-            contact_cap=model.contact_cap,
-            anonymous_factor=model.anonymous_factor,
-        )
+        # The rollup's own parameters, terms and cap (engagement.scoring), so
+        # that any stored time (year 1, 9999) is explained as it was scored.
+        params = scoring_of(model).params
         by_type: dict[str, float] = defaultdict(float)
         by_contact: dict[int | None, dict[str, Any]] = {}
         contributions = []
         for row in activities:
-            if days_between(row["occurred_at"], at) > model.lookback_days:
+            if not within_lookback(row["occurred_at"], at=at, lookback_days=params.lookback_days):
                 continue
             anonymous = row["contact_id"] is None
-            multiplier = 1.0 if anonymous else params.multiplier(row["contact__seniority"])
-            # The rollup's own terms against the score's landmark: the same
-            # bounded exponent, so any stored time (year 1, 9999) is explained
-            # as it was scored, never an overflow.
-            points = forward_term(
+            points = activity_points(
                 weight=params.weight(row["type"]),
-                multiplier=multiplier,
+                multiplier=1.0 if anonymous else params.multiplier(row["contact__seniority"]),
                 occurred_at=row["occurred_at"],
                 landmark=engagement.landmark,
+                at=at,
                 rate=params.decay_rate,
-            ) * points_at(
-                decay_sum=1.0, landmark=engagement.landmark, at=at, rate=params.decay_rate
             )
             if points == 0:
                 continue
@@ -240,9 +251,9 @@ def account_engagement_explain(
             contributions.append((points, row))
         for person in by_contact.values():
             person["counted"] = (
-                params.anonymous_factor * max(0.0, person["points"])
+                anonymous_counted(person["points"], anonymous_factor=params.anonymous_factor)
                 if person["contact_id"] is None
-                else min(params.contact_cap, max(0.0, person["points"]))
+                else contact_counted(person["points"], cap=params.contact_cap)
             )
         membership = memberships.get(engagement.segment_id)
         contributions.sort(key=lambda item: -abs(item[0]))
@@ -256,9 +267,9 @@ def account_engagement_explain(
                 "computed_at": engagement.computed_at,
                 "engaged_contacts": engagement.engaged_contacts,
                 "roles_covered": engagement.roles_covered,
-                "roles_missing": [
-                    r for r in model.required_roles if r not in engagement.roles_covered
-                ],
+                "roles_missing": roles_covered(
+                    engaged_roles=engagement.roles_covered, required_roles=params.required_roles
+                )[1],
                 "fit": {
                     "score": membership.fit_score if membership else None,
                     "grade": membership.fit_grade if membership else None,

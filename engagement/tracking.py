@@ -2,69 +2,28 @@
 
 A raw call (a JSON object from /v1/track, /v1/page, /v1/identify, /v1/group,
 /v1/alias or an item of /v1/batch) becomes a `TrackingCall`, or raises
-`InvalidCall` saying what is wrong with it.
+`InvalidCall` saying what is wrong with it; `calls_parse` does so for each
+call of a request body, refusing each bad call on its own. What of a call's
+JSON can be stored is checked by engagement.tracking_json; a stored call's
+activity type is given by engagement.activity_types.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
-import functools
 import hashlib
 import ipaddress
 import json
-import math
-import re
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from accounts.normalise import InvalidValue
 from accounts.traits import AccountTraits, ContactTraits, account_traits, contact_traits
+from engagement.tracking_json import call_unstorable_reason
 
 CALL_KINDS = ("identify", "group", "track", "page", "screen", "alias")
-
-# Common event names, compared after folding case, spaces, dashes and underscores.
-DEFAULT_EVENT_TYPES: dict[str, str] = {
-    "form submitted": "form_fill",
-    "form filled": "form_fill",
-    "form fill": "form_fill",
-    "demo requested": "demo_request",
-    "demo request": "demo_request",
-    "webinar registered": "webinar_registered",
-    "webinar registration": "webinar_registered",
-    "webinar attended": "webinar_attended",
-    "content downloaded": "content_download",
-    "asset downloaded": "content_download",
-    "whitepaper downloaded": "content_download",
-    "email clicked": "email_click",
-    "email link clicked": "email_click",
-    "email opened": "email_open",
-    "ad clicked": "ad_click",
-    "ad viewed": "ad_impression",
-    "ad impression": "ad_impression",
-    "meeting held": "meeting_held",
-    "meeting completed": "meeting_held",
-    "event attended": "event_attended",
-    "social engaged": "social_engagement",
-    "social engagement": "social_engagement",
-    "unsubscribed": "unsubscribe",
-    "email unsubscribed": "unsubscribe",
-    "email bounced": "hard_bounce",
-    "hard bounce": "hard_bounce",
-    "pricing viewed": "pricing_page_view",
-}
-
-# Glob patterns over the page path (any locale prefix allowed before them).
-DEFAULT_PRICING_PATTERNS: tuple[str, ...] = (
-    "*/pricing",
-    "*/pricing/*",
-    "*/plans",
-    "*/plans/*",
-)
 
 # Properties that may carry an explicit program key, in order of preference.
 PROGRAM_KEY_PROPERTIES = ("program_key", "programKey", "program")
@@ -145,92 +104,6 @@ class TrackingCall:
     # The time the call gave, when it was more than FUTURE_TOLERANCE ahead of
     # receipt and `timestamp` is the time it was received instead.
     sent_timestamp: dt.datetime | None = None
-
-
-_FOLDABLE = re.compile(r"[\s_\-]+")
-
-
-@functools.lru_cache(maxsize=4096)
-def fold_event_name(name: str) -> str:
-    # Cached: a site sends the same few event names over and over.
-    return _FOLDABLE.sub(" ", name.strip().lower())
-
-
-def activity_type_for_event(event: str, mapping: Mapping[str, str] | None = None) -> str:
-    """The activity type of a track call's event name; unknown names are `other`."""
-    folded = fold_event_name(event)
-    if mapping:
-        for name, activity_type in mapping.items():
-            if fold_event_name(name) == folded:
-                return activity_type
-    return DEFAULT_EVENT_TYPES.get(folded, "other")
-
-
-@functools.lru_cache(maxsize=16)
-def _globs_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """One regular expression matching what any of the glob patterns matches."""
-    if not patterns:
-        return re.compile(r"(?!)")  # matches nothing
-    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
-
-
-def activity_type_for_page(path: str, patterns: Iterable[str] = DEFAULT_PRICING_PATTERNS) -> str:
-    return _page_type(path, _globs_regex(tuple(patterns)))
-
-
-def _page_type(path: str, pricing: re.Pattern[str]) -> str:
-    lowered = "/" + path.lower().split("?", 1)[0].strip("/")
-    return "pricing_page_view" if pricing.match(lowered) else "page_view"
-
-
-class ActivityTypes:
-    """The activity types of one request's calls: what `activity_type_for_event`
-    and `activity_type_for_page` give, with the configured mapping folded once
-    and each event name and page path typed once (a site sends the same few
-    over and over, and this ran for every call of every batch)."""
-
-    __slots__ = ("_by_event", "_by_path", "_mapping", "_pricing")
-
-    def __init__(self, mapping: Mapping[str, str] | None, pricing_patterns: Iterable[str]) -> None:
-        folded: dict[str, str] = {}
-        for name, activity_type in (mapping or {}).items():
-            # The first configured name that folds alike wins, as in activity_type_for_event.
-            folded.setdefault(fold_event_name(name), activity_type)
-        self._mapping = folded
-        self._pricing = _globs_regex(tuple(pricing_patterns))
-        self._by_event: dict[str, str] = {}
-        self._by_path: dict[str, str] = {}
-
-    def for_event(self, event: str) -> str:
-        activity_type = self._by_event.get(event)
-        if activity_type is None:
-            folded = fold_event_name(event)
-            activity_type = self._mapping.get(folded)
-            if activity_type is None:
-                activity_type = DEFAULT_EVENT_TYPES.get(folded, "other")
-            self._by_event[event] = activity_type
-        return activity_type
-
-    def for_page(self, path: str) -> str:
-        activity_type = self._by_path.get(path)
-        if activity_type is None:
-            activity_type = self._by_path[path] = _page_type(path, self._pricing)
-        return activity_type
-
-    def for_call(self, call: TrackingCall) -> str:
-        """A track call is typed by its event name, a page or screen call by its path."""
-        if call.kind == "track":
-            return self.for_event(call.event)
-        return self.for_page(call_page_path(call))
-
-
-def call_page_path(call: TrackingCall) -> str:
-    """The page path of a call: properties.path, else context.page.path, else ''."""
-    path = call.properties.get("path")
-    if not isinstance(path, str):
-        page = call.context.get("page")
-        path = page.get("path") if isinstance(page, dict) else None
-    return path if isinstance(path, str) else ""
 
 
 def derived_message_id(raw: Mapping[str, Any]) -> str:
@@ -368,146 +241,6 @@ def _ip(context: Mapping[str, Any]) -> str | None:
         raise InvalidCall(f"context.ip {value!r} is not an IP address") from None
 
 
-# json.dumps writes DEL and each non-ASCII character as \uXXXX (6 bytes; 12 for
-# one outside the BMP) where orjson writes its 1 to 4 UTF-8 bytes, and everything
-# else alike. So the escaped size is at most 6 times orjson's.
-_ESCAPED_SIZE_BOUND = 6
-
-
-def _call_size(raw: dict[str, Any], encoded: bytes | None, max_bytes: int) -> int | None:
-    """The call's size as `json.dumps(raw, separators=(",", ":"), default=str)`
-    encodes it, or None when that is certainly within max_bytes. Only calls near
-    the limit pay for the slow exact measure."""
-    if encoded is not None and len(encoded) * _ESCAPED_SIZE_BOUND <= max_bytes:
-        return None
-    return len(json.dumps(raw, separators=(",", ":"), default=str).encode())
-
-
-def _path_where(value: Any, path: str, bad: Callable[[Any], bool]) -> str | None:
-    """Where in a call the first value (or dictionary key) that `bad` picks out
-    stands, as `context.traits.name` or `items[2]`; None if nowhere."""
-    if bad(value):
-        return path
-    if isinstance(value, dict):
-        for key, item in value.items():
-            inner = f"{path}.{key}" if path else str(key)
-            if bad(key):
-                return inner
-            found = _path_where(item, inner, bad)
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _path_where(item, f"{path}[{index}]", bad)
-            if found is not None:
-                return found
-    return None
-
-
-def _holds_nul(value: Any) -> bool:
-    """A string (or key) holding U+0000, which PostgreSQL's text and jsonb cannot store."""
-    return isinstance(value, str) and "\x00" in value
-
-
-def _nul_path(value: Any, path: str) -> str | None:
-    return _path_where(value, path, _holds_nul)
-
-
-class UnstorableNumber:
-    """A JSON number beyond a double (1e400, an integer of 400 digits): valid
-    JSON, which no column or jsonb value here can hold. The body is read with
-    each such number kept as this, so that only its call is refused
-    (`unstorable_number_loads`), never the whole request."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __str__(self) -> str:
-        return self.text
-
-    __repr__ = __str__
-
-
-def _float_or_unstorable(text: str) -> float | UnstorableNumber:
-    number = float(text)
-    return number if math.isfinite(number) else UnstorableNumber(text)
-
-
-def _int_or_unstorable(text: str) -> int | UnstorableNumber:
-    # Python reads at most 4,300 digits; a double holds about 308.
-    return int(text) if len(text) <= 300 else UnstorableNumber(text)
-
-
-def _not_json(text: str) -> Any:
-    raise ValueError(f"{text} is not JSON")
-
-
-def unstorable_number_loads(body: bytes) -> Any:
-    """JSON as the standard library reads it, with numbers beyond a double kept
-    as UnstorableNumber and NaN or Infinity refused (they are not JSON). For
-    the rare body orjson refuses; raises ValueError when it is not JSON."""
-    return json.loads(
-        body,
-        parse_float=_float_or_unstorable,
-        parse_int=_int_or_unstorable,
-        parse_constant=_not_json,
-    )
-
-
-def _unstorable_path(value: Any, path: str) -> str | None:
-    """Where in a call an UnstorableNumber is; None if nowhere."""
-    return _path_where(value, path, lambda item: isinstance(item, UnstorableNumber))
-
-
-def nul_escaped(value: Any) -> Any:
-    """`value` with each U+0000 in its strings and keys written as the six
-    characters \\u0000: what a refused call is dead-lettered as, since the
-    database cannot store the character itself (and an UnstorableNumber as
-    its text)."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\\u0000")
-    if isinstance(value, UnstorableNumber):
-        return value.text
-    if isinstance(value, dict):
-        return {nul_escaped(key): nul_escaped(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [nul_escaped(item) for item in value]
-    return value
-
-
-def _call_encoding_check(raw: dict[str, Any], max_bytes: int | None) -> None:
-    """Refuse a call over the size limit, or holding a NUL character anywhere:
-    either would fail the whole batch's insert instead of this one call."""
-    encoded: bytes | None
-    try:
-        encoded = dumped = orjson.dumps(raw)
-    except (TypeError, orjson.JSONEncodeError):
-        encoded = None
-    else:
-        if (
-            max_bytes is None or len(dumped) * _ESCAPED_SIZE_BOUND <= max_bytes
-        ) and b"\\u0000" not in dumped:
-            return  # the common case, decided without another call
-    if encoded is None:
-        where = _unstorable_path(raw, "")
-        if where is not None:
-            raise InvalidCall(f"{nul_escaped(where)} is a number too large to store")
-    # orjson writes U+0000 as \u0000; a literal backslash before "u0000" also
-    # matches, so a match is confirmed by walking the call.
-    if encoded is None or b"\\u0000" in encoded:
-        where = _nul_path(raw, "")
-        if where is not None:
-            raise InvalidCall(
-                f"{nul_escaped(where)} contains a NUL character (\\u0000), which cannot be stored"
-            )
-    if max_bytes is not None:
-        size = _call_size(raw, encoded, max_bytes)
-        if size is not None and size > max_bytes:
-            raise InvalidCall(f"call is {size} bytes; the limit is {max_bytes} bytes per call")
-
-
 def call_parse(
     raw: Any, *, kind: str | None, received_at: dt.datetime, max_bytes: int | None = None
 ) -> TrackingCall:
@@ -526,7 +259,9 @@ def call_parse(
 def _call_parse(
     raw: dict[str, Any], *, kind: str | None, received_at: dt.datetime, max_bytes: int | None
 ) -> TrackingCall:
-    _call_encoding_check(raw, max_bytes)
+    unstorable = call_unstorable_reason(raw, max_bytes)
+    if unstorable is not None:
+        raise InvalidCall(unstorable)
     # Each common case is tested inline (a string, an object) and anything else
     # goes to the helper that checks it and says what is wrong: this runs for
     # every call of every batch, and a function call per field was a third of it.
@@ -627,3 +362,80 @@ def _call_parse(
         account,
         sent_timestamp,
     )
+
+
+# --- A request's calls ---------------------------------------------------------
+
+
+class InvalidBatch(ValueError):
+    """A /v1/batch body whose `batch` is not an array of calls."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A refused call: where it was in the request, its id, why, and all of it."""
+
+    index: int
+    message_id: str
+    reason: str
+    payload: Any
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustedTime:
+    """A call stored at the time received instead of a time too far ahead (activity_time)."""
+
+    index: int
+    message_id: str
+    sent: dt.datetime
+    stored_as: dt.datetime
+
+
+@dataclass(slots=True)
+class ParsedCalls:
+    calls: list[TrackingCall]
+    rejections: list[Rejection]
+    adjusted: list[AdjustedTime]
+
+
+def calls_parse(
+    payload: dict[str, Any], *, kind: str | None, received_at: dt.datetime, max_bytes: int
+) -> ParsedCalls:
+    """The calls of one request body: for /v1/batch (`kind` None) each item of its
+    `batch`, else the body itself as one call of `kind`. Each call is parsed or
+    refused on its own; raises InvalidBatch when `batch` is not an array."""
+    if kind is None:
+        items = payload.get("batch")
+        if not isinstance(items, list):
+            raise InvalidBatch("batch must be a JSON array of calls")
+        context = payload.get("context")
+        shared_context = context if isinstance(context, dict) else {}
+    else:
+        items = [payload]
+        shared_context = {}
+
+    calls: list[TrackingCall] = []
+    rejections: list[Rejection] = []
+    adjusted: list[AdjustedTime] = []
+    for index, item in enumerate(items):
+        if shared_context and isinstance(item, dict):
+            # Batch-level context applies to every call that does not set its own
+            # (a context that is not an object is left for the parse to refuse).
+            own = item.get("context")
+            if own is None or type(own) is dict:
+                item = {**item, "context": {**shared_context, **(own or {})}}
+        try:
+            call = call_parse(item, kind=kind, received_at=received_at, max_bytes=max_bytes)
+            calls.append(call)
+        except InvalidCall as problem:
+            rejections.append(
+                Rejection(
+                    index=index, message_id=problem.message_id, reason=problem.reason, payload=item
+                )
+            )
+            continue
+        if call.sent_timestamp is not None:
+            adjusted.append(
+                AdjustedTime(index, call.message_id, call.sent_timestamp, call.timestamp)
+            )
+    return ParsedCalls(calls=calls, rejections=rejections, adjusted=adjusted)

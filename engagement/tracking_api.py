@@ -24,7 +24,8 @@ from django.views.decorators.http import require_POST
 from engagement import selectors
 from engagement.ratelimit import source_rate_limit_hit
 from engagement.services import tracking as tracking_services
-from engagement.tracking import InvalidCall, TrackingCall, call_parse, unstorable_number_loads
+from engagement.tracking import InvalidBatch, calls_parse
+from engagement.tracking_json import unstorable_number_loads
 
 logger = logging.getLogger(__name__)
 
@@ -122,56 +123,19 @@ def _handle(request: HttpRequest, kind: str) -> HttpResponse:
     if source_rate_limit_hit(source_id=source.pk, limit=source.rate_limit_per_second):
         return error(429, "rate_limited", "too many requests for this source", Retry_After="1")
 
-    if kind == BATCH:
-        items = payload.get("batch")
-        if not isinstance(items, list):
-            return error(400, "invalid_batch", "batch must be a JSON array of calls")
-        context = payload.get("context")
-        shared_context = context if isinstance(context, dict) else {}
-    else:
-        items = [payload]
-        shared_context = {}
-
-    calls: list[TrackingCall] = []
-    rejections: list[tracking_services.Rejection] = []
-    # Calls stored at the time received instead of a time too far ahead (tracking.activity_time).
-    adjusted: list[dict[str, Any]] = []
-    max_bytes = settings.TRACKING_MAX_CALL_BYTES  # read once: settings are a lazy proxy
-    for index, item in enumerate(items):
-        if shared_context and isinstance(item, dict):
-            # Batch-level context applies to every call that does not set its own
-            # (a context that is not an object is left for the parse to refuse).
-            own = item.get("context")
-            if own is None or type(own) is dict:
-                item = {**item, "context": {**shared_context, **(own or {})}}
-        try:
-            call = call_parse(
-                item,
-                kind=None if kind == BATCH else kind,
-                received_at=received_at,
-                max_bytes=max_bytes,
-            )
-            calls.append(call)
-        except InvalidCall as problem:
-            rejections.append(
-                tracking_services.Rejection(
-                    index=index, message_id=problem.message_id, reason=problem.reason, payload=item
-                )
-            )
-            continue
-        if call.sent_timestamp is not None:
-            adjusted.append(
-                {
-                    "index": index,
-                    "messageId": call.message_id,
-                    "timestamp": call.sent_timestamp.isoformat(),
-                    "storedAs": call.timestamp.isoformat(),
-                }
-            )
-
+    try:
+        parsed = calls_parse(
+            payload,
+            kind=None if kind == BATCH else kind,
+            received_at=received_at,
+            max_bytes=settings.TRACKING_MAX_CALL_BYTES,
+        )
+    except InvalidBatch as problem:
+        return error(400, "invalid_batch", str(problem))
+    rejections = parsed.rejections
     result = tracking_services.tracking_calls_store(
         source_id=source.pk,
-        calls=calls,
+        calls=parsed.calls,
         rejections=rejections,
         event_types=selectors.event_type_mapping(),
     )
@@ -184,8 +148,16 @@ def _handle(request: HttpRequest, kind: str) -> HttpResponse:
         ]
     if result.duplicates:
         body["duplicates"] = result.duplicates
-    if adjusted:
-        body["adjusted"] = adjusted
+    if parsed.adjusted:
+        body["adjusted"] = [
+            {
+                "index": adjusted.index,
+                "messageId": adjusted.message_id,
+                "timestamp": adjusted.sent.isoformat(),
+                "storedAs": adjusted.stored_as.isoformat(),
+            }
+            for adjusted in parsed.adjusted
+        ]
     return HttpResponse(orjson.dumps(body), content_type="application/json")
 
 

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaigns.api import row_errors_json
+from campaigns.api.shared import row_errors_json
 from core.csvimport import FileRefused, column_map_parse
 from imports.services import IMPORT_KINDS, ImportRejected, ImportResult, csv_import
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -21,13 +20,15 @@ from accounts.identity import (
     contacts_for_user_ids,
     contacts_identify,
 )
+from engagement.activity_types import ActivityTypes
 from engagement.models import Activity, AnonymousIdentity, IdentityCall, RejectedCall
 from engagement.rollup.incremental import scores_rollup_schedule
 from engagement.selectors import account_ids_for_addresses
 from engagement.services.activities import ActivityRow, activities_bulk_insert
 from engagement.services.junk import activities_exclusion_sync
 from engagement.services.tracking_postgresql import tracking_activities_insert_postgresql
-from engagement.tracking import ActivityTypes, TrackingCall, nul_escaped
+from engagement.tracking import Rejection, TrackingCall
+from engagement.tracking_json import nul_escaped
 
 # --- The tracking API's write path -----------------------------------------------
 # One transaction per request, a fixed number of queries whatever the number of
@@ -35,16 +36,6 @@ from engagement.tracking import ActivityTypes, TrackingCall, nul_escaped
 # and identity calls are logged in IdentityCall before they are applied.
 
 IDENTITY_KINDS = frozenset({"identify", "group", "alias"})
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """A refused call: where it was in the request, its id, why, and all of it."""
-
-    index: int
-    message_id: str
-    reason: str
-    payload: Any
 
 
 @dataclass(frozen=True)

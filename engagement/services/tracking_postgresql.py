@@ -18,17 +18,18 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.utils import timezone
 
 from accounts.identity import bare_contacts_insert_sql
-from engagement.networks import address_key
+from engagement.activity_types import ActivityTypes
+from engagement.networks import address_key, innermost_range_domain_sql
 from engagement.services.activities import records_json
-from engagement.tracking import ActivityTypes, TrackingCall
+from engagement.tracking import TrackingCall
 
 # The tracking API's hot path on PostgreSQL: the statement itself resolves what
 # tracking._activities_store resolves in Python elsewhere (same rules, same
 # tests): the person behind a call (the contact of its user id, else the contact
 # a known anonymous id was tied to), their account and junk flag, and, for a
 # visit from no known person, the company owning its network (the innermost IP
-# range, as selectors.account_ids_for_addresses).
-_TRACKING_INSERT_POSTGRESQL = """
+# range, engagement.networks.innermost_range_domain_sql).
+_TRACKING_INSERT_POSTGRESQL = f"""
 INSERT INTO engagement_activity (
     source_id, received_at, message_id, type, occurred_at, account_id, contact_id,
     anonymous_id, ip, tracking_key, event_name, properties, excluded_reason
@@ -38,12 +39,7 @@ SELECT %s, %s, r.m, r.t, timestamptz 'epoch' + r.o::bigint * interval '1 microse
         WHEN person.id IS NOT NULL THEN person.account_id
         WHEN r.k IS NOT NULL THEN (
             SELECT account.id FROM accounts_account AS account
-            WHERE account.domain = (
-                SELECT ip_range.domain FROM engagement_iprange AS ip_range
-                WHERE ip_range.first_address <= r.k AND ip_range.last_address >= r.k
-                ORDER BY ip_range.first_address DESC, ip_range.last_address ASC
-                LIMIT 1
-            )
+            WHERE account.domain = {innermost_range_domain_sql("r.k")}
             LIMIT 1
         )
     END,
@@ -80,7 +76,7 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) AS person ON true
 ON CONFLICT (source_id, message_id) DO NOTHING
-"""
+"""  # noqa: S608 - constant text of ours; every value is a parameter
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

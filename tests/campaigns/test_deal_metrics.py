@@ -18,7 +18,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import Account, Opportunity, SegmentMembership
-from campaigns import deals, metrics
+from campaigns import metrics
+from campaigns.reports import deals
 from core.csvimport import column_map_parse
 from imports.services import csv_import
 from tests.factories import AccountFactory, ICPSegmentFactory, OpportunityFactory

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 
 from accounts.models import Account
-from campaigns import reports
 from campaigns.models import CampaignTarget
+from campaigns.reports.funnel import funnel_report
+from campaigns.reports.measurement import measurement_load
 from tests.campaigns import scenario
 from tests.campaigns.scenario import END, START
 from tests.factories import AccountFactory, CampaignFactory, OpportunityFactory
@@ -31,8 +32,8 @@ def test_targets_of_campaigns_not_running_in_the_period_are_not_targeted() -> No
     _targets((dt.date(2026, 4, 1), dt.date(2026, 6, 30)), 4)  # starts after the period
     _targets((dt.date(2025, 9, 1), dt.date(2025, 12, 31)), 2)  # ended the day before it
     edge = _targets((dt.date(2026, 3, 31), dt.date(2026, 5, 31)), 1)  # starts on its last day
-    data = reports.measurement_load(start=START, end=END)
-    funnel = reports.funnel_report(data)
+    data = measurement_load(start=START, end=END)
+    funnel = funnel_report(data)
     steps = {step["stage"]: step["accounts"] for step in funnel["steps"]}
     # Recomputed from the rows: treated targets of campaigns whose dates overlap.
     expected = set(
@@ -47,7 +48,7 @@ def test_targets_of_campaigns_not_running_in_the_period_are_not_targeted() -> No
     # Asking for a campaign that had not started gives an empty funnel.
     later = CampaignTarget.objects.filter(campaign__starts_on=dt.date(2026, 4, 1)).first()
     assert later is not None
-    empty = reports.funnel_report(data, campaign_ids={later.campaign_id})
+    empty = funnel_report(data, campaign_ids={later.campaign_id})
     assert [step["accounts"] for step in empty["steps"]] == [0, 0, 0, 0, 0]
 
 
@@ -57,7 +58,7 @@ def test_a_won_deal_without_an_amount_is_left_out_of_the_average() -> None:
         account=s.accounts["A3"], amount=None, status="won",
         opened_on=dt.date(2026, 2, 1), close_on=dt.date(2026, 2, 11),
     )  # fmt: skip
-    funnel = reports.funnel_report(reports.measurement_load(start=START, end=END))
+    funnel = funnel_report(measurement_load(start=START, end=END))
     # Won: O1 (90,000) and the deal without an amount; the average is O1's alone.
     assert funnel["average_deal_size"] == 90000.0
     assert funnel["cycle_time_days"] == (19 + 10) / 2

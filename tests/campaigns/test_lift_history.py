@@ -18,8 +18,10 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Account, SegmentMembership
-from campaigns import metrics, reports
+from campaigns import metrics
 from campaigns.models import Campaign, CampaignTarget
+from campaigns.reports.measurement import measurement_load
+from campaigns.reports.programs import campaign_rows
 from engagement.models import ActivityType, EngagementSnapshot, ScoringModel
 from tests.factories import (
     AccountFactory,
@@ -121,12 +123,12 @@ def test_hand_computed_scores_and_lift_without_any_snapshot() -> None:
     assert expected["T1"][1] == score(40 + points(15, 1, when("2026-03-20"), AT_END))
     assert expected["T2"] == (0, score(0.5 * 3 * 5 * 2 ** (-16 / 30)))
     assert expected["H2"] == (0, 0)
-    data = reports.measurement_load(start=START, end=END)
+    data = measurement_load(start=START, end=END)
     changes = {name: after - before for name, (before, after) in expected.items()}
     by_name = dict(Account.objects.values_list("pk", "name"))
     measured = {by_name[a]: delta for a, (_, delta) in data.targets[campaign.pk].items()}
     assert measured == {**changes, "T3": None}
-    lift = reports.campaign_rows(data, campaign_ids=[campaign.pk])[0]["lift"]
+    lift = campaign_rows(data, campaign_ids=[campaign.pk])[0]["lift"]
     treated = [changes["T1"], changes["T2"]]
     holdout = [changes["H1"], changes["H2"]]
     assert lift["kind"] == "holdout" and lift["reason"] is None
@@ -149,7 +151,7 @@ def test_a_snapshot_of_the_day_is_used_as_taken() -> None:
         account=accounts["H2"], segment=segment, day=END, model_version=1, score=7,
         raw_score=0, stage="aware",
     )  # fmt: skip
-    data = reports.measurement_load(start=START, end=END)
+    data = measurement_load(start=START, end=END)
     # H2 has no activity: 0 at the start (computed), 7 at the end (its snapshot).
     assert data.targets[campaign.pk][accounts["H2"].pk] == (True, 7)
 
@@ -157,13 +159,13 @@ def test_a_snapshot_of_the_day_is_used_as_taken() -> None:
 def test_a_period_outside_the_data_says_why_instead_of_a_figure() -> None:
     campaign, _ = build()
     tomorrow = timezone.now().date() + dt.timedelta(days=1)
-    data = reports.measurement_load(start=START, end=tomorrow)
-    lift = reports.campaign_rows(data, campaign_ids=[campaign.pk])[0]["lift"]
+    data = measurement_load(start=START, end=tomorrow)
+    lift = campaign_rows(data, campaign_ids=[campaign.pk])[0]["lift"]
     assert lift["estimate"] is None and lift["low"] is None
     assert "after today" in lift["reason"]
     # No activity or snapshot at all before 2025: no history to start from.
-    early = reports.measurement_load(start=dt.date(2025, 1, 1), end=END)
-    lift = reports.campaign_rows(early, campaign_ids=[campaign.pk])[0]["lift"]
+    early = measurement_load(start=dt.date(2025, 1, 1), end=END)
+    lift = campaign_rows(early, campaign_ids=[campaign.pk])[0]["lift"]
     assert lift["estimate"] is None and "before any stored activity" in lift["reason"]
 
 
@@ -185,5 +187,5 @@ def test_scores_from_history_cost_a_fixed_number_of_queries(
     # which also sets the sums' work_mem).
     per_day = 7 + (connection.vendor == "postgresql")
     with django_assert_num_queries(11 + 1 + 2 * per_day):
-        data = reports.measurement_load(start=START, end=END)
+        data = measurement_load(start=START, end=END)
     assert len(data.targets[campaign.pk]) == 5 + extra

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from campaigns.models import Channel, Program, Touch
-from campaigns.reports import NO_PROGRAM, OTHER_PROGRAMS, PERIOD_TOTAL
+from campaigns.reports.attribution import NO_PROGRAM, OTHER_PROGRAMS, PERIOD_TOTAL
 from tests.factories import (
     AccountFactory,
     CampaignFactory,

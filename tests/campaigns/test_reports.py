@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from campaigns import metrics, reports
+from campaigns import metrics
+from campaigns.reports.attribution import NO_PROGRAM, PERIOD_TOTAL, pipeline_lines
+from campaigns.reports.funnel import funnel_report
+from campaigns.reports.measurement import measurement_load
+from campaigns.reports.programs import campaign_rows, channel_rows, program_rows
+from campaigns.reports.sources import source_rows
 from tests.campaigns import scenario
 from tests.campaigns.scenario import END, START
 from tests.factories import OpportunityFactory
@@ -23,8 +28,8 @@ def by(rows: list[dict], key: str) -> dict[Any, dict]:
 
 def test_program_numbers_by_hand() -> None:
     s = scenario.build()
-    data = reports.measurement_load(start=START, end=END)
-    rows = by(reports.program_rows(data), "program_id")
+    data = measurement_load(start=START, end=END)
+    rows = by(program_rows(data), "program_id")
     p1, p2 = rows[s.p1.pk], rows[s.p2.pk]
     assert p1["spend"] == Decimal("1000") and p2["spend"] == Decimal("500")
     assert (p1["accounts_targeted"], p1["accounts_touched"]) == (3, 2)
@@ -51,8 +56,8 @@ def test_program_numbers_by_hand() -> None:
 
 def test_campaign_and_channel_numbers_by_hand() -> None:
     s = scenario.build()
-    data = reports.measurement_load(start=START, end=END)
-    campaign = reports.campaign_rows(data)[0]
+    data = measurement_load(start=START, end=END)
+    campaign = campaign_rows(data)[0]
     assert campaign["campaign_id"] == s.campaign.pk and campaign["spend"] == Decimal("1500")
     # Attributed pipeline adds up to the influenced deals' whole: 90,000 + 10,000.
     assert campaign["pipeline_attributed"] == Decimal("100000")
@@ -62,18 +67,18 @@ def test_campaign_and_channel_numbers_by_hand() -> None:
     assert (lift["estimate"], lift["treated"], lift["holdout"]) == (35.0, 3, 2)
     t = metrics.student_t_quantile(0.975, 15625 / 5625)
     assert lift["low"] == pytest.approx(35 - t * math.sqrt(125))
-    channels = by(reports.channel_rows(data), "channel")
+    channels = by(channel_rows(data), "channel")
     assert set(channels) == {"webinar", "email"}
     assert channels["email"]["spend"] == Decimal("500")
     assert channels["email"]["cost_per_opportunity"] == 1000.0  # 500 / 0.5
-    total = sum(row["pipeline_attributed"] for row in reports.program_rows(data))
+    total = sum(row["pipeline_attributed"] for row in program_rows(data))
     assert total == Decimal("100000")
 
 
 def test_influence_window_is_configurable() -> None:
     s = scenario.build()
-    narrow = reports.measurement_load(start=START, end=END, window_days=30)
-    rows = by(reports.program_rows(narrow), "program_id")
+    narrow = measurement_load(start=START, end=END, window_days=30)
+    rows = by(program_rows(narrow), "program_id")
     # With 30 days only P2 (28 days before O1) influenced anything.
     assert rows[s.p1.pk]["opportunities_influenced"] == 0
     assert rows[s.p2.pk]["pipeline_attributed"] == Decimal("90000")
@@ -81,8 +86,8 @@ def test_influence_window_is_configurable() -> None:
 
 def test_funnel_and_sources_by_hand() -> None:
     s = scenario.build()
-    data = reports.measurement_load(start=START, end=END)
-    funnel = reports.funnel_report(data, campaign_ids={s.campaign.pk})
+    data = measurement_load(start=START, end=END)
+    funnel = funnel_report(data, campaign_ids={s.campaign.pk})
     assert [(step["stage"], step["accounts"]) for step in funnel["steps"]] == [
         ("targeted", 3),
         ("engaged", 2),
@@ -93,7 +98,7 @@ def test_funnel_and_sources_by_hand() -> None:
     assert funnel["steps"][1]["from_previous"] == pytest.approx(2 / 3)
     assert funnel["opportunities"] == 4 and funnel["win_rate"] == 0.5
     assert funnel["average_deal_size"] == 90000.0 and funnel["cycle_time_days"] == 19.0
-    sources = by(reports.source_rows(data), "source")
+    sources = by(source_rows(data), "source")
     marketing, other = sources["marketing"], sources["other"]
     assert (marketing["opportunities"], marketing["close_rate"], marketing["win_rate"]) == (
         1,
@@ -118,25 +123,25 @@ def test_deals_without_an_account_count_in_the_period_and_for_no_program() -> No
                               close_on=dt.date(2026, 3, 10))  # fmt: skip
     OpportunityFactory.create(account=None, amount=Decimal("3000"), source="partner",
                               opened_on=dt.date(2026, 3, 5))  # fmt: skip
-    data = reports.measurement_load(start=START, end=END)
-    rows = by(reports.program_rows(data), "program_id")
+    data = measurement_load(start=START, end=END)
+    rows = by(program_rows(data), "program_id")
     assert rows[s.p1.pk]["pipeline_attributed"] == Decimal("55000")  # as without them
     assert rows[s.p2.pk]["pipeline_attributed"] == Decimal("45000")
-    lines = by(reports.pipeline_lines(data, label="program", listed_program_ids={s.p1.pk, s.p2.pk}),
+    lines = by(pipeline_lines(data, label="program", listed_program_ids={s.p1.pk, s.p2.pk}),
                "program")  # fmt: skip
     # No program: O3 (5,000, lost, opened before A2's touch), O4 (1,000, A3
     # untouched) and the two deals without an account.
-    none, total = lines[reports.NO_PROGRAM], lines[reports.PERIOD_TOTAL]
+    none, total = lines[NO_PROGRAM], lines[PERIOD_TOTAL]
     assert (none["opportunities_influenced"], none["pipeline_attributed"]) == (4, Decimal("16000"))
     assert (none["won_influenced"], none["won_revenue_attributed"]) == (1, Decimal("7000"))
     assert (total["opportunities_influenced"], total["pipeline_attributed"]) == (
         6,
         Decimal("116000"),
     )
-    funnel = reports.funnel_report(data, campaign_ids={s.campaign.pk})
+    funnel = funnel_report(data, campaign_ids={s.campaign.pk})
     assert [step["accounts"] for step in funnel["steps"]] == [3, 2, 1, 3, 1]  # as without them
     assert funnel["opportunities"] == 4
-    sources = by(reports.source_rows(data), "source")
+    sources = by(source_rows(data), "source")
     marketing, other = sources["marketing"], sources["other"]
     # Marketing: O1 and the won deal without an account; the rest: O2, O3, O4, the open one.
     assert (marketing["opportunities"], marketing["won"]) == (2, 2)
@@ -156,5 +161,5 @@ def test_loading_costs_eleven_queries_whatever_the_size(
     scenario.grow(extra)
     # The targets' scores come from their snapshots: nothing to compute from history.
     with django_assert_num_queries(11):
-        data = reports.measurement_load(start=START, end=END)
+        data = measurement_load(start=START, end=END)
     assert len(data.programs) == 2 + extra

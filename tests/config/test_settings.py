@@ -16,12 +16,18 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def manage(*args: str, **environ: str) -> subprocess.CompletedProcess[str]:
-    """Run manage.py in a fresh process with only the given settings variables."""
+    """Run manage.py in a fresh process with only the given settings variables
+    (and no `.env` file, which a developer's `make run` may have written)."""
     keep = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "VIRTUAL_ENV"}}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=PROJECT,
-        env={**keep, "DJANGO_SETTINGS_MODULE": "config.settings", **environ},
+        env={
+            **keep,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "ENV_FILE": os.devnull,
+            **environ,
+        },
         capture_output=True,
         text=True,
         timeout=120,
@@ -99,3 +105,26 @@ def test_deploy_check_is_clean_under_production_settings() -> None:
         ALLOWED_HOSTS="engage.example.com",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_command_reads_its_secret_key_from_the_project_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("# written by make run\nSECRET_KEY=from-the-file-" + "x" * 40 + "\n")
+    result = manage(
+        "shell", "-c", "from django.conf import settings; print(settings.SECRET_KEY)",
+        DEBUG="0", ENV_FILE=str(env_file),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "from-the-file-" + "x" * 40
+
+
+def test_the_environment_wins_over_the_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("SECRET_KEY=from-the-file\nLOG_LEVEL=DEBUG\n")
+    result = manage(
+        "shell", "-c",
+        "from django.conf import settings; print(settings.SECRET_KEY, settings.DEBUG)",
+        DEBUG="0", SECRET_KEY="from-the-environment", ENV_FILE=str(env_file),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "from-the-environment False"

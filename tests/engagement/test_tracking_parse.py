@@ -6,21 +6,23 @@ import datetime as dt
 
 import pytest
 
-from engagement.tracking import (
+from engagement.activity_types import (
     DEFAULT_EVENT_TYPES,
     DEFAULT_PRICING_PATTERNS,
+    ActivityTypes,
+    activity_type_for_event,
+    activity_type_for_page,
+)
+from engagement.tracking import (
     MAX_ANONYMOUS_ID,
     MAX_GROUP_ID,
     MAX_TRACKING_KEY,
     MAX_USER_ID,
-    ActivityTypes,
     InvalidCall,
-    activity_type_for_event,
-    activity_type_for_page,
     call_parse,
     derived_message_id,
-    nul_escaped,
 )
+from engagement.tracking_json import nul_escaped
 
 RECEIVED = dt.datetime(2026, 11, 22, 12, 0, 0, tzinfo=dt.UTC)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from campaigns import metrics
 from campaigns.models import RankingMetric
 from campaigns.services import ranking_run
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--metric", choices=RankingMetric.values,
                             default=RankingMetric.PIPELINE_PER_SPEND)  # fmt: skip
         parser.add_argument("--flag-fraction", default="0.1")
-        parser.add_argument("--window-days", type=int, default=90)
+        parser.add_argument("--window-days", type=int, default=metrics.INFLUENCE_WINDOW_DAYS)
 
     def handle(self, *args: Any, **options: Any) -> None:
         start, end = _period(options["period"])

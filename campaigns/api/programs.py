@@ -1,0 +1,101 @@
+"""Programs and their spend lines (`/api/programs/`, `/api/spend/`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from rest_framework import serializers, viewsets
+from rest_framework.permissions import IsAuthenticated
+
+from campaigns import selectors, services
+from campaigns.api.shared import ModelPermissionsWithView, refusals_as_400
+from campaigns.models import Channel, Program, Spend
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    campaign_name = serializers.CharField(source="campaign.name", read_only=True)
+    spend_total = serializers.DecimalField(
+        max_digits=16, decimal_places=2, read_only=True, default=None
+    )
+
+    class Meta:
+        model = Program
+        fields = ["id", "campaign", "campaign_name", "name", "channel", "starts_on", "ends_on",
+                  "tracking_key", "status", "spend_total", "created_at", "updated_at"]  # fmt: skip
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class ProgramFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
+
+    class Meta:
+        model = Program
+        fields = ["campaign", "channel", "status", "tracking_key"]
+
+
+class ProgramViewSet(viewsets.ModelViewSet):
+    serializer_class = ProgramSerializer
+    filterset_class = ProgramFilter
+    permission_classes = [IsAuthenticated, ModelPermissionsWithView]
+    queryset = Program.objects.none()
+
+    def get_queryset(self) -> QuerySet[Program]:
+        return selectors.program_list()
+
+    def perform_create(self, serializer: Any) -> None:
+        with refusals_as_400():
+            serializer.instance = services.program_save(
+                program_id=None, values=serializer.validated_data
+            )
+
+    def perform_update(self, serializer: Any) -> None:
+        with refusals_as_400():
+            serializer.instance = services.program_save(
+                program_id=serializer.instance.pk, values=serializer.validated_data
+            )
+
+
+class SpendSerializer(serializers.ModelSerializer):
+    program_name = serializers.CharField(source="program.name", read_only=True)
+    channel = serializers.CharField(source="program.channel", read_only=True)
+
+    class Meta:
+        model = Spend
+        fields = ["id", "program", "program_name", "channel", "spent_on", "amount", "currency",
+                  "description", "external_id", "created_at"]  # fmt: skip
+        read_only_fields = ["created_at"]
+
+
+class SpendFilter(django_filters.FilterSet):
+    spent_from = django_filters.DateFilter(field_name="spent_on", lookup_expr="gte")
+    spent_to = django_filters.DateFilter(field_name="spent_on", lookup_expr="lte")
+    campaign = django_filters.NumberFilter(field_name="program__campaign")
+    channel = django_filters.ChoiceFilter(field_name="program__channel", choices=Channel.choices)
+
+    class Meta:
+        model = Spend
+        fields = ["program", "currency"]
+
+
+class SpendViewSet(viewsets.ModelViewSet):
+    serializer_class = SpendSerializer
+    filterset_class = SpendFilter
+    permission_classes = [IsAuthenticated, ModelPermissionsWithView]
+    queryset = Spend.objects.none()
+
+    def get_queryset(self) -> QuerySet[Spend]:
+        return selectors.spend_list()
+
+    def perform_create(self, serializer: Any) -> None:
+        with refusals_as_400():
+            serializer.instance = services.spend_save(
+                spend_id=None, values=serializer.validated_data
+            )
+
+    def perform_update(self, serializer: Any) -> None:
+        with refusals_as_400():
+            serializer.instance = services.spend_save(
+                spend_id=serializer.instance.pk, values=serializer.validated_data
+            )

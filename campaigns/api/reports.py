@@ -1,0 +1,166 @@
+"""The report endpoints (`/api/reports/...`): programs (and the campaigns,
+channels and sources views), one campaign, the funnel, and the deal metrics.
+Each validates its period, loads the measurement rows once and renders the
+report modules of `campaigns.reports`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Opportunity
+from campaigns import metrics, selectors
+from campaigns.api.shared import CsvRenderer, ModelPermissionsWithView, period_checked
+from campaigns.reports import deals
+from campaigns.reports.campaign import campaign_report, campaign_report_period
+from campaigns.reports.funnel import funnel_report, segment_members
+from campaigns.reports.measurement import MeasurementData, measurement_load
+from campaigns.reports.programs import pipeline_report
+from campaigns.reports.sources import source_rows
+
+
+class PeriodRequest(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    window_days = serializers.IntegerField(default=metrics.INFLUENCE_WINDOW_DAYS, min_value=0,
+                                           max_value=730)  # fmt: skip
+    campaign = serializers.IntegerField(required=False)
+    segment = serializers.IntegerField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return period_checked(attrs)
+
+
+class ReportApi(APIView):
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    def period(self, request: Request, **defaults: Any) -> dict[str, Any]:
+        form = PeriodRequest(data={**defaults, **request.query_params.dict()})
+        form.is_valid(raise_exception=True)
+        return dict(form.validated_data)
+
+    def load(self, query: Mapping[str, Any]) -> MeasurementData:
+        return measurement_load(start=query["start"], end=query["end"],
+                                window_days=query["window_days"])  # fmt: skip
+
+
+def _head(query: Mapping[str, Any]) -> dict[str, Any]:
+    return {"start": query["start"], "end": query["end"], "window_days": query["window_days"]}
+
+
+class ProgramsReportApi(ReportApi):
+    """Every program for `?start=&end=` (`window_days`, default 90): spend, reach,
+    lift, influenced and attributed pipeline, efficiency. `?view=campaigns`,
+    `channels` or `sources` for the other cuts; `?format=csv` for a download.
+    Programs, campaigns and channels end with an "(influenced by no program)"
+    line and the period's total: attributed plus that line equals the total."""
+
+    @extend_schema(parameters=[PeriodRequest], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, format: str | None = None) -> Response:
+        query = self.period(request)
+        data = self.load(query)
+        view = request.query_params.get("view", "programs")
+        views = ("programs", "campaigns", "channels", "sources")
+        if view not in views:
+            raise ValidationError({"view": f"use one of {', '.join(views)}"})
+        rows = source_rows(data) if view == "sources" else pipeline_report(data, view=view)
+        return Response({**_head(query), "view": view, "rows": rows})
+
+
+class CampaignReportApi(ReportApi):
+    """One campaign for a period (default: its own dates, up to today for a
+    campaign still running): its numbers, its programs, its channels and its
+    funnel."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, pk: int, format: str | None = None) -> Response:
+        campaign = get_object_or_404(selectors.campaign_periods(), pk=pk)
+        start, end = campaign_report_period(starts_on=campaign.starts_on, ends_on=campaign.ends_on)
+        query = self.period(request, start=start.isoformat(), end=end.isoformat())
+        data = self.load(query)
+        return Response({**_head(query), **campaign_report(data, campaign_id=pk)})
+
+
+class FunnelReportApi(ReportApi):
+    """Targeted -> engaged -> qualified -> opportunity -> won for a period, over all
+    campaigns or `?campaign=`, optionally only a segment's members (`?segment=`)."""
+
+    @extend_schema(parameters=[PeriodRequest], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, format: str | None = None) -> Response:
+        query = self.period(request)
+        data = self.load(query)
+        members = (segment_members(segment_id=query["segment"])
+                   if "segment" in query else None)  # fmt: skip
+        campaigns = {query["campaign"]} if "campaign" in query else None
+        funnel = funnel_report(data, campaign_ids=campaigns, members=members)
+        return Response({**_head(query), **funnel})
+
+
+class DealPeriodRequest(serializers.Serializer):
+    start = serializers.DateField(help_text="First day of the period (included).")
+    end = serializers.DateField(help_text="Last day of the period (included).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return period_checked(attrs)
+
+
+def _money() -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=20, decimal_places=2)
+
+
+class DealFiguresSerializer(serializers.Serializer):
+    """One line of the deal metrics (definitions: docs/measurement.md)."""
+
+    split = serializers.ChoiceField(choices=["all", "segment", "source", "product_line"])
+    group = serializers.CharField()
+    segment_id = serializers.IntegerField(allow_null=True, required=False)
+    opportunities_opened = serializers.IntegerField(help_text="Opened in the period.")
+    opportunities_opened_without_amount = serializers.IntegerField()
+    pipeline = _money()
+    opportunities_closed = serializers.IntegerField(help_text="Won or lost in the period.")
+    opportunities_won = serializers.IntegerField()
+    opportunities_lost = serializers.IntegerField()
+    won_without_amount = serializers.IntegerField()
+    won_revenue = _money()
+    win_rate = serializers.FloatField(allow_null=True, help_text="won / (won + lost)")
+    average_won_deal = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
+    cycle_days_won = serializers.FloatField(allow_null=True)
+    cycle_days_closed = serializers.FloatField(allow_null=True)
+
+
+class DealMetricsSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    rows = DealFiguresSerializer(many=True)
+
+
+class DealMetricsReportApi(APIView):
+    """Deal metrics for `?start=&end=` over all opportunities, targeted or not:
+    pipeline and opened counts by opened date; won revenue, win rate, average won
+    deal and cycle times by the close date of won and lost deals. The first row
+    is the total, then by segment (overlapping), source and product line.
+    `?format=csv` for a download. Deals without an amount are counted, never
+    read as 0 (the `..._without_amount` columns)."""
+
+    renderer_classes = [JSONRenderer, CsvRenderer]
+    permission_classes = [IsAuthenticated, ModelPermissionsWithView]
+    queryset = Opportunity.objects.none()  # for the permission class: view_opportunity
+
+    @extend_schema(parameters=[DealPeriodRequest], responses={200: DealMetricsSerializer})
+    def get(self, request: Request, format: str | None = None) -> Response:
+        form = DealPeriodRequest(data=request.query_params.dict())
+        form.is_valid(raise_exception=True)
+        report = deals.deal_metrics(start=form.validated_data["start"],
+                                    end=form.validated_data["end"])  # fmt: skip
+        return Response(DealMetricsSerializer(report).data)

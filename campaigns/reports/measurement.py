@@ -1,0 +1,283 @@
+"""The rows every campaign measurement report reads (DESIGN 5): per program,
+campaign and channel, for any period, in a fixed number of queries whatever
+the number of programs, accounts or opportunities.
+
+`measurement_load` reads everything a report needs in eleven queries (more only to compute
+scores a snapshot is missing for: `target_scores`); the reports in this package
+(`programs`, `attribution`, `funnel`, `sources`, `campaign`) are plain Python
+over those rows, with the math in `campaigns.metrics`.
+Definitions (see also the README's "Campaign measurement" section):
+
+- touched: an account with a touch by the program whose [first, last] touch
+  overlaps the period; engaged / qualified: a touched (or, for the funnel,
+  targeted) account whose score reached the segment model's engaged / qualified
+  band on some day of the period (daily snapshots);
+- lift: score change from the period's start day to its end day (each day's
+  score is its snapshot, or where none was taken, the score computed exactly
+  from the activity stored by the end of that day: `target_scores`); a
+  campaign compares all its treated targets with its holdout (intention to
+  treat); a program or channel compares the treated targets it touched with
+  the holdouts of the campaigns involved;
+- opportunities: opened in the period, on an account the program first touched
+  at most `window_days` before (influenced: full credit; attributed: an even
+  share among every program so influencing it, which adds up to the whole).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Max, Sum
+from django.utils import timezone
+
+from accounts.models import Opportunity, SegmentMembership
+from campaigns import metrics
+from campaigns.models import Campaign, CampaignTarget, Program, Spend, Touch
+from engagement.models import Activity, EngagementSnapshot, ScoringModel
+from engagement.rollup import snapshots
+from engagement.scoring import ENGAGED_MIN_DEFAULT, QUALIFIED_MIN_DEFAULT
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Deal:
+    id: int
+    # None: not assigned to an account yet. Such a deal counts in the period's
+    # pipeline, no program influenced it (influence goes through the account)
+    # and it is no targeted or engaged account's opportunity.
+    account_id: int | None
+    amount: Decimal
+    status: str
+    source: str
+    opened_on: dt.date
+    close_on: dt.date | None
+    # False when the CRM gave no amount: `amount` is then 0 in sums, and the
+    # deal is still counted, with `opportunities_without_amount` saying so.
+    has_amount: bool = True
+
+
+@dataclass
+class MeasurementData:
+    start: dt.date
+    end: dt.date
+    window_days: int
+    programs: dict[int, dict[str, Any]]
+    campaigns: dict[int, dict[str, Any]]
+    spend: dict[int, Decimal]
+    touched: dict[int, set[int]]
+    engaged: set[int]
+    qualified: set[int]
+    # campaign -> account -> (in_holdout, score change or None)
+    targets: dict[int, dict[int, tuple[bool, float | None]]]
+    deals: dict[int, Deal]
+    # opportunity -> programs influencing it (over all programs)
+    influencers: dict[int, set[int]] = field(default_factory=dict)
+    # Why no lift can be measured for the period (outside the data), else None.
+    lift_reason: str | None = None
+
+
+def _data_before(day: dt.date) -> bool:
+    """Whether anything is stored on or before `day`: an activity before its end
+    or a snapshot. Activity is stored in time order, so an EXISTS over it stops
+    at one of the first rows whenever history goes back that far."""
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    return (
+        Activity.objects.filter(occurred_at__lt=end).exists()
+        or EngagementSnapshot.objects.filter(day__lte=day).exists()
+    )
+
+
+def target_scores(
+    *, start: dt.date, end: dt.date, segment_of: dict[int, int | None]
+) -> tuple[dict[int, dict[int, tuple[bool, float | None]]], str | None]:
+    """Each campaign target's score change from `start` to `end`: campaign ->
+    account -> (in holdout, change or None), and why nothing can be measured
+    for the period (None when it can).
+
+    A target's score on a day, in its campaign's segment (`segment_of`; a
+    campaign without one: the highest over the segments the account is in), is
+    that day's snapshot, or where none was taken the score computed exactly
+    from the activity stored by the end of the day (`snapshots.scores_as_of`):
+    never guessed. A target with no activity by then scores 0, a real zero. A
+    target outside the segment has no score there: its change is None (not
+    measured). A period ending after today, or starting before any stored
+    activity or snapshot, is outside the data: every change is None and the
+    reason says why. Three queries, plus a fixed few per (segment, day) that
+    lacks a snapshot for some member target, whatever the number of targets.
+    """
+    rows = list(
+        CampaignTarget.objects.values_list("campaign_id", "account_id", "in_holdout").order_by(
+            "campaign_id", "account_id"
+        )
+    )
+    targets: dict[int, dict[int, tuple[bool, float | None]]] = defaultdict(dict)
+    today = timezone.now().date()
+    reason = None
+    if end > today:
+        reason = (
+            f"the period ends on {end}, after today ({today}): scores on days to come are "
+            "not known yet"
+        )
+    if reason is not None or not rows:
+        for campaign_id, account_id, in_holdout in rows:
+            targets[campaign_id][account_id] = (in_holdout, None)
+        return dict(targets), reason
+    target_accounts = CampaignTarget.objects.values("account_id")
+    member_of: dict[int, set[int]] = defaultdict(set)
+    for account_id, segment_id in SegmentMembership.objects.filter(
+        account_id__in=target_accounts
+    ).values_list("account_id", "segment_id"):
+        member_of[account_id].add(segment_id)
+    days = (start, end)
+    scores: dict[tuple[int, int, dt.date], float] = {
+        (account_id, segment_id, day): score
+        for account_id, segment_id, day, score in EngagementSnapshot.objects.filter(
+            account_id__in=target_accounts, day__in=days
+        ).values_list("account_id", "segment_id", "day", "score")
+    }
+
+    def segments(campaign_id: int, account_id: int) -> set[int]:
+        own = segment_of.get(campaign_id)
+        return {own} if own is not None else member_of.get(account_id, set())
+
+    missing = {
+        (segment_id, day)
+        for campaign_id, account_id, _ in rows
+        for segment_id in segments(campaign_id, account_id) & member_of.get(account_id, set())
+        for day in days
+        if (account_id, segment_id, day) not in scores
+    }
+    if any(day == start for _, day in missing) and not _data_before(start):
+        reason = (
+            f"the period starts on {start}, before any stored activity or score: there is "
+            "no history to measure its start from"
+        )
+        for campaign_id, account_id, in_holdout in rows:
+            targets[campaign_id][account_id] = (in_holdout, None)
+        return dict(targets), reason
+    for segment_id, day in sorted(missing):
+        for account_id, score in snapshots.scores_as_of(
+            segment_id=segment_id, day=day, accounts=target_accounts
+        ).items():
+            scores.setdefault((account_id, segment_id, day), score)
+
+    def score_on(campaign_id: int, account_id: int, day: dt.date) -> float | None:
+        found = [
+            scores[key]
+            for segment_id in segments(campaign_id, account_id)
+            if (key := (account_id, segment_id, day)) in scores
+        ]
+        return max(found, default=None)
+
+    for campaign_id, account_id, in_holdout in rows:
+        before, after = (
+            score_on(campaign_id, account_id, start),
+            score_on(campaign_id, account_id, end),
+        )
+        change = None if before is None or after is None else after - before
+        targets[campaign_id][account_id] = (in_holdout, change)
+    return dict(targets), None
+
+
+def measurement_load(
+    *, start: dt.date, end: dt.date, window_days: int = metrics.INFLUENCE_WINDOW_DAYS
+) -> MeasurementData:
+    """Everything a measurement report needs, in eleven queries while snapshots cover
+    the targets' scores on the period's first and last days."""
+    if end < start:
+        raise ValueError(f"period end {end} is before its start {start}")
+    campaigns: dict[int, dict[str, Any]] = {
+        row["id"]: dict(row)
+        for row in Campaign.objects.values("id", "name", "objective", "starts_on", "ends_on",
+                                           "budget", "holdout_fraction", "segment_id")
+    }  # fmt: skip
+    programs: dict[int, dict[str, Any]] = {
+        row["id"]: dict(row)
+        for row in Program.objects.values("id", "name", "campaign_id", "channel", "status",
+                                          "tracking_key", "starts_on", "ends_on")
+    }  # fmt: skip
+    spend = dict(
+        Spend.objects.filter(spent_on__range=(start, end))
+        .values("program_id")
+        .annotate(total=Sum("amount"))
+        .values_list("program_id", "total")
+    )
+    period_start = dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC)
+    period_end = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    touched: dict[int, set[int]] = defaultdict(set)
+    for program_id, account_id in Touch.objects.filter(
+        first_touch_at__lt=period_end, last_touch_at__gte=period_start
+    ).values_list("program_id", "account_id"):
+        touched[program_id].add(account_id)
+
+    # Engaged / qualified: the best score of each (account, segment, model
+    # version) over the period against that version's bands.
+    bands = {
+        (segment, version): (engaged_min, qualified_min)
+        for segment, version, engaged_min, qualified_min in ScoringModel.objects.values_list(
+            "segment_id", "version", "engaged_min", "qualified_min"
+        )
+    }
+    engaged: set[int] = set()
+    qualified: set[int] = set()
+    for account_id, segment_id, version, top in (
+        EngagementSnapshot.objects.filter(day__range=(start, end))
+        .values("account_id", "segment_id", "model_version")
+        .annotate(top=Max("score"))
+        .values_list("account_id", "segment_id", "model_version", "top")
+    ):
+        engaged_min, qualified_min = bands.get(
+            (segment_id, version), (ENGAGED_MIN_DEFAULT, QUALIFIED_MIN_DEFAULT)
+        )
+        if top >= engaged_min:
+            engaged.add(account_id)
+        if top >= qualified_min:
+            qualified.add(account_id)
+
+    targets, lift_reason = target_scores(
+        start=start, end=end,
+        segment_of={pk: campaign["segment_id"] for pk, campaign in campaigns.items()},
+    )  # fmt: skip
+
+    deals = {
+        row[0]: Deal(
+            row[0], row[1], row[2] or ZERO, row[3], row[4], row[5], row[6], row[2] is not None
+        )
+        for row in Opportunity.objects.filter(opened_on__range=(start, end)).values_list(
+            "id", "account_id", "amount", "status", "source", "opened_on", "close_on"
+        )
+    }
+    data = MeasurementData(start, end, window_days, programs, campaigns, spend, dict(touched),
+                           engaged, qualified, targets, deals,
+                           lift_reason=lift_reason)  # fmt: skip
+    # Influence: every program whose first touch on the deal's account came at
+    # most window_days before it opened (coarse bounds in SQL, exact in Python).
+    earliest = dt.datetime.combine(start - dt.timedelta(days=window_days + 1), dt.time.min,
+                                   tzinfo=dt.UTC)  # fmt: skip
+    influencers: dict[int, set[int]] = defaultdict(set)
+    for program_id, first_touch_at, deal_id, opened_on in (
+        Touch.objects.filter(first_touch_at__gte=earliest, first_touch_at__lt=period_end)
+        .filter(account__opportunities__opened_on__range=(start, end))
+        .values_list("program_id", "first_touch_at", "account__opportunities__id",
+                     "account__opportunities__opened_on")
+    ):  # fmt: skip
+        if metrics.influenced(first_touch=first_touch_at.astimezone(dt.UTC).date(),
+                              opened_on=opened_on, window_days=window_days):  # fmt: skip
+            influencers[deal_id].add(program_id)
+    data.influencers = dict(influencers)
+    return data
+
+
+def deals_win_rate(deals: Iterable[Deal]) -> float | None:
+    statuses = [d.status for d in deals]
+    return metrics.win_rate(won=statuses.count("won"), lost=statuses.count("lost"))
+
+
+def programs_with_spend(data: MeasurementData) -> set[int]:
+    return {pk for pk, total in data.spend.items() if total > 0}
