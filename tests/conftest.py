@@ -1,19 +1,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.db import connection, connections
 from django.db.utils import load_backend
+from rest_framework.test import APIClient
 
-
-def require_service(reason: str) -> None:
-    """Skip a test whose service is missing, or fail it under REQUIRE_SERVICES=1."""
-    if settings.REQUIRE_SERVICES:
-        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
+from tests.api_clients import api_client_as
+from tests.real_services import require_service, worker_process
 
 
 @pytest.fixture
@@ -29,6 +27,19 @@ def broker_url() -> str:
     if not settings.CELERY_BROKER_URL:
         require_service("CELERY_BROKER_URL is not set, so there is no broker for a real worker")
     return str(settings.CELERY_BROKER_URL)
+
+
+@pytest.fixture
+def worker(
+    request: pytest.FixtureRequest, broker_url: str, tmp_path: Path
+) -> Iterator[tuple[str, str, str, Path]]:
+    """Start `celery worker` on a private queue; yield (broker, queue, node name, log).
+
+    Parametrize it indirectly with "configured" (the broker_url fixture's broker)
+    or another broker's URL."""
+    url = broker_url if request.param == "configured" else request.param
+    with worker_process(url, tmp_path / "worker.log") as (url, queue, node, log, _process):
+        yield url, queue, node, log
 
 
 @pytest.fixture
@@ -70,3 +81,21 @@ def eager_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
         # 5.6), the namespaced one alone not by one that is not.
         monkeypatch.setitem(conf, "task_always_eager", True)
         monkeypatch.setitem(conf, "CELERY_TASK_ALWAYS_EAGER", True)
+
+
+@pytest.fixture
+def executive() -> APIClient:
+    """An API client signed in as "exec", of the Executive role."""
+    return api_client_as("Executive", username="exec")
+
+
+@pytest.fixture
+def marketer() -> APIClient:
+    """An API client signed in as "marketer", of the Marketer role."""
+    return api_client_as("Marketer", username="marketer")
+
+
+@pytest.fixture
+def sales() -> APIClient:
+    """An API client signed in as "rep", of the Sales role."""
+    return api_client_as("Sales", username="rep")

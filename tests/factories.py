@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from accounts.models import Account, Contact, ICPSegment, Opportunity, SegmentMembership
@@ -32,6 +35,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
     password = factory.django.Password("correct horse battery staple")
+
+    @factory.post_generation
+    def groups(self, create: bool, names: Iterable[str] | None, **kwargs: Any) -> None:
+        """`UserFactory.create(groups=["Marketer"])`: a member of the role groups
+        the migrations create."""
+        if create and names:
+            self.groups.add(*(Group.objects.get(name=name) for name in names))
 
 
 class AccountFactory(factory.django.DjangoModelFactory):
@@ -63,6 +73,32 @@ class ICPSegmentFactory(factory.django.DjangoModelFactory):
         model = ICPSegment
 
     name = factory.Sequence(lambda n: f"Segment {n}")
+
+
+class SegmentMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SegmentMembership
+
+    segment = factory.SubFactory(ICPSegmentFactory)
+    account = factory.SubFactory(AccountFactory)
+    fit_score = 85
+    fit_grade = "A"
+
+
+def segment_member(segment: ICPSegment, **account_fields: Any) -> Account:
+    """A new account (AccountFactory with `account_fields`), a member of `segment`."""
+    return SegmentMembershipFactory.create(
+        segment=segment, account=AccountFactory.create(**account_fields)
+    ).account
+
+
+class ScoringModelFactory(factory.django.DjangoModelFactory):
+    """A segment's current scoring model, with the product's default weights."""
+
+    class Meta:
+        model = ScoringModel
+
+    segment = factory.SubFactory(ICPSegmentFactory)
 
 
 class OpportunityFactory(factory.django.DjangoModelFactory):
@@ -132,23 +168,6 @@ class SpendFactory(factory.django.DjangoModelFactory):
     program = factory.SubFactory(ProgramFactory)
     spent_on = dt.date(2026, 1, 15)
     amount = Decimal("1000.00")
-
-
-class SegmentMembershipFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = SegmentMembership
-
-    segment = factory.SubFactory(ICPSegmentFactory)
-    account = factory.SubFactory(AccountFactory)
-    fit_score = 85
-    fit_grade = "A"
-
-
-class ScoringModelFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = ScoringModel
-
-    segment = factory.SubFactory(ICPSegmentFactory)
 
 
 class AccountEngagementFactory(factory.django.DjangoModelFactory):

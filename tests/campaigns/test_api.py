@@ -7,11 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from accounts.models import Opportunity
 from campaigns.models import Program
+from tests.api_clients import api_client_as
 from tests.factories import (
     AccountFactory,
     CampaignFactory,
@@ -19,7 +19,6 @@ from tests.factories import (
     OpportunityFactory,
     ProgramFactory,
     SpendFactory,
-    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -30,11 +29,7 @@ Persona = Callable[[str], APIClient]
 @pytest.fixture
 def persona() -> Persona:
     def client_for(role: str) -> APIClient:
-        user = UserFactory.create(username=role.lower())
-        user.groups.add(Group.objects.get(name=role))
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
+        return api_client_as(role, username=role.lower())
 
     return client_for
 

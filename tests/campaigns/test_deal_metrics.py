@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from accounts.models import Account, Opportunity, SegmentMembership
@@ -23,7 +22,7 @@ from campaigns import metrics
 from campaigns.reports import deals
 from core.csvimport import column_map_parse
 from imports.services import csv_import
-from tests.factories import AccountFactory, ICPSegmentFactory, OpportunityFactory, UserFactory
+from tests.factories import AccountFactory, ICPSegmentFactory, OpportunityFactory
 
 START, END = dt.date(2026, 1, 1), dt.date(2026, 3, 31)
 
@@ -426,15 +425,6 @@ def test_a_stored_deal_keeps_its_name_when_a_file_gives_none() -> None:
 
 
 # --- The API -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def sales() -> APIClient:
-    user = UserFactory.create(username="rep")
-    user.groups.add(Group.objects.get(name="Sales"))
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.mark.django_db

@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from rest_framework.test import APIClient
 
@@ -25,22 +24,12 @@ from tests.factories import (
     CampaignFactory,
     OpportunityFactory,
     ProgramFactory,
-    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
 
 START, END = dt.date(2026, 1, 1), dt.date(2026, 3, 31)
 LABELS = {"programs": "program", "campaigns": "campaign", "channels": "channel"}
-
-
-@pytest.fixture
-def executive() -> APIClient:
-    user = UserFactory.create(username="exec")
-    user.groups.add(Group.objects.get(name="Executive"))
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def _day(rng: random.Random, first: dt.date, last: dt.date) -> dt.date:

@@ -9,24 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from campaigns.models import PipelinePlan
 from campaigns.services import pipeline_plan_fill_from_history
 from tests.campaigns import scenario
-from tests.factories import OpportunityFactory, UserFactory
+from tests.factories import OpportunityFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def executive() -> APIClient:
-    user = UserFactory.create(username="exec")
-    user.groups.add(Group.objects.get(name="Executive"))
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def plan() -> PipelinePlan:

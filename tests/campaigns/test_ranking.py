@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.utils import timezone
 from django_celery_beat import schedulers as beat_schedulers
@@ -21,7 +20,8 @@ from campaigns import ranking
 from campaigns.models import Program, RankingEntry, RankingRun, Spend, Touch
 from campaigns.services import DecisionRefused, ranking_entry_decide, ranking_run
 from config.celery import app as celery_app
-from tests.factories import AccountFactory, OpportunityFactory, ProgramFactory, UserFactory
+from tests.api_clients import api_client_as
+from tests.factories import AccountFactory, OpportunityFactory, ProgramFactory
 
 START, END = dt.date(2026, 1, 1), dt.date(2026, 6, 30)
 
@@ -158,15 +158,6 @@ def test_the_schedule_fires_from_beat_on_1_july(
     assert run.entries.filter(is_flagged=True).count() == 1
 
 
-@pytest.fixture
-def marketer() -> APIClient:
-    user = UserFactory.create(username="marketer")
-    user.groups.add(Group.objects.get(name="Marketer"))
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 @pytest.mark.django_db
 def test_rankings_api_runs_lists_and_decides(
     marketer: APIClient, django_assert_num_queries: Any
@@ -201,10 +192,7 @@ def test_rankings_api_runs_lists_and_decides(
     bad = marketer.post("/api/rankings/", {"start": "2026-06-30", "end": "2026-01-01"},
                         format="json")  # fmt: skip
     assert bad.status_code == 400
-    executive = UserFactory.create(username="exec")
-    executive.groups.add(Group.objects.get(name="Executive"))
-    client = APIClient()
-    client.force_authenticate(executive)
+    client = api_client_as("Executive", username="exec")
     assert client.get("/api/rankings/").status_code == 200
     assert client.post("/api/rankings/", {"start": "2026-01-01", "end": "2026-06-30"},
                        format="json").status_code == 403  # fmt: skip

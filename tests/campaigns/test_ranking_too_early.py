@@ -12,13 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
-from rest_framework.test import APIClient
 
 from campaigns import ranking
 from campaigns.models import Program, RankingEntry, RankingRun, Spend, Touch
 from campaigns.services import ranking_run
+from tests.api_clients import api_client_as
 from tests.factories import AccountFactory, OpportunityFactory, ProgramFactory, UserFactory
 
 START, END = dt.date(2026, 1, 1), dt.date(2026, 6, 30)
@@ -73,10 +72,7 @@ def test_too_early_programs_are_listed_apart_and_never_flagged() -> None:
 
 @pytest.mark.django_db
 def test_the_api_lists_too_early_programs_apart(django_assert_num_queries: Any) -> None:
-    user = UserFactory.create(username="marketer")
-    user.groups.add(Group.objects.get(name="Marketer"))
-    client = APIClient()
-    client.force_authenticate(user)
+    client = api_client_as("Marketer", username="marketer")
     spender(5, ends_on=dt.date(2026, 2, 1))
     late = spender(1, ends_on=END)
     body = client.post("/api/rankings/", {"start": "2026-01-01", "end": "2026-06-30"},

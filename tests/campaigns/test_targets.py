@@ -133,17 +133,6 @@ def test_csv_target_list_is_all_or_nothing_and_names_the_bad_row() -> None:
     }
 
 
-@pytest.fixture
-def marketer() -> APIClient:
-    from django.contrib.auth.models import Group
-
-    user = UserFactory.create(username="marketer")
-    user.groups.add(Group.objects.get(name="Marketer"))
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 @pytest.mark.django_db
 def test_audience_export_leaves_the_holdout_out(marketer: APIClient) -> None:
     accounts = AccountFactory.create_batch(20)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,81 +16,9 @@ from celery import Celery
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from kombu import Queue
 
 from core.models import WorkerHeartbeat
-from tests.conftest import require_service
-
-PROJECT = Path(__file__).resolve().parents[2]
-
-
-def brokers() -> list[str]:
-    """The configured broker, plus any others CI asks to prove (RabbitMQ)."""
-    extra = [url for url in os.environ.get("EXTRA_TEST_BROKER_URLS", "").split(",") if url]
-    return ["configured", *extra]
-
-
-def database_url_for_workers() -> str:
-    """The test database, as a URL another process can connect to."""
-    db = connection.settings_dict
-    if connection.vendor != "postgresql":
-        require_service("a worker process cannot reach the in-memory SQLite test database")
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@contextmanager
-def worker_process(
-    url: str, log: Path, *, pool: str = "solo", concurrency: int = 1
-) -> Iterator[tuple[str, str, str, Path, subprocess.Popen[bytes]]]:
-    """Run `celery worker` on a private queue of the broker at `url`; yield
-    (broker, queue, node name, log, process) once it is ready."""
-    queue = f"test-{uuid.uuid4().hex[:12]}"
-    node = f"{queue}@testhost"
-    environ = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": database_url_for_workers(),
-        "CELERY_BROKER_URL": url,
-        "PYTHONUNBUFFERED": "1",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}",
-         f"--concurrency={concurrency}", "--queues", queue, "--hostname", node, "--loglevel=INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=PROJECT,
-        env=environ,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        # On RabbitMQ a message sent before the worker declared its queue is
-        # unroutable and dropped, so wait until the worker says it is ready.
-        deadline = time.monotonic() + 60
-        while f"{node} ready." not in log.read_text():
-            assert process.poll() is None, "worker exited:\n" + log.read_text()[-4000:]
-            assert time.monotonic() < deadline, "worker not ready:\n" + log.read_text()[-4000:]
-            time.sleep(0.2)
-        yield url, queue, node, log, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        with Celery("test-cleanup").connection_for_write(url) as broker_connection:
-            Queue(queue, channel=broker_connection.default_channel).delete()
-
-
-@pytest.fixture
-def worker(
-    request: pytest.FixtureRequest, broker_url: str, tmp_path: Path
-) -> Iterator[tuple[str, str, str, Path]]:
-    """Start `celery worker` on a private queue; yield (broker, queue, node name, log)."""
-    url = broker_url if request.param == "configured" else request.param
-    with worker_process(url, tmp_path / "worker.log") as (url, queue, node, log, _process):
-        yield url, queue, node, log
+from tests.real_services import brokers, require_service, worker_process
 
 
 @pytest.mark.services

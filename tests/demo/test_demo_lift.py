@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Max, Min
@@ -25,7 +24,6 @@ from demo.dataset import WINDOW_DAYS, DemoDataset
 from demo.histories import campaign_true_effects
 from demo.process import demo_dataset_generate
 from engagement.models import EngagementSnapshot
-from tests.factories import UserFactory
 
 TODAY = date(2026, 3, 31)
 ACCOUNTS = 2000
@@ -39,15 +37,6 @@ def large_demo(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Ite
                      stdout=StringIO(), stderr=StringIO())  # fmt: skip
         yield demo_dataset_generate(accounts=ACCOUNTS, seed=42, today=TODAY)
         transaction.set_rollback(True)
-
-
-@pytest.fixture
-def executive() -> APIClient:
-    user = UserFactory.create(username="exec")
-    user.groups.add(Group.objects.get(name="Executive"))
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.mark.django_db

@@ -92,15 +92,84 @@ def seeded_fingerprint(*args: str) -> str:
 # --- Small runs through the command ------------------------------------------------
 
 
+DEMO_LOGINS = [
+    ("marketer", "Marketer"),
+    ("sales", "Sales"),
+    ("executive", "Executive"),
+    ("rep.ana", "Sales"),
+    ("rep.ben", "Sales"),
+    ("rep.cho", "Sales"),
+]
+
+
+@pytest.fixture(scope="class")
+def small_demo(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[str]:
+    """A small demo seeded once per class by `seed_demo --if-empty` on the empty
+    test database; yields the command's output.
+
+    Seeded in a transaction rolled back when the class's last test ends (so
+    the tests below it start empty again); each test runs in a savepoint
+    inside it, so what one test writes (a second run, a changed password)
+    is gone before the next.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        output = seed_demo("--if-empty", "--accounts", SMALL)
+        yield output
+        transaction.set_rollback(True)
+
+
 @pytest.mark.django_db
-def test_running_twice_gives_identical_counts_in_every_table() -> None:
-    seed_demo("--accounts", SMALL)
-    first = all_counts()
-    seed_demo("--accounts", SMALL)
-    assert all_counts() == first
-    assert first["accounts"] == 30
-    assert first["activities"] > 1000
-    assert first["opportunities"] > 0
+class TestASmallRun:
+    """Tests that start from one small run of the command, seeded once for them all."""
+
+    def test_if_empty_seeds_an_empty_database(self, small_demo: str) -> None:
+        # The fixture's run: `--if-empty` on the empty test database.
+        assert Account.objects.count() == 30
+
+    def test_running_twice_gives_identical_counts_in_every_table(self, small_demo: str) -> None:
+        first = all_counts()  # after the first run, the fixture's
+        seed_demo("--accounts", SMALL)
+        assert all_counts() == first
+        assert first["accounts"] == 30
+        assert first["activities"] > 1000
+        assert first["opportunities"] > 0
+
+    def test_every_demo_user_logs_in_and_is_in_its_group(
+        self, small_demo: str, client: Client
+    ) -> None:
+        output = small_demo
+        user_model = get_user_model()
+        for username, group in DEMO_LOGINS:
+            password = f"demo-{username}"
+            assert f"{username}" in output and password in output
+            user = user_model.objects.get(username=username)
+            assert list(user.groups.values_list("name", flat=True)) == [group]
+            response = client.post(
+                reverse("web:login"), {"username": username, "password": password}
+            )
+            assert response.status_code == 302, username
+            assert int(client.session["_auth_user_id"]) == user.pk
+            client.logout()
+            assert client.login(username=username, password=password)
+            client.logout()
+        admin = user_model.objects.get(username="admin")
+        assert admin.is_superuser and admin.is_staff
+        assert client.login(username="admin", password="demo-admin")
+        # Accounts are owned by the sales users only.
+        owners = set(Account.objects.values_list("owner__username", flat=True))
+        assert owners <= {"sales", "rep.ana", "rep.ben", "rep.cho"}
+        assert "sales" in owners
+
+    def test_reseeding_keeps_a_password_someone_changed(self, small_demo: str) -> None:
+        user = get_user_model().objects.get(username="marketer")
+        user.set_password("changed-on-purpose")
+        user.save()
+        seed_demo("--accounts", SMALL)
+        user.refresh_from_db()
+        assert user.check_password("changed-on-purpose")
+
+
+# --- Small runs of their own, from an empty database --------------------------------
 
 
 @pytest.mark.django_db
@@ -112,51 +181,6 @@ def test_same_seed_same_data_and_other_seed_other_data() -> None:
     assert one != other
 
 
-DEMO_LOGINS = [
-    ("marketer", "Marketer"),
-    ("sales", "Sales"),
-    ("executive", "Executive"),
-    ("rep.ana", "Sales"),
-    ("rep.ben", "Sales"),
-    ("rep.cho", "Sales"),
-]
-
-
-@pytest.mark.django_db
-def test_every_demo_user_logs_in_and_is_in_its_group(client: Client) -> None:
-    output = seed_demo("--accounts", SMALL)
-    user_model = get_user_model()
-    for username, group in DEMO_LOGINS:
-        password = f"demo-{username}"
-        assert f"{username}" in output and password in output
-        user = user_model.objects.get(username=username)
-        assert list(user.groups.values_list("name", flat=True)) == [group]
-        response = client.post(reverse("web:login"), {"username": username, "password": password})
-        assert response.status_code == 302, username
-        assert int(client.session["_auth_user_id"]) == user.pk
-        client.logout()
-        assert client.login(username=username, password=password)
-        client.logout()
-    admin = user_model.objects.get(username="admin")
-    assert admin.is_superuser and admin.is_staff
-    assert client.login(username="admin", password="demo-admin")
-    # Accounts are owned by the sales users only.
-    owners = set(Account.objects.values_list("owner__username", flat=True))
-    assert owners <= {"sales", "rep.ana", "rep.ben", "rep.cho"}
-    assert "sales" in owners
-
-
-@pytest.mark.django_db
-def test_reseeding_keeps_a_password_someone_changed() -> None:
-    seed_demo("--accounts", SMALL)
-    user = get_user_model().objects.get(username="marketer")
-    user.set_password("changed-on-purpose")
-    user.save()
-    seed_demo("--accounts", SMALL)
-    user.refresh_from_db()
-    assert user.check_password("changed-on-purpose")
-
-
 @pytest.mark.django_db
 def test_if_empty_does_nothing_on_a_non_empty_database() -> None:
     AccountFactory()
@@ -166,12 +190,6 @@ def test_if_empty_does_nothing_on_a_non_empty_database() -> None:
     assert not get_user_model().objects.filter(username="marketer").exists()
     # The logins are printed anyway, so `make run` always shows how to sign in.
     assert "marketer" in output and "demo-marketer" in output
-
-
-@pytest.mark.django_db
-def test_if_empty_seeds_an_empty_database() -> None:
-    seed_demo("--if-empty", "--accounts", SMALL)
-    assert Account.objects.count() == 30
 
 
 @pytest.mark.django_db

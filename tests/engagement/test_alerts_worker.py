@@ -19,7 +19,6 @@ from accounts.models import ICPSegment, SegmentMembership
 from engagement.models import Activity, Alert, ScoringModel
 from engagement.rollup.recompute import scores_recompute
 from engagement.tasks import alert_deliver_task, alerts_deliver_due_task
-from tests.config.test_worker import worker  # noqa: F401 - the fixture
 from tests.factories import AccountFactory, ContactFactory, SourceFactory, UserFactory
 
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
@@ -64,7 +63,7 @@ def wait_for(condition: Callable[[], bool], log: Path) -> None:
 @pytest.mark.parametrize("worker", ["configured"], indirect=True)
 def test_a_worker_records_a_failed_webhook_and_the_sweep_delivers_it(
     webhook_receiver: str,
-    worker: tuple[str, str, str, Path],  # noqa: F811 - the imported fixture
+    worker: tuple[str, str, str, Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _url, queue, _node, log = worker

@@ -181,7 +181,6 @@ def test_segments_models_and_alerts_are_listed(api: APIClient, segment: ICPSegme
 def test_alerts_are_visible_to_their_recipient_and_to_marketers(
     segment: ICPSegment, role: str | None, own: int, everyone: int
 ) -> None:
-    from django.contrib.auth.models import Group
 
     account = AccountFactory.create()
     rep = UserFactory.create(username="rep")
@@ -190,8 +189,7 @@ def test_alerts_are_visible_to_their_recipient_and_to_marketers(
     client = APIClient()
     caller = None
     if role is not None:
-        caller = UserFactory.create(username=f"as-{role.lower()}")
-        caller.groups.add(Group.objects.get(name=role))
+        caller = UserFactory.create(username=f"as-{role.lower()}", groups=[role])
         client.force_authenticate(caller)
         Alert.objects.create(account=account, segment=segment, score=82, recipient=caller)
     mine = client.get("/api/alerts/")

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-import orjson
 import pytest
 from django.test import Client
 
@@ -12,6 +10,7 @@ from engagement.models import Activity, IPRange
 from engagement.networks import InvalidNetwork, address_key, network_bounds
 from engagement.selectors import account_ids_for_addresses
 from engagement.services.sources import source_create
+from tests.tracking_client import post
 
 
 def test_address_keys_sort_like_addresses_and_map_ipv4_into_ipv6() -> None:
@@ -76,13 +75,7 @@ def ip_range(cidr: str, domain: str) -> IPRange:
 
 
 def send(client: Client, write_key: str, calls: list[dict[str, object]]) -> None:
-    token = base64.b64encode(f"{write_key}:".encode()).decode()
-    response = client.post(
-        "/v1/batch",
-        orjson.dumps({"batch": calls}),
-        content_type="application/json",
-        headers={"Authorization": f"Basic {token}"},
-    )
+    response = post(client, "/v1/batch", {"batch": calls}, write_key)
     assert response.status_code == 200, response.content
 
 

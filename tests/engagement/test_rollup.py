@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from accounts.models import Account, Contact, ICPSegment, Opportunity, SegmentMembership
+from accounts.models import Account, Contact, ICPSegment, Opportunity
 from engagement.models import (
     AccountEngagement,
     Activity,
@@ -28,7 +28,14 @@ from engagement.tasks import (
     scores_refresh_all_task,
     scores_rollup_all_task,
 )
-from tests.factories import AccountFactory, ContactFactory, OpportunityFactory, SourceFactory
+from tests.factories import (
+    AccountFactory,
+    ContactFactory,
+    OpportunityFactory,
+    ScoringModelFactory,
+    SourceFactory,
+)
+from tests.factories import segment_member as member
 
 pytestmark = pytest.mark.django_db
 
@@ -38,15 +45,9 @@ DAY = dt.timedelta(days=1)
 
 @pytest.fixture
 def segment() -> ICPSegment:
-    segment = ICPSegment.objects.create(name="Mid-market SaaS")
-    ScoringModel.objects.create(segment=segment, required_roles=["champion", "decision_maker"])
-    return segment
-
-
-def member(segment: ICPSegment, **fields: Any) -> Account:
-    account = AccountFactory.create(**fields)
-    SegmentMembership.objects.create(segment=segment, account=account)
-    return account
+    return ScoringModelFactory.create(
+        segment__name="Mid-market SaaS", required_roles=["champion", "decision_maker"]
+    ).segment
 
 
 def act(

@@ -26,8 +26,9 @@ from engagement.rollup.incremental import scores_rollup
 from engagement.rollup.recompute import scores_recompute, segments_to_recompute
 from engagement.services.sources import source_create
 from engagement.tasks import scores_rollup_all_task
-from tests.engagement.test_tracking_api import post
-from tests.factories import AccountFactory, ContactFactory, SourceFactory
+from tests.factories import AccountFactory, ContactFactory, ScoringModelFactory, SourceFactory
+from tests.factories import segment_member as member
+from tests.tracking_client import post
 
 pytestmark = pytest.mark.django_db
 
@@ -37,15 +38,7 @@ DAY = dt.timedelta(days=1)
 
 @pytest.fixture
 def segment() -> ICPSegment:
-    segment = ICPSegment.objects.create(name="Claims")
-    ScoringModel.objects.create(segment=segment)
-    return segment
-
-
-def member(segment: ICPSegment) -> Account:
-    account = AccountFactory.create()
-    SegmentMembership.objects.create(segment=segment, account=account)
-    return account
+    return ScoringModelFactory.create(segment__name="Claims").segment
 
 
 def act(

@@ -19,16 +19,15 @@ from engagement.rollup.incremental import ROLLUP_SCHEDULED_KEY
 from engagement.rollup.recompute import scores_recompute
 from engagement.services.sources import source_create
 from engagement.tasks import scores_rollup_pending_task
-from tests.config.test_worker import worker  # noqa: F401 - the fixture
-from tests.engagement.test_tracking_api import post
 from tests.factories import AccountFactory, ContactFactory
+from tests.tracking_client import post
 
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("worker", ["configured"], indirect=True)
 def test_an_ingested_call_reaches_the_score_through_one_debounced_rollup(
-    worker: tuple[str, str, str, Path],  # noqa: F811 - the imported fixture
+    worker: tuple[str, str, str, Path],
     settings: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -9,7 +9,6 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -19,6 +18,7 @@ from accounts.models import ICPSegment, SegmentMembership
 from accounts.services import SegmentRow, segments_bulk_upsert
 from engagement.models import AccountEngagement, Activity, EngagementSnapshot, ScoringModel
 from engagement.tasks import scores_rollup_all_task
+from tests.api_clients import api_client_as
 from tests.factories import AccountFactory, ContactFactory, SourceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,11 +39,7 @@ def current_model(segment_name: str) -> dict[str, Any]:
 
 
 def client_as(role: str) -> APIClient:
-    user = UserFactory.create(username=f"as-{role.lower()}")
-    user.groups.add(Group.objects.get(name=role))
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    return api_client_as(role, username=f"as-{role.lower()}")
 
 
 CRITERIA = {"all": [{"field": "industry", "op": "in", "value": ["Software"], "required": True}]}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from io import StringIO
 from typing import Any
@@ -15,18 +14,13 @@ from engagement.models import Source
 from engagement.selectors import source_for_write_key, write_key_digest
 from engagement.services.sources import source_create, source_revoke, source_write_key_rotate
 from tests.factories import UserFactory
+from tests.tracking_client import post
 
 pytestmark = pytest.mark.django_db
 
 
 def accepted(client: Client, write_key: str) -> bool:
-    token = base64.b64encode(f"{write_key}:".encode()).decode()
-    response = client.post(
-        "/v1/track",
-        b'{"userId": "u", "event": "x"}',
-        content_type="application/json",
-        headers={"Authorization": f"Basic {token}"},
-    )
+    response = post(client, "/v1/track", b'{"userId": "u", "event": "x"}', write_key)
     return bool(response.status_code == 200)
 
 

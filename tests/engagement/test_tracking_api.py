@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import gzip
 from typing import Any
@@ -16,39 +15,10 @@ from django.test.utils import override_settings
 from accounts.models import Account, Contact
 from engagement.models import Activity, AnonymousIdentity, RejectedCall
 from engagement.selectors import tracking_config_forget
-from engagement.services.sources import IssuedSource, source_create, source_revoke
+from engagement.services.sources import IssuedSource, source_revoke
+from tests.tracking_client import post, track
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def issued() -> IssuedSource:
-    return source_create(name="Website")
-
-
-def post(
-    client: Client, path: str, body: Any, write_key: str, headers: dict[str, str] | None = None
-) -> Any:
-    """POST as the tracking libraries do: JSON, HTTP Basic with the write key as user."""
-    data = body if isinstance(body, bytes) else orjson.dumps(body)
-    token = base64.b64encode(f"{write_key}:".encode()).decode()
-    return client.post(
-        path,
-        data,
-        content_type="application/json",
-        headers={"Authorization": f"Basic {token}", **(headers or {})},
-    )
-
-
-def track(message_id: str, user_id: str = "u-1", event: str = "Demo Requested") -> dict[str, Any]:
-    return {
-        "type": "track",
-        "messageId": message_id,
-        "userId": user_id,
-        "event": event,
-        "timestamp": "2026-11-20T10:00:00Z",
-        "context": {"campaign": {"name": "Q4-Dinner"}, "ip": "198.51.100.7"},
-    }
 
 
 def test_a_track_call_is_stored_and_answered_with_success(

@@ -9,7 +9,6 @@ engagement/services/tracking_postgresql.py; a batch with an identify takes the o
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import logging
@@ -39,23 +38,16 @@ from engagement.models import (
 )
 from engagement.rollup.incremental import scores_rollup
 from engagement.rollup.recompute import scores_recompute
-from engagement.services.sources import IssuedSource, source_create
+from engagement.services.sources import IssuedSource
+from tests.tracking_client import basic_auth
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def issued() -> IssuedSource:
-    return source_create(name="Website")
 
 
 def post(client: Client, path: str, body: Any, write_key: str) -> Any:
     # json, not orjson: orjson cannot write the integers over 64 bits sent here.
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    token = base64.b64encode(f"{write_key}:".encode()).decode()
-    return client.post(
-        path, data, content_type="application/json", headers={"Authorization": f"Basic {token}"}
-    )
+    return client.post(path, data, content_type="application/json", headers=basic_auth(write_key))
 
 
 def track(message_id: str, timestamp: Any = "2026-11-20T10:00:00Z", **extra: Any) -> dict[str, Any]:

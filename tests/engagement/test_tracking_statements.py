@@ -19,18 +19,13 @@ from accounts.identity import contacts_for_user_ids
 from accounts.models import Contact
 from engagement.models import Activity
 from engagement.selectors import tracking_config_forget
-from engagement.services.sources import IssuedSource, source_create
+from engagement.services.sources import IssuedSource
 from engagement.services.tracking_postgresql import _numbered_parameters
-from tests.engagement.test_tracking_api import post, track
+from tests.tracking_client import post, track
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgresql")]
 
 STATEMENTS = {"engage_tracking_bare_contacts", "engage_tracking_insert"}
-
-
-@pytest.fixture
-def issued() -> IssuedSource:
-    return source_create(name="Website")
 
 
 @pytest.fixture(autouse=True)
