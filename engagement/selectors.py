@@ -468,34 +468,6 @@ def account_list_scored(
     return accounts.filter(conditions).order_by(order, "name", "id")
 
 
-def account_scores(*, account_id: int, today: dt.date) -> list[dict[str, Any]]:
-    """The account's score, stage, fit and 7-day change in each segment it belongs
-    to, best score first (unscored members last). One query."""
-    engagement = AccountEngagement.objects.filter(
-        account_id=account_id, segment_id=OuterRef("segment_id")
-    )
-    week_ago = EngagementSnapshot.objects.filter(
-        account_id=account_id,
-        segment_id=OuterRef("segment_id"),
-        day=today - dt.timedelta(days=7),
-    )
-    score = Subquery(engagement.values("score")[:1])
-    return [
-        dict(row)
-        for row in SegmentMembership.objects.filter(account_id=account_id)
-        .annotate(
-            score=score,
-            stage=Subquery(engagement.values("stage")[:1]),
-            score_change_7d=score - Subquery(week_ago.values("score")[:1]),
-        )
-        .order_by(F("score").desc(nulls_last=True), "segment__name")
-        .values(
-            "segment_id", "segment__name", "score", "stage", "fit_grade", "fit_score",
-            "score_change_7d",
-        )
-    ]  # fmt: skip
-
-
 # Without a record of when the user last looked, the shell counts this many
 # days of alerts (My accounts, a later page, records the visit).
 ALERT_INBOX_DEFAULT_DAYS = 7

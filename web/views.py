@@ -22,6 +22,7 @@ from django.views import View
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import Account
+from engagement import account_selectors as account_page_selectors
 from engagement import selectors as engagement_selectors
 from web.forms import AccountListForm
 from web.permissions import ReadPage, WritePage
@@ -142,7 +143,7 @@ class AccountDetailView(ReadPage, View):
             "web/account_detail.html",
             {
                 "account": account,
-                "scores": engagement_selectors.account_scores(
+                "scores": account_page_selectors.account_standings(
                     account_id=pk, today=timezone.now().date()
                 ),
                 "day_7": timezone.now().date() - dt.timedelta(days=7),
