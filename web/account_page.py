@@ -61,11 +61,9 @@ def month_ends(points: Sequence[tuple[dt.date, int | None]]) -> list[tuple[dt.da
 def _trend_chart(standing: SegmentStanding, points: list[tuple[dt.date, int | None]]) -> str:
     thresholds = []
     if standing.engaged_min is not None:
-        thresholds.append(Threshold(f"engaged from {standing.engaged_min}", standing.engaged_min))
+        thresholds.append(Threshold("engaged", standing.engaged_min))
     if standing.qualified_min is not None:
-        thresholds.append(
-            Threshold(f"qualified from {standing.qualified_min}", standing.qualified_min)
-        )
+        thresholds.append(Threshold("qualified", standing.qualified_min))
     return mark_safe(  # noqa: S308 - web.charts escapes every text it writes
         date_line_chart(
             chart_id=f"trend-{standing.segment_id}",

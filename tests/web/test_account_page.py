@@ -119,6 +119,10 @@ def acme(rep: Any) -> dict[str, Any]:
         account=acme, name="Acme expansion", amount=120000, source="marketing",
         opened_on=today - dt.timedelta(20), status="open",
     )  # fmt: skip
+    OpportunityFactory.create(
+        account=acme, name="Acme pilot", amount=8000, source="sales", status="won",
+        opened_on=today - dt.timedelta(60), close_on=today - dt.timedelta(45),
+    )  # fmt: skip
     AlertFactory.create(account=acme, segment=fintech, recipient=rep, score=70)
     AlertFactory.create(account=acme, segment=fintech, recipient=UserFactory.create(), score=71)
     return {"acme": acme, "fintech": fintech, "saas": saas, "dana": dana, "liam": liam,
@@ -205,7 +209,7 @@ def test_the_buying_team_with_roles_and_junk_apart(
     assert f"Dana Decider CFO C-level Finance decision_maker 40.0 of 50.0 {two_days_ago}" in words
     assert f"Liam Lead Head of Ops Manager Operations champion 12.5 {three_days_ago}" in words
     assert words.index("Dana Decider CFO") < words.index("Liam Lead Head of Ops")
-    assert "Roles covered against the 2 Fintech requires: ✓ champion · missing: decision_maker" in (
+    assert "Roles covered: 1 of the 2 Fintech requires ✓ champion · missing: decision_maker" in (
         words
     )
     assert "Junk contacts (not counted) Spam Bot: disposable address" in words
@@ -268,7 +272,11 @@ def test_programs_and_opportunities(client: Client, rep: Any, acme: dict[str, An
     # days), before the webinar's.
     opened = (today - dt.timedelta(20)).isoformat()
     assert "Acme expansion 120,000 open" in words
-    assert f"{opened}" in words and "Marketing Paid social" in words
+    assert f"Acme expansion 120,000 open {opened} open Marketing Paid social " in words
+    # Opened 60 days ago, before either program's first touch: none influenced it.
+    pilot_opened = (today - dt.timedelta(60)).isoformat()
+    pilot_closed = (today - dt.timedelta(45)).isoformat()
+    assert f"Acme pilot 8,000 won {pilot_opened} {pilot_closed} Sales none" in words
 
 
 def test_alerts_are_the_users_own(client: Client, rep: Any, acme: dict[str, Any]) -> None:
