@@ -390,10 +390,11 @@ def test_the_page_renders_in_a_fixed_number_of_queries(
     assert ScoringModel.objects.count() == 2
     _history(account, segments[0], size)
     client.force_login(rep)
-    # session, user, account, standings 4, buying team 3, activity types,
-    # timeline count and page, followed, alerts, trend, recent facts 3,
-    # explanation 5, program touches 4, opportunities, the shell's roles and
-    # alert count.
+    # session, user, account, standings 3 (every segment is scored: no query
+    # for the models of unscored ones), buying team 3, activity types, the
+    # timeline's count and page, permissions 2 (mark as target), followed,
+    # alerts, trend, recent facts 3, explanation 5, program touches 4,
+    # opportunities, the shell's alert count and roles.
     with django_assert_num_queries(32):
         response = client.get(f"/accounts/{account.pk}/?segment={segments[0].pk}")
     assert response.context["timeline"].paginator.count == 4 * size
