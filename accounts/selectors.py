@@ -9,7 +9,14 @@ from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Concat
 
 from accounts.junk import JunkRules
-from accounts.models import Account, Contact, ICPSegment, JunkRule, OpportunityStatus
+from accounts.models import (
+    Account,
+    AccountFollow,
+    Contact,
+    ICPSegment,
+    JunkRule,
+    OpportunityStatus,
+)
 
 # Who counts in an account's buying team, over its `contacts` relation: junk
 # contacts (DESIGN 4: free-mail, competitors, job seekers ...) are kept with
@@ -97,3 +104,8 @@ def segment_choices() -> list[tuple[int, str]]:
 def account_with_owner(*, account_id: int) -> Account | None:
     """The account with its owner joined, or None. One query."""
     return Account.objects.select_related("owner").filter(pk=account_id).first()
+
+
+def account_is_followed(*, user_id: int, account_id: int) -> bool:
+    """Whether the user follows the account. One query."""
+    return AccountFollow.objects.filter(user_id=user_id, account_id=account_id).exists()

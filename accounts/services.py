@@ -33,7 +33,14 @@ from accounts.merge import (
     CONTACT_MERGE,
     CONTACT_PROFILE_FIELDS,
 )
-from accounts.models import Account, Contact, ICPSegment, Opportunity, SegmentMembership
+from accounts.models import (
+    Account,
+    AccountFollow,
+    Contact,
+    ICPSegment,
+    Opportunity,
+    SegmentMembership,
+)
 from accounts.normalise import email_domain, normalise_domain, normalise_email
 from core import bulk
 
@@ -467,3 +474,22 @@ def account_target_set(*, account_id: int, is_target: bool) -> None:
     )
     if not updated:
         raise Account.DoesNotExist(f"no account with id {account_id}")
+
+
+def account_follow(*, user_id: int, account_id: int) -> bool:
+    """The user follows the account (its alerts reach them too). Any role may:
+    it is their own list. True when this call started the follow, False when
+    they already followed it. Raises Account.DoesNotExist for an unknown account."""
+    if not Account.objects.filter(pk=account_id).exists():
+        raise Account.DoesNotExist(f"no account with id {account_id}")
+    # Two clicks at once still leave one row: account_follow_unique refuses the
+    # second insert and get_or_create then reads the first.
+    _follow, created = AccountFollow.objects.get_or_create(user_id=user_id, account_id=account_id)
+    return created
+
+
+def account_unfollow(*, user_id: int, account_id: int) -> bool:
+    """The user stops following the account. True when a follow was removed,
+    False when there was none (idempotent)."""
+    deleted, _ = AccountFollow.objects.filter(user_id=user_id, account_id=account_id).delete()
+    return deleted > 0

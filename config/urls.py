@@ -34,6 +34,11 @@ api_patterns = [
         engagement_api.AccountEngagementApi.as_view(),
         name="account-engagement",
     ),
+    path(
+        "accounts/<int:pk>/follow/",
+        engagement_api.AccountFollowApi.as_view(),
+        name="account-follow",
+    ),
     path("segments/", engagement_api.SegmentListApi.as_view(), name="segment-list"),
     path("scoring-models/", engagement_api.ScoringModelListApi.as_view(), name="scoring-models"),
     path("alerts/", engagement_api.AlertListApi.as_view(), name="alert-list"),

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import services as account_services
 from accounts.api import AccountSerializer
 from accounts.models import Account, FitGrade, ICPSegment
 from engagement import selectors
@@ -200,3 +201,40 @@ class AlertListApi(generics.ListAPIView):
                 "all=1: only marketers may list every user's alerts; leave it out to list your own."
             )
         return selectors.alert_list(recipient_id=None)
+
+
+class AccountFollowSerializer(serializers.Serializer):
+    account_id = serializers.IntegerField(read_only=True)
+    following = serializers.BooleanField(read_only=True)
+
+
+class AccountFollowApi(APIView):
+    """Follow the account (`POST`: 201 when it starts, 200 when already
+    followed) or stop (`DELETE`: 204 either way). Any role: it is the caller's
+    own list; the account's alerts reach its followers."""
+
+    permission_classes = [IsAuthenticated]
+
+    @staticmethod
+    def _user_id(request: Request) -> int:
+        user_id = request.user.pk
+        assert user_id is not None  # IsAuthenticated let the request in
+        return int(user_id)
+
+    @extend_schema(
+        request=None,
+        responses={200: AccountFollowSerializer, 201: AccountFollowSerializer,
+                   404: OpenApiTypes.OBJECT},
+    )  # fmt: skip
+    def post(self, request: Request, pk: int) -> Response:
+        try:
+            created = account_services.account_follow(user_id=self._user_id(request), account_id=pk)
+        except Account.DoesNotExist:
+            raise NotFound("No Account matches the given query.") from None
+        body = AccountFollowSerializer({"account_id": pk, "following": True}).data
+        return Response(body, status=201 if created else 200)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        account_services.account_unfollow(user_id=self._user_id(request), account_id=pk)
+        return Response(status=204)

@@ -478,3 +478,19 @@ def alert_inbox_count(*, user_id: int, since: dt.datetime) -> int:
     time the account qualified) created since `since`. One query over
     alert_recipient_idx."""
     return Alert.objects.filter(recipient_id=user_id, created_at__gte=since).count()
+
+
+ACCOUNT_ALERTS_SHOWN = 10
+
+
+def account_alerts_for(
+    *, account_id: int, recipient_id: int, limit: int = ACCOUNT_ALERTS_SHOWN
+) -> list[Alert]:
+    """The account's alerts addressed to the user (as its owner or a follower),
+    newest first, each with its segment; at most `limit`. One query over
+    alert_account_idx."""
+    return list(
+        Alert.objects.filter(account_id=account_id, recipient_id=recipient_id)
+        .select_related("segment")
+        .order_by("-created_at", "-id")[:limit]
+    )

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from accounts.models import FitGrade
+from engagement.account_selectors import TimelineFilter
 from engagement.models import Stage
 from engagement.selectors import (
     ACCOUNT_LIST_DEFAULT_ORDERING,
@@ -99,3 +100,59 @@ class AccountListForm(forms.Form):
             for name in self.fields
             if name not in ("sort", "segment")
         )
+
+
+ANONYMOUS = "anonymous"
+
+
+class TimelineForm(forms.Form):
+    """The account page's timeline filters, read from the URL. Contacts and
+    types offered are the account's own; an invalid value is ignored (and
+    shown as an error beside its field)."""
+
+    contact = forms.ChoiceField(required=False, label="Contact")
+    type = forms.ChoiceField(required=False, label="Activity type")
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
+
+    def __init__(
+        self,
+        *args: Any,
+        contacts: list[tuple[int, str]],
+        types: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        contact = self.fields["contact"]
+        assert isinstance(contact, forms.ChoiceField)
+        contact.choices = [
+            ("", "Anyone"),
+            (ANONYMOUS, "Anonymous visitors"),
+            *((str(pk), name) for pk, name in contacts),
+        ]
+        kind = self.fields["type"]
+        assert isinstance(kind, forms.ChoiceField)
+        kind.choices = [("", "Any"), *types]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since is not None and until is not None and since > until:
+            self.add_error("until", "Must not be before the start.")
+        return cleaned
+
+    def filters(self) -> TimelineFilter:
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        contact = cleaned.get("contact") or ""
+        return TimelineFilter(
+            contact_id=int(contact) if contact not in ("", ANONYMOUS) else None,
+            anonymous_only=contact == ANONYMOUS,
+            activity_type=cleaned.get("type") or None,
+            since=cleaned.get("since"),
+            until=cleaned.get("until"),
+        )
+
+    def is_filtered(self) -> bool:
+        return self.filters() != TimelineFilter()

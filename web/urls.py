@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from web import views
+from web import account_page, views
 
 app_name = "web"
 
@@ -15,7 +15,10 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", views.AccountListView.as_view(), name="account-list"),
     path("accounts/export.csv", views.AccountListCsvView.as_view(), name="account-list-csv"),
-    path("accounts/<int:pk>/", views.AccountDetailView.as_view(), name="account-detail"),
+    path("accounts/<int:pk>/", account_page.AccountPageView.as_view(), name="account-detail"),
+    path(
+        "accounts/<int:pk>/follow/", account_page.AccountFollowView.as_view(), name="account-follow"
+    ),
     path("accounts/<int:pk>/target/", views.AccountTargetView.as_view(), name="account-target"),
     path("search/", views.SearchView.as_view(), name="search"),
 ]

@@ -22,7 +22,6 @@ from django.views import View
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import Account
-from engagement import account_selectors as account_page_selectors
 from engagement import selectors as engagement_selectors
 from web.forms import AccountListForm
 from web.permissions import ReadPage, WritePage
@@ -128,28 +127,6 @@ class AccountListCsvView(ReadPage, View):
         stamp = timezone.now().strftime("%Y-%m-%d")
         response["Content-Disposition"] = f'attachment; filename="accounts-{stamp}.csv"'
         return response
-
-
-class AccountDetailView(ReadPage, View):
-    """The account's header: who it is and its score in each segment. (The
-    account page's trend, explanation, buying team and timeline come next.)"""
-
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        account = account_selectors.account_with_owner(account_id=pk)
-        if account is None:
-            raise Http404("No such account.")
-        return render(
-            request,
-            "web/account_detail.html",
-            {
-                "account": account,
-                "scores": account_page_selectors.account_standings(
-                    account_id=pk, today=timezone.now().date()
-                ),
-                "day_7": timezone.now().date() - dt.timedelta(days=7),
-                "may_mark_targets": request.user.has_perm("accounts.mark_target_account"),
-            },
-        )
 
 
 class AccountTargetView(WritePage, View):

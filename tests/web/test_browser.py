@@ -224,3 +224,41 @@ def test_every_page_passes_the_scan_and_fits_a_phone(
     log_in(page, base, rep.username)
     page.goto(f"{base}/accounts/{scenario['alpha'].pk}/target/")
     check_page(page, "403")
+
+
+def test_a_sales_rep_works_an_account_page_on_the_demo_data(
+    demo_data: None, live_server: Any, page: Any
+) -> None:
+    base = live_server.url
+    log_in(page, base, "sales", "demo-sales")
+    first = page.locator("a.account-link").first
+    name = first.inner_text()
+    first.click()
+    assert page.get_by_role("heading", level=1).inner_text().startswith(name)
+    # The trend is drawn from the snapshots, with its figures as points.
+    assert page.locator("figure.chart svg[role=img]").count() == 1
+    assert page.locator("circle.chart-point").count() > 0
+    assert page.get_by_role("heading", name="What changed").is_visible()
+    check_page(page, "account-page-demo")
+    # The README's picture: the page's first screenfuls (the full page is long).
+    page.screenshot(
+        path=str(SCREENSHOTS / f"account-page-demo-top-{WIDE}.png"),
+        clip={"x": 0, "y": 0, "width": WIDE, "height": 1600},
+        full_page=True,
+    )
+    # Filter the timeline by its most common type: the rows are all of it and
+    # the URL keeps the filter (htmx swaps the timeline and pushes the URL).
+    types = page.get_by_label("Activity type")
+    chosen = types.locator("option").nth(1)
+    label, value = chosen.inner_text(), chosen.get_attribute("value")
+    types.select_option(value)
+    page.locator("#timeline").get_by_role("button", name="Filter").click()
+    page.wait_for_url(f"**type={value}**")
+    kinds = set(page.locator("table.timeline tbody td:nth-child(3)").all_inner_texts())
+    assert kinds and all(kind.startswith(label) for kind in kinds)
+    # Follow: the button turns into Unfollow, and stays so after a reload.
+    page.get_by_role("button", name="Follow", exact=True).click()
+    page.get_by_role("button", name="Unfollow", exact=True).wait_for()
+    page.reload()
+    assert page.get_by_role("button", name="Unfollow", exact=True).is_visible()
+    check_page(page, "account-page-filtered")

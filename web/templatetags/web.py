@@ -43,3 +43,9 @@ def aria_sort(current: str, key: str) -> str:
     if current == f"-{key}":
         return "descending"
     return "none"
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """mapping[key], or the key itself when it is missing (a label lookup)."""
+    return mapping.get(key, key) if hasattr(mapping, "get") else key
