@@ -23,7 +23,7 @@ from django.views import View
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
-from accounts.models import Account
+from accounts.models import Account, BuyingRole
 from campaigns import account_selectors as program_selectors
 from campaigns.metrics import INFLUENCE_WINDOW_DAYS
 from engagement import account_selectors as account_page_selectors
@@ -37,6 +37,7 @@ from web.permissions import ReadPage
 
 TIMELINE_PER_PAGE = 25
 TYPE_LABELS = dict(ActivityType.choices)
+ROLE_LABELS = dict(BuyingRole.choices)
 
 
 def _standing_chosen(standings: list[SegmentStanding], raw: str | None) -> SegmentStanding | None:
@@ -156,6 +157,7 @@ class AccountPageView(ReadPage, View):
         )
         context["influence_days"] = INFLUENCE_WINDOW_DAYS
         context["type_labels"] = TYPE_LABELS
+        context["role_labels"] = ROLE_LABELS
         return render(request, "web/account_detail.html", context)
 
 

@@ -182,8 +182,11 @@ def _thresholds(frame: _Frame, thresholds: Sequence[Threshold]) -> list[str]:
             f"<title>{escape(label)}</title></line>"
         )
         marks.append(
+            # A halo of the background colour keeps the label legible where the
+            # series line runs through it.
             f'<text class="chart-threshold-label" x="{WIDTH - MARGIN_RIGHT - 2}" y="{y - 3}" '
-            f'text-anchor="end" font-size="10">{escape(label)}</text>'
+            'text-anchor="end" font-size="10" paint-order="stroke" stroke="#ffffff" '
+            f'stroke-width="3" stroke-linejoin="round">{escape(label)}</text>'
         )
     return marks
 

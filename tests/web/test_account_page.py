@@ -191,7 +191,7 @@ def test_the_score_explanation_caps_each_person(
     demo = decayed(60, 2)
     liam = 2 * decayed(5, 3) + decayed(1, 20)
     # Dana's 57.2 points count 40 (the cap); Liam's count in full; anonymous half.
-    assert f"Dana Decider · decision_maker {demo:.1f} 40.0" in words
+    assert f"Dana Decider · decision maker {demo:.1f} 40.0" in words
     assert f"Liam Lead · champion {liam:.1f} {liam:.1f}" in words
     anonymous = decayed(1, 1)
     assert f"anonymous visitors {anonymous:.1f} {anonymous / 2:.1f}" in words
@@ -206,10 +206,10 @@ def test_the_buying_team_with_roles_and_junk_apart(
     three_days_ago = (acme["now"] - dt.timedelta(3)).date().isoformat()
     two_days_ago = (acme["now"] - dt.timedelta(2)).date().isoformat()
     # Dana's 50 points count 40 (the cap); Liam's 12.5 count in full.
-    assert f"Dana Decider CFO C-level Finance decision_maker 40.0 of 50.0 {two_days_ago}" in words
-    assert f"Liam Lead Head of Ops Manager Operations champion 12.5 {three_days_ago}" in words
+    assert f"Dana Decider CFO C-level Finance Decision maker 40.0 of 50.0 {two_days_ago}" in words
+    assert f"Liam Lead Head of Ops Manager Operations Champion 12.5 {three_days_ago}" in words
     assert words.index("Dana Decider CFO") < words.index("Liam Lead Head of Ops")
-    assert "Roles covered: 1 of the 2 Fintech requires ✓ champion · missing: decision_maker" in (
+    assert "Roles covered: 1 of the 2 Fintech requires ✓ Champion · missing: Decision maker" in (
         words
     )
     assert "Junk contacts (not counted) Spam Bot: disposable address" in words
