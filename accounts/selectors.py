@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Concat
 
 from accounts.junk import JunkRules
 from accounts.models import Account, Contact, ICPSegment, JunkRule, OpportunityStatus
+from accounts.roles import ROLES
 
 # Who counts in an account's buying team, over its `contacts` relation: junk
 # contacts (DESIGN 4: free-mail, competitors, job seekers ...) are kept with
@@ -97,3 +99,10 @@ def segment_choices() -> list[tuple[int, str]]:
 def account_with_owner(*, account_id: int) -> Account | None:
     """The account with its owner joined, or None. One query."""
     return Account.objects.select_related("owner").filter(pk=account_id).first()
+
+
+def user_roles(*, user_id: int) -> list[str]:
+    """The product roles (accounts.roles.ROLES) the user holds, in that order. One query."""
+    groups = Group.objects.filter(user__id=user_id, name__in=ROLES)
+    held = set(groups.values_list("name", flat=True))
+    return [role for role in ROLES if role in held]

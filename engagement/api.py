@@ -113,6 +113,30 @@ class AccountEngagedListApi(generics.ListAPIView):
         return selectors.account_list_engaged(segment_id=segment_id, today=timezone.now().date())
 
 
+class MyAccountSerializer(AccountEngagedSerializer):
+    scored_segment_id = serializers.IntegerField(read_only=True, default=None)
+    scored_segment_name = serializers.CharField(read_only=True, default=None)
+    owned = serializers.BooleanField(read_only=True)
+    following = serializers.BooleanField(read_only=True)
+
+    class Meta(AccountEngagedSerializer.Meta):
+        fields = [*AccountEngagedSerializer.Meta.fields, "scored_segment_id",
+                  "scored_segment_name", "owned", "following"]  # fmt: skip
+
+
+class MyAccountsApi(generics.ListAPIView):
+    """The caller's accounts (owned) and the ones they follow, with their best
+    segment's score, stage and change, by the 7-day change, largest rise first,
+    unknown last: the rows of the My accounts page. Reading them here does not
+    mark the caller's alerts as seen."""
+
+    serializer_class = MyAccountSerializer
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[Account]:
+        return selectors.my_accounts(user_id=self.request.user.pk, today=timezone.now().date())
+
+
 class AccountEngagementApi(APIView):
     """Why the account's scores are what they are, per segment, with history."""
 

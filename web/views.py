@@ -22,8 +22,10 @@ from django.views import View
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import Account
+from accounts.roles import SALES
 from engagement import account_selectors as account_page_selectors
 from engagement import selectors as engagement_selectors
+from engagement.services import alert_inbox as alert_inbox_services
 from web.forms import AccountListForm
 from web.permissions import ReadPage, WritePage
 
@@ -76,6 +78,45 @@ class AccountListView(ReadPage, View):
                 "day_7": today - dt.timedelta(days=7),
                 "day_30": today - dt.timedelta(days=30),
                 "may_mark_targets": request.user.has_perm("accounts.mark_target_account"),
+            },
+        )
+
+
+class HomeView(ReadPage, View):
+    """Where `/` and a login without `?next=` land: sales reps on My accounts,
+    everyone else (marketers, executives) on the account list."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if SALES in account_selectors.user_roles(user_id=request.user.pk):
+            return redirect("web:my-accounts")
+        return redirect("web:account-list")
+
+
+class MyAccountsView(ReadPage, View):
+    """The accounts I own or follow by this week's score change, and my alerts,
+    those new since my last visit marked. Opening it records the visit."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        now = timezone.now()
+        today = now.date()
+        accounts = engagement_selectors.my_accounts(user_id=request.user.pk, today=today)
+        page = Paginator(accounts, ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
+        rows = list(page.object_list)
+        alerts = engagement_selectors.alert_inbox(user_id=request.user.pk, now=now)
+        # After the reads, at the time they were made: an alert created while
+        # this page renders is still new next time.
+        alert_inbox_services.alert_inbox_visit_record(user_id=request.user.pk, at=now)
+        return render(
+            request,
+            "web/my_accounts.html",
+            {
+                "page_obj": page,
+                "accounts": rows,
+                "alerts": alerts,
+                "new_alerts": sum(alert.is_new for alert in alerts),
+                "alert_days": engagement_selectors.ALERT_INBOX_DEFAULT_DAYS,
+                "day_7": today - dt.timedelta(days=7),
+                "day_30": today - dt.timedelta(days=30),
             },
         )
 
