@@ -183,18 +183,6 @@ def test_alerts_after_an_old_visit_are_new_however_old(
     assert rows == [("Echo", True)]
 
 
-@pytest.mark.parametrize(
-    ("persona", "landing"),
-    [("rep", "/my-accounts/"), ("marketer", "/accounts/"), ("executive", "/accounts/")],
-)
-def test_home_sends_each_role_to_its_landing_page(
-    client: Client, persona: str, landing: str, request: pytest.FixtureRequest
-) -> None:
-    client.force_login(request.getfixturevalue(persona))
-    response = client.get("/")
-    assert (response.status_code, response["Location"]) == (302, landing)
-
-
 def test_anonymous_visitors_are_sent_to_log_in(client: Client) -> None:
     response = client.get("/my-accounts/")
     assert (response.status_code, response["Location"]) == (302, "/login/?next=/my-accounts/")
