@@ -3,7 +3,7 @@ segments, scoring models and alerts. Validate, call a selector, serialize."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django.db.models import F, QuerySet
@@ -134,7 +134,8 @@ class MyAccountsApi(generics.ListAPIView):
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> QuerySet[Account]:
-        return selectors.my_accounts(user_id=self.request.user.pk, today=timezone.now().date())
+        user_id = cast(int, self.request.user.pk)  # IsAuthenticated: never anonymous
+        return selectors.my_accounts(user_id=user_id, today=timezone.now().date())
 
 
 class AccountEngagementApi(APIView):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -501,7 +502,15 @@ def alert_inbox_count(*, user_id: int, now: dt.datetime) -> int:
     ).count()
 
 
-def alert_inbox(*, user_id: int, now: dt.datetime, limit: int = ALERT_INBOX_LIMIT) -> list[Alert]:
+@dataclass(frozen=True)
+class AlertInbox:
+    """A user's alerts as My accounts lists them, and how many of those are new."""
+
+    alerts: Sequence[Alert]
+    new: int
+
+
+def alert_inbox(*, user_id: int, now: dt.datetime, limit: int = ALERT_INBOX_LIMIT) -> AlertInbox:
     """The user's alerts that are new to them (`is_new`) and, already seen, those
     of the last ALERT_INBOX_DEFAULT_DAYS days, newest first, each with its
     account and segment; at most `limit`. One query."""
@@ -514,7 +523,8 @@ def alert_inbox(*, user_id: int, now: dt.datetime, limit: int = ALERT_INBOX_LIMI
         .filter(Q(is_new=True) | Q(created_at__gte=recent))
         .order_by("-created_at", "-id")
     )
-    return list(alerts[:limit])
+    listed = list(alerts[:limit])
+    return AlertInbox(alerts=listed, new=sum(alert.is_new for alert in listed))
 
 
 # --- My accounts (web) and its API twin -------------------------------------------------
