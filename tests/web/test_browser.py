@@ -239,15 +239,21 @@ def test_every_page_passes_the_scan_and_fits_a_phone(
     check_page(page, "403")
 
 
-def test_a_sales_rep_lands_on_my_accounts_and_sees_a_new_alert_once(
-    scenario: dict[str, Any], rep: Any, live_server: Any, page: Any
-) -> None:
+@pytest.fixture
+def rep_follows_bravo_with_an_alert(scenario: dict[str, Any], rep: Any) -> None:
+    """The rep owns Alpha (+10 this week), follows Bravo (no history: last) and
+    has an alert on Alpha. A fixture, so that it is written before `page`."""
     from accounts.models import AccountFollow
     from tests.factories import AlertFactory
 
-    # The rep owns Alpha (+10 this week) and follows Bravo (no history: last).
     AccountFollow.objects.create(user=rep, account=scenario["bravo"])
     AlertFactory.create(account=scenario["alpha"], segment=scenario["fintech"], recipient=rep)
+
+
+def test_a_sales_rep_lands_on_my_accounts_and_sees_a_new_alert_once(
+    scenario: dict[str, Any], rep: Any, rep_follows_bravo_with_an_alert: None,
+    live_server: Any, page: Any,
+) -> None:  # fmt: skip
     base = live_server.url
     log_in(page, base, rep.username, landing="/my-accounts/")
     assert page.locator("table.mine a.account-link").all_inner_texts() == ["Alpha", "Bravo"]
