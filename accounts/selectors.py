@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Concat
 
@@ -17,6 +18,7 @@ from accounts.models import (
     JunkRule,
     OpportunityStatus,
 )
+from accounts.roles import ROLES
 
 # Who counts in an account's buying team, over its `contacts` relation: junk
 # contacts (DESIGN 4: free-mail, competitors, job seekers ...) are kept with
@@ -109,3 +111,10 @@ def account_with_owner(*, account_id: int) -> Account | None:
 def account_is_followed(*, user_id: int, account_id: int) -> bool:
     """Whether the user follows the account. One query."""
     return AccountFollow.objects.filter(user_id=user_id, account_id=account_id).exists()
+
+
+def user_roles(*, user_id: int) -> list[str]:
+    """The product roles (accounts.roles.ROLES) the user holds, in that order. One query."""
+    groups = Group.objects.filter(user__id=user_id, name__in=ROLES)
+    held = set(groups.values_list("name", flat=True))
+    return [role for role in ROLES if role in held]

@@ -39,6 +39,7 @@ api_patterns = [
         engagement_api.AccountFollowApi.as_view(),
         name="account-follow",
     ),
+    path("my-accounts/", engagement_api.MyAccountsApi.as_view(), name="my-accounts"),
     path("segments/", engagement_api.SegmentListApi.as_view(), name="segment-list"),
     path("scoring-models/", engagement_api.ScoringModelListApi.as_view(), name="scoring-models"),
     path("alerts/", engagement_api.AlertListApi.as_view(), name="alert-list"),

@@ -3,7 +3,7 @@ segments, scoring models and alerts. Validate, call a selector, serialize."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django.db.models import F, QuerySet
@@ -112,6 +112,31 @@ class AccountEngagedListApi(generics.ListAPIView):
         if segment_id is None and ordering.lstrip("-") in SCORE_ORDERINGS:
             raise ValidationError({"ordering": "ordering by score needs ?segment=<id>"})
         return selectors.account_list_engaged(segment_id=segment_id, today=timezone.now().date())
+
+
+class MyAccountSerializer(AccountEngagedSerializer):
+    scored_segment_id = serializers.IntegerField(read_only=True, default=None)
+    scored_segment_name = serializers.CharField(read_only=True, default=None)
+    owned = serializers.BooleanField(read_only=True)
+    following = serializers.BooleanField(read_only=True)
+
+    class Meta(AccountEngagedSerializer.Meta):
+        fields = [*AccountEngagedSerializer.Meta.fields, "scored_segment_id",
+                  "scored_segment_name", "owned", "following"]  # fmt: skip
+
+
+class MyAccountsApi(generics.ListAPIView):
+    """The caller's accounts (owned) and the ones they follow, with their best
+    segment's score, stage and change, by the 7-day change, largest rise first,
+    unknown last: the rows of the My accounts page. Reading them here does not
+    mark the caller's alerts as seen."""
+
+    serializer_class = MyAccountSerializer
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[Account]:
+        user_id = cast(int, self.request.user.pk)  # IsAuthenticated: never anonymous
+        return selectors.my_accounts(user_id=user_id, today=timezone.now().date())
 
 
 class AccountEngagementApi(APIView):

@@ -423,6 +423,19 @@ class Alert(models.Model):
         return f"{self.account} {self.get_kind_display()} ({self.score})"
 
 
+class AlertInboxVisit(models.Model):
+    """When the user last looked at their alerts (opened My accounts): alerts
+    created after it are new to them, and the shell counts those."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_inbox_visit"
+    )
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.user_id} saw their alerts at {self.seen_at:%Y-%m-%d %H:%M}"
+
+
 class RejectedCall(models.Model):
     """A refused tracking call, kept whole so nothing sent is silently dropped.
 

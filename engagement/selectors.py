@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +13,12 @@ import orjson
 from django.conf import settings
 from django.db import connection, models
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
+    DateTimeField,
     Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     JSONField,
@@ -26,16 +30,18 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.fit import criteria_explain
-from accounts.models import Account, ICPSegment, SegmentMembership
+from accounts.models import Account, AccountFollow, ICPSegment, SegmentMembership
 from accounts.selectors import FIRMOGRAPHIC_FIELDS, account_list, firmographics_of
 from core.ttlcache import TtlCache
 from engagement.models import (
     AccountEngagement,
     Activity,
     Alert,
+    AlertInboxVisit,
     EngagementSnapshot,
     EventTypeMapping,
     ScoringModel,
@@ -468,16 +474,32 @@ def account_list_scored(
     return accounts.filter(conditions).order_by(order, "name", "id")
 
 
-# Without a record of when the user last looked, the shell counts this many
-# days of alerts (My accounts, a later page, records the visit).
+# Without a record of when the user last looked at their alerts (their last
+# visit to My accounts), alerts of this many days count as new.
 ALERT_INBOX_DEFAULT_DAYS = 7
+# My accounts lists at most this many alerts (the API's /api/alerts/ has them all).
+ALERT_INBOX_LIMIT = 50
 
 
-def alert_inbox_count(*, user_id: int, since: dt.datetime) -> int:
+def _alerts_new_after(*, user_id: int, now: dt.datetime) -> Coalesce:
+    """The time after which the user's alerts are new to them: their recorded
+    visit (AlertInboxVisit), or else ALERT_INBOX_DEFAULT_DAYS before `now`. The
+    one owner of that rule, for the shell's count and My accounts' list."""
+    visit = AlertInboxVisit.objects.filter(user_id=user_id).values("seen_at")[:1]
+    return Coalesce(
+        Subquery(visit),
+        Value(now - dt.timedelta(days=ALERT_INBOX_DEFAULT_DAYS), output_field=DateTimeField()),
+        output_field=DateTimeField(),
+    )
+
+
+def alert_inbox_count(*, user_id: int, now: dt.datetime) -> int:
     """Alerts addressed to the user (as the account's owner or a follower, at the
-    time the account qualified) created since `since`. One query over
+    time the account qualified) that are new to them. One query over
     alert_recipient_idx."""
-    return Alert.objects.filter(recipient_id=user_id, created_at__gte=since).count()
+    return Alert.objects.filter(
+        recipient_id=user_id, created_at__gt=_alerts_new_after(user_id=user_id, now=now)
+    ).count()
 
 
 ACCOUNT_ALERTS_SHOWN = 10
@@ -493,4 +515,48 @@ def account_alerts_for(
         Alert.objects.filter(account_id=account_id, recipient_id=recipient_id)
         .select_related("segment")
         .order_by("-created_at", "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class AlertInbox:
+    """A user's alerts as My accounts lists them, and how many of those are new."""
+
+    alerts: Sequence[Alert]
+    new: int
+
+
+def alert_inbox(*, user_id: int, now: dt.datetime, limit: int = ALERT_INBOX_LIMIT) -> AlertInbox:
+    """The user's alerts that are new to them (`is_new`) and, already seen, those
+    of the last ALERT_INBOX_DEFAULT_DAYS days, newest first, each with its
+    account and segment; at most `limit`. One query."""
+    recent = now - dt.timedelta(days=ALERT_INBOX_DEFAULT_DAYS)
+    alerts = (
+        Alert.objects.filter(recipient_id=user_id)
+        .select_related("account", "segment")
+        .annotate(new_after=_alerts_new_after(user_id=user_id, now=now))
+        .annotate(is_new=ExpressionWrapper(Q(created_at__gt=F("new_after")), BooleanField()))
+        .filter(Q(is_new=True) | Q(created_at__gte=recent))
+        .order_by("-created_at", "-id")
+    )
+    listed = list(alerts[:limit])
+    return AlertInbox(alerts=listed, new=sum(alert.is_new for alert in listed))
+
+
+# --- My accounts (web) and its API twin -------------------------------------------------
+
+
+def my_accounts(*, user_id: int, today: dt.date) -> QuerySet[Account]:
+    """The accounts the user owns or follows, each as the account list shows it
+    (account_list_scored: the best segment's score, stage and 7- and 30-day
+    change) with `owned` and `following`, by this week's change, largest rise
+    first, unknown changes last. One query per page whatever the data."""
+    follows = AccountFollow.objects.filter(user_id=user_id, account=OuterRef("pk"))
+    return (
+        account_list_scored(segment_id=None, today=today, ordering="-change_7d")
+        .annotate(
+            owned=ExpressionWrapper(Q(owner_id=user_id), BooleanField()),
+            following=Exists(follows),
+        )
+        .filter(Q(owned=True) | Q(following=True))
     )

@@ -3,27 +3,14 @@ signed-in user's roles, the navigation they may use, and the alert count."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
-from accounts.roles import ROLES
+from accounts.selectors import user_roles
 from engagement.selectors import ALERT_INBOX_DEFAULT_DAYS, alert_inbox_count
-
-# The session key a page that shows the alerts sets when the user has seen them.
-ALERTS_SEEN_AT = "alerts_seen_at"
-
-
-def alerts_since(request: HttpRequest) -> dt.datetime:
-    """Alerts newer than this are new to the user: since they last saw them, or
-    else the last ALERT_INBOX_DEFAULT_DAYS days."""
-    seen = request.session.get(ALERTS_SEEN_AT)
-    if seen:
-        return dt.datetime.fromisoformat(seen)
-    return timezone.now() - dt.timedelta(days=ALERT_INBOX_DEFAULT_DAYS)
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
@@ -32,9 +19,11 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         return {}
     # Lazy: a page that does not render the shell (CSV, an htmx partial) pays nothing.
     return {
-        "roles": SimpleLazyObject(lambda: [g.name for g in user.groups.all() if g.name in ROLES]),
+        "roles": SimpleLazyObject(lambda: user_roles(user_id=user.pk)),
+        # New alerts: since the user last opened My accounts, or else the last
+        # ALERT_INBOX_DEFAULT_DAYS days (engagement.selectors owns the rule).
         "alert_count": SimpleLazyObject(
-            lambda: alert_inbox_count(user_id=user.pk, since=alerts_since(request))
+            lambda: alert_inbox_count(user_id=user.pk, now=timezone.now())
         ),
         "alert_days": ALERT_INBOX_DEFAULT_DAYS,
     }

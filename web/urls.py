@@ -3,16 +3,16 @@ every role, writes check the permission they need (web/permissions.py)."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
-from django.views.generic import RedirectView
 
 from web import account_page, views
 
 app_name = "web"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="web:account-list"), name="home"),
+    path("", views.HomeView.as_view(), name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("my-accounts/", views.MyAccountsView.as_view(), name="my-accounts"),
     path("accounts/", views.AccountListView.as_view(), name="account-list"),
     path("accounts/export.csv", views.AccountListCsvView.as_view(), name="account-list-csv"),
     path("accounts/<int:pk>/", account_page.AccountPageView.as_view(), name="account-detail"),

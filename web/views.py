@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -22,7 +22,9 @@ from django.views import View
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import Account
+from accounts.roles import SALES
 from engagement import selectors as engagement_selectors
+from engagement.services import alert_inbox as alert_inbox_services
 from web.forms import AccountListForm
 from web.permissions import ReadPage, WritePage
 
@@ -75,6 +77,51 @@ class AccountListView(ReadPage, View):
                 "day_7": today - dt.timedelta(days=7),
                 "day_30": today - dt.timedelta(days=30),
                 "may_mark_targets": request.user.has_perm("accounts.mark_target_account"),
+            },
+        )
+
+
+def _user_id(request: HttpRequest) -> int:
+    """The signed-in user's id (a ReadPage lets no anonymous visitor in)."""
+    return cast(int, request.user.pk)
+
+
+class HomeView(ReadPage, View):
+    """Where `/` and a login without `?next=` land: sales reps on My accounts,
+    everyone else (marketers, executives) on the account list."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if SALES in account_selectors.user_roles(user_id=_user_id(request)):
+            return redirect("web:my-accounts")
+        return redirect("web:account-list")
+
+
+class MyAccountsView(ReadPage, View):
+    """The accounts I own or follow by this week's score change, and my alerts,
+    those new since my last visit marked. Opening it records the visit."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        user_id = _user_id(request)
+        now = timezone.now()
+        today = now.date()
+        accounts = engagement_selectors.my_accounts(user_id=user_id, today=today)
+        page = Paginator(accounts, ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
+        rows = list(page.object_list)
+        inbox = engagement_selectors.alert_inbox(user_id=user_id, now=now)
+        # After the reads, at the time they were made: an alert created while
+        # this page renders is still new next time.
+        alert_inbox_services.alert_inbox_visit_record(user_id=user_id, at=now)
+        return render(
+            request,
+            "web/my_accounts.html",
+            {
+                "page_obj": page,
+                "accounts": rows,
+                "alerts": inbox.alerts,
+                "new_alerts": inbox.new,
+                "alert_days": engagement_selectors.ALERT_INBOX_DEFAULT_DAYS,
+                "day_7": today - dt.timedelta(days=7),
+                "day_30": today - dt.timedelta(days=30),
             },
         )
 

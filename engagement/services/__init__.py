@@ -5,5 +5,6 @@
 - `activities`: the bulk activity insert and the activities / ip_ranges imports;
 - `tracking`: the tracking API's write path and identity calls;
 - `tracking_postgresql`: its one-round-trip PostgreSQL statement, prepared;
-- `junk`: activity exclusion following the contacts' junk flags.
+- `junk`: activity exclusion following the contacts' junk flags;
+- `alert_inbox`: when a user last looked at their alerts (My accounts).
 """

@@ -26,10 +26,12 @@ def test_anonymous_visitors_are_sent_to_log_in(client: Client) -> None:
     assert response["Location"] == "/login/?next=/accounts/"
 
 
-def test_logging_in_leads_to_the_account_list(client: Client, rep: Any) -> None:
+def test_logging_in_leads_to_the_account_list(client: Client, marketer: Any) -> None:
+    # A marketer's landing page (sales reps land on My accounts: test_my_accounts.py).
     response = client.post(
-        "/login/", {"username": "rep", "password": "correct horse battery staple"}, follow=True
-    )
+        "/login/", {"username": "marketer", "password": "correct horse battery staple"},
+        follow=True,
+    )  # fmt: skip
     assert response.redirect_chain[-1][0] == "/accounts/"
     assert b"Accounts" in response.content
 

@@ -81,12 +81,16 @@ def page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
-def log_in(page: Any, base: str, username: str, password: str = PASSWORD) -> None:
-    page.goto(f"{base}/login/")
+def log_in(
+    page: Any, base: str, username: str, password: str = PASSWORD, *, landing: str = ""
+) -> None:
+    """Log in and wait on the account list, or with `landing` on the page the
+    user's role lands on (no ?next=): sales on My accounts, others the list."""
+    page.goto(f"{base}/login/" if landing else f"{base}/login/?next=/accounts/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/accounts/")
+    page.wait_for_url(f"{base}{landing or '/accounts/'}")
 
 
 def check_page(page: Any, name: str) -> None:
@@ -106,17 +110,24 @@ def check_page(page: Any, name: str) -> None:
     page.set_viewport_size({"width": WIDE, "height": 900})
 
 
-@pytest.mark.parametrize("persona", ["rep", "marketer", "executive"])
-def test_every_role_logs_in_and_lands_on_the_account_list(
-    scenario: dict[str, Any], personas: dict[str, Any], persona: str, live_server: Any,
-    page: Any,
+@pytest.mark.parametrize(
+    ("persona", "landing", "heading", "listed"),
+    [
+        ("rep", "/my-accounts/", "My accounts", 1),  # the rep owns Alpha
+        ("marketer", "/accounts/", "Accounts", 3),
+        ("executive", "/accounts/", "Accounts", 3),
+    ],
+)
+def test_every_role_logs_in_and_lands_on_its_page(
+    scenario: dict[str, Any], personas: dict[str, Any], persona: str, landing: str,
+    heading: str, listed: int, live_server: Any, page: Any,
 ) -> None:  # fmt: skip
     user = personas[persona]
-    log_in(page, live_server.url, user.username)
-    assert page.get_by_role("heading", name="Accounts").is_visible()
+    log_in(page, live_server.url, user.username, landing=landing)
+    assert page.get_by_role("heading", name=heading, level=1).is_visible()
     assert page.locator(".topbar .user").inner_text().startswith(f"{user.first_name} Persona")
     rows = page.locator("table.accounts tbody tr")
-    assert rows.count() == 3
+    assert rows.count() == listed
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(f"{live_server.url}/login/")
 
@@ -220,6 +231,8 @@ def test_every_page_passes_the_scan_and_fits_a_phone(
     check_page(page, "search")
     page.goto(f"{base}/accounts/999999/")
     check_page(page, "404")
+    page.goto(f"{base}/my-accounts/")
+    check_page(page, "my-accounts-empty")  # the marketer owns and follows nothing
     page.get_by_role("button", name="Log out").click()
     log_in(page, base, rep.username)
     page.goto(f"{base}/accounts/{scenario['alpha'].pk}/target/")
@@ -262,3 +275,44 @@ def test_a_sales_rep_works_an_account_page_on_the_demo_data(
     page.reload()
     assert page.get_by_role("button", name="Unfollow", exact=True).is_visible()
     check_page(page, "account-page-filtered")
+
+
+@pytest.fixture
+def rep_follows_bravo_with_an_alert(scenario: dict[str, Any], rep: Any) -> None:
+    """The rep owns Alpha (+10 this week), follows Bravo (no history: last) and
+    has an alert on Alpha. A fixture, so that it is written before `page`."""
+    from accounts.models import AccountFollow
+    from tests.factories import AlertFactory
+
+    AccountFollow.objects.create(user=rep, account=scenario["bravo"])
+    AlertFactory.create(account=scenario["alpha"], segment=scenario["fintech"], recipient=rep)
+
+
+def test_a_sales_rep_lands_on_my_accounts_and_sees_a_new_alert_once(
+    scenario: dict[str, Any], rep: Any, rep_follows_bravo_with_an_alert: None,
+    live_server: Any, page: Any,
+) -> None:  # fmt: skip
+    base = live_server.url
+    log_in(page, base, rep.username, landing="/my-accounts/")
+    assert page.locator("table.mine a.account-link").all_inner_texts() == ["Alpha", "Bravo"]
+    assert page.locator("table.mine tbody tr").first.locator(".badge").inner_text() == "owner"
+    assert page.locator("table.mine tbody tr").nth(1).locator(".badge").inner_text() == "following"
+    assert "+10" in page.locator("table.mine td[data-label='7 days']").first.inner_text()
+    new = page.locator(".alert-list li.new")
+    assert new.count() == 1 and "Alpha" in new.inner_text()
+    check_page(page, "my-accounts")
+    page.reload()
+    assert page.locator(".alert-list li").count() == 1
+    assert page.locator(".alert-list li.new").count() == 0
+    assert page.locator(".topbar .alerts .count").inner_text() == "0"
+    # The keyboard reaches the alert's account link; Enter opens the account.
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate(FOCUSED) == "Alpha":
+            break
+    assert page.evaluate(FOCUSED) == "Alpha"
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/accounts/{scenario['alpha'].pk}/")
+    # The shell's alert count leads back.
+    page.locator(".topbar a.alerts").click()
+    page.wait_for_url(f"{base}/my-accounts/")

@@ -265,9 +265,12 @@ def test_anonymous_visitors_are_sent_to_log_in_from_every_page(
     assert _is_target(pk)
 
 
-@pytest.mark.parametrize("persona", ["rep", "marketer", "executive"])
-def test_every_role_logs_in_and_lands_on_the_account_list(
-    client: Client, persona: str, request: pytest.FixtureRequest
+@pytest.mark.parametrize(
+    ("persona", "landing"),
+    [("rep", "/my-accounts/"), ("marketer", "/accounts/"), ("executive", "/accounts/")],
+)
+def test_every_role_logs_in_and_lands_on_its_page(
+    client: Client, persona: str, landing: str, request: pytest.FixtureRequest
 ) -> None:
     user = request.getfixturevalue(persona)
     response = client.post(
@@ -275,7 +278,7 @@ def test_every_role_logs_in_and_lands_on_the_account_list(
         {"username": user.username, "password": "correct horse battery staple"},
         follow=True,
     )
-    assert response.redirect_chain[-1][0] == "/accounts/"
+    assert response.redirect_chain[-1][0] == landing
     html = response.content.decode()
     assert f"{user.first_name} Persona" in html
     assert 'action="/logout/"' in html
