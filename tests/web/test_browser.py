@@ -275,6 +275,19 @@ def test_a_sales_rep_works_an_account_page_on_the_demo_data(
     page.reload()
     assert page.get_by_role("button", name="Unfollow", exact=True).is_visible()
     check_page(page, "account-page-filtered")
+    # An executive, who owns no account, follows it from its page and finds it
+    # under My accounts, marked as followed.
+    account_url = page.url.split("?")[0]
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, base, "executive", "demo-executive")
+    page.goto(account_url)
+    page.get_by_role("button", name="Follow", exact=True).click()
+    page.get_by_role("button", name="Unfollow", exact=True).wait_for()
+    page.goto(f"{base}/my-accounts/")
+    rows = page.locator("table.mine tbody tr")
+    assert rows.count() == 1
+    assert rows.first.locator("a.account-link").inner_text() == name
+    assert rows.first.locator(".badge").inner_text() == "following"
 
 
 @pytest.fixture
