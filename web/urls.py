@@ -13,6 +13,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("my-accounts/", views.MyAccountsView.as_view(), name="my-accounts"),
+    path("my-accounts/export.csv", views.MyAccountsCsvView.as_view(), name="my-accounts-csv"),
     path("accounts/", views.AccountListView.as_view(), name="account-list"),
     path("accounts/export.csv", views.AccountListCsvView.as_view(), name="account-list-csv"),
     path("accounts/<int:pk>/", account_page.AccountPageView.as_view(), name="account-detail"),

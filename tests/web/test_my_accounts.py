@@ -4,7 +4,9 @@ the scenario below, never taken from the selector under test."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
@@ -106,6 +108,28 @@ def test_the_api_twin_lists_the_same_rows(rep: Any, mine: dict[str, Any]) -> Non
         ("Bravo", "Fintech", 45, None, None, False, True),
     ]
     assert not AlertInboxVisit.objects.exists()  # only the page marks alerts as seen
+
+
+def test_the_csv_has_the_same_rows_in_the_same_order_and_marks_nothing_seen(
+    client: Client, rep: Any, mine: dict[str, Any]
+) -> None:
+    client.force_login(rep)
+    response = client.get("/my-accounts/export.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(response.getvalue().decode())))
+    header, body = rows[0], rows[1:]
+    picked = [header.index(c) for c in ("Account", "Segment", "Score", "Stage",
+                                        "Score change 7 days", "Score change 30 days")]  # fmt: skip
+    # Unknown changes are empty cells, never 0.
+    assert [[row[i] for i in picked] for row in body] == [
+        ["Delta", "SaaS", "50", "engaged", "20", ""],
+        ["Alpha", "Fintech", "70", "qualified", "10", "-5"],
+        ["Echo", "Fintech", "40", "engaged", "-5", "2"],
+        ["Bravo", "Fintech", "45", "engaged", "", ""],
+    ]
+    assert not AlertInboxVisit.objects.exists()
+    assert 'href="/my-accounts/export.csv"' in client.get("/my-accounts/").content.decode()
 
 
 def test_nothing_owned_or_followed_says_why(client: Client, rep: Any) -> None:
