@@ -11,6 +11,7 @@ from django.utils.functional import SimpleLazyObject
 
 from accounts.selectors import user_roles
 from engagement.selectors import ALERT_INBOX_DEFAULT_DAYS, alert_inbox_count
+from web.navigation import workspace_links
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
@@ -26,4 +27,6 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             lambda: alert_inbox_count(user_id=user.pk, now=timezone.now())
         ),
         "alert_days": ALERT_INBOX_DEFAULT_DAYS,
+        # The marketer's workspace rooms this user may open (web/navigation.py).
+        "workspace_links": SimpleLazyObject(lambda: workspace_links(user)),
     }

@@ -4,7 +4,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import account_page, views
+from web import account_page, jobs, views
 
 app_name = "web"
 
@@ -22,4 +22,23 @@ urlpatterns = [
     ),
     path("accounts/<int:pk>/target/", views.AccountTargetView.as_view(), name="account-target"),
     path("search/", views.SearchView.as_view(), name="search"),
+    path("jobs/<int:pk>/", jobs.JobProgressView.as_view(), name="job"),
 ]
+
+# The marketer's workspace (issue 16): each room's module holds its own
+# urlpatterns, added here; web/navigation.py lists the rooms in the shell.
+# Room: segments
+
+# Room: scoring
+
+# Room: campaigns
+
+# Room: spend and campaign report
+
+# Room: imports
+
+# Room: sources
+
+# Room: junk
+
+# Room: ranking

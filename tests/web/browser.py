@@ -11,6 +11,7 @@ import os
 import shutil
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# The password tests/factories.py gives every user.
+PASSWORD = "correct horse battery staple"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 WIDE, NARROW = 1280, 390
 
@@ -78,3 +81,32 @@ def role_groups_restore() -> None:
             code = operation.code
             if isinstance(code, partial) and code.func is role_permissions_grant:
                 role_permissions_grant(state_apps, None, **code.keywords)
+
+
+def log_in(
+    page: Any, base: str, username: str, password: str = PASSWORD, *, landing: str = ""
+) -> None:
+    """Log in and wait on the account list, or with `landing` on the page the
+    user's role lands on (no ?next=): sales on My accounts, others the list."""
+    page.goto(f"{base}/login/" if landing else f"{base}/login/?next=/accounts/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}{landing or '/accounts/'}")
+
+
+def check_page(page: Any, name: str) -> None:
+    """Screenshots at both widths, no horizontal overflow at 390, and axe's scan."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": WIDE, "height": 900})
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{WIDE}.png"), full_page=True)
+    results = Axe().run(page)
+    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, results.generate_report()
+    page.set_viewport_size({"width": NARROW, "height": 844})
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{NARROW}.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= NARROW, f"{name} is {width} px wide at {NARROW} px"
+    page.set_viewport_size({"width": WIDE, "height": 900})

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.roles import EXECUTIVE, MARKETER, SALES
@@ -19,6 +21,7 @@ from tests.factories import (
     SegmentMembershipFactory,
     UserFactory,
 )
+from tests.web.browser import CHROMIUM_ARGS, WIDE, chromium_path, role_groups_restore
 
 
 def _persona(username: str, role: str, first_name: str) -> Any:
@@ -79,3 +82,61 @@ def scenario(rep: Any) -> dict[str, Any]:
     ContactFactory.create(account=bravo, first_name="Dana", last_name="Decider",
                           email="dana@bravo.example")  # fmt: skip
     return {"fintech": fintech, "saas": saas, "alpha": alpha, "bravo": bravo, "charlie": charlie}
+
+
+# --- Browser tests (marked `browser`): the live server, chromium, a page. ---
+
+
+@pytest.fixture(autouse=True)
+def role_groups(request: pytest.FixtureRequest) -> None:
+    """Browser tests (marked `browser`, on a transactional database): the
+    Marketer, Sales and Executive groups, whatever flushed them before. Listed
+    first, it runs before the personas are made."""
+    if request.node.get_closest_marker("browser") is None:
+        return
+    request.getfixturevalue("transactional_db")
+    role_groups_restore()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A browser per test: Playwright's sync API runs an event loop (in greenlets)
+    in this thread, and while it runs Django's per-context connection is not the
+    one the test database was set up on; started after the database fixtures and
+    stopped before their teardown, it leaves them alone."""
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    # Django refuses ORM calls from a thread with a running event loop unless
+    # told it is safe: the test's own calls are synchronous, so it is, for the
+    # browser's lifetime only.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            yield launched
+            launched.close()
+
+
+@pytest.fixture
+def personas(rep: Any, marketer: Any, executive: Any) -> dict[str, Any]:
+    return {"rep": rep, "marketer": marketer, "executive": executive}
+
+
+@pytest.fixture
+def demo_data() -> None:
+    """`make run`'s demo, smaller."""
+    call_command("seed_demo", accounts=10, verbosity=0)
+
+
+# Tests list their data fixtures before `page`: the browser starts last, so
+# that every database write happens before Playwright's event loop runs in
+# this thread (rows written under it go through another connection object,
+# which pytest-django neither sees nor closes).
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": WIDE, "height": 900})
+    context.set_default_timeout(15_000)
+    opened = context.new_page()
+    yield opened
+    context.close()

