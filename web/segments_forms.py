@@ -62,44 +62,56 @@ class SegmentForm(forms.Form):
 
 
 class CriterionForm(forms.Form):
+    """One criterion. A row left blank is skipped (the formset's extra rows);
+    a row begun needs its field, operator and value, so none is marked
+    required on its own."""
+
     field = forms.ChoiceField(
-        choices=[("", "Choose a field"), *((k, v[0]) for k, v in FIELDS.items())]
+        required=False,
+        choices=[("", "Choose a field"), *((name, label) for name, (label, _) in FIELDS.items())],
     )
     op = forms.ChoiceField(
-        label="Operator",
-        choices=[("", "Choose"), *OPERATOR_LABELS.items()],
+        label="Operator", required=False, choices=[("", "Choose"), *OPERATOR_LABELS.items()]
     )
-    value = forms.CharField(max_length=1000)
-    weight = forms.DecimalField(initial=Decimal(1), max_digits=8, decimal_places=2)
-    required = forms.BooleanField(required=False, help_text="Accounts that miss it never belong.")
+    value = forms.CharField(required=False, max_length=1000)
+    weight = forms.DecimalField(
+        required=False, initial=Decimal(1), max_digits=8, decimal_places=2,
+        help_text="1 when left empty.",
+    )  # fmt: skip
+    required = forms.BooleanField(required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Each row's fields carry the row's number, so a screen reader and the
-        # preview's error list say which criterion is meant.
         self.fields["value"].widget.attrs["autocomplete"] = "off"
         self.fields["weight"].widget.attrs.update({"step": "any", "inputmode": "decimal"})
+        self.fields["weight"].help_text = ""  # said once above the rows
 
     def clean_weight(self) -> Decimal:
-        weight: Decimal = self.cleaned_data["weight"]
+        weight: Decimal | None = self.cleaned_data["weight"]
+        if weight is None:
+            return Decimal(1)
         if weight < 0:
             raise forms.ValidationError("A weight cannot be negative.")
         return weight
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if cleaned.get("DELETE"):
+            return cleaned
+        for name in ("field", "op", "value"):
+            if name not in self.errors and not str(cleaned.get(name) or "").strip():
+                self.add_error(name, "This field is required.")
         field, op, text = cleaned.get("field"), cleaned.get("op"), cleaned.get("value")
-        if not field or not op:
+        if not field or not op or self.errors:
             return cleaned
         if op not in operators_for(field):
             allowed = ", ".join(OPERATOR_LABELS[name] for name in operators_for(field))
             self.add_error("op", f"{FIELDS[field][0]} takes: {allowed}.")
             return cleaned
-        if text is not None:
-            try:
-                value_parse(field=field, op=op, text=text)
-            except InvalidCriteria as invalid:
-                self.add_error("value", f"{invalid}.")
+        try:
+            value_parse(field=field, op=op, text=text or "")
+        except InvalidCriteria as invalid:
+            self.add_error("value", f"{invalid}.")
         return cleaned
 
     def row(self) -> CriterionRow:

@@ -101,8 +101,8 @@ def _criteria_errors(form: Any, formset: Any) -> list[str]:
         if getattr(row, "cleaned_data", {}).get("DELETE"):
             continue
         for name, messages_ in row.errors.items():
-            label = row.fields[name].label if name in row.fields else name
-            errors += [f"Criterion {number}, {str(label).lower()}: {text}" for text in messages_]
+            label = row[name].label if name in row.fields else name
+            errors += [f"Criterion {number}, {label.lower()}: {text}" for text in messages_]
     return errors
 
 

@@ -137,7 +137,7 @@ def test_the_list_counts_members_by_grade(client: Client, rep: Any) -> None:
     dormant = rows["Dormant"]
     assert (dormant.member_count, dormant.is_active) == (0, False)
     html = response.content.decode()
-    assert 'data-label="Members">6<' in html and 'data-label="D">3<' in html
+    assert 'data-label="Members">6<' in html and 'data-label="Grade D">3<' in html
     assert "inactive" in html and "no members" in html
     # The bar: A is 2 of 6 (33%), D 3 of 6 (50%).
     assert 'style="width: 33%" title="A: 2"' in html and 'style="width: 50%" title="D: 3"' in html
