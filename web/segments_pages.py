@@ -224,7 +224,10 @@ class SegmentPreviewView(WritePage, View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form, formset = segment_forms(request.POST)
-        return render(request, "web/segments/preview.html", {"preview": _preview_of(form, formset)})
+        return render(
+            request, "web/segments/preview.html",
+            {"preview": _preview_of(form, formset), "oob": True},
+        )  # fmt: skip
 
 
 urlpatterns = [

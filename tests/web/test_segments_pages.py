@@ -443,3 +443,27 @@ def test_the_edit_page_takes_the_same_queries_whatever_the_accounts(
     with django_assert_num_queries(9):
         response = client.get(f"/segments/{segment.pk}/")
     assert response.context["preview"]["result"].members == size
+
+
+def test_while_a_refresh_runs_the_table_asks_for_itself_until_it_is_done(
+    client: Client, marketer: Any
+) -> None:
+    job = Job.objects.create(kind="segment_refresh", label="Refresh the members of X")
+    client.force_login(marketer)
+    html = client.get(f"/segments/?job={job.pk}").content.decode()
+    assert f'id="segment-live" hx-get="/segments/?job={job.pk}" hx-trigger="every 2s"' in html
+    assert f'hx-get="/jobs/{job.pk}/"' in html  # the progress polls itself
+    Job.objects.filter(pk=job.pk).update(status="done", message="X now has 0 members")
+    html = client.get(f"/segments/?job={job.pk}").content.decode()
+    assert 'id="segment-live">' in html and "X now has 0 members" in html
+    # Another kind of job, or none, shows no progress.
+    other = Job.objects.create(kind="import", label="Import accounts")
+    assert "Import accounts" not in client.get(f"/segments/?job={other.pk}").content.decode()
+
+
+def test_the_preview_also_updates_the_count_beside_the_save_button(
+    client: Client, marketer: Any, accounts: dict[str, Any]
+) -> None:
+    client.force_login(marketer)
+    html = client.post("/segments/preview/", form_data()).content.decode()
+    assert 'id="preview-inline" hx-swap-oob="true">4 of 5 would belong.</span>' in html
