@@ -137,7 +137,9 @@ class BaseCriterionFormSet(forms.BaseFormSet):
         form.fields["DELETE"].label = "Remove"
 
     def clean(self) -> None:
-        if any(self.errors):
+        # A broken management form has said so already; raising here would
+        # replace its message.
+        if any(self.errors) or not self.management_form.is_valid():
             return
         if not self.rows():
             raise forms.ValidationError(

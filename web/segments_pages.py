@@ -63,9 +63,8 @@ class SegmentListView(WritePage, View):
 
 
 def _form_page(
-    request: HttpRequest, *, form: Any, formset: Any, segment: ICPSegment | None,
-    preview: Any, status: int = 200,
-) -> HttpResponse:  # fmt: skip
+    request: HttpRequest, *, form: Any, formset: Any, segment: ICPSegment | None, preview: Any
+) -> HttpResponse:
     return render(
         request,
         "web/segments/form.html",
@@ -77,7 +76,6 @@ def _form_page(
             "operator_guide": operator_guide(),
             "editable": True,
         },
-        status=status,
     )
 
 

@@ -467,3 +467,13 @@ def test_the_preview_also_updates_the_count_beside_the_save_button(
     client.force_login(marketer)
     html = client.post("/segments/preview/", form_data()).content.decode()
     assert 'id="preview-inline" hx-swap-oob="true">4 of 5 would belong.</span>' in html
+
+
+def test_a_tampered_post_is_refused_without_a_500(client: Client, marketer: Any) -> None:
+    client.force_login(marketer)
+    response = client.post("/segments/new/", {"name": "X", "min_fit": "50"})
+    assert response.status_code == 200
+    assert "ManagementForm data is missing" in response.content.decode()
+    preview = client.post("/segments/preview/", {"criteria-TOTAL_FORMS": "many"})
+    assert preview.status_code == 200 and "errors" in preview.context["preview"]
+    assert_nothing_saved()
