@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import heapq
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import Group
 from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Concat
 
+from accounts.fit import GRADE_THRESHOLDS, LOWEST_GRADE, Fit, segment_member
 from accounts.junk import JunkRules
 from accounts.models import (
     Account,
@@ -19,6 +22,7 @@ from accounts.models import (
     OpportunityStatus,
 )
 from accounts.roles import ROLES
+from core import bulk
 
 # Who counts in an account's buying team, over its `contacts` relation: junk
 # contacts (DESIGN 4: free-mail, competitors, job seekers ...) are kept with
@@ -69,6 +73,90 @@ def firmographics_of(values: Mapping[str, Any]) -> dict[str, Any]:
         **{name: values.get(name) for name in FIRMOGRAPHIC_FIELDS},
         "annual_revenue": float(revenue) if revenue is not None else None,
     }
+
+
+def segment_members_evaluate(
+    *, criteria: Mapping[str, Any], extra_fields: tuple[str, ...] = ()
+) -> Iterator[tuple[dict[str, Any], Fit | None]]:
+    """Every account (its id, `extra_fields` and firmographics) with its fit if it
+    belongs under `criteria` (accounts.fit.segment_member), else None: the one
+    membership computation, behind the refresh and the segment form's preview.
+    One streamed query; raises accounts.fit.InvalidCriteria on criteria it
+    cannot evaluate."""
+    rows = Account.objects.values("id", *extra_fields, *FIRMOGRAPHIC_FIELDS).order_by("id")
+    for row in rows.iterator(chunk_size=bulk.BATCH_SIZE):
+        yield row, segment_member(criteria=criteria, firmographics=firmographics_of(row))
+
+
+GRADES = (*(grade for _, grade in GRADE_THRESHOLDS), LOWEST_GRADE)
+PREVIEW_SAMPLE = 10
+
+
+@dataclass(frozen=True)
+class PreviewAccount:
+    id: int
+    name: str
+    fit_score: int
+    fit_grade: str
+
+
+@dataclass(frozen=True)
+class SegmentPreview:
+    """Who would belong to a segment with these criteria, before it is saved."""
+
+    accounts_total: int
+    members: int
+    grades: dict[str, int] = field(default_factory=dict)
+    sample: list[PreviewAccount] = field(default_factory=list)
+
+
+def segment_preview(
+    *, criteria: Mapping[str, Any], sample_size: int = PREVIEW_SAMPLE
+) -> SegmentPreview:
+    """How many accounts would belong under `criteria`, by grade, and the
+    best-fitting `sample_size` of them (fit, then name). The refresh's own
+    computation (segment_members_evaluate), one streamed query."""
+    total = 0
+    grades = dict.fromkeys(GRADES, 0)
+
+    def members() -> Iterator[tuple[int, str, int, str]]:
+        nonlocal total
+        for row, fit in segment_members_evaluate(criteria=criteria, extra_fields=("name",)):
+            total += 1
+            if fit is not None:
+                grades[fit.grade] += 1
+                yield -fit.score, row["name"], row["id"], fit.grade
+
+    # nsmallest keeps a heap of sample_size entries, not every member.
+    best = heapq.nsmallest(sample_size, members())
+    return SegmentPreview(
+        accounts_total=total,
+        members=sum(grades.values()),
+        grades=grades,
+        sample=[
+            PreviewAccount(id=account_id, name=name, fit_score=-negative, fit_grade=grade)
+            for negative, name, account_id, grade in best
+        ],
+    )
+
+
+def segment_list_graded() -> list[ICPSegment]:
+    """Segments by name, each with its member count and members per fit grade
+    (`member_count`, `grade_a` ... `grade_d`). One query."""
+    per_grade = {
+        f"grade_{grade.lower()}": Count("memberships", filter=Q(memberships__fit_grade=grade))
+        for grade in GRADES
+    }
+    return list(
+        ICPSegment.objects.annotate(member_count=Count("memberships"), **per_grade).order_by(
+            "name", "id"
+        )
+    )
+
+
+def segment_get(*, segment_id: int) -> ICPSegment | None:
+    """One segment, or None. One query."""
+    return ICPSegment.objects.filter(pk=segment_id).first()
 
 
 # The global search box shows this many of each kind as you type.

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts import selectors
-from accounts.fit import Fit, fit_grade, segment_member
+from accounts.fit import Fit, fit_grade
 from accounts.identity import contacts_link_by_domain
 from accounts.junk import junk_reason
 from accounts.merge import (
@@ -416,14 +416,29 @@ class MembershipRefresh:
     unchanged: int
 
 
+class RefreshProgress(Protocol):
+    """What a refresh reports into (core.jobs.JobProgress is one)."""
+
+    def set_total(self, total: int) -> None: ...
+    def advance(self, count: int = 1, *, message: str | None = None) -> None: ...
+    def finish(self, *, message: str, result: dict[str, Any] | None = None) -> None: ...
+
+
+# A refresh reports its progress every this many accounts read.
+_PROGRESS_EVERY = 500
+
+
 @transaction.atomic
-def segment_memberships_refresh(*, segment_id: int) -> MembershipRefresh:
+def segment_memberships_refresh(
+    *, segment_id: int, progress: RefreshProgress | None = None
+) -> MembershipRefresh:
     """Re-evaluate which accounts belong to a segment, and their fit.
 
     One streamed read of every account's firmographics, one bulk upsert of the
     members whose fit changed, and chunked deletes of those who left; memberships
     of unchanged accounts are not touched. A segment that is not active has no
-    members.
+    members. With `progress` (a page's Job), it reports the accounts read and
+    finishes with the new member count by grade.
     """
     segment = ICPSegment.objects.get(pk=segment_id)
     current = {
@@ -434,14 +449,17 @@ def segment_memberships_refresh(*, segment_id: int) -> MembershipRefresh:
     }
     members: dict[int, Fit] = {}
     if segment.is_active:
-        for row in Account.objects.values("id", *selectors.FIRMOGRAPHIC_FIELDS).iterator(
-            chunk_size=bulk.BATCH_SIZE
-        ):
-            fit = segment_member(
-                criteria=segment.criteria, firmographics=selectors.firmographics_of(row)
-            )
+        if progress is not None:
+            progress.set_total(Account.objects.count())
+        read = 0
+        for row, fit in selectors.segment_members_evaluate(criteria=segment.criteria):
             if fit is not None:
                 members[row["id"]] = fit
+            read += 1
+            if progress is not None and read % _PROGRESS_EVERY == 0:
+                progress.advance(_PROGRESS_EVERY)
+        if progress is not None and read % _PROGRESS_EVERY:
+            progress.advance(read % _PROGRESS_EVERY)
     changed = [
         SegmentMembership(
             segment_id=segment_id, account_id=account_id, fit_score=fit.score, fit_grade=fit.grade
@@ -457,12 +475,27 @@ def segment_memberships_refresh(*, segment_id: int) -> MembershipRefresh:
     for chunk in bulk.chunks(leaving, bulk.LOOKUP_CHUNK):
         SegmentMembership.objects.filter(segment_id=segment_id, account_id__in=chunk).delete()
     added = len(members.keys() - current.keys())
-    return MembershipRefresh(
+    result = MembershipRefresh(
         added=added,
         updated=len(changed) - added,
         removed=len(leaving),
         unchanged=len(members) - len(changed),
     )
+    if progress is not None:
+        grades = dict.fromkeys(selectors.GRADES, 0)
+        for fit in members.values():
+            grades[fit.grade] += 1
+        by_grade = ", ".join(f"{grade} {count}" for grade, count in grades.items())
+        state = "" if segment.is_active else " (the segment is not active)"
+        progress.finish(
+            message=(
+                f"{segment.name} now has {len(members)} member{'s' if len(members) != 1 else ''}"
+                f"{state}: {by_grade}. {result.added} joined, {result.removed} left, "
+                f"{result.updated} changed fit."
+            ),
+            result={**asdict(result), "members": len(members), "grades": grades},
+        )
+    return result
 
 
 def account_target_set(*, account_id: int, is_target: bool) -> None:

@@ -4,7 +4,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import account_page, jobs, views
+from web import account_page, jobs, segments_pages, views
 
 app_name = "web"
 
@@ -28,6 +28,7 @@ urlpatterns = [
 # The marketer's workspace (issue 16): each room's module holds its own
 # urlpatterns, added here; web/navigation.py lists the rooms in the shell.
 # Room: segments
+urlpatterns += segments_pages.urlpatterns
 
 # Room: scoring
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from functools import partial
 from io import StringIO
 from typing import Any
 
@@ -17,6 +18,7 @@ from rest_framework.test import APIClient
 from accounts.models import ICPSegment, SegmentMembership
 from accounts.services import SegmentRow, segments_bulk_upsert
 from engagement.models import AccountEngagement, Activity, EngagementSnapshot, ScoringModel
+from engagement.services.segments import SegmentInvalid, segment_create, segment_update
 from engagement.tasks import scores_rollup_all_task
 from tests.api_clients import api_client_as
 from tests.factories import AccountFactory, ContactFactory, SourceFactory, UserFactory
@@ -147,3 +149,36 @@ def test_the_backfill_command_works_on_a_segment_without_a_model(modelless: ICPS
         "--until", str(today), "--segment", str(modelless.pk), stdout=StringIO(), verbosity=0,
     )  # fmt: skip
     assert EngagementSnapshot.objects.filter(segment=modelless).count() == 3
+
+
+def test_a_segment_update_is_validated_and_its_members_follow(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    transaction_committed = partial(django_capture_on_commit_callbacks, execute=True)
+    AccountFactory.create(name="Big", employees=5000)
+    AccountFactory.create(name="Small", employees=10)
+    ICPSegment.objects.create(name="Taken")
+    with transaction_committed():
+        segment = segment_create(
+            values={"name": "Large", "criteria": {"field": "employees", "op": "gte", "value": 1000}}
+        )
+    assert set(segment.accounts.values_list("name", flat=True)) == {"Big"}
+    with pytest.raises(SegmentInvalid) as refused:
+        segment_update(segment_id=segment.pk, values={"name": "Taken"})
+    assert "already exists" in refused.value.errors["name"][0]
+    with pytest.raises(SegmentInvalid) as refused:
+        segment_update(segment_id=segment.pk, values={"criteria": {"field": "x", "op": "near"}})
+    assert list(refused.value.errors) == ["criteria"]
+    segment.refresh_from_db()
+    assert segment.name == "Large"
+    with transaction_committed():
+        segment_update(
+            segment_id=segment.pk,
+            values={"criteria": {"field": "employees", "op": "lt", "value": 1000}},
+        )
+    assert set(segment.accounts.values_list("name", flat=True)) == {"Small"}
+    # No refresh asked: the members stay until the caller's job runs.
+    with transaction_committed():
+        segment_update(segment_id=segment.pk, values={"is_active": False}, refresh_members=False)
+    assert segment.accounts.count() == 1
+    assert ScoringModel.objects.filter(segment=segment).count() == 1
