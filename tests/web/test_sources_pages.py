@@ -438,3 +438,27 @@ def test_a_source_page_takes_the_same_queries_for_two_or_forty_refused_calls(
     with django_assert_num_queries(11):
         response = client.get(f"/sources/{source.pk}/?page=2")
     assert len(response.context["refused"]) == 15
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_python_snippet_sends_through_segments_library(live_server: Any) -> None:
+    """The snippet as shown, run with segment-analytics-python against a live server."""
+    import segment.analytics as analytics
+
+    from engagement.services.sources import source_create
+    from web.sources_snippets import snippets
+
+    issued = source_create(name="Backend")
+    code = next(
+        s.code
+        for s in snippets(base_url=live_server.url, write_key=issued.write_key, source_name="x")
+        if s.slug == "python"
+    )
+    saved = (analytics.write_key, analytics.host, analytics.default_client)
+    try:
+        exec(code, {})  # noqa: S102 - the snippet shown to marketers, ours
+        assert analytics.default_client is not None
+        analytics.default_client.shutdown()
+    finally:
+        analytics.write_key, analytics.host, analytics.default_client = saved
+    assert activity_count(issued.source.pk) == 1
