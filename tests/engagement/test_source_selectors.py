@@ -75,7 +75,7 @@ def test_every_source_with_its_counts_is_one_query(django_assert_num_queries: An
     for _ in range(4):
         _activities(SourceFactory.create(), 3, now)
     with django_assert_num_queries(1):
-        sources = list(sources_with_traffic(now=now))
+        sources: list[Any] = list(sources_with_traffic(now=now))
     assert [s.received_today for s in sources] == [3, 3, 3, 3]
 
 
