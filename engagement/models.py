@@ -144,6 +144,13 @@ class Activity(models.Model):
                 name="activity_tracking_key_idx",
                 condition=~Q(tracking_key=""),
             ),
+            # The tracking sources page (engagement.source_selectors): per source,
+            # COUNT(*) WHERE source_id = :s AND received_at >= :day_start (and
+            # :week_start), and MAX(received_at) for the last event, each a range
+            # of this index. Cheap on ingest: received_at only grows, so each
+            # source's new entries land at the right edge of its range, not at a
+            # random page like the message id's.
+            models.Index(fields=["source", "received_at"], name="activity_source_received_idx"),
             # Attaching an anonymous visitor's history once identified.
             models.Index(
                 fields=["anonymous_id"],

@@ -19,7 +19,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from engagement import selectors
 from engagement.ratelimit import source_rate_limit_hit
@@ -30,6 +30,18 @@ from engagement.tracking_json import unstorable_number_loads
 logger = logging.getLogger(__name__)
 
 BATCH = "batch"
+
+# The browser libraries (analytics.js, RudderStack's JavaScript SDK) call from the
+# customer's site, another origin. The endpoints read no cookie (the write key
+# authenticates), so every origin may call them and read the answer; a preflight
+# (sent for the Authorization header or a JSON content type) is answered here.
+ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}
+PREFLIGHT = {
+    **ANY_ORIGIN,
+    "Access-Control-Allow-Methods": "POST",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding",
+    "Access-Control-Max-Age": "86400",
+}
 
 
 def error(status: int, code: str, message: str, **headers: str) -> HttpResponse:
@@ -163,8 +175,16 @@ def _handle(request: HttpRequest, kind: str) -> HttpResponse:
 
 def tracking_endpoint(kind: str) -> Any:
     @csrf_exempt
-    @require_POST
+    @require_http_methods(["POST", "OPTIONS"])
     def view(request: HttpRequest) -> HttpResponse:
+        if request.method == "OPTIONS":
+            return HttpResponse(status=204, headers=PREFLIGHT)
+        response = _answer(request)
+        for name, value in ANY_ORIGIN.items():
+            response[name] = value
+        return response
+
+    def _answer(request: HttpRequest) -> HttpResponse:
         try:
             return _handle(request, kind)
         except (OperationalError, InterfaceError) as problem:

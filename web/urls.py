@@ -39,6 +39,9 @@ urlpatterns += segments_pages.urlpatterns
 # Room: imports
 
 # Room: sources
+from web import sources_pages  # noqa: E402 - here, so that rooms merge apart
+
+urlpatterns += sources_pages.urlpatterns
 
 # Room: junk
 
