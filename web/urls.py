@@ -4,7 +4,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import account_page, jobs, views
+from web import account_page, jobs, scoring_pages, views
 
 app_name = "web"
 
@@ -30,6 +30,7 @@ urlpatterns = [
 # Room: segments
 
 # Room: scoring
+urlpatterns += scoring_pages.urlpatterns
 
 # Room: campaigns
 
