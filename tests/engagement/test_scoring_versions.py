@@ -56,10 +56,11 @@ def test_the_defaults_have_no_problem() -> None:
         (
             {"engaged_min": 61, "qualified_min": 61},
             (
-                "engaged_min", "",
+                "engaged_min",
+                "",
                 "the engaged band must start below the qualified band (61 is not below 61)",
             ),
-        ),  # fmt: skip
+        ),
         (
             {"activity_weights": {"demo_request": 101}},
             ("activity_weights", "demo_request", "must be at most 100, got 101"),
@@ -76,7 +77,10 @@ def test_the_defaults_have_no_problem() -> None:
             {"seniority_multipliers": {"intern": 1}},
             ("seniority_multipliers", "", "unknown seniorities ['intern']"),
         ),
-        ({"required_roles": ("mascot",)}, ("required_roles", "", "unknown buying roles ['mascot']")),
+        (
+            {"required_roles": ("mascot",)},
+            ("required_roles", "", "unknown buying roles ['mascot']"),
+        ),
     ],
 )
 def test_each_problem_names_its_parameter_and_says_why(
@@ -99,7 +103,7 @@ def test_the_diff_lists_what_changed_in_order_weights_by_activity_type() -> None
     new = replace(
         BASE,
         # demo_request 30 -> 50; page_view unchanged; other added at 0 (what an
-        # unlisted type weighs already: no change); meeting... not a TYPE here.
+        # unlisted type weighs already: no change)
         activity_weights={"page_view": 1, "demo_request": 50, "other": 0},
         # unknown added at 1 (the multiplier of an unlisted seniority): no change;
         # c_level 2 -> 1.5
@@ -117,9 +121,7 @@ def test_the_diff_lists_what_changed_in_order_weights_by_activity_type() -> None
     ]
 
 
-def test_a_weight_dropped_from_the_list_becomes_zero_and_the_same_roles_reordered_are_no_change() -> (
-    None
-):
+def test_a_dropped_weight_becomes_zero_and_reordered_roles_are_no_change() -> None:
     old = replace(BASE, required_roles=("champion", "decision_maker"))
     new = replace(
         old, activity_weights={"demo_request": 30}, required_roles=("decision_maker", "champion")
