@@ -82,6 +82,8 @@ class ScoringModelForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         params = scoring_of(model).params
         initial = {name: getattr(model, name) for name in TUNABLE_PARAMETERS}
+        for name in ("half_life_days", "contact_cap", "scale", "anonymous_factor"):
+            initial[name] = _plain(initial[name])
         initial["version"] = model.version
         kwargs["initial"] = initial
         super().__init__(*args, **kwargs)

@@ -73,7 +73,7 @@ def _histogram_chart(preview: scoring_services.ScoringPreview) -> str:
         bar_chart(
             chart_id="score-distribution",
             title="Accounts by score, before and after",
-            series_names=[f"Version {preview.version}", "With the change"],
+            series_names=[f"Now (version {preview.version})", "After the change"],
             groups=[
                 BarGroup(label=label, values=[before, after])
                 for label, before, after in zip(
