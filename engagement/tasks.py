@@ -12,6 +12,7 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
+from core.jobs import job_running
 from engagement.alerts import alert_deliver, alerts_deliver_due
 from engagement.rollup import incremental, recompute, scoring_models, snapshots
 
@@ -58,6 +59,14 @@ def scores_refresh_all_task() -> None:
 @shared_task(name="engagement.scores_recompute", acks_late=True, ignore_result=True)
 def scores_recompute_task(segment_id: int) -> None:
     recompute.scores_recompute(segment_id=segment_id)
+
+
+@shared_task(name="engagement.scores_recompute_job", acks_late=True, ignore_result=True)
+def scores_recompute_job_task(job_id: int, segment_id: int) -> None:
+    """A segment's full recompute started from a page (a scoring model saved):
+    its progress and outcome are core Job `job_id`'s."""
+    with job_running(job_id) as progress:
+        recompute.scores_recompute_reported(segment_id=segment_id, progress=progress)
 
 
 @shared_task(name="engagement.alert_deliver", acks_late=True, ignore_result=True)

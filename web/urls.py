@@ -4,7 +4,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import account_page, jobs, segments_pages, views
+from web import account_page, jobs, scoring_pages, segments_pages, views
 
 app_name = "web"
 
@@ -31,6 +31,7 @@ urlpatterns = [
 urlpatterns += segments_pages.urlpatterns
 
 # Room: scoring
+urlpatterns += scoring_pages.urlpatterns
 
 # Room: campaigns
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Account, SegmentMembership
 from core import bulk
+from core.jobs import JobProgress
 from engagement.models import (
     AccountEngagement,
     Activity,
@@ -104,6 +105,28 @@ def scores_recompute(
         segment_id=segment_id, accounts_refreshed=refreshed, activities=claimed.activities,
         batch_id=claimed.batch_id,
     )  # fmt: skip
+
+
+def scores_recompute_reported(*, segment_id: int, progress: JobProgress) -> RollupResult:
+    """`scores_recompute` of one segment as a core Job (a scoring model saved
+    from its page): the member accounts as the total, each committed range as
+    progress, and the outcome in a sentence."""
+    members = SegmentMembership.objects.filter(segment_id=segment_id).count()
+    progress.set_total(members)
+    result = scores_recompute(segment_id=segment_id, on_chunk=progress.advance)
+    version = segment_scoring(segment_id=segment_id).model_version
+    progress.finish(
+        message=(
+            f"{result.accounts_refreshed} account{'s' if result.accounts_refreshed != 1 else ''} "
+            f"scored with version {version}."
+        ),
+        result={
+            "segment_id": segment_id,
+            "model_version": version,
+            "accounts_refreshed": result.accounts_refreshed,
+        },
+    )
+    return result
 
 
 def recompute_chunk_accounts(*, segment_id: int) -> int:

@@ -5,7 +5,7 @@ full recompute).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from engagement.models import (
 from engagement.scoring import (
     ScoringParameters,
 )
+from engagement.scoring_versions import PARAMETER_NAMES, ParameterProblem, parameter_problems
 
 
 @dataclass(frozen=True)
@@ -84,41 +85,50 @@ def segments_for_scoring(*, segment_ids: Iterable[int] | None = None) -> list[in
     return segments_scored(segment_ids=segment_ids)
 
 
-TUNABLE_PARAMETERS = (
-    "activity_weights", "seniority_multipliers", "half_life_days", "contact_cap", "scale",
-    "engaged_min", "qualified_min", "lookback_days", "anonymous_factor", "required_roles",
-)  # fmt: skip
+# What a person may change (a new version each time): ScoringParameters' fields.
+TUNABLE_PARAMETERS = PARAMETER_NAMES
+
+
+def parameters_of(values: Mapping[str, Any]) -> ScoringParameters:
+    """The ScoringParameters of a model's tunable values (a model's fields, or
+    the candidate values of a change)."""
+    return ScoringParameters(
+        **{name: values[name] for name in TUNABLE_PARAMETERS if name != "required_roles"},
+        required_roles=tuple(values["required_roles"]),
+    )
+
+
+def model_problems(values: Mapping[str, Any]) -> list[ParameterProblem]:
+    """Why a model with these tunable values could not be saved (empty: it can):
+    engagement.scoring_versions' rules over this project's names."""
+    from accounts.models import BuyingRole, Seniority
+    from engagement.models import ActivityType
+
+    return parameter_problems(
+        parameters_of(values),
+        activity_types=ActivityType.values,
+        seniorities=Seniority.values,
+        buying_roles=BuyingRole.values,
+    )
 
 
 def _model_check(values: dict[str, Any]) -> None:
     """Refuse a model the rollup could not score, naming the field and value."""
-    from accounts.models import BuyingRole, Seniority
-    from engagement.models import ActivityType
-
-    unknown_types = set(values["activity_weights"]) - set(ActivityType.values)
-    if unknown_types:
-        raise ValueError(f"activity_weights: unknown activity types {sorted(unknown_types)}")
-    unknown = set(values["seniority_multipliers"]) - set(Seniority.values)
-    if unknown:
-        raise ValueError(f"seniority_multipliers: unknown seniorities {sorted(unknown)}")
-    unknown = set(values["required_roles"]) - set(BuyingRole.values)
-    if unknown:
-        raise ValueError(f"required_roles: unknown buying roles {sorted(unknown)}")
-    for name in ("half_life_days", "contact_cap", "scale"):
-        if not float(values[name]) > 0:
-            raise ValueError(f"{name} must be above 0, got {values[name]!r}")
-    if not 1 <= values["engaged_min"] < values["qualified_min"] <= 100:
-        raise ValueError(
-            f"bands must satisfy 1 <= engaged_min < qualified_min <= 100, got "
-            f"{values['engaged_min']} and {values['qualified_min']}"
-        )
+    problems = model_problems(values)
+    if problems:
+        raise ValueError("; ".join(str(problem) for problem in problems))
 
 
 @transaction.atomic
 def scoring_model_update(
-    *, segment_id: int, changes: dict[str, Any], created_by_id: int | None = None
+    *,
+    segment_id: int,
+    changes: dict[str, Any],
+    created_by_id: int | None = None,
+    recompute: bool = True,
 ) -> ScoringModel:
-    """Save changed parameters as a new version and schedule a full recompute.
+    """Save changed parameters as a new version and schedule a full recompute
+    (`recompute=False`: the caller runs it, as a core Job for a page).
 
     The old version is kept (scores record the version that produced them), so a
     change can be compared with, or rolled back to, what came before.
@@ -137,5 +147,6 @@ def scoring_model_update(
         segment_id=segment_id, version=current.version + 1, is_current=True,
         created_by_id=created_by_id, **values,
     )  # fmt: skip
-    transaction.on_commit(lambda: scores_recompute_task.delay(segment_id))
+    if recompute:
+        transaction.on_commit(lambda: scores_recompute_task.delay(segment_id))
     return new

@@ -285,8 +285,8 @@ def test_changing_a_model_makes_a_new_version_and_schedules_a_recompute(
     ("changes", "message"),
     [
         ({"activity_weights": {"fax_sent": 3}}, "unknown activity types"),
-        ({"half_life_days": 0}, "half_life_days must be above 0"),
-        ({"engaged_min": 70, "qualified_min": 60}, "bands must satisfy"),
+        ({"half_life_days": 0}, "half_life_days: must be above 0"),
+        ({"engaged_min": 70, "qualified_min": 60}, "engaged band must start below the qualified"),
         ({"required_roles": ["mascot"]}, "unknown buying roles"),
         ({"landmark": 1}, "not scoring parameters"),
     ],
