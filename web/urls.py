@@ -4,7 +4,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import account_page, jobs, views
+from web import account_page, campaigns_pages, jobs, views
 
 app_name = "web"
 
@@ -32,6 +32,7 @@ urlpatterns = [
 # Room: scoring
 
 # Room: campaigns
+urlpatterns += campaigns_pages.urlpatterns
 
 # Room: spend and campaign report
 
