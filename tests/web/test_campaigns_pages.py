@@ -570,3 +570,26 @@ def test_the_filter_preview_is_one_query_whatever_the_matches(
         AccountFactory.create(tier=1)
     assert _queries(client, f"/campaigns/{campaign.pk}/targets/?tier=1") == filtered
     assert filtered == plain + 1  # the preview's count
+
+
+def test_the_account_page_marks_the_campaigns_holding_it_out(
+    client: Client, rep: Any, scenario: dict[str, Any]
+) -> None:
+    alpha = scenario["alpha"]
+    treated = future_campaign(name="Treats Alpha", holdout_fraction=Decimal("0"))
+    holding = future_campaign(name="Holds Alpha out")
+    campaign_targets_set(campaign_id=treated.pk, account_ids=[alpha.pk])
+    CampaignTarget.objects.create(campaign=holding, account=alpha, in_holdout=True)
+    client.force_login(rep)
+    html = client.get(f"/accounts/{alpha.pk}/").content.decode()
+    memberships = html.split('<div class="campaign-memberships">', 1)[1].split("</div>", 1)[0]
+    assert (
+        f'<a href="/campaigns/{holding.pk}/">Holds Alpha out</a> <span class="badge holdout"'
+        in (memberships)
+    )
+    assert (
+        f'<a href="/campaigns/{treated.pk}/">Treats Alpha</a> <span class="muted small">treated'
+        in (memberships)
+    )
+    bravo = client.get(f"/accounts/{scenario['bravo'].pk}/").content.decode()
+    assert "none targets it" in bravo
