@@ -356,7 +356,8 @@ class CampaignTargetsRemoveView(_Needs, View):
             f"{result.removed} target{'s' if result.removed != 1 else ''} removed. The list has "
             f"{result.targets} targets, {result.holdout} in the holdout.",
         )
-        return _back_to_targets(pk, request.POST.get("query", "")[:2000])
+        # Back to the same page of the list: the query string, parsed and re-encoded.
+        return _back_to_targets(pk, QueryDict(request.POST.get("query", "")[:2000]).urlencode())
 
 
 class CampaignHoldoutRedrawView(_Needs, View):

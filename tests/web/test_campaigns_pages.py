@@ -339,6 +339,10 @@ def test_a_target_is_removed_and_the_others_keep_their_arm(
     assert "1 target removed" in response.content.decode()
     del before["bravo.example"]
     assert targets_of(campaign) == before
+    # Back to the page of the list it was on; the query string is re-encoded.
+    back = client.post(f"/campaigns/{campaign.pk}/targets/remove/",
+                       {"account": scenario["alpha"].pk, "query": "page=1&x=a\r\nb"})  # fmt: skip
+    assert back["Location"] == f"/campaigns/{campaign.pk}/targets/?page=1&x=a%0D%0Ab"
 
 
 def test_the_targets_page_shows_the_holdout_drawn_by_the_rule(
