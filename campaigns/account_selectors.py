@@ -159,3 +159,27 @@ def account_opportunities(
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class CampaignMembership:
+    """A campaign whose target list holds the account, and its arm there."""
+
+    campaign_id: int
+    campaign_name: str
+    starts_on: dt.date
+    ends_on: dt.date
+    in_holdout: bool
+
+
+def account_campaigns(*, account_id: int) -> list[CampaignMembership]:
+    """The campaigns targeting the account, latest start first: one query."""
+    rows = (
+        CampaignTarget.objects.filter(account_id=account_id)
+        .order_by("-campaign__starts_on", "campaign__name")
+        .values_list(
+            "campaign_id", "campaign__name", "campaign__starts_on", "campaign__ends_on",
+            "in_holdout",
+        )
+    )  # fmt: skip
+    return [CampaignMembership(*row) for row in rows]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
@@ -60,3 +61,13 @@ def holdout_draw(
     """The keys among `keys` that are held out (each decided on its own)."""
     threshold = _threshold(fraction)
     return frozenset(key for key in set(keys) if holdout_draw_value(seed=seed, key=key) < threshold)
+
+
+def holdout_frozen(*, starts_on: date, today: date) -> bool:
+    """Whether the holdout may no longer be redrawn (a new fraction or seed):
+    from the campaign's first day on. By then the treated accounts have been
+    reached, and a redraw would move some of them into the holdout, which must
+    be accounts the campaign never touched, or lift compares nothing. Adding
+    targets stays allowed: each new account is drawn on its own and no existing
+    target changes arm."""
+    return today >= starts_on

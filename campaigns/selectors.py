@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import (
     Aggregate,
     Count,
+    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -157,3 +158,80 @@ def campaign_periods() -> QuerySet[Campaign]:
 
 def pipeline_plan_list() -> QuerySet[PipelinePlan]:
     return PipelinePlan.objects.order_by("-period_start", "name")
+
+
+# --- The campaign pages -------------------------------------------------------------
+
+
+def campaign_get(*, campaign_id: int) -> Campaign:
+    """One campaign as `campaign_list` gives it (owner, segment, counts, spend): one query."""
+    return campaign_list().get(pk=campaign_id)
+
+
+def campaign_targets(*, campaign_id: int) -> QuerySet[CampaignTarget]:
+    """A campaign's targets with their accounts, by account name (a page of it
+    is one query, its count another)."""
+    return (
+        CampaignTarget.objects.filter(campaign_id=campaign_id)
+        .select_related("account")
+        .order_by("account__name", "account_id")
+    )
+
+
+def campaign_programs(*, campaign_id: int) -> QuerySet[Program]:
+    """A campaign's programs with their spend, by start: one query."""
+    return program_list().filter(campaign_id=campaign_id).order_by("starts_on", "name")
+
+
+def campaign_program_get(*, campaign_id: int, program_id: int) -> Program:
+    """One program of the campaign (DoesNotExist when it belongs to another)."""
+    return Program.objects.get(pk=program_id, campaign_id=campaign_id)
+
+
+@dataclass(frozen=True)
+class TargetsPreview:
+    matching: int
+    already: int
+
+    @property
+    def new(self) -> int:
+        return self.matching - self.already
+
+
+def targets_preview(*, campaign_id: int, accounts: QuerySet[Any]) -> TargetsPreview:
+    """How many of `accounts` (any account queryset: the account list's filters)
+    there are and how many are already the campaign's targets: one query."""
+    chosen = Account.objects.filter(pk__in=accounts.order_by().values("pk"))
+    on_list = CampaignTarget.objects.filter(campaign_id=campaign_id, account_id=OuterRef("pk"))
+    counts = chosen.annotate(on_list=Exists(on_list)).aggregate(
+        matching=Count("pk"), already=Count("pk", filter=Q(on_list=True))
+    )
+    return TargetsPreview(matching=counts["matching"], already=counts["already"])
+
+
+def campaign_name_taken(*, name: str, except_id: int | None = None) -> bool:
+    """Whether another campaign has this name (names are unique)."""
+    others = Campaign.objects.filter(name=name)
+    if except_id is not None:
+        others = others.exclude(pk=except_id)
+    return others.exists()
+
+
+def program_clash(*, campaign_id: int, name: str, tracking_key: str,
+                  except_id: int | None = None) -> set[str]:  # fmt: skip
+    """Which of `name` (within the campaign) and `tracking_key` (anywhere)
+    another program already has: one query."""
+    others = Program.objects.filter(
+        Q(campaign_id=campaign_id, name=name) | Q(tracking_key=tracking_key)
+    )
+    if except_id is not None:
+        others = others.exclude(pk=except_id)
+    clash: set[str] = set()
+    for other_name, other_campaign, other_key in others.values_list(
+        "name", "campaign_id", "tracking_key"
+    ):
+        if other_key == tracking_key:
+            clash.add("tracking_key")
+        if other_campaign == campaign_id and other_name == name:
+            clash.add("name")
+    return clash

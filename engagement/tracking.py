@@ -212,8 +212,14 @@ def _tracking_key(properties: Mapping[str, Any], context: Mapping[str, Any]) -> 
     return ""
 
 
+def tracking_key_normal(value: str) -> str:
+    """A tracking key as activity stores it (trimmed, lower-cased): a program's
+    key must be in this form for the touches to match it."""
+    return value.strip().lower()
+
+
 def _key_within_limit(value: str, where: str) -> str:
-    return _id_within_limit(value.strip().lower(), where, MAX_TRACKING_KEY)
+    return _id_within_limit(tracking_key_normal(value), where, MAX_TRACKING_KEY)
 
 
 def _id_within_limit(value: str, where: str, limit: int) -> str:

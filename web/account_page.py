@@ -152,6 +152,7 @@ class AccountPageView(ReadPage, View):
         context["contact_names"] = {member.contact_id: member.name for member in team}
         touches = program_selectors.account_program_touches(account_id=pk)
         context["touches"] = touches
+        context["campaigns"] = program_selectors.account_campaigns(account_id=pk)
         context["opportunities"] = program_selectors.account_opportunities(
             account_id=pk, window_days=INFLUENCE_WINDOW_DAYS, touches=touches
         )

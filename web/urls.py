@@ -4,7 +4,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import account_page, jobs, scoring_pages, segments_pages, views
+from web import account_page, campaigns_pages, jobs, scoring_pages, segments_pages, views
 
 app_name = "web"
 
@@ -34,6 +34,7 @@ urlpatterns += segments_pages.urlpatterns
 urlpatterns += scoring_pages.urlpatterns
 
 # Room: campaigns
+urlpatterns += campaigns_pages.urlpatterns
 
 # Room: spend and campaign report
 

@@ -389,12 +389,14 @@ def test_the_page_renders_in_a_fixed_number_of_queries(
         AccountEngagementFactory.create(segment=segment, account=account)
     assert ScoringModel.objects.count() == 2
     _history(account, segments[0], size)
+    for n in range(size):
+        CampaignTargetFactory.create(account=account, in_holdout=n % 2 == 0)
     client.force_login(rep)
     # session, user, account, standings 3 (every segment is scored: no query
     # for the models of unscored ones), buying team 3, activity types, the
     # timeline's count and page, permissions 2 (mark as target), followed,
-    # alerts, trend, recent facts 3, explanation 5, program touches 4,
-    # opportunities, the shell's alert count and roles.
-    with django_assert_num_queries(33):
+    # alerts, trend, recent facts 3, explanation 5, program touches 4, the
+    # campaigns targeting it, opportunities, the shell's alert count and roles.
+    with django_assert_num_queries(34):
         response = client.get(f"/accounts/{account.pk}/?segment={segments[0].pk}")
     assert response.context["timeline"].paginator.count == 4 * size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import template
@@ -55,3 +56,12 @@ def get_item(mapping: Any, key: Any) -> Any:
 def starts_with(text: str, prefix: str) -> bool:
     """Whether `text` begins with `prefix` (the shell marks the room a page is in)."""
     return str(text).startswith(str(prefix))
+
+
+@register.filter
+def percent(fraction: Any) -> str:
+    """A share in [0, 1] as a percentage without trailing zeros: 0.125 -> "12.5%"."""
+    if fraction is None:
+        return ""
+    value = (Decimal(str(fraction)) * 100).quantize(Decimal("0.1"))
+    return f"{value.normalize():f}%"
