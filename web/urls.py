@@ -4,7 +4,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import account_page, jobs, views
+from web import account_page, jobs, spendreport_pages, views
 
 app_name = "web"
 
@@ -34,6 +34,7 @@ urlpatterns = [
 # Room: campaigns
 
 # Room: spend and campaign report
+urlpatterns += spendreport_pages.urlpatterns
 
 # Room: imports
 
