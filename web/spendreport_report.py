@@ -43,7 +43,7 @@ REACH_COLUMNS = (
 LIFT_COLUMNS = (
     Column("lift", "Lift", "mean score change of treated minus held-out accounts"),
     Column("lift_interval", "95% interval", "Welch's interval"),
-    Column("lift_kind", "Measured against"),
+    Column("lift_kind", "Against", "a holdout, or the treated accounts' own change"),
     Column("lift_treated", "Treated n", "treated accounts measured"),
     Column("lift_holdout", "Holdout n", "held-out accounts measured"),
     Column("lift_not_measured", "Not measured", "targets without a score on a day"),
@@ -105,12 +105,7 @@ def _lift_figures(lift: Mapping[str, Any]) -> dict[str, Figure]:
     if lift["kind"] == "holdout":
         figures["lift_kind"] = Figure("holdout", "holdout")
     elif lift["kind"] == "pre_post":
-        figures["lift_kind"] = Figure(
-            "no holdout: pre/post",
-            "pre_post",
-            f"the holdout has {holdout} measured account{'s' if holdout != 1 else ''}, fewer "
-            "than 2: this is the treated accounts' own change, not a lift against a holdout",
-        )
+        figures["lift_kind"] = Figure("pre/post", "pre_post", f"no holdout: {holdout} measured")
     else:
         figures["lift_kind"] = _missing("nothing measured")
     if lift["estimate"] is None:
@@ -120,10 +115,8 @@ def _lift_figures(lift: Mapping[str, Any]) -> dict[str, Figure]:
         return figures
     figures["lift"] = _two_places(lift["estimate"])
     if lift["low"] is None or lift["high"] is None:
-        arms = "treated" if lift["kind"] == "pre_post" else "treated and held-out"
         figures["lift_interval"] = figures["lift_low"] = figures["lift_high"] = _missing(
-            f"too few accounts for an interval: it needs at least 2 measured {arms} accounts "
-            f"(treated {treated}, holdout {holdout})"
+            f"too few accounts for an interval (treated {treated}, holdout {holdout} measured)"
         )
     else:
         low, high = _two_places(lift["low"]), _two_places(lift["high"])
@@ -279,15 +272,17 @@ def lift_chart(drawn: Sequence[tuple[ReportRow, Interval]]) -> SafeString:
 
 
 def spend_pipeline_chart(table: ReportTable) -> SafeString:
+    # Numbered bars (the table beside names them): program names are too long
+    # for the chart's axis.
     groups = [
         BarGroup(
-            row.label,
+            str(number),
             [
                 None if row.figures["spend"].why else float(row.figures["spend"].value),
                 float(row.figures["pipeline_attributed"].value),
             ],
         )
-        for row in table.programs
+        for number, row in enumerate(table.programs, start=1)
     ]
     return mark_safe(  # noqa: S308 - web.charts escapes every text it writes
         bar_chart(

@@ -435,7 +435,7 @@ def test_report_numbers_by_hand(client: Client, marketer: Any, spring: scenario.
     # P2: one treated account measured, so no interval, and it says why.
     assert reach[(p2, "lift")] == "55.00"  # 60 - 5
     assert "too few accounts for an interval" in reach[(p2, "lift_interval")]
-    assert "(treated 1, holdout 2)" in reach[(p2, "lift_interval")]
+    assert "(treated 1, holdout 2 measured)" in reach[(p2, "lift_interval")]
     # Reach: 3 treated targets; touched A1, A2; engaged A1 (70), A2 (50); qualified A1.
     assert [
         reach[("campaign", k)]
@@ -568,8 +568,10 @@ def test_what_cannot_be_computed_says_why(client: Client, marketer: Any) -> None
     reach, spend = cells(html, "reach-table"), cells(html, "spend-table")
     # No holdout: the treated accounts' own change, labelled pre/post: (60 + 30) / 2.
     assert reach[("campaign", "lift")] == "45.00"
-    assert reach[("campaign", "lift_kind")].startswith("no holdout: pre/post")
-    assert "fewer than 2" in reach[("campaign", "lift_kind")]
+    assert reach[("campaign", "lift_kind")] == "pre/post (no holdout: 0 measured)"
+    # Its one-sample interval: 45 +- t(0.975, df 1) * s / sqrt(2), s^2 = (15^2 + 15^2) / 1.
+    half = t_quantile_975(1) * math.sqrt(((60 - 45) ** 2 + (30 - 45) ** 2) / 1 / 2)
+    assert reach[("campaign", "lift_interval")] == f"{45 - half:,.2f} to {45 + half:,.2f}"
     assert "Lift (pre/post, no holdout)" in html
     # The program touched nobody: no treated account measured.
     assert reach[(f"program-{program.pk}", "lift")] == "no treated target account was measured"
