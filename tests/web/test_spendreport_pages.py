@@ -372,14 +372,6 @@ def test_marketer_deletes_a_line_after_confirming(client: Client, marketer: Any)
     assert client.post(url).status_code == 404
 
 
-def test_spend_delete_service_is_atomic_and_refuses_a_missing_line() -> None:
-    line = SpendFactory.create()
-    services.spend_delete(spend_id=line.pk)
-    assert not Spend.objects.exists()
-    with pytest.raises(Spend.DoesNotExist):
-        services.spend_delete(spend_id=line.pk)
-
-
 def test_a_campaign_without_programs_says_where_spend_goes(client: Client, marketer: Any) -> None:
     campaign = CampaignFactory.create()
     html = login(client, marketer).get(f"/campaigns/{campaign.pk}/spend/").content.decode()
