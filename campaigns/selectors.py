@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
@@ -235,3 +236,85 @@ def program_clash(*, campaign_id: int, name: str, tracking_key: str,
         if other_campaign == campaign_id and other_name == name:
             clash.add("name")
     return clash
+
+
+# --- One campaign's spend lines (the spend page) -------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgramSpend:
+    """A program of the campaign, its spend lines (newest first) and their
+    totals by currency (no line: no total, not a total of 0)."""
+
+    program: Program
+    lines: list[Spend]
+    totals: dict[str, Decimal]
+
+
+@dataclass(frozen=True)
+class CampaignSpend:
+    """A campaign's programs with their spend, the totals by currency, and the
+    spend in the campaign's own currency against its budget. Lines in another
+    currency are totalled apart and never converted."""
+
+    campaign: Campaign
+    programs: list[ProgramSpend]
+    totals: dict[str, Decimal]
+    in_budget_currency: Decimal
+    budget_left: Decimal | None
+    other_currencies: list[str]
+
+    @property
+    def line_count(self) -> int:
+        return sum(len(row.lines) for row in self.programs)
+
+    @property
+    def over_budget(self) -> Decimal | None:
+        """How much the spend in the campaign's currency exceeds the budget, if it does."""
+        left = self.budget_left
+        return -left if left is not None and left < 0 else None
+
+
+def _totals(lines: Sequence[Spend]) -> dict[str, Any]:
+    totals: dict[str, Decimal] = {}
+    for line in lines:
+        totals[line.currency] = totals.get(line.currency, Decimal(0)) + line.amount
+    return dict(sorted(totals.items()))
+
+
+def campaign_spend(*, campaign_id: int) -> CampaignSpend:
+    """The spend page of one campaign in three queries whatever the number of
+    programs and lines (Campaign.DoesNotExist for an unknown id)."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    lines = Spend.objects.order_by("-spent_on", "-id")
+    programs = list(
+        Program.objects.filter(campaign_id=campaign_id)
+        .order_by("starts_on", "name", "id")
+        .prefetch_related(Prefetch("spend", queryset=lines, to_attr="lines"))
+    )
+    rows = [ProgramSpend(p, list(p.lines), _totals(p.lines)) for p in programs]
+    every_line = [line for row in rows for line in row.lines]
+    totals = _totals(every_line)
+    in_budget_currency = totals.get(campaign.currency, Decimal(0))
+    budget_left = None if campaign.budget is None else campaign.budget - in_budget_currency
+    return CampaignSpend(
+        campaign=campaign,
+        programs=rows,
+        totals=totals,
+        in_budget_currency=in_budget_currency,
+        budget_left=budget_left,
+        other_currencies=[c for c in totals if c != campaign.currency],
+    )
+
+
+def spend_line_in_campaign(*, campaign_id: int, spend_id: int) -> Spend:
+    """One spend line of one of the campaign's programs, with its program and
+    campaign (Spend.DoesNotExist when the line is not the campaign's)."""
+    return Spend.objects.select_related("program__campaign").get(
+        pk=spend_id, program__campaign_id=campaign_id
+    )
+
+
+def spend_program_choices(*, campaign_id: int) -> list[Program]:
+    """The programs a spend line of the campaign may go to, in the page's order."""
+    return list(Program.objects.filter(campaign_id=campaign_id).order_by("starts_on", "name", "id"))

@@ -437,6 +437,12 @@ def spend_save(*, spend_id: int | None, values: Mapping[str, Any]) -> Spend:
 
 
 @transaction.atomic
+def spend_delete(*, spend_id: int) -> None:
+    """Remove one spend line (Spend.DoesNotExist when it is already gone)."""
+    Spend.objects.select_for_update().get(pk=spend_id).delete()
+
+
+@transaction.atomic
 def opportunity_upsert(*, values: Mapping[str, Any]) -> Opportunity:
     """An opportunity from the API, upserted by its CRM id like the CSV import."""
     fields = {"close_on": None, "source": "other", "amount": None, **values}

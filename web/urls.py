@@ -4,7 +4,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import account_page, campaigns_pages, jobs, scoring_pages, segments_pages, views
+from web import account_page, campaigns_pages, jobs, scoring_pages, segments_pages, spendreport_pages, views
 
 app_name = "web"
 
@@ -37,6 +37,7 @@ urlpatterns += scoring_pages.urlpatterns
 urlpatterns += campaigns_pages.urlpatterns
 
 # Room: spend and campaign report
+urlpatterns += spendreport_pages.urlpatterns
 
 # Room: imports
 
