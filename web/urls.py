@@ -4,7 +4,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import account_page, jobs, views
+from web import account_page, imports_pages, jobs, views
 
 app_name = "web"
 
@@ -36,6 +36,7 @@ urlpatterns = [
 # Room: spend and campaign report
 
 # Room: imports
+urlpatterns += imports_pages.urlpatterns
 
 # Room: sources
 
