@@ -289,6 +289,7 @@ def import_file_map(*, import_file_id: int, fields: Sequence[str]) -> ImportFile
             if (match.field or "") != chosen
         }
         _outcome_clear(import_file)
+        import_file.job = None  # its outcome was of the earlier map
         import_file.save()
     return import_file
 

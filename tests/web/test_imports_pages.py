@@ -117,6 +117,22 @@ def test_a_mapping_by_hand_is_kept_and_used_by_the_dry_run(
     ]
 
 
+def test_a_new_mapping_forgets_the_dry_run_of_the_old_one(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = _client()
+    import_file = _uploaded(client, "name,Website\nAlpha,not a domain\n")
+    _run(client, import_file, "dry_run", django_capture_on_commit_callbacks)
+    assert (import_file.status, import_file.rejected) == ("checked", 1)
+    detail = reverse("web:import-detail", args=[import_file.pk])
+    assert client.post(detail, {"column_0": "name", "column_1": ""}).status_code == 302
+    import_file.refresh_from_db()
+    assert (import_file.status, import_file.job_id, import_file.rejected) == ("new", None, None)
+    assert (import_file.errors, import_file.rejects, import_file.message) == ([], [], "")
+    page = client.get(detail).content.decode()
+    assert "Run a dry run of this mapping first" in page and "Row errors" not in page
+
+
 def test_a_mapping_that_leaves_out_a_required_field_or_doubles_one_is_refused() -> None:
     client = _client()
     import_file = _uploaded(client, "name,Website,url\nAlpha,alpha.example,a.example\n")
