@@ -228,9 +228,15 @@ def test_importing_the_valid_rows_writes_exactly_those(
         ("Bravo", "bravo.example", "Software"),
         ("Charlie", "charlie.example", "Software"),
     ]
-    # Imported once: no second run.
+    # Imported once: no second run, no new mapping.
     _run(client, import_file, "valid_only", django_capture_on_commit_callbacks)
     assert Job.objects.count() == 2
+    remap = client.post(
+        reverse("web:import-detail", args=[import_file.pk]),
+        {"column_0": "name", "column_1": "domain", "column_2": ""},
+    )
+    assert remap.status_code == 400
+    assert "this file has been imported; upload it again" in remap.content.decode()
     listing = client.get(reverse("web:import-list")).content.decode()
     assert "companies.csv" in listing and "Imported" in listing
 
