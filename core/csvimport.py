@@ -70,6 +70,13 @@ def column_map_parse(text: str) -> dict[str, str]:
 
 
 def _text_stream(data: bytes | str) -> TextIO:
+    # A NUL is never in a text CSV: it is a spreadsheet (.xlsx), UTF-16 text or
+    # binary, and PostgreSQL would refuse to store it in a text column anyway.
+    if (b"\x00" in data) if isinstance(data, bytes) else ("\x00" in data):
+        raise FileRefused(
+            "the file contains NUL bytes, so it is not a CSV text file (a spreadsheet or "
+            "UTF-16 text?): save it as CSV UTF-8"
+        )
     if isinstance(data, str):
         return io.StringIO(data.lstrip("\ufeff"))
     for encoding in ("utf-8-sig", "cp1252"):
@@ -87,10 +94,24 @@ class CsvFile:
     ignored: list[str]  # headers that map to no field
 
 
-def read_rows(
-    data: bytes | str, *, columns: Sequence[Column], column_map: Mapping[str, str] | None = None
-) -> CsvFile:
-    """Parse every row, collecting each cell's problems on its row."""
+# How often, in rows, read_rows reports its progress (on_rows).
+ROWS_PER_REPORT = 500
+
+
+@dataclass(frozen=True)
+class ColumnMatch:
+    """What one header of a file is read as: a field, and how it was recognised
+    ("name": the field's own name, "alias": one of its aliases, "map": chosen by
+    a person), or no field (ignored)."""
+
+    header: str
+    key: str  # header_key(header): how column maps name it
+    field: str | None
+    how: str | None
+
+
+def _csv_reader(data: bytes | str) -> tuple[Any, list[str]]:
+    """A csv reader on the file (dialect sniffed) and its header row."""
     stream = _text_stream(data)
     sample = stream.read(8192)
     stream.seek(0)
@@ -105,27 +126,81 @@ def read_rows(
         raise FileRefused("the file is empty: it needs a header row") from None
     except csv.Error as problem:
         raise FileRefused(f"row 1: {problem}") from None
+    if not any(header.strip() for header in headers):
+        raise FileRefused("row 1 is blank: the file needs a header row naming its columns")
+    return reader, headers
 
-    by_field = {c.field: c for c in columns}
-    alias_to_field = {header_key(a): c.field for c in columns for a in (c.field, *c.aliases)}
+
+def read_headers(data: bytes | str) -> tuple[list[str], int]:
+    """The header row and the number of rows with content under it, read as
+    read_rows reads them (nothing parsed); FileRefused if the file cannot be read."""
+    reader, headers = _csv_reader(data)
+    count = 0
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                count += 1
+    except csv.Error as problem:
+        raise FileRefused(f"row {reader.line_num + 1}: {problem}") from None
+    return headers, count
+
+
+def columns_match(
+    headers: Sequence[str], columns: Sequence[Column], column_map: Mapping[str, str] | None = None
+) -> list[ColumnMatch]:
+    """Each header's field: the column map's choice first (an empty choice
+    ignores the column), else the field whose name or alias it is. Two columns
+    recognised as the same field: the first wins, the later one is ignored."""
+    fields = {c.field for c in columns}
+    by_name = {header_key(c.field): c.field for c in columns}
+    by_alias = {header_key(a): c.field for c in columns for a in c.aliases}
     explicit = dict(column_map or {})
     for header, wanted in explicit.items():
-        if wanted not in by_field:
+        if wanted and wanted not in fields:
             raise FileRefused(
-                f"--map sends {header!r} to {wanted!r}, which is not one of: {', '.join(by_field)}"
+                f"--map sends {header!r} to {wanted!r}, which is not one of: {', '.join(fields)}"
             )
+    matches: list[ColumnMatch] = []
+    taken: set[str] = set()
+    for header in headers:
+        key = header_key(header)
+        if key in explicit:
+            field_name, how = explicit[key] or None, "map"
+        elif key in by_name:
+            field_name, how = by_name[key], "name"
+        elif key in by_alias:
+            field_name, how = by_alias[key], "alias"
+        else:
+            field_name, how = None, None
+        if field_name is not None and field_name in taken and how != "map":
+            field_name, how = None, None  # an alias of a field already mapped
+        if field_name is not None:
+            taken.add(field_name)
+        matches.append(ColumnMatch(header=header, key=key, field=field_name, how=how))
+    return matches
+
+
+def read_rows(
+    data: bytes | str,
+    *,
+    columns: Sequence[Column],
+    column_map: Mapping[str, str] | None = None,
+    on_rows: Callable[[int], object] | None = None,
+) -> CsvFile:
+    """Parse every row, collecting each cell's problems on its row. `on_rows(n)`,
+    if given, hears of every ROWS_PER_REPORT rows parsed (and of the rest at the end).
+
+    A column map sends header keys to fields; mapped to "" a column is ignored."""
+    reader, headers = _csv_reader(data)
+    by_field = {c.field: c for c in columns}
     positions: dict[str, int] = {}
     ignored: list[str] = []
-    for index, header in enumerate(headers):
-        key = header_key(header)
-        target = explicit.get(key) or alias_to_field.get(key)
-        if target is None:
-            if header.strip():
-                ignored.append(header.strip())
+    for index, match in enumerate(columns_match(headers, columns, column_map)):
+        if match.field is None:
+            if match.header.strip():
+                ignored.append(match.header.strip())
             continue
-        if target in positions and explicit.get(key) is None:
-            continue  # an alias of a field already mapped: the first column wins
-        positions[target] = index
+        positions[match.field] = index
     missing = [c.field for c in columns if c.required and c.field not in positions]
     if missing:
         raise FileRefused(
@@ -137,14 +212,21 @@ def read_rows(
 
     rows: list[ParsedRow] = []
     line = 1
+    unreported = 0
     try:
         for cells in reader:
             line = reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue
             rows.append(_row_parse(line, cells, headers, positions, by_field))
+            unreported += 1
+            if on_rows is not None and unreported == ROWS_PER_REPORT:
+                on_rows(unreported)
+                unreported = 0
     except csv.Error as problem:
         raise FileRefused(f"row {line + 1}: {problem}") from None
+    if on_rows is not None and unreported:
+        on_rows(unreported)
     return CsvFile(headers=headers, rows=rows, ignored=ignored)
 
 
@@ -190,8 +272,7 @@ def text(max_length: int) -> Parser:
 _CURRENCY = re.compile(r"^(?:[A-Za-z]{3}\s*|[$€£¥])|(?:\s*[A-Za-z]{3}|[$€£¥])$")
 
 
-def decimal_amount(value: str) -> Decimal:
-    """`$1,234.50`, `1 234.50`, `USD 1234.5` -> Decimal("1234.50"); never negative."""
+def _decimal(value: str) -> Decimal:
     cleaned = (
         _CURRENCY.sub("", value.strip()).replace(",", "").replace(" ", "").replace("\u00a0", "")
     )
@@ -203,11 +284,29 @@ def decimal_amount(value: str) -> Decimal:
         raise ValueError("is not an amount")
     if amount < 0:
         raise ValueError("must not be negative")
+    return amount
+
+
+# The largest amount (exclusive) and whole number (inclusive) a cell may hold:
+# what the smallest column each goes into stores (a DecimalField of 14 digits
+# with 2 decimals, spend's; PostgreSQL's integer).
+AMOUNT_LIMIT = Decimal(10) ** 12
+WHOLE_NUMBER_MAX = 2**31 - 1
+
+
+def decimal_amount(value: str) -> Decimal:
+    """`$1,234.50`, `1 234.50`, `USD 1234.5` -> Decimal("1234.50"); never negative."""
+    amount = _decimal(value)
+    # Checked before quantize, which fails on a number this size.
+    if amount >= AMOUNT_LIMIT:
+        raise ValueError(f"is too large (the most is {AMOUNT_LIMIT - Decimal('0.01'):,})")
     return amount.quantize(Decimal("0.01"))
 
 
 def whole_number(value: str) -> int:
-    amount = decimal_amount(value)
+    amount = _decimal(value)
+    if amount > WHOLE_NUMBER_MAX:
+        raise ValueError(f"is too large (the most is {WHOLE_NUMBER_MAX:,})")
     if amount != amount.to_integral_value():
         raise ValueError("is not a whole number")
     return int(amount)
@@ -292,11 +391,42 @@ def choice(options: Iterable[str], aliases: Mapping[str, str] | None = None) -> 
 def rows_with_errors_csv(rows: Iterable[ParsedRow], headers: Sequence[str]) -> str:
     """The rejected rows as a CSV a person can fix and re-import: original columns
     plus an `errors` column."""
+    return rejects_csv(
+        headers,
+        (([row.raw.get(h, "") for h in headers], row_errors_text(row)) for row in rows),
+    )
+
+
+def row_errors_text(row: ParsedRow) -> str:
+    """A rejected row's errors in one cell."""
+    return "; ".join(map(str, row.errors))
+
+
+# A cell starting with one of these is a formula to a spreadsheet (OWASP, CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell_neutralise(value: str) -> str:
+    """OWASP's defence against CSV injection: a cell a spreadsheet would run as a
+    formula gets a leading apostrophe, so it is shown as text."""
+    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+
+
+def rejects_csv(
+    headers: Sequence[str],
+    rows: Iterable[tuple[Sequence[str], str]],
+    *,
+    neutralise: bool = False,
+) -> str:
+    """Rows (their cells as uploaded, their errors) under the file's headers and
+    an `errors` column. `neutralise` for a file a person opens in a spreadsheet
+    (a download from a page); without it, the cells stay as they came."""
+    clean = csv_cell_neutralise if neutralise else str
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([*headers, "errors"])
-    for row in rows:
-        writer.writerow([*(row.raw.get(h, "") for h in headers), "; ".join(map(str, row.errors))])
+    writer.writerow([clean(h) for h in [*headers, "errors"]])
+    for cells, errors in rows:
+        writer.writerow([clean(cell) for cell in [*cells, errors]])
     return out.getvalue()
 
 

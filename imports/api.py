@@ -14,19 +14,14 @@ from rest_framework.views import APIView
 
 from campaigns.api.shared import row_errors_json
 from core.csvimport import FileRefused, column_map_parse
-from imports.services import IMPORT_KINDS, ImportRejected, ImportResult, csv_import
-
-# The permission a user needs to import each kind.
-IMPORT_PERMISSIONS = {
-    "accounts": "accounts.add_account",
-    "contacts": "accounts.add_contact",
-    "opportunities": "accounts.add_opportunity",
-    "spend": "campaigns.add_spend",
-    "activities": "engagement.add_source",
-    "ip_ranges": "engagement.add_iprange",
-}
-# Largest upload accepted; bigger exports go through `manage.py import_csv`.
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+from imports.services import (
+    IMPORT_KINDS,
+    IMPORT_PERMISSIONS,
+    MAX_UPLOAD_BYTES,
+    ImportRejected,
+    ImportResult,
+    csv_import,
+)
 
 
 class CsvImportRequest(serializers.Serializer):

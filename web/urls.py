@@ -4,7 +4,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import account_page, campaigns_pages, jobs, scoring_pages, segments_pages, spendreport_pages, views
+from web import account_page, campaigns_pages, imports_pages, jobs, scoring_pages, segments_pages, spendreport_pages, views
 
 app_name = "web"
 
@@ -40,6 +40,7 @@ urlpatterns += campaigns_pages.urlpatterns
 urlpatterns += spendreport_pages.urlpatterns
 
 # Room: imports
+urlpatterns += imports_pages.urlpatterns
 
 # Room: sources
 from web import sources_pages  # noqa: E402 - here, so that rooms merge apart
