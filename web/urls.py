@@ -4,7 +4,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import account_page, jobs, views
+from web import account_page, jobs, ranking_pages, views
 
 app_name = "web"
 
@@ -42,3 +42,4 @@ urlpatterns = [
 # Room: junk
 
 # Room: ranking
+urlpatterns += ranking_pages.urlpatterns
