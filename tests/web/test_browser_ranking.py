@@ -28,9 +28,7 @@ def demo_ranking(demo_data: None) -> RankingRun:
 def test_a_marketer_cuts_a_flagged_program_of_the_latest_run(
     demo_ranking: RankingRun, live_server: Any, page: Any
 ) -> None:
-    flagged = RankingEntry.objects.select_related("program").get(
-        run=demo_ranking, is_flagged=True
-    )
+    flagged = RankingEntry.objects.select_related("program").get(run=demo_ranking, is_flagged=True)
     judged = RankingEntry.objects.filter(run=demo_ranking, rank__isnull=False).count()
     base = live_server.url
     log_in(page, base, "marketer", "demo-marketer")
