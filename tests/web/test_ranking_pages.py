@@ -502,3 +502,23 @@ def test_the_pages_render_in_a_fixed_number_of_queries(
     with django_assert_num_queries(9):
         response = client.get(f"/ranking/{run.pk}/")
     assert len(response.context["ranked"]) == size
+
+
+def test_a_run_still_computing_shows_its_progress_and_polls(client: Client, executive: Any) -> None:
+    running = Job.objects.create(
+        kind="ranking_run",
+        label="Ranking 1 Jan to 30 Jun",
+        status="running",
+        done=4,
+        total=12,
+        unit="step",
+    )
+    finished = Job.objects.create(kind="ranking_run", label="Earlier ranking", status="done")
+    client.force_login(executive)
+    html = client.get("/ranking/").content.decode()
+    assert f'hx-get="/jobs/{running.pk}/"' in html
+    assert "4 of 12 steps (33%)" in text(html)
+    assert f'<a href="/ranking/?job={running.pk}">reload this page</a>' in html
+    # A finished job shows only when the page was opened for it.
+    assert "Earlier ranking" not in html
+    assert "Earlier ranking" in client.get(f"/ranking/?job={finished.pk}").content.decode()
