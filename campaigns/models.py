@@ -233,6 +233,11 @@ class RankingEntry(models.Model):
     spend = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     metric_value = models.FloatField(null=True, blank=True)
     pipeline = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    # The program's engagement lift as the programs report computed it for the
+    # period (`campaigns.metrics.Lift` as a dict: estimate, low, high, treated,
+    # holdout, kind, reason, ...), kept so the review shows it beside the
+    # metric; null in runs stored before it was kept and for programs without spend.
+    lift = models.JSONField(null=True, blank=True)
     is_flagged = models.BooleanField(default=False)
     decision = models.CharField(
         max_length=8, choices=RankingDecision.choices, default=RankingDecision.PENDING

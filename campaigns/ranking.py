@@ -57,4 +57,30 @@ def too_early_to_judge(*, program_ends_on: dt.date, period_end: dt.date, window_
     open an opportunity up to `window_days` later. So a program that ended
     less than `window_days` before the period's end (or runs on after it) is
     too early to judge."""
-    return program_ends_on + dt.timedelta(days=window_days) > period_end
+    return judgeable_from(program_ends_on=program_ends_on, window_days=window_days) > period_end
+
+
+def judgeable_from(*, program_ends_on: dt.date, window_days: int) -> dt.date:
+    """The first period end on which a program can be judged: the day its
+    influence window closes."""
+    return program_ends_on + dt.timedelta(days=window_days)
+
+
+# A month of spend, for a run-rate: 30 days, so the figure can be checked by hand.
+RUN_RATE_DAYS = 30
+
+
+def days_running_in(
+    *, starts_on: dt.date, ends_on: dt.date, period_start: dt.date, period_end: dt.date
+) -> int:
+    """How many days of the period the program ran (its dates, both included)."""
+    first, last = max(starts_on, period_start), min(ends_on, period_end)
+    return max(0, (last - first).days + 1)
+
+
+def monthly_run_rate(*, spend: Decimal, days_running: int) -> Decimal | None:
+    """Spend per 30 days of running, to the cent: what the program cost for
+    each month it ran in the period. None when it ran no day of the period."""
+    if days_running <= 0:
+        return None
+    return (spend * RUN_RATE_DAYS / days_running).quantize(Decimal("0.01"))

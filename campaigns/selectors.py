@@ -28,6 +28,7 @@ from campaigns.models import (
     CampaignTarget,
     PipelinePlan,
     Program,
+    RankingDecision,
     RankingEntry,
     RankingRun,
     Spend,
@@ -138,14 +139,40 @@ def ranking_runs() -> QuerySet[RankingRun]:
     entries = RankingEntry.objects.select_related("program", "decided_by").order_by(
         F("rank").asc(nulls_last=True), "program__name"
     )
-    return RankingRun.objects.prefetch_related(Prefetch("entries", queryset=entries)).order_by(
-        "-created_at", "-id"
+    return (
+        RankingRun.objects.select_related("created_by")
+        .prefetch_related(Prefetch("entries", queryset=entries))
+        .order_by("-created_at", "-id")
     )
 
 
 def ranking_run_get(*, run_id: int) -> RankingRun:
     """One run as `ranking_runs` lists it (entries, programs, deciders)."""
     return ranking_runs().get(pk=run_id)
+
+
+def ranking_run_summaries() -> QuerySet[RankingRun]:
+    """Runs newest first, each with its counts, in one query whatever the
+    number of entries: `judged` (ranked), `flagged`, `too_early_count`,
+    `without_spend`, `decided` and `pending` (flagged, no decision yet)."""
+    ranked = Q(entries__rank__isnull=False)
+    flagged = Q(entries__is_flagged=True)
+    return (
+        RankingRun.objects.select_related("created_by")
+        .annotate(
+            judged=Count("entries", filter=ranked),
+            flagged=Count("entries", filter=flagged),
+            too_early_count=Count("entries", filter=Q(entries__too_early=True)),
+            without_spend=Count(
+                "entries", filter=Q(entries__rank__isnull=True, entries__too_early=False)
+            ),
+            decided=Count(
+                "entries", filter=flagged & ~Q(entries__decision=RankingDecision.PENDING)
+            ),
+            pending=Count("entries", filter=flagged & Q(entries__decision=RankingDecision.PENDING)),
+        )
+        .order_by("-created_at", "-id")
+    )
 
 
 def ranking_entry_in_run(*, entry_id: int, run_id: int) -> bool:

@@ -43,6 +43,7 @@ from campaigns.reports.programs import program_rows
 from campaigns.tasks import program_touches_recompute_task
 from core import bulk, csvimport
 from core.csvimport import Column, ParsedRow, RowError
+from core.jobs import JobProgress
 
 BATCH_SIZE = bulk.BATCH_SIZE
 
@@ -472,17 +473,31 @@ def ranking_run(
     trigger: str = RankingTrigger.MANUAL,
     user_id: int | None = None,
     window_days: int = metrics.INFLUENCE_WINDOW_DAYS,
+    progress: JobProgress | None = None,
 ) -> RankingRun:
     """Rank the programs with spend in the period whose influence window has
     closed by its end and flag the bottom ceil(fraction * n) of those; programs
     with spend whose window is still open are stored unranked as too early to
     judge, and programs running in the period without spend unranked, listed
-    apart. Stored whole in one transaction."""
+    apart. Stored whole in one transaction. Run as a job (from the ranking
+    page), it reports one step for reading the period and one per program
+    measured, and ends with what the run found."""
     if metric not in _METRIC_COLUMN:
         raise ValueError(f"metric {metric!r} is not one of {', '.join(_METRIC_COLUMN)}")
     data = measurement_load(start=start, end=end, window_days=window_days)
     spenders = sorted(programs_with_spend(data))
-    rows = {row["program_id"]: row for row in program_rows(data, program_ids=spenders)}
+    if progress is not None:
+        progress.set_total(len(spenders) + 1)
+        progress.advance(message="Read the period's spend, touches and deals")
+    rows: dict[int, dict[str, Any]] = {}
+    for program_id in spenders:
+        # One program at a time (the same rows as all at once), so a job can
+        # report as it goes.
+        rows.update(
+            {row["program_id"]: row for row in program_rows(data, program_ids=[program_id])}
+        )
+        if progress is not None:
+            progress.advance()
     for row in rows.values():
         row["opportunities_per_spend"] = metrics.ratio(
             row["opportunities_attributed"], row["spend"]
@@ -505,12 +520,14 @@ def ranking_run(
     entries = [
         RankingEntry(run=run, program_id=r.program_id, rank=r.rank, is_flagged=r.flagged,
                      spend=rows[r.program_id]["spend"], metric_value=rows[r.program_id][column],
-                     pipeline=rows[r.program_id]["pipeline_attributed"])
+                     pipeline=rows[r.program_id]["pipeline_attributed"],
+                     lift=rows[r.program_id]["lift"])
         for r in ranked
     ]  # fmt: skip
     entries += [
         RankingEntry(run=run, program_id=pk, rank=None, too_early=True, spend=rows[pk]["spend"],
-                     metric_value=rows[pk][column], pipeline=rows[pk]["pipeline_attributed"])
+                     metric_value=rows[pk][column], pipeline=rows[pk]["pipeline_attributed"],
+                     lift=rows[pk]["lift"])
         for pk in sorted(too_early)
     ]  # fmt: skip
     idle = [
@@ -519,6 +536,13 @@ def ranking_run(
     ]  # fmt: skip
     entries += [RankingEntry(run=run, program_id=pk, rank=None) for pk in idle]
     RankingEntry.objects.bulk_create(entries, batch_size=BATCH_SIZE)
+    if progress is not None:
+        flagged = sum(r.flagged for r in ranked)
+        progress.finish(
+            message=f"Run {run.pk} stored: {len(ranked)} programs judged, {flagged} flagged, "
+            f"{len(too_early)} too early to judge.",
+            result={"run_id": run.pk},
+        )
     return run
 
 
@@ -534,7 +558,10 @@ def ranking_entry_decide(
     cut) or kept, with a note."""
     entry = RankingEntry.objects.select_for_update().get(pk=entry_id)
     if not entry.is_flagged:
-        raise DecisionRefused(f"entry {entry_id} (program {entry.program_id}) is not flagged")
+        raise DecisionRefused(
+            f"{entry.program.name} (entry {entry_id}) is not flagged in this run: only "
+            "flagged programs are marked cut or kept"
+        )
     if decision not in (RankingDecision.CUT, RankingDecision.KEPT):
         raise DecisionRefused(f"decision {decision!r} must be cut or kept")
     entry.decision, entry.decision_note = decision, note

@@ -6,11 +6,14 @@ activity, so a retry or a duplicate delivery changes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from celery import shared_task
 from django.utils import timezone
 
 from campaigns import ranking, touches
 from campaigns.models import RankingTrigger
+from core.jobs import job_running
 
 
 @shared_task(name="campaigns.touches_refresh", acks_late=True, ignore_result=True)
@@ -56,3 +59,16 @@ def programs_rank_scheduled_task() -> None:
 
     start, end = ranking.previous_half_year(timezone.now().date())
     ranking_run(start=start, end=end, trigger=RankingTrigger.SCHEDULE)
+
+
+@shared_task(name="campaigns.ranking_run_job", acks_late=True, ignore_result=True)
+def ranking_run_job_task(*, job_id: int, start: str, end: str, metric: str, user_id: int) -> None:
+    """A run started from the ranking page, as core Job `job_id` (dates as ISO
+    strings: task arguments travel as JSON)."""
+    from campaigns.services import ranking_run
+
+    with job_running(job_id) as progress:
+        ranking_run(
+            start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end), metric=metric,
+            user_id=user_id, progress=progress,
+        )  # fmt: skip

@@ -4,7 +4,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import account_page, campaigns_pages, imports_pages, jobs, scoring_pages, segments_pages, spendreport_pages, views
+from web import account_page, campaigns_pages, imports_pages, jobs, ranking_pages, scoring_pages, segments_pages, spendreport_pages, views
 
 app_name = "web"
 
@@ -50,3 +50,4 @@ urlpatterns += sources_pages.urlpatterns
 # Room: junk
 
 # Room: ranking
+urlpatterns += ranking_pages.urlpatterns
