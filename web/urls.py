@@ -4,7 +4,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import account_page, jobs, views
+from web import account_page, jobs, junk_pages, views
 
 app_name = "web"
 
@@ -40,5 +40,6 @@ urlpatterns = [
 # Room: sources
 
 # Room: junk
+urlpatterns += junk_pages.urlpatterns
 
 # Room: ranking
