@@ -4,6 +4,8 @@ re-evaluation would change (one owner for the evaluation and the preview)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from accounts.junk import (
@@ -71,7 +73,7 @@ def test_a_stored_reason_names_its_rule(reason: str, kind: str | None) -> None:
 def test_every_reason_the_rules_write_names_its_rule() -> None:
     rules = JunkRules(competitor_domains=frozenset({"rival.example"}),
                       unsupported_countries=frozenset({"KP"}))  # fmt: skip
-    cases = {
+    cases: dict[str, dict[str, Any]] = {
         "invalid_email_domain": {"email": "test@acme.example"},
         "competitor_domain": {"email": "a@eu.rival.example"},
         "disposable_domain": {"email": "a@yopmail.com"},
@@ -82,7 +84,7 @@ def test_every_reason_the_rules_write_names_its_rule() -> None:
     assert set(cases) == set(REASON_PREFIXES)
     for kind, given in cases.items():
         facts = {"email": None, "has_account": True, "country": "", "title": "", **given}
-        reason = junk_reason(rules=rules, **facts)  # type: ignore[arg-type]
+        reason = junk_reason(rules=rules, **facts)
         assert junk_reason_kind(reason) == kind, reason
     # Whole words only, whatever the keywords' order.
     assert junk_reason(email=None, has_account=True, country="", title="International Sales",
