@@ -55,6 +55,10 @@ SCORES_NOTE = (
 
 
 def _rule_label(reason: str, reviewed: bool) -> str:
+    """The kind of rule a stored reason came from; "By hand" for a reason a
+    person typed, "—" for a contact not junk (no reason)."""
+    if not reason:
+        return "—"
     kind = junk_reason_kind(reason)
     if kind is not None:
         return str(JunkRuleKind(kind).label)

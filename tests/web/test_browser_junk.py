@@ -64,6 +64,7 @@ def test_the_marketer_reviews_junk_and_previews_a_rule_on_the_demo_data(
     page.get_by_role("button", name="Find").click()
     page.wait_for_url("**q=a**")
     assert page.locator(".junk-found li form").count() > 0
+    check_page(page, "junk-review-search-demo")
 
     # The rules: type a country, the preview counts the contacts there.
     page.get_by_role("link", name="Edit the rules").click()

@@ -151,7 +151,8 @@ def test_not_junk_counts_the_activity_again_and_sticks_after_the_rules_run(
     bob.refresh_from_db()
     assert (bob.is_junk, bob.junk_reviewed) == (False, True)
     assert Activity.objects.get(pk=activity.pk).excluded_reason == ""
-    assert [row[0] for row in _rows(client.get("/junk/?review=cleared"))] == ["Bob", "Dan"]
+    cleared = _rows(client.get("/junk/?review=cleared"))
+    assert cleared == [("Bob", "—", "", True), ("Dan", "—", "", True)]
 
 
 def test_mark_as_junk_by_hand_with_a_reason_excludes_the_activity_and_sticks(
