@@ -8,8 +8,11 @@ exclusion reason; nothing is deleted and a flag can be reversed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
+
+import pycountry
 
 FREE_MAIL_DOMAINS = frozenset(
     {
@@ -105,10 +108,43 @@ def _domain_or_parent_in(domain: str, domains: frozenset[str]) -> bool:
     return any(".".join(labels[i:]) in domains for i in range(len(labels) - 1))
 
 
+# The start of the reason each rule writes, by the kind of JunkRule that extends
+# it (accounts.models.JunkRuleKind's values): a stored reason says which rule
+# flagged the contact (junk_reason_kind), and the review page filters on it.
+REASON_PREFIXES: dict[str, str] = {
+    "invalid_email_domain": "invalid email",
+    "competitor_domain": "competitor domain",
+    "disposable_domain": "disposable email domain",
+    # Also the start of the demo's and older imports' "free-mail domain".
+    "free_mail_domain": "free-mail domain",
+    "unsupported_country": "unsupported country",
+    "title_keyword": "job-seeker or student title",
+}
+
+
+def junk_reason_kind(reason: str) -> str | None:
+    """The kind of rule whose reason this is, or None (a reason a person typed,
+    an imported one)."""
+    for kind, prefix in REASON_PREFIXES.items():
+        if reason.startswith(prefix):
+            return kind
+    return None
+
+
+@lru_cache(maxsize=32)
+def _keywords_pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for every keyword, whole words only ("intern" is not
+    "International Sales"): a title matches it when it matches any keyword."""
+    if not keywords:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(k) for k in keywords) + r")\b")
+
+
 def junk_reason(
     *, email: str | None, has_account: bool, country: str, title: str, rules: JunkRules
 ) -> str:
     """Why a contact is junk, or "" when it is not. The first rule that holds wins."""
+    prefix = REASON_PREFIXES
     if email:
         local, _, domain = email.rpartition("@")
         if (
@@ -116,18 +152,126 @@ def junk_reason(
             or domain in rules.placeholder_domains
             or domain.endswith(PLACEHOLDER_TLDS)
         ):
-            return f"invalid email: {email}"
+            return f"{prefix['invalid_email_domain']}: {email}"
         if _domain_or_parent_in(domain, rules.competitor_domains):
-            return f"competitor domain: {domain}"
+            return f"{prefix['competitor_domain']}: {domain}"
         if domain in rules.disposable_domains:
-            return f"disposable email domain: {domain}"
+            return f"{prefix['disposable_domain']}: {domain}"
         if domain in rules.free_mail_domains and not has_account:
-            return f"free-mail domain without an account: {domain}"
+            return f"{prefix['free_mail_domain']} without an account: {domain}"
     if country and country.upper() in rules.unsupported_countries:
-        return f"unsupported country: {country.upper()}"
-    lowered = title.lower()
-    for keyword in rules.title_keywords:
-        # Whole words only: "intern" is not "International Sales".
-        if re.search(rf"\b{re.escape(keyword)}\b", lowered):
-            return f"job-seeker or student title: {title}"
+        return f"{prefix['unsupported_country']}: {country.upper()}"
+    pattern = _keywords_pattern(rules.title_keywords)
+    if title and pattern is not None and pattern.search(title.lower()):
+        return f"{prefix['title_keyword']}: {title}"
     return ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactJunkFacts:
+    """What the rules read of a contact, and its flag as stored."""
+
+    pk: int
+    email: str | None
+    has_account: bool
+    country: str
+    title: str
+    is_junk: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class JunkChange:
+    """A contact whose flag or reason the rules would change."""
+
+    pk: int
+    was_junk: bool
+    old_reason: str
+    new_reason: str
+
+    @property
+    def is_junk(self) -> bool:
+        return bool(self.new_reason)
+
+
+def junk_changes(contacts: Iterable[ContactJunkFacts], rules: JunkRules) -> Iterator[JunkChange]:
+    """The contacts whose flag or reason differs under `rules` from what is stored.
+
+    The one owner of "what re-evaluating would do": the evaluation writes these
+    (accounts.services.contacts_junk_evaluate) and the rules page's preview
+    counts them for rules not saved yet (accounts.selectors.junk_rules_preview).
+    The caller passes only contacts no person reviewed."""
+    for contact in contacts:
+        reason = junk_reason(
+            email=contact.email,
+            has_account=contact.has_account,
+            country=contact.country,
+            title=contact.title,
+            rules=rules,
+        )
+        if (bool(reason), reason) != (contact.is_junk, contact.reason):
+            yield JunkChange(
+                pk=contact.pk, was_junk=contact.is_junk, old_reason=contact.reason,
+                new_reason=reason,
+            )  # fmt: skip
+
+
+# --- The marketer's lists (JunkRule values), as typed on the rules page ----------
+
+# A host name of at least two labels: letters, digits and inner hyphens, a
+# top-level label of letters (or an IDN's xn--).
+_DOMAIN = re.compile(
+    r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$"
+)
+DOMAIN_KINDS = frozenset(
+    {"free_mail_domain", "disposable_domain", "competitor_domain", "invalid_email_domain"}
+)
+RULE_VALUE_MAX = 253
+
+
+def junk_rule_value_normalise(kind: str, text: str) -> str:
+    """A typed value as stored: trimmed; domains and keywords lower case (a
+    domain's leading "@" or "www." dropped), countries upper case."""
+    value = text.strip()
+    if kind in DOMAIN_KINDS:
+        value = value.lower().removeprefix("@")
+        return value.removeprefix("www.") if value.count(".") > 1 else value
+    if kind == "unsupported_country":
+        return value.upper()
+    return " ".join(value.lower().split())
+
+
+def junk_rule_value_error(kind: str, value: str) -> str | None:
+    """Why a normalised value cannot be a rule of this kind, or None."""
+    if kind in DOMAIN_KINDS:
+        if not _DOMAIN.match(value):
+            return f"“{value}” is not a domain (like rival.example)"
+        return None
+    if kind == "unsupported_country":
+        if len(value) != 2 or pycountry.countries.get(alpha_2=value) is None:
+            return f"“{value}” is not an ISO 3166-1 two-letter country code (like KP)"
+        return None
+    if kind == "title_keyword":
+        if not any(ch.isalnum() for ch in value):
+            return f"“{value}” has no letter or digit: a keyword must be a word"
+        if len(value) > RULE_VALUE_MAX:
+            return f"a keyword is at most {RULE_VALUE_MAX} characters"
+        return None
+    return f"unknown kind of rule: {kind}"
+
+
+def junk_rule_lines_parse(kind: str, text: str) -> tuple[list[str], list[str]]:
+    """A textarea's lines as (values, errors): one value a line, blank lines
+    skipped, repeats kept once; each error names its line."""
+    values: list[str] = []
+    errors: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        value = junk_rule_value_normalise(kind, line)
+        error = junk_rule_value_error(kind, value)
+        if error:
+            errors.append(f"Line {number}: {error}.")
+        elif value not in values:
+            values.append(value)
+    return values, errors

@@ -174,6 +174,13 @@ class Contact(models.Model):
             models.Index(fields=["account", "buying_role"], name="contact_account_role_idx"),
             # Linking contacts to an account created after them, by email domain.
             models.Index(fields=["email_domain"], name="contact_email_domain_idx"),
+            # The junk review page: contacts flagged or decided by a person, by
+            # name (a few among many; accounts.junk_selectors.junk_contacts).
+            models.Index(
+                fields=["last_name", "first_name", "id"],
+                condition=Q(is_junk=True) | Q(junk_reviewed=True),
+                name="contact_junk_review_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,12 +10,12 @@ database refuses anything else.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import date
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -23,10 +23,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts import selectors
-from accounts.fit import Fit, fit_grade
+from accounts import junk_selectors, selectors
+from accounts.fit import Fit, fit_grade, segment_member
 from accounts.identity import contacts_link_by_domain
-from accounts.junk import junk_reason
+from accounts.junk import junk_changes
 from accounts.merge import (
     ACCOUNT_MERGE,
     ACCOUNT_PROFILE_FIELDS,
@@ -43,6 +43,9 @@ from accounts.models import (
 )
 from accounts.normalise import email_domain, normalise_domain, normalise_email
 from core import bulk
+from core.jobs import JobProgress
+
+T = TypeVar("T")
 
 BATCH_SIZE = bulk.BATCH_SIZE
 OnBatch = bulk.OnBatch
@@ -306,32 +309,41 @@ def role_user_ensure(
 # --- Junk ------------------------------------------------------------------------
 
 
-def contacts_junk_evaluate(*, contact_ids: Sequence[int] | None = None) -> list[int]:
+def contacts_junk_evaluate(
+    *, contact_ids: Sequence[int] | None = None, progress: JobProgress | None = None
+) -> list[int]:
     """Apply the junk rules to contacts (all when None) not reviewed by hand.
 
-    Reads in chunks and writes only the contacts whose flag or reason changed;
-    returns their ids so their activity can follow.
+    Reads in chunks and writes only the contacts whose flag or reason changed
+    (accounts.junk.junk_changes, which the rules page's preview counts too);
+    returns their ids so their activity can follow. `progress` (a core Job's)
+    hears of every contact read.
     """
     rules = selectors.junk_rules()
-    contacts = Contact.objects.filter(junk_reviewed=False).order_by("pk")
-    if contact_ids is not None:
-        contacts = contacts.filter(pk__in=contact_ids)
-    changed: list[Contact] = []
-    fields = ("pk", "email", "account_id", "country", "title", "is_junk", "junk_reason")
-    for pk, email, account_id, country, title, is_junk, reason in contacts.values_list(
-        *fields
-    ).iterator(chunk_size=bulk.BATCH_SIZE):
-        new_reason = junk_reason(
-            email=email,
-            has_account=account_id is not None,
-            country=country,
-            title=title,
-            rules=rules,
-        )
-        if (bool(new_reason), new_reason) != (is_junk, reason):
-            changed.append(Contact(pk=pk, is_junk=bool(new_reason), junk_reason=new_reason))
+    if progress is not None:
+        progress.set_total(junk_selectors.junk_contacts_unreviewed_count(contact_ids=contact_ids))
+    facts = junk_selectors.junk_contact_facts(contact_ids=contact_ids)
+    if progress is not None:
+        facts = _counted(facts, progress)
+    changed = [
+        Contact(pk=change.pk, is_junk=change.is_junk, junk_reason=change.new_reason)
+        for change in junk_changes(facts, rules)
+    ]
     Contact.objects.bulk_update(changed, ["is_junk", "junk_reason"], batch_size=bulk.BATCH_SIZE)
     return [c.pk for c in changed]
+
+
+def _counted(items: Iterable[T], progress: JobProgress, every: int = 1000) -> Iterator[T]:
+    """The items, telling `progress` every `every` of them (and the rest at the end)."""
+    pending = 0
+    for item in items:
+        yield item
+        pending += 1
+        if pending == every:
+            progress.advance(pending)
+            pending = 0
+    if pending:
+        progress.advance(pending)
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from django.utils import timezone
 from core.jobs import job_running
 from engagement.alerts import alert_deliver, alerts_deliver_due
 from engagement.rollup import incremental, recompute, scoring_models, snapshots
+from engagement.services.junk import junk_rules_apply
 
 
 @shared_task(name="engagement.scores_rollup", acks_late=True, ignore_result=True)
@@ -80,3 +81,11 @@ def alert_deliver_task(alert_id: int) -> None:
 def alerts_deliver_due_task() -> None:
     """Beat, every minute: deliver the alerts whose next try has come."""
     alerts_deliver_due()
+
+
+@shared_task(name="engagement.junk_rules_apply", acks_late=True, ignore_result=True)
+def junk_rules_apply_task(job_id: int) -> None:
+    """Started by the junk rules page after a save (a core Job): every contact
+    no person reviewed is judged again by the saved lists."""
+    with job_running(job_id) as progress:
+        junk_rules_apply(progress=progress)

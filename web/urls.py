@@ -4,7 +4,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import account_page, campaigns_pages, imports_pages, jobs, ranking_pages, scoring_pages, segments_pages, spendreport_pages, views
+from web import account_page, campaigns_pages, imports_pages, jobs, junk_pages, ranking_pages, scoring_pages, segments_pages, spendreport_pages, views
 
 app_name = "web"
 
@@ -48,6 +48,7 @@ from web import sources_pages  # noqa: E402 - here, so that rooms merge apart
 urlpatterns += sources_pages.urlpatterns
 
 # Room: junk
+urlpatterns += junk_pages.urlpatterns
 
 # Room: ranking
 urlpatterns += ranking_pages.urlpatterns

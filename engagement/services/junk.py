@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
+from django.template.defaultfilters import pluralize
 
 from accounts.junk import JUNK_EXCLUSION_PREFIX
 from accounts.models import Contact
 from accounts.services import contact_junk_review, contacts_junk_evaluate
 from core import bulk
+from core.jobs import JobProgress
 from engagement.models import Activity
 
 # --- Junk ------------------------------------------------------------------------
@@ -41,13 +43,33 @@ class JunkApplyResult:
 
 
 @transaction.atomic
-def junk_rules_apply(*, contact_ids: Sequence[int] | None = None) -> JunkApplyResult:
-    """Re-apply the junk rules (after a rule changed) and let activity follow."""
-    changed = contacts_junk_evaluate(contact_ids=contact_ids)
-    return JunkApplyResult(
+def junk_rules_apply(
+    *, contact_ids: Sequence[int] | None = None, progress: JobProgress | None = None
+) -> JunkApplyResult:
+    """Re-apply the junk rules (after a rule changed) and let activity follow.
+
+    Contacts a person reviewed keep their flag. Scores take the change in at
+    the nightly recompute (engagement.scores_refresh_all), which re-reads every
+    activity's exclusion; a rollup never revisits claimed activity. `progress`
+    (a core Job's) counts the contacts read, and hears the outcome."""
+    changed = contacts_junk_evaluate(contact_ids=contact_ids, progress=progress)
+    result = JunkApplyResult(
         contacts_changed=len(changed),
         activities_updated=activities_exclusion_sync(contact_ids=changed),
     )
+    if progress is not None:
+        progress.finish(
+            message=(
+                f"{result.contacts_changed} contact{pluralize(result.contacts_changed)} "
+                f"changed junk status or reason; {result.activities_updated} of their "
+                f"activit{pluralize(result.activities_updated, 'y,ies')} follow."
+            ),
+            result={
+                "contacts_changed": result.contacts_changed,
+                "activities_updated": result.activities_updated,
+            },
+        )
+    return result
 
 
 @transaction.atomic
