@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts import junk_selectors, selectors
-from accounts.fit import Fit, fit_grade, segment_member
+from accounts.fit import Fit, fit_grade
 from accounts.identity import contacts_link_by_domain
 from accounts.junk import junk_changes
 from accounts.merge import (

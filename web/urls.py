@@ -4,7 +4,19 @@ every role, writes check the permission they need (web/permissions.py)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import account_page, campaigns_pages, imports_pages, jobs, junk_pages, ranking_pages, scoring_pages, segments_pages, spendreport_pages, views
+from web import (
+    account_page,
+    campaigns_pages,
+    imports_pages,
+    jobs,
+    junk_pages,
+    ranking_pages,
+    scoring_pages,
+    segments_pages,
+    sources_pages,
+    spendreport_pages,
+    views,
+)
 
 app_name = "web"
 
@@ -43,8 +55,6 @@ urlpatterns += spendreport_pages.urlpatterns
 urlpatterns += imports_pages.urlpatterns
 
 # Room: sources
-from web import sources_pages  # noqa: E402 - here, so that rooms merge apart
-
 urlpatterns += sources_pages.urlpatterns
 
 # Room: junk

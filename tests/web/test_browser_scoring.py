@@ -46,7 +46,7 @@ def test_a_marketer_previews_and_saves_a_weight_change_on_the_demo_data(
     page.get_by_label("Engaged from (score)").fill("41")
 
     # Page views weigh 20 instead of 1: accounts move up.
-    page.get_by_label("Page view (required)", exact=True).fill("20")
+    page.get_by_label("Page view", exact=True).fill("20")
     page.get_by_role("button", name="Preview").click()
     up = page.locator("#preview-up")
     up.wait_for()
