@@ -9,7 +9,6 @@ marketers write)."""
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +24,7 @@ from django.views import View
 
 from accounts import selectors as account_selectors
 from campaigns import selectors, services, target_services
-from campaigns.api.shared import csv_line
+from campaigns.api.shared import audience_csv_response
 from campaigns.holdout import holdout_frozen
 from campaigns.models import Campaign, Program
 from campaigns.utm import InvalidDestination, utm_link
@@ -385,15 +384,7 @@ class CampaignAudienceCsvView(_Needs, View):
     permission_required = "campaigns.view_campaigntarget"
 
     def get(self, request: HttpRequest, pk: int) -> StreamingHttpResponse:
-        campaign = _campaign(pk)
-        header = ["account_id", "name", "domain", "external_id"]
-        rows = selectors.campaign_audience(campaign_id=campaign.pk)
-        response = StreamingHttpResponse(
-            itertools.chain([csv_line(header)], (csv_line(row) for row in rows)),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = f'attachment; filename="audience-{campaign.pk}.csv"'
-        return response
+        return audience_csv_response(campaign_id=_campaign(pk).pk)
 
 
 # --- Programs and their links -------------------------------------------------------

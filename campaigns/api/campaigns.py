@@ -3,7 +3,6 @@ target list (criteria or CSV, redrawing the holdout) and the audience export."""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import django_filters
@@ -22,7 +21,7 @@ from accounts.models import FitGrade
 from campaigns import selectors, services
 from campaigns.api.shared import (
     ModelPermissionsWithView,
-    csv_line,
+    audience_csv_response,
     refusals_as_400,
     row_errors_json,
 )
@@ -146,12 +145,4 @@ class CampaignViewSet(viewsets.ModelViewSet):
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"])
     def audience(self, request: Request, pk: str) -> StreamingHttpResponse:
-        campaign = self.get_object()
-        header = ["account_id", "name", "domain", "external_id"]
-        rows = selectors.campaign_audience(campaign_id=campaign.pk)
-        response = StreamingHttpResponse(
-            itertools.chain([csv_line(header)], (csv_line(row) for row in rows)),
-            content_type="text/csv",
-        )
-        response["Content-Disposition"] = f'attachment; filename="audience-{campaign.pk}.csv"'
-        return response
+        return audience_csv_response(campaign_id=self.get_object().pk)

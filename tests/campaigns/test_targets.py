@@ -149,7 +149,7 @@ def test_audience_export_leaves_the_holdout_out(marketer: APIClient) -> None:
     services.campaign_targets_set(campaign_id=campaign.pk, account_ids=ids)
     response = marketer.get(f"/api/campaigns/{campaign.pk}/audience/")
     assert response.status_code == 200
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
     rows = list(csv.DictReader(io.StringIO(body.decode())))
     exported = {int(r["account_id"]) for r in rows}
