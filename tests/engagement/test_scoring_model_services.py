@@ -137,7 +137,12 @@ def test_the_recompute_reports_each_committed_range(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(recompute, "RECOMPUTE_CHUNK_ACTIVITIES", 2)
     progress = _Progress()
     recompute.scores_recompute_reported(segment_id=segment.pk, progress=progress)  # type: ignore[arg-type]
-    assert progress.calls == [
-        ("total", 6), ("advance", 2), ("advance", 2), ("advance", 2), ("advance", 0),
-        ("finish", "6 accounts scored with version 1."),
-    ]  # fmt: skip
+    # How many accounts a range holds follows the activity estimate, which on
+    # PostgreSQL comes from the planner's statistics (they differ once other
+    # tests have run): what holds is one report per committed range, every
+    # account counted once, and the outcome.
+    assert progress.calls[0] == ("total", 6)
+    assert progress.calls[-1] == ("finish", "6 accounts scored with version 1.")
+    advances = [count for kind, count in progress.calls[1:-1] if kind == "advance"]
+    assert len(advances) == len(progress.calls) - 2 >= 3
+    assert sum(advances) == 6 and all(count >= 0 for count in advances)

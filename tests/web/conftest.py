@@ -90,12 +90,15 @@ def scenario(rep: Any) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def role_groups(request: pytest.FixtureRequest) -> None:
     """Browser tests (marked `browser`, on a transactional database): the
-    Marketer, Sales and Executive groups, whatever flushed them before. Listed
-    first, it runs before the personas are made."""
+    Marketer, Sales and Executive groups, whatever flushed them before, and
+    tasks run eagerly. Listed first, it runs before the personas are made."""
     if request.node.get_closest_marker("browser") is None:
         return
     request.getfixturevalue("transactional_db")
     role_groups_restore()
+    # Jobs a page starts run in the live server's thread, as `make run` does
+    # (eager): a run with a broker configured has no worker for them here.
+    request.getfixturevalue("eager_tasks")
 
 
 @pytest.fixture
