@@ -11,7 +11,7 @@ from django.utils.functional import SimpleLazyObject
 
 from accounts.selectors import user_roles
 from engagement.selectors import ALERT_INBOX_DEFAULT_DAYS, alert_inbox_count
-from web.navigation import workspace_links
+from web.navigation import report_tabs, workspace_links
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
@@ -29,4 +29,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         "alert_days": ALERT_INBOX_DEFAULT_DAYS,
         # The marketer's workspace rooms this user may open (web/navigation.py).
         "workspace_links": SimpleLazyObject(lambda: workspace_links(user)),
+        # The executive reports' tabs (web/templates/web/reports/tabs.html), read
+        # with the rooms above in the same query.
+        "report_tabs": SimpleLazyObject(lambda: report_tabs(user)),
     }

@@ -30,6 +30,16 @@ WORKSPACE: tuple[Room, ...] = (
     Room("Sources", "web:source-list", "engagement.view_source"),
     Room("Junk", "web:junk-review", "accounts.change_junkrule"),
     Room("Ranking", "web:ranking-list", "campaigns.view_rankingrun"),
+    Room("Reports", "web:report-overview", "campaigns.view_campaign"),
+)
+
+# The executive reports' tabs (issue 17), each shown to the users who may read it.
+REPORT_TABS: tuple[Room, ...] = (
+    Room("Overview", "web:report-overview", "campaigns.view_campaign"),
+    Room("Campaigns", "web:report-campaigns", "campaigns.view_campaign"),
+    Room("Funnel and deals", "web:report-funnel", "campaigns.view_campaign"),
+    Room("Program ranking", "web:ranking-list", "campaigns.view_rankingrun"),
+    Room("Pipeline plans", "web:plan-list", "campaigns.view_pipelineplan"),
 )
 
 
@@ -40,16 +50,27 @@ class NavLink:
     url_name: str
 
 
+_PERMISSIONS = {room.permission for room in (*WORKSPACE, *REPORT_TABS)}
+
+
 def _held(user: Any) -> set[str]:
-    """Which of the rooms' permissions `user` holds, in one query (Django's
-    has_perm would load every permission the user has, in two)."""
+    """Which of the rooms' and tabs' permissions `user` holds, in one query per
+    request (Django's has_perm would load every permission the user has, in two)."""
+    cached: set[str] | None = getattr(user, "_navigation_held", None)
+    if cached is None:
+        cached = _held_read(user)
+        user._navigation_held = cached
+    return cached
+
+
+def _held_read(user: Any) -> set[str]:
     if not user.is_active:
         return set()
     if user.is_superuser:
-        return {room.permission for room in WORKSPACE}
+        return set(_PERMISSIONS)
     wanted = Q()
-    for room in WORKSPACE:
-        app_label, _, codename = room.permission.partition(".")
+    for permission in sorted(_PERMISSIONS):
+        app_label, _, codename = permission.partition(".")
         wanted |= Q(content_type__app_label=app_label, codename=codename)
     rows = (
         Permission.objects.filter(wanted)
@@ -62,9 +83,18 @@ def _held(user: Any) -> set[str]:
 
 def workspace_links(user: Any) -> list[NavLink]:
     """The rooms `user` may open, in the order above."""
+    return _links(user, WORKSPACE)
+
+
+def report_tabs(user: Any) -> list[NavLink]:
+    """The executive reports `user` may open, as the reports' tab bar lists them."""
+    return _links(user, REPORT_TABS)
+
+
+def _links(user: Any, rooms: tuple[Room, ...]) -> list[NavLink]:
     held = _held(user)
     links = []
-    for room in WORKSPACE:
+    for room in rooms:
         if room.permission not in held:
             continue
         try:

@@ -25,10 +25,9 @@ from campaigns import metrics, selectors, services
 from campaigns.models import Campaign, Spend
 from campaigns.reports.campaign import campaign_report, campaign_report_period
 from campaigns.reports.measurement import measurement_load
+from campaigns.spend_visibility import VIEW_SPEND, spend_visible
 from web import spendreport_report as report_layout
 from web.spendreport_forms import ReportPeriodForm, SpendLineForm
-
-VIEW_SPEND = "campaigns.view_spend"
 
 
 class PermissionByMethod(PermissionRequiredMixin):
@@ -46,14 +45,9 @@ class PermissionByMethod(PermissionRequiredMixin):
 
 
 def report_spend_shown(user: Any) -> bool:
-    """Whether the campaign report shows spend and the figures drawn from it.
-
-    The rule for the page is `campaigns.view_spend` (sales lacks it), but the
-    REST API's campaign report (`/api/reports/campaigns/<id>/`) shows spend to
-    every logged-in user today, and the page follows the API until issue 18
-    unifies the spend rule: the one place to change is here (the page and its
-    CSV then show "spend hidden for your role")."""
-    return bool(user.is_authenticated)
+    """Whether the campaign report shows spend and the figures drawn from it:
+    the one rule of pages, reports and the API (campaigns.spend_visibility)."""
+    return spend_visible(user)
 
 
 # --- Spend ---------------------------------------------------------------------------

@@ -15,23 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.utils.safestring import SafeString, mark_safe
 
 from campaigns.reports.attribution import NO_PROGRAM, OTHER_PROGRAMS, PERIOD_TOTAL
 from web.charts import BarGroup, Interval, bar_chart, interval_chart
+from web.report_tables import Column, Figure, count, missing, money
 
 SPEND_HIDDEN = "spend hidden for your role"
 NO_SPEND = "no spend recorded in the period"
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    help: str = ""
 
 
 REACH_COLUMNS = (
@@ -62,28 +55,7 @@ SPEND_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class Figure:
-    """One cell: `text` as shown, `value` as the CSV writes it ("" when there is
-    none), and `why` when it cannot be computed."""
-
-    text: str
-    value: str
-    why: str | None = None
-
-
-def _missing(why: str) -> Figure:
-    return Figure("", "", why)
-
-
-def _count(value: int) -> Figure:
-    return Figure(f"{value:,}", str(value))
-
-
-def _two_places(value: float | Decimal) -> Figure:
-    """Money and ratios to the cent, as the API's figure rounds."""
-    rounded = f"{value:.2f}"
-    return Figure(f"{value:,.2f}", rounded)
+_missing, _count, _two_places = missing, count, money
 
 
 @dataclass

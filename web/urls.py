@@ -62,3 +62,15 @@ urlpatterns += junk_pages.urlpatterns
 
 # Room: ranking
 urlpatterns += ranking_pages.urlpatterns
+
+# The executive reports (issue 17): each report's module holds its urlpatterns,
+# included here by name; web/navigation.py REPORT_TABS lists them as tabs.
+# Room: overview
+
+# Room: campaign report
+
+# Room: funnel
+
+# Room: plans
+
+# Room: board pack

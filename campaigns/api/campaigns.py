@@ -21,6 +21,7 @@ from accounts.models import FitGrade
 from campaigns import selectors, services
 from campaigns.api.shared import (
     ModelPermissionsWithView,
+    SpendTotalField,
     audience_csv_response,
     refusals_as_400,
     row_errors_json,
@@ -34,9 +35,7 @@ class CampaignSerializer(serializers.ModelSerializer):
     target_count = serializers.IntegerField(read_only=True, default=0)
     holdout_count = serializers.IntegerField(read_only=True, default=0)
     program_count = serializers.IntegerField(read_only=True, default=0)
-    spend_total = serializers.DecimalField(
-        max_digits=16, decimal_places=2, read_only=True, default=None
-    )
+    spend_total = SpendTotalField()
     holdout_seed = serializers.IntegerField(required=False, allow_null=True)
 
     class Meta:

@@ -10,15 +10,13 @@ from rest_framework import serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from campaigns import selectors, services
-from campaigns.api.shared import ModelPermissionsWithView, refusals_as_400
+from campaigns.api.shared import ModelPermissionsWithView, SpendTotalField, refusals_as_400
 from campaigns.models import Channel, Program, Spend
 
 
 class ProgramSerializer(serializers.ModelSerializer):
     campaign_name = serializers.CharField(source="campaign.name", read_only=True)
-    spend_total = serializers.DecimalField(
-        max_digits=16, decimal_places=2, read_only=True, default=None
-    )
+    spend_total = SpendTotalField()
 
     class Meta:
         model = Program

@@ -28,6 +28,7 @@ from campaigns.reports.funnel import funnel_report, segment_members
 from campaigns.reports.measurement import MeasurementData, measurement_load
 from campaigns.reports.programs import pipeline_report
 from campaigns.reports.sources import source_rows
+from campaigns.spend_visibility import report_for
 
 
 class PeriodRequest(serializers.Serializer):
@@ -64,7 +65,9 @@ class ProgramsReportApi(ReportApi):
     lift, influenced and attributed pipeline, efficiency. `?view=campaigns`,
     `channels` or `sources` for the other cuts; `?format=csv` for a download.
     Programs, campaigns and channels end with an "(influenced by no program)"
-    line and the period's total: attributed plus that line equals the total."""
+    line and the period's total: attributed plus that line equals the total.
+    Spend and the figures drawn from it are null, with `spend_hidden` saying
+    why, for a user without `campaigns.view_spend` (campaigns.spend_visibility)."""
 
     @extend_schema(parameters=[PeriodRequest], responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, format: str | None = None) -> Response:
@@ -75,7 +78,7 @@ class ProgramsReportApi(ReportApi):
         if view not in views:
             raise ValidationError({"view": f"use one of {', '.join(views)}"})
         rows = source_rows(data) if view == "sources" else pipeline_report(data, view=view)
-        return Response({**_head(query), "view": view, "rows": rows})
+        return Response(report_for(request.user, {**_head(query), "view": view, "rows": rows}))
 
 
 class CampaignReportApi(ReportApi):
@@ -89,7 +92,8 @@ class CampaignReportApi(ReportApi):
         start, end = campaign_report_period(starts_on=campaign.starts_on, ends_on=campaign.ends_on)
         query = self.period(request, start=start.isoformat(), end=end.isoformat())
         data = self.load(query)
-        return Response({**_head(query), **campaign_report(data, campaign_id=pk)})
+        report = {**_head(query), **campaign_report(data, campaign_id=pk)}
+        return Response(report_for(request.user, report))
 
 
 class FunnelReportApi(ReportApi):

@@ -13,11 +13,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import StreamingHttpResponse
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.renderers import BaseRenderer
 
 from campaigns.selectors import campaign_audience
+from campaigns.spend_visibility import spend_visible
 from core.csvimport import RowError
 
 
@@ -46,6 +48,22 @@ class ModelPermissionsWithView(DjangoModelPermissions):
         "GET": ["%(app_label)s.view_%(model_name)s"],
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+class SpendTotalField(serializers.DecimalField):
+    """A campaign's or program's spend total on a list: null for a user who may
+    not see spend (campaigns.spend_visibility), like the reports."""
+
+    def __init__(self) -> None:
+        super().__init__(max_digits=16, decimal_places=2, read_only=True, default=None,
+                         allow_null=True,
+                         help_text="Null without campaigns.view_spend (sales).")  # fmt: skip
+
+    def get_attribute(self, instance: Any) -> Any:
+        request = self.context.get("request")
+        if request is not None and not spend_visible(request.user):
+            return None
+        return super().get_attribute(instance)
 
 
 def csv_line(values: Sequence[Any]) -> str:

@@ -601,29 +601,16 @@ def test_free_spend_and_no_engaged_account(client: Client, marketer: Any) -> Non
     assert spend[(f"program-{other.pk}", "pipeline_per_spend")] == "0.00"
 
 
-def test_sales_sees_spend_as_the_api_shows_it(
+def test_sales_sees_no_spend_on_the_report_page_nor_in_the_api(
     client: Client, rep: Any, spring: scenario.Scenario
 ) -> None:
-    """The page follows the API's campaign report, which shows spend to every
-    logged-in user today (issue 18 unifies the spend rule)."""
+    """One spend rule (campaigns.spend_visibility): sales lacks
+    campaigns.view_spend, so the page, its CSV and the API hide every spend
+    figure and say so, while the pipeline figures stay."""
     login(client, rep)
     api = json.loads(client.get(f"/api/reports/campaigns/{spring.campaign.pk}/").content)
-    assert api["campaign"]["spend"] == 1500.0
-    html = client.get(f"/campaigns/{spring.campaign.pk}/report/").content.decode()
-    assert cells(html, "spend-table")[("campaign", "spend")] == "1,500.00"
-
-
-def test_spend_hidden_for_a_role_once_the_rule_asks_for_view_spend(
-    client: Client, rep: Any, spring: scenario.Scenario, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The one switch (`report_spend_shown`) turned to `campaigns.view_spend`:
-    the page and its CSV hide every spend figure and say so."""
-    from web import spendreport_pages
-
-    monkeypatch.setattr(
-        spendreport_pages, "report_spend_shown", lambda user: user.has_perm("campaigns.view_spend")
-    )
-    login(client, rep)
+    assert api["campaign"]["spend"] is None and "campaigns.view_spend" in api["spend_hidden"]
+    assert api["campaign"]["pipeline_attributed"] == 100000.0
     html = client.get(f"/campaigns/{spring.campaign.pk}/report/").content.decode()
     assert "spend hidden for your role" in html and 'id="spend-table"' not in html
     assert 'id="spend-pipeline"' not in html and "1,500.00" not in html

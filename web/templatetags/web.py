@@ -65,3 +65,20 @@ def percent(fraction: Any) -> str:
         return ""
     value = (Decimal(str(fraction)) * 100).quantize(Decimal("0.1"))
     return f"{value.normalize():f}%"
+
+
+@register.inclusion_tag("web/reports/table.html", takes_context=True)
+def report_table(context: dict[str, Any], table: Any) -> dict[str, Any]:
+    """A web.report_tables.Table with its caption and its "Download CSV" link
+    (the page's own URL and period, `?csv=<table id>`)."""
+    request = context["request"]
+    query = request.GET.copy()
+    query["csv"] = table.id
+    return {"table": table, "csv_url": f"{request.path}?{query.urlencode()}",
+            "printing": context.get("printing", False)}  # fmt: skip
+
+
+@register.filter
+def period_query(report_period: Any, period: Any) -> str:
+    """`?start=&end=` of one of a report page's presets."""
+    return str(report_period.query(period))
