@@ -15,6 +15,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 
@@ -150,3 +151,16 @@ def table_csv_response(tables: Sequence[Table], request: HttpRequest, *, name: s
             response["Content-Disposition"] = f'attachment; filename="{name}-{table.id}.csv"'
             return response
     raise Http404(f"No table {wanted!r} on this page")
+
+
+@dataclass
+class ReportSection:
+    """One report as its page and the board pack PDF both render it: the title,
+    the template of its body (no shell, no forms; it reads `report`, which is
+    `context`, and `printing`, true in the PDF) and the tables it holds, which
+    the page serves as CSV (`?csv=<table id>`)."""
+
+    title: str
+    template_name: str
+    context: dict[str, Any]
+    tables: list[Table] = field(default_factory=list)
