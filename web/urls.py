@@ -2,7 +2,7 @@
 every role, writes check the permission they need (web/permissions.py)."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from web import (
     account_page,
@@ -72,5 +72,6 @@ urlpatterns += ranking_pages.urlpatterns
 # Room: funnel
 
 # Room: plans
+urlpatterns += [path("", include("web.plans_pages"))]
 
 # Room: board pack
