@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -602,7 +602,7 @@ def _too_little_history(history: PlanHistory, names: Sequence[str]) -> Validatio
         f"Too little history to fill this: {figures.won} deal(s) won and {figures.lost} lost "
         f"{window}. Enter it by hand or look further back."
     )
-    return ValidationError({name: said for name in names})
+    return ValidationError(dict.fromkeys(names, said))
 
 
 @transaction.atomic
@@ -621,9 +621,7 @@ def pipeline_plan_fill_from_history(*, plan_id: int, lookback_days: int = 365) -
 
 
 @transaction.atomic
-def pipeline_plan_create(
-    *, values: Mapping[str, Any], lookback_days: int = 365
-) -> PipelinePlan:
+def pipeline_plan_create(*, values: Mapping[str, Any], lookback_days: int = 365) -> PipelinePlan:
     """A plan from its revenue target (name, period, target, currency); each of
     win rate, deal size and cycle time not given (None) is filled from the
     deals closed in the `lookback_days` before the period, as the fill does.

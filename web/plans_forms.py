@@ -72,8 +72,9 @@ class PlanFieldsForm(forms.Form):
         """The plan's fields as the services take them (the win rate as a rate)."""
         values = {name: self.cleaned_data.get(name) for name in self.fields}
         values.pop("lookback_days", None)
-        if values.get("win_rate") is not None:
-            values["win_rate"] = values["win_rate"] / HUNDRED
+        rate = values.get("win_rate")
+        if rate is not None:
+            values["win_rate"] = rate / HUNDRED
         return values
 
 

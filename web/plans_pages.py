@@ -113,8 +113,11 @@ def plans_table(plans: list[PipelinePlan]) -> rt.Table:
             rt.Column("average_deal_size", "Deal size"),
             rt.Column("cycle_time_days", "Cycle (days)"),
             rt.Column("required_pipeline", "Pipeline required", "target / win rate"),
-            rt.Column("opportunities_to_open", "Opportunities to open",
-                      "target / (win rate x deal size), rounded up"),  # fmt: skip
+            rt.Column(
+                "opportunities_to_open",
+                "Opportunities to open",
+                "target / (win rate x deal size), rounded up",
+            ),
         ],
         rows=rows,
     )
@@ -171,12 +174,13 @@ def needs_table(plan: PipelinePlan, needs: dict[str, Any]) -> rt.Table:
 
     return rt.Table(
         id="needs",
-        caption="What the plan needs",
+        caption="The needs and their formulas",
         label_heading="Need",
         columns=[rt.Column("formula", "Formula", numeric=False), rt.Column("value", "Value")],
         rows=[
             row("required_pipeline", "Pipeline required",
-                f"target / win rate = {target:,.2f} / {rate}", rt.money(needs["required_pipeline"])),
+                f"target / win rate = {target:,.2f} / {rate}",
+                rt.money(needs["required_pipeline"])),
             row("required_opportunities", "Opportunities required",
                 f"target / (win rate x deal size) = {target:,.2f} / ({rate} x {size:,.2f})",
                 rt.decimal(needs["required_opportunities"], places=2)),
@@ -267,15 +271,19 @@ def deals_table(history: PlanHistory) -> rt.Table:
 
 def months_table(by_month: list[dict[str, Any]]) -> rt.Table:
     rows = [
-        rt.Row(month["month"], key=month["month"], figures={
-            "planned_pipeline": rt.money(month["planned_pipeline"]),
-            "actual_pipeline": rt.money(month["actual_pipeline"]),
-            "planned_pipeline_cumulative": rt.money(month["planned_pipeline_cumulative"]),
-            "actual_pipeline_cumulative": rt.money(month["actual_pipeline_cumulative"]),
-            "planned_opportunities": rt.decimal(month["planned_opportunities"], places=2),
-            "actual_opportunities": rt.count(month["actual_opportunities"]),
-            "attainment": rt.percent(month["attainment"], why="nothing planned"),
-        })  # fmt: skip
+        rt.Row(
+            month["month"],
+            key=month["month"],
+            figures={
+                "planned_pipeline": rt.money(month["planned_pipeline"]),
+                "actual_pipeline": rt.money(month["actual_pipeline"]),
+                "planned_pipeline_cumulative": rt.money(month["planned_pipeline_cumulative"]),
+                "actual_pipeline_cumulative": rt.money(month["actual_pipeline_cumulative"]),
+                "planned_opportunities": rt.decimal(month["planned_opportunities"], places=2),
+                "actual_opportunities": rt.count(month["actual_opportunities"]),
+                "attainment": rt.percent(month["attainment"], why="nothing planned"),
+            },
+        )
         for month in by_month
     ]
     return rt.Table(
@@ -303,7 +311,9 @@ def _month_end(month: str, open_until: dt.date) -> dt.date:
     return min(following - dt.timedelta(days=1), open_until)
 
 
-def cumulative_chart(plan: PipelinePlan, needs: dict[str, Any], by_month: list[dict[str, Any]]) -> str:
+def cumulative_chart(
+    plan: PipelinePlan, needs: dict[str, Any], by_month: list[dict[str, Any]]
+) -> str:
     """Planned and actual pipeline summed from the window's start, at each
     month's end: where the lines part is how far ahead or behind the plan is."""
     start = needs["open_from"] - dt.timedelta(days=1)

@@ -81,7 +81,7 @@ def plan_against_actual(plan: Any) -> dict[str, Any]:
     """The plan's needs and, month by month over the window in which its
     opportunities must open, the planned pipeline (spread by days) against the
     pipeline actually opened, each also summed from the window's start
-(cumulative: how far ahead or behind the plan stands). One query."""
+    (cumulative: how far ahead or behind the plan stands). One query."""
     needs = metrics.plan_needs(
         revenue_target=plan.revenue_target, win_rate=plan.win_rate,
         average_deal_size=plan.average_deal_size, cycle_time_days=plan.cycle_time_days,

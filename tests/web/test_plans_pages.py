@@ -130,7 +130,8 @@ def test_the_deals_table_shows_each_deal_and_what_it_adds(client: Client, execut
     assert len(deals) == 4
     won = next(row for row in deals.values() if row["amount"] == "50000.00")
     assert won["account"] == "not assigned" and won["status"] == "Won"
-    assert (won["opened_on"], won["close_on"], won["cycle_days"]) == ("2026-02-01", "2026-03-13", "40")
+    assert (won["opened_on"], won["close_on"]) == ("2026-02-01", "2026-03-13")
+    assert won["cycle_days"] == "40"
     lost = [row for row in deals.values() if row["status"] == "Lost"]
     assert [row["cycle_days"] for row in lost] == ["", ""]
     assert all("lost: not in the cycle time" in row["not_computed"] for row in lost)
@@ -345,8 +346,9 @@ def test_every_role_gets_what_it_may(
     plan = a_plan()
     if persona is not None:
         client.force_login(personas[persona])
-    reads = [client.get("/reports/plans/"), client.get(f"/reports/plans/{plan.pk}/"),
-             client.get("/reports/plans/new/"), client.get(f"/reports/plans/{plan.pk}/edit/")]  # fmt: skip
+    urls = ["/reports/plans/", f"/reports/plans/{plan.pk}/", "/reports/plans/new/",
+            f"/reports/plans/{plan.pk}/edit/"]  # fmt: skip
+    reads = [client.get(url) for url in urls]
     writes = [fill(client, plan), client.post("/reports/plans/new/", NEW)]
     for expected, responses in ((read, reads), (write, writes)):
         for response in responses:
