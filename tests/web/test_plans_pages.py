@@ -140,6 +140,24 @@ def test_the_deals_table_shows_each_deal_and_what_it_adds(client: Client, execut
     assert [row["close_on"] for row in shorter.values()] == ["2026-05-01"]
 
 
+def test_the_history_window_starts_on_its_first_day_and_stops_before_the_period(
+    client: Client, executive: Any
+) -> None:
+    first = deal("20000", "2025-06-01", "2025-07-01", "won")  # 365 days before 1 Jul 2026
+    deal("10000", "2025-06-01", "2025-06-30", "won")  # a day too early
+    last = deal("5000", "2026-06-01", "2026-06-30", "lost")  # the period's eve
+    deal("7000", "2026-06-01", "2026-07-01", "lost")  # the period's first day
+    plan = a_plan()
+    client.force_login(executive)
+    assert fill(client, plan).status_code == 302
+    listed = client.get(f"/reports/plans/{plan.pk}/").context["tables"]["deals"].rows
+    assert [row.key for row in listed] == [str(last.pk), str(first.pk)]  # newest close first
+    plan.refresh_from_db()
+    # 1 won of 2 closed; 20,000 won in 30 days.
+    assert (plan.win_rate, plan.average_deal_size, plan.cycle_time_days) == (
+        Decimal("0.5"), Decimal("20000"), 30)  # fmt: skip
+
+
 def test_too_little_history_is_said_beside_the_fill_form(client: Client, executive: Any) -> None:
     deal("9000", "2026-02-01", "2026-03-01", "lost")  # closed, but nothing won
     plan = a_plan()
