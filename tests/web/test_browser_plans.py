@@ -114,6 +114,29 @@ def test_an_executive_creates_a_plan_fills_it_from_history_and_sees_plan_against
     assert months.first.get_attribute("data-row") == f"{open_from:%Y-%m}"
     check_page(page, "plan-detail-demo")
 
+    # Edit the cycle time by hand so that the open-by window reaches back to the
+    # demo's latest opened deal: plan against actual then shows its pipeline.
+    latest = Opportunity.objects.order_by("-opened_on").first()
+    assert latest is not None
+    cycle_days = (start - latest.opened_on).days + 1
+    page.get_by_role("link", name="Edit figures").click()
+    page.wait_for_url(f"{base}/reports/plans/{plan.pk}/edit/")
+    page.get_by_label("Cycle time (days)").fill(str(cycle_days))
+    page.get_by_role("button", name="Save plan").click()
+    page.wait_for_url(f"{base}/reports/plans/{plan.pk}/")
+    open_from = start - dt.timedelta(days=cycle_days)
+    open_until = end - dt.timedelta(days=cycle_days)
+    opened = Opportunity.objects.filter(opened_on__range=(open_from, open_until))
+    actual = sum((d.amount or Decimal(0) for d in opened), Decimal(0))
+    assert actual > 0
+    last_month = page.locator("table#months tbody tr").last
+    to_date = last_month.locator('[data-figure="actual_pipeline_cumulative"]').inner_text()
+    assert to_date == f"{actual:,.2f}"
+    assert page.locator("table#months tbody tr").first.get_attribute("data-row") == (
+        f"{open_from:%Y-%m}"
+    )
+    check_page(page, "plan-detail-demo-edited")
+
     # The deals table downloads as CSV with the same rows.
     with page.expect_download() as info:
         page.locator("#deals-block").get_by_role("link", name="Download CSV").click()
