@@ -2,7 +2,7 @@
 every role, writes check the permission they need (web/permissions.py)."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from web import (
     account_page,
@@ -68,6 +68,7 @@ urlpatterns += ranking_pages.urlpatterns
 # Room: overview
 
 # Room: campaign report
+urlpatterns += [path("", include("web.campaignreport_pages"))]
 
 # Room: funnel
 
