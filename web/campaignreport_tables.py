@@ -238,32 +238,31 @@ def hierarchy_tables(
 # --- Charts, each beside the table of its numbers -----------------------------------
 
 
-def lift_intervals(rows: Sequence[Row]) -> list[Interval]:
-    """The rows whose lift has an interval, in the table's order, as the chart
-    draws them (one error bar each)."""
+def lift_intervals(rows: Sequence[Row]) -> list[tuple[Row, Interval]]:
+    """The rows whose lift has an interval, in the table's order, each with the
+    error bar the chart draws for it."""
     drawn = []
     for row in rows:
         figures = row.figures
         if figures["lift_interval"].why is not None:
             continue
         pre_post = figures["lift_kind"].value == "pre_post"
-        drawn.append(
-            Interval(
-                row.label + (" (pre/post)" if pre_post else ""),
-                float(figures["lift"].value),
-                float(figures["lift_low"].value),
-                float(figures["lift_high"].value),
-            )
+        interval = Interval(
+            row.label + (" (pre/post)" if pre_post else ""),
+            float(figures["lift"].value),
+            float(figures["lift_low"].value),
+            float(figures["lift_high"].value),
         )
+        drawn.append((row, interval))
     return drawn
 
 
-def lift_chart(*, chart_id: str, subject: str, intervals: Sequence[Interval]) -> SafeString:
+def lift_chart(*, chart_id: str, subject: str, drawn: Sequence[tuple[Row, Interval]]) -> SafeString:
     return mark_safe(  # noqa: S308 - web.charts escapes every text it writes
         interval_chart(
             chart_id=chart_id,
             title=f"Lift with its 95% interval, per {subject}",
-            rows=intervals,
+            rows=[interval for _, interval in drawn],
         )
     )
 
@@ -271,7 +270,7 @@ def lift_chart(*, chart_id: str, subject: str, intervals: Sequence[Interval]) ->
 def _point_figure(lift: Figure) -> Figure:
     """How the scatter draws a program with spend, by its lift."""
     if lift.why is not None:
-        return Figure("smallest: no lift", "smallest: no lift", lift.why)
+        return text("smallest: no lift")
     if float(lift.value) <= 0:
         return text("smallest: lift at or below 0")
     return text("sized by lift")
@@ -286,7 +285,7 @@ def scatter(rows: Hierarchy) -> tuple[Table, list[ScatterPoint]]:
             continue
         spend, pipeline, lift = (row.figures[k] for k in ("spend", "pipeline_attributed", "lift"))
         if spend.why == NO_SPEND:
-            point = Figure("not drawn: no spend", "not drawn: no spend", NO_SPEND)
+            point = text("not drawn: no spend recorded")
         else:
             point = _point_figure(lift)
             size = 0.0 if lift.why is not None else max(0.0, float(lift.value))
