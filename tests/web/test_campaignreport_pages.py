@@ -226,6 +226,7 @@ def test_scatter_sizes_points_by_lift_and_says_how_each_is_drawn(
     """A negative lift draws the smallest circle; a program without spend is
     not drawn. P3 touched A4 (treated, 10 -> 0): lift -10 - 5 = -15."""
     segment = spring.campaign.segment
+    assert segment is not None
     a4 = AccountFactory.create(name="A4")
     SegmentMembership.objects.create(segment=segment, account=a4)
     CampaignTargetFactory.create(campaign=spring.campaign, account=a4, in_holdout=False)
@@ -446,7 +447,7 @@ def test_a_period_outside_the_data_says_why_there_is_no_lift(
 def test_the_section_renders_for_print_without_forms_or_csv_links(
     executive: Any, spring: scenario.Scenario
 ) -> None:
-    request = RequestFactory().get(URL, {"start": scenario.START, "end": scenario.END})
+    request = RequestFactory().get(URL, {"start": str(scenario.START), "end": str(scenario.END)})
     request.user = executive
     section = campaign_report_section(period=report_period(request), user=executive)
     assert section.title == "Campaign report"
