@@ -99,3 +99,21 @@ def test_an_executive_reads_the_campaign_report(
         full_page=True,
         clip={"x": 0, "y": 0, "width": WIDE, "height": bottom},
     )
+
+
+def test_sales_reads_the_report_without_spend(demo_data: None, live_server: Any, page: Any) -> None:
+    base = live_server.url
+    log_in(page, base, "sales", "demo-sales", landing="/my-accounts/")
+    year = next(p for p in period_presets(timezone.now().date()) if p.label == "Last 12 months")
+    page.goto(f"{base}/reports/campaigns/?start={year.start}&end={year.end}")
+    assert page.get_by_role("heading", name="Campaign report", level=1).is_visible()
+    assert (
+        page.locator("p.spend-hidden").first.inner_text().startswith("Spend hidden for your role")
+    )
+    assert page.locator("table#spend, table#channel-spend, table#scatter").count() == 0
+    assert page.locator("svg#spend-pipeline-scatter").count() == 0
+    # Every figure that is not spend is there, the closing line too.
+    assert page.locator("svg#lift-campaigns g.chart-interval").count() >= 1
+    total = page.locator("table#pipeline tr[data-row=period-total]")
+    assert total.locator("th").inner_text() == "Period total: every opportunity opened"
+    check_page(page, "campaign-report-demo-sales")
