@@ -69,6 +69,7 @@ urlpatterns += ranking_pages.urlpatterns
 # Room: overview
 
 # Room: campaign report
+urlpatterns += [path("", include("web.campaignreport_pages"))]
 
 # Room: funnel
 
