@@ -2,7 +2,7 @@
 every role, writes check the permission they need (web/permissions.py)."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from web import (
     account_page,
@@ -70,6 +70,7 @@ urlpatterns += ranking_pages.urlpatterns
 # Room: campaign report
 
 # Room: funnel
+urlpatterns += [path("", include("web.funnel_pages"))]
 
 # Room: plans
 
