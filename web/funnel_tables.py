@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from campaigns.models import Channel
 from campaigns.reports.attribution import PERIOD_TOTAL
 from web.report_tables import Column, Figure, Row, Table, count, decimal, missing, money, percent
 
@@ -54,8 +55,8 @@ def steps_table(funnel: Mapping[str, Any], *, shown: str) -> Table:
         label_heading="step",
         columns=[
             Column("accounts", "Accounts"),
-            Column("from_previous", "Conversion from the step before"),
-            Column("from_first", "Conversion from target accounts"),
+            Column("from_previous", "From the step before", "Conversion from the step before"),
+            Column("from_first", "From target accounts", "Conversion from the target accounts"),
         ],
         rows=rows,
         note="Target accounts: the treated (not held out) targets of campaigns running in "
@@ -240,7 +241,7 @@ def channel_costs_table(rows: Sequence[Mapping[str, Any]], *, spend_shown: bool)
                 "cost_per_opportunity": money(row["cost_per_opportunity"], why=NO_OPPORTUNITY),
                 "pipeline_attributed": money(row["pipeline_attributed"]),
             }  # fmt: skip
-            table_rows.append(Row(row["channel"], figures, key=row["channel"]))
+            table_rows.append(Row(Channel(row["channel"]).label, figures, key=row["channel"]))
             continue
         total = row["channel"] == PERIOD_TOTAL
         figures = {key: missing(NO_SPEND_LINE) for key in ("spend", "cost_per_engaged_account",
