@@ -43,9 +43,7 @@ ALL_SEGMENTS = "All target accounts"
 class FunnelSegmentForm(forms.Form):
     """Which segment the funnel chart and its steps show (all by default)."""
 
-    segment = forms.TypedChoiceField(
-        label="Segment", required=False, coerce=int, empty_value=None
-    )
+    segment = forms.TypedChoiceField(label="Segment", required=False, coerce=int, empty_value=None)
 
     def __init__(self, data: Any, *, segments: list[tuple[int, str]]) -> None:
         super().__init__(data)
@@ -118,6 +116,7 @@ def funnel_section(report: FunnelReport) -> ReportSection:
         "steps": steps, "by_segment": by_segment, "segment_deals": segment_deals,
         "deal_tables": deal_tables, "channels": channels, "sources": sources,
         "chart": mark_safe(funnel_chart(report)),  # noqa: S308 - web.charts escapes its text
+        "chart_series": [ALL_SEGMENTS] + ([shown_label] if report.chosen else []),
         "shown_label": shown_label, "spend_shown": report.spend_shown,
     }  # fmt: skip
     return ReportSection("Funnel and velocity", "web/reports/funnel_body.html", context, tables)
@@ -149,8 +148,14 @@ class FunnelReportView(PermissionRequiredMixin, View):
         return render(
             request,
             "web/reports/funnel.html",
-            {"period": period, "period_extra": extra, "segment_form": form, "section": section,
-             "report": section.context, "printing": False},  # fmt: skip
+            {
+                "period": period,
+                "period_extra": extra,
+                "segment_form": form,
+                "section": section,
+                "report": section.context,
+                "printing": False,
+            },
             status=status,
         )
 

@@ -70,7 +70,7 @@ urlpatterns += ranking_pages.urlpatterns
 # Room: campaign report
 
 # Room: funnel
-urlpatterns += [path("", include("web.funnel_pages"))]
+urlpatterns += [path("", include("web.funnel_pages"))]  # type: ignore[list-item]
 
 # Room: plans
 

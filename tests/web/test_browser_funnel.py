@@ -84,8 +84,7 @@ def test_an_executive_reads_the_funnel_picks_a_segment_and_downloads_a_csv(
     # The steps' CSV: the five steps of the segment shown.
     with page.expect_download() as download:
         page.locator("#funnel-steps-block a.csv-link").click()
-    path = download.value.path()
-    rows = list(csv.DictReader(io.StringIO(open(path, encoding="utf-8").read())))
+    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
     assert [r["step"] for r in rows] == ["Target accounts", "Engaged", "Qualified",
                                           "Opportunity", "Won"]  # fmt: skip
     assert rows[0]["accounts"] == str(segments[smallest])

@@ -82,7 +82,7 @@ def test_funnel_steps_by_hand(client: Client, executive: Any, spring: scenario.S
 
 
 def test_segments_by_hand(client: Client, executive: Any, spring: scenario.Scenario) -> None:
-    """"Small" holds A1 only: 1 -> 1 -> 1 -> 1 -> 1, one deal (O1) won in 19
+    """Segment "Small" holds A1 only: 1 -> 1 -> 1 -> 1 -> 1, one deal (O1) won in 19
     days (03-01 to 03-20) for 90,000. All target accounts: 4 deals, O1 won and
     O3 lost: a 50% win rate."""
     client.force_login(executive)
