@@ -89,3 +89,17 @@ def test_an_executive_reads_the_funnel_picks_a_segment_and_downloads_a_csv(
                                           "Opportunity", "Won"]  # fmt: skip
     assert rows[0]["accounts"] == str(segments[smallest])
     assert download.value.suggested_filename == "funnel-funnel-steps.csv"
+
+
+def test_sales_reads_the_funnel_without_any_cost_figure(
+    demo_data: None, live_server: Any, page: Any
+) -> None:
+    base = live_server.url
+    log_in(page, base, "sales", "demo-sales", landing="/my-accounts/")
+    page.goto(f"{base}/reports/funnel/")
+    assert page.get_by_role("heading", name="Funnel and velocity", level=1).is_visible()
+    assert page.get_by_text("Spend hidden for your role: cost figures are not shown.").is_visible()
+    headers = page.locator("table#channel-costs thead th").all_inner_texts()
+    assert "Spend" not in headers and not [h for h in headers if h.startswith("Cost")]
+    assert page.locator("table#funnel-steps").is_visible()
+    check_page(page, "funnel-demo-sales")
