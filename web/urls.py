@@ -3,6 +3,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.urls.resolvers import URLPattern, URLResolver
 
 from web import (
     account_page,
@@ -20,7 +21,7 @@ from web import (
 
 app_name = "web"
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.HomeView.as_view(), name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -70,8 +71,9 @@ urlpatterns += ranking_pages.urlpatterns
 # Room: campaign report
 
 # Room: funnel
-urlpatterns += [path("", include("web.funnel_pages"))]  # type: ignore[list-item]
+urlpatterns += [path("", include("web.funnel_pages"))]
 
 # Room: plans
+urlpatterns += [path("", include("web.plans_pages"))]
 
 # Room: board pack
