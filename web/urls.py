@@ -72,6 +72,7 @@ urlpatterns += ranking_pages.urlpatterns
 urlpatterns += [path("", include("web.campaignreport_pages"))]
 
 # Room: funnel
+urlpatterns += [path("", include("web.funnel_pages"))]
 
 # Room: plans
 urlpatterns += [path("", include("web.plans_pages"))]

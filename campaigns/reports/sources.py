@@ -26,6 +26,8 @@ def source_rows(data: MeasurementData) -> list[dict]:
             by_month[deal.opened_on.strftime("%Y-%m")].append(deal)
         rows.append({
             "source": label, "opportunities": len(deals), "won": won,
+            # A deal without an amount adds nothing to an amount: counted apart.
+            "opportunities_without_amount": sum(1 for d in deals if not d.has_amount),
             "pipeline": sum((d.amount for d in deals), ZERO),
             "won_revenue": sum((d.amount for d in deals if d.status == "won"), ZERO),
             "close_rate": metrics.ratio(won, len(deals)),

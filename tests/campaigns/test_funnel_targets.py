@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
-from accounts.models import Account
+from accounts.models import Account, SegmentMembership
 from campaigns.models import CampaignTarget
-from campaigns.reports.funnel import funnel_report
+from campaigns.reports.funnel import funnel_report, segment_funnels
 from campaigns.reports.measurement import measurement_load
 from tests.campaigns import scenario
 from tests.campaigns.scenario import END, START
-from tests.factories import AccountFactory, CampaignFactory, OpportunityFactory
+from tests.factories import (
+    AccountFactory,
+    CampaignFactory,
+    ICPSegmentFactory,
+    OpportunityFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +68,29 @@ def test_a_won_deal_without_an_amount_is_left_out_of_the_average() -> None:
     # Won: O1 (90,000) and the deal without an amount; the average is O1's alone.
     assert funnel["average_deal_size"] == 90000.0
     assert funnel["cycle_time_days"] == (19 + 10) / 2
+
+
+@pytest.mark.parametrize("segments", [1, 10])
+def test_every_segments_funnel_in_two_queries_by_hand(
+    segments: int, django_assert_num_queries: Any
+) -> None:
+    """The scenario's segment holds all five targets (3 -> 2 -> 1 -> 3 -> 1);
+    each extra segment holds A2 only: targeted 1, engaged 1 (50), not
+    qualified, O2 and O3 opened, none won. A segment with no target: zeros."""
+    s = scenario.build()
+    extra = [ICPSegmentFactory.create(name=f"Extra {i:02}") for i in range(segments)]
+    for segment in extra:
+        SegmentMembership.objects.create(segment=segment, account=s.accounts["A2"])
+    ICPSegmentFactory.create(name="Zz empty")
+    data = measurement_load(start=START, end=END)
+    with django_assert_num_queries(2):
+        rows = segment_funnels(data)
+    counts = {r["segment"]: [step["accounts"] for step in r["steps"]] for r in rows}
+    assert [r["segment"] for r in rows] == sorted(counts)
+    spring = next(r for r in rows if r["segment_id"] == s.campaign.segment_id)
+    assert [step["accounts"] for step in spring["steps"]] == [3, 2, 1, 3, 1]
+    for segment in extra:
+        assert counts[segment.name] == [1, 1, 0, 1, 0]
+        row = next(r for r in rows if r["segment_id"] == segment.pk)
+        assert row["opportunities"] == 2 and row["win_rate"] == 0.0  # O3 lost, O2 open
+    assert counts["Zz empty"] == [0, 0, 0, 0, 0]
