@@ -2,7 +2,7 @@
 every role, writes check the permission they need (web/permissions.py)."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from web import (
     account_page,
@@ -74,3 +74,4 @@ urlpatterns += ranking_pages.urlpatterns
 # Room: plans
 
 # Room: board pack
+urlpatterns += [path("", include("web.board_pack"))]
