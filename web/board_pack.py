@@ -89,9 +89,7 @@ def pack_html(
 
 
 def _unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
-    return render(
-        request, "web/board_pack/unavailable.html", {"error": error}, status=503
-    )
+    return render(request, "web/board_pack/unavailable.html", {"error": error}, status=503)
 
 
 class BoardPackView(PermissionRequiredMixin, View):

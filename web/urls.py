@@ -74,4 +74,4 @@ urlpatterns += ranking_pages.urlpatterns
 # Room: plans
 
 # Room: board pack
-urlpatterns += [path("", include("web.board_pack"))]
+urlpatterns += [path("", include("web.board_pack"))]  # type: ignore[list-item]

@@ -85,7 +85,11 @@ def test_the_pack_has_a_cover_then_each_section_on_its_own_pages(
     # The contents: the sections' titles, in order.
     assert cover.index("Program ranking") < cover.index("Test section")
     # Each section starts a page; the ranking's pages come before the test's.
-    starts = [n for n, page in enumerate(pages) if re.search(r"\b\d\. (Program ranking|Test section)", page)]
+    starts = [
+        n
+        for n, page in enumerate(pages)
+        if re.search(r"\b\d\. (Program ranking|Test section)", page)
+    ]
     ranking_first = next(n for n, page in enumerate(pages) if "1. Program ranking" in page)
     test_first = next(n for n, page in enumerate(pages) if "2. Test section" in page)
     assert ranking_first == 1 and test_first > ranking_first
