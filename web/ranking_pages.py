@@ -6,8 +6,10 @@ Reading needs `campaigns.view_rankingrun` (marketers and executives: sales get
 the 403 page), starting a run `campaigns.add_rankingrun`, deciding
 `campaigns.change_rankingentry` (marketers), the permissions the REST API
 (campaigns/api/rankings.py) checks. The numbers are the run's stored entries
-(`campaigns.services.ranking_run`); the pages compute nothing but the
-run-rate and the judgeable date, through `campaigns.ranking`.
+(`campaigns.services.ranking_run`), sorted by `web.ranking_report.run_review`
+(with the run-rates, judgeable dates and savings of `campaigns.ranking`); the
+same module builds the tables each page serves as CSV (`?csv=<table id>`) and
+the board pack's ranking section.
 """
 
 from __future__ import annotations
