@@ -63,6 +63,13 @@ def test_an_executive_reads_the_ranking_and_downloads_its_csv_and_the_board_pack
     total = sum(e.spend for e in flagged)
     assert saving.startswith(f"{total:,.2f} in the period")
     check_page(page, "boardpack-ranking-run-executive")
+    # Printed: no tabs, no CSV links, no board pack link; the highlight stays.
+    page.emulate_media(media="print")
+    assert not page.get_by_role("navigation", name="Reports").is_visible()
+    assert not page.locator('a[href="?csv=ranked"]').is_visible()
+    assert not page.get_by_role("link", name="Download the board pack (PDF)").is_visible()
+    assert marked.first.is_visible()
+    page.emulate_media(media="screen")
 
     # The judged programs as CSV: the rows in rank order, the flagged marked.
     with page.expect_download() as download_info:
