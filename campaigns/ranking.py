@@ -84,3 +84,27 @@ def monthly_run_rate(*, spend: Decimal, days_running: int) -> Decimal | None:
     if days_running <= 0:
         return None
     return (spend * RUN_RATE_DAYS / days_running).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class CutSaving:
+    """What cutting programs saves: their spend in the period (what running
+    them again for as long would cost) and their run-rates added up (None when
+    one of them ran no day of the period, so has no run-rate)."""
+
+    programs: int
+    spend: Decimal
+    run_rate: Decimal | None
+
+
+def cut_saving(cuts: Sequence[tuple[Decimal, Decimal | None]]) -> CutSaving:
+    """The saving of cutting every program in `cuts`, given as (spend in the
+    period, monthly run-rate) pairs."""
+    rates = [rate for _, rate in cuts]
+    return CutSaving(
+        programs=len(cuts),
+        spend=sum((spend for spend, _ in cuts), Decimal("0.00")),
+        run_rate=None
+        if None in rates
+        else sum((r for r in rates if r is not None), Decimal("0.00")),
+    )

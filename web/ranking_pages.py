@@ -6,13 +6,14 @@ Reading needs `campaigns.view_rankingrun` (marketers and executives: sales get
 the 403 page), starting a run `campaigns.add_rankingrun`, deciding
 `campaigns.change_rankingentry` (marketers), the permissions the REST API
 (campaigns/api/rankings.py) checks. The numbers are the run's stored entries
-(`campaigns.services.ranking_run`); the pages compute nothing but the
-run-rate and the judgeable date, through `campaigns.ranking`.
+(`campaigns.services.ranking_run`), sorted by `web.ranking_report.run_review`
+(with the run-rates, judgeable dates and savings of `campaigns.ranking`); the
+same module builds the tables each page serves as CSV (`?csv=<table id>`) and
+the board pack's ranking section.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,16 +25,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.views import View
 
 from campaigns import ranking, selectors, services
 from campaigns.models import RankingDecision, RankingEntry, RankingMetric, RankingRun
 from campaigns.tasks import ranking_run_job_task
 from core.jobs import JobState, job_start, jobs_recent
-from web.charts import BarGroup, bar_chart
+from web import ranking_report
 from web.permissions import WritePage
 from web.ranking_forms import RankingDecisionForm, RankingRunForm
+from web.report_tables import table_csv_response
 
 RUNS_PER_PAGE = 25
 # The core Job kind of a run started from the page.
@@ -69,6 +70,9 @@ def _wanted_job(request: HttpRequest) -> int | None:
 def _list_page(
     request: HttpRequest, form: RankingRunForm | None, *, status: int = 200
 ) -> HttpResponse:
+    if "csv" in request.GET:
+        table = ranking_report.runs_table(selectors.ranking_run_summaries())
+        return table_csv_response([table], request, name="ranking-runs")
     page = Paginator(selectors.ranking_run_summaries(), RUNS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -77,7 +81,8 @@ def _list_page(
         form = RankingRunForm(today=timezone.now().date())
     context = {
         "page_obj": page,
-        "runs": page.object_list,
+        # A list: the template reads the first (the latest run) and walks them all.
+        "runs": list(page.object_list),
         "form": form if may_run else None,
         "jobs": _ranking_jobs(_wanted_job(request)),
     }
@@ -134,33 +139,11 @@ class RankedRow:
     form: RankingDecisionForm | None
 
 
-@dataclass(frozen=True)
-class TooEarlyRow:
-    entry: RankingEntry
-    judgeable_from: dt.date
-
-
-def _metric_chart(run: RankingRun, ranked: list[RankedRow]) -> str:
-    """The ranked metric per program, rank order, flagged bars in their own
-    series (and labelled "flag" under the axis, so not by colour alone)."""
-    groups = [
-        BarGroup(
-            label=f"#{row.entry.rank}{' flag' if row.entry.is_flagged else ''}",
-            values=[None, row.entry.metric_value]
-            if row.entry.is_flagged
-            else [row.entry.metric_value, None],
-        )
-        for row in ranked
-    ]
-    label = RankingMetric(run.metric).label
-    return mark_safe(  # noqa: S308 - web.charts escapes every text it writes
-        bar_chart(
-            chart_id=f"ranking-{run.pk}",
-            title=f"{label}, by program in rank order",
-            series_names=["Judged", "Bottom (flagged)"],
-            groups=groups,
-        )
-    )
+def _run_get(run_id: int) -> RankingRun:
+    try:
+        return selectors.ranking_run_get(run_id=run_id)
+    except RankingRun.DoesNotExist:
+        raise Http404("No such ranking run") from None
 
 
 def _detail_page(
@@ -170,51 +153,35 @@ def _detail_page(
     bound: tuple[int, RankingDecisionForm] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    try:
-        run = selectors.ranking_run_get(run_id=run_id)
-    except RankingRun.DoesNotExist:
-        raise Http404("No such ranking run") from None
+    run = _run_get(run_id)
+    review = ranking_report.run_review(run)
+    if "csv" in request.GET:
+        tables = ranking_report.review_tables(review, user=request.user)
+        return table_csv_response(tables, request, name=f"ranking-{run.pk}")
     may_decide = request.user.has_perm(DECIDE_PERMISSION)
     ranked: list[RankedRow] = []
-    too_early: list[TooEarlyRow] = []
-    without_spend: list[RankingEntry] = []
-    for entry in run.entries.all():
-        if entry.too_early:
-            judgeable = ranking.judgeable_from(
-                program_ends_on=entry.program.ends_on, window_days=run.window_days
+    for judged in review.ranked:
+        entry = judged.entry
+        form = None
+        if entry.is_flagged and may_decide and entry.decision == RankingDecision.PENDING:
+            form = (
+                bound[1]
+                if bound is not None and bound[0] == entry.pk
+                else RankingDecisionForm(prefix=f"entry-{entry.pk}")
             )
-            too_early.append(TooEarlyRow(entry, judgeable))
-        elif entry.rank is None:
-            without_spend.append(entry)
-        else:
-            days = ranking.days_running_in(
-                starts_on=entry.program.starts_on,
-                ends_on=entry.program.ends_on,
-                period_start=run.period_start,
-                period_end=run.period_end,
-            )
-            form = None
-            if entry.is_flagged and may_decide and entry.decision == RankingDecision.PENDING:
-                form = (
-                    bound[1]
-                    if bound is not None and bound[0] == entry.pk
-                    else RankingDecisionForm(prefix=f"entry-{entry.pk}")
-                )
-            rate = ranking.monthly_run_rate(spend=entry.spend, days_running=days)
-            ranked.append(RankedRow(entry, days, rate, form))
-    flagged = [row for row in ranked if row.entry.is_flagged]
-    pending = sum(1 for row in flagged if row.entry.decision == RankingDecision.PENDING)
+        ranked.append(RankedRow(entry, judged.days_running, judged.run_rate, form))
     context: dict[str, Any] = {
         "run": run,
-        "metric_label": RankingMetric(run.metric).label,
+        "review": review,
+        "metric_label": review.metric_label,
         "ranked": ranked,
-        "flagged": flagged,
-        "too_early": too_early,
-        "without_spend": without_spend,
-        "flag_percent": f"{float(run.flag_fraction) * 100:g}",
-        "pending": pending,
-        "decided": len(flagged) - pending,
-        "chart": _metric_chart(run, ranked) if ranked else None,
+        "flagged": [row for row in ranked if row.entry.is_flagged],
+        "too_early": review.too_early,
+        "without_spend": review.without_spend,
+        "flag_percent": review.flag_percent,
+        "pending": review.pending,
+        "decided": review.decided,
+        "chart": ranking_report.metric_chart(review) if ranked else None,
         "run_rate_days": ranking.RUN_RATE_DAYS,
     }
     return render(request, "web/ranking/detail.html", context, status=status)

@@ -78,3 +78,4 @@ urlpatterns += [path("", include("web.funnel_pages"))]
 urlpatterns += [path("", include("web.plans_pages"))]
 
 # Room: board pack
+urlpatterns += [path("", include("web.board_pack"))]

@@ -196,3 +196,15 @@ def test_rankings_api_runs_lists_and_decides(
     assert client.get("/api/rankings/").status_code == 200
     assert client.post("/api/rankings/", {"start": "2026-01-01", "end": "2026-06-30"},
                        format="json").status_code == 403  # fmt: skip
+
+
+def test_the_saving_of_cuts_adds_their_spend_and_run_rates() -> None:
+    # 2,500.00 + 3,000.00 and 833.33 + 1,000.00 per 30 days, by hand.
+    cuts = [(Decimal("2500.00"), Decimal("833.33")), (Decimal("3000"), Decimal("1000.00"))]
+    saving = ranking.cut_saving(cuts)
+    assert (saving.programs, saving.spend, saving.run_rate) == (
+        2, Decimal("5500.00"), Decimal("1833.33"))  # fmt: skip
+    # A program without a run-rate leaves the total run-rate unknown, not lower.
+    unknown = ranking.cut_saving([(Decimal("10"), None), (Decimal("5"), Decimal("1"))])
+    assert (unknown.spend, unknown.run_rate) == (Decimal("15"), None)
+    assert ranking.cut_saving([]) == ranking.CutSaving(0, Decimal("0.00"), Decimal("0.00"))
