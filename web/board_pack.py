@@ -36,6 +36,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views import View
 
+from web.campaignreport_pages import campaign_report_section
 from web.ranking_report import ranking_section
 from web.report_period import ReportPeriod, report_period
 from web.report_tables import ReportSection
@@ -55,10 +56,9 @@ def ranking_for_pack(*, period: ReportPeriod, user: Any) -> ReportSection:
     return ranking_section(user=user)
 
 
-# The pack's sections, in this order. At merge the lead adds, before the
-# ranking: web.overview_pages.overview_section, then
-# web.campaignreport_pages.campaign_report_section.
+# The pack's sections, in this order: what spend bought, what to cut.
 SECTIONS: list[SectionBuilder] = [
+    campaign_report_section,
     ranking_for_pack,
 ]
 
