@@ -2,7 +2,7 @@
 every role, writes check the permission they need (web/permissions.py)."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from web import (
     account_page,
@@ -66,6 +66,7 @@ urlpatterns += ranking_pages.urlpatterns
 # The executive reports (issue 17): each report's module holds its urlpatterns,
 # included here by name; web/navigation.py REPORT_TABS lists them as tabs.
 # Room: overview
+urlpatterns += [path("", include("web.overview_pages"))]
 
 # Room: campaign report
 
