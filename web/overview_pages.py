@@ -201,7 +201,7 @@ def _months_table(report: dict[str, Any], *, spend_shown: bool) -> Table:
     rows.append(Row("Period", figures(report["rows"][0]), kind="total", key="total"))
     return Table(
         id="overview-months",
-        caption="Spend, pipeline and won revenue by month",
+        caption=("Spend, pipeline" if spend_shown else "Pipeline") + " and won revenue by month",
         columns=columns,
         rows=rows,
         label_heading="month",
