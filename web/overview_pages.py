@@ -179,19 +179,10 @@ def _months_table(report: dict[str, Any], *, spend_shown: bool) -> Table:
         *([Column("spend", "Spend")] if spend_shown else []),
         Column("pipeline", "Pipeline"),
         Column("won_revenue", "Won revenue"),
-        Column("opportunities_opened_without_amount", "Opened without amount"),
-        Column("won_without_amount", "Won without amount"),
     ]
 
     def figures(row: dict[str, Any]) -> dict[str, Figure]:
-        out = {
-            "pipeline": money(row["pipeline"]),
-            "won_revenue": money(row["won_revenue"]),
-            "opportunities_opened_without_amount": count(
-                row["opportunities_opened_without_amount"]
-            ),
-            "won_without_amount": count(row["won_without_amount"]),
-        }
+        out = {"pipeline": money(row["pipeline"]), "won_revenue": money(row["won_revenue"])}
         if spend_shown:
             out["spend"] = money(row["spend"], why=row["missing"].get("spend") or "")
         return out
@@ -205,7 +196,8 @@ def _months_table(report: dict[str, Any], *, spend_shown: bool) -> Table:
         columns=columns,
         rows=rows,
         label_heading="month",
-        note="The first and last months count only their days in the period.",
+        note="The first and last months count only their days in the period; the period's "
+        "deals without an amount are counted in the figures table.",
     )
 
 

@@ -68,9 +68,12 @@ def build() -> None:
         ("2025-11-01", "7000", "open", None),
     ):
         OpportunityFactory.create(
-            account=account, opened_on=d(opened), amount=None if amount is None else Decimal(amount),
-            status=status, close_on=None if closed is None else d(closed),
-        )  # fmt: skip
+            account=account,
+            opened_on=d(opened),
+            amount=None if amount is None else Decimal(amount),
+            status=status,
+            close_on=None if closed is None else d(closed),
+        )
     segment = ICPSegmentFactory.create()
     model = ScoringModelFactory.create(segment=segment)
     for name, scores in {
