@@ -66,7 +66,7 @@ urlpatterns += ranking_pages.urlpatterns
 # The executive reports (issue 17): each report's module holds its urlpatterns,
 # included here by name; web/navigation.py REPORT_TABS lists them as tabs.
 # Room: overview
-urlpatterns += [path("", include("web.overview_pages"))]
+urlpatterns += [path("", include("web.overview_pages"))]  # type: ignore[list-item]
 
 # Room: campaign report
 

@@ -51,12 +51,12 @@ def d(text: str) -> dt.date:
 
 def build() -> None:
     program = ProgramFactory.create()
-    for day, amount in (("2026-04-10", "1000.00"), ("2026-05-20", "500.00"),
+    for day, spent in (("2026-04-10", "1000.00"), ("2026-05-20", "500.00"),
                         ("2026-05-21", "250.50"), ("2026-02-01", "2000.00"),
                         ("2025-12-31", "999.00")):  # fmt: skip
-        SpendFactory.create(program=program, spent_on=d(day), amount=Decimal(amount))
+        SpendFactory.create(program=program, spent_on=d(day), amount=Decimal(spent))
     account = AccountFactory.create()
-    for opened, amount, status, closed in (
+    deals: tuple[tuple[str, str | None, str, str | None], ...] = (
         ("2026-04-05", "10000", "won", "2026-05-04"),
         ("2026-05-10", "20000", "open", None),
         ("2026-06-01", None, "lost", "2026-06-20"),
@@ -66,7 +66,8 @@ def build() -> None:
         ("2026-03-05", "8000", "won", "2026-03-25"),
         ("2025-12-01", "4000", "won", "2026-01-20"),
         ("2025-11-01", "7000", "open", None),
-    ):
+    )
+    for opened, amount, status, closed in deals:
         OpportunityFactory.create(
             account=account,
             opened_on=d(opened),

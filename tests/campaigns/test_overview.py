@@ -160,3 +160,14 @@ def test_the_overview_takes_a_fixed_number_of_queries(
     # the report's five: deals, spend by day, bands, each period's snapshots
     with django_assert_num_queries(5):
         assert executive.get(URL, Q2).status_code == 200
+
+
+def test_the_schema_documents_the_answer(executive: APIClient) -> None:
+    schema = executive.get("/api/schema/?format=json").json()
+    operation = schema["paths"]["/api/reports/overview/"]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"start", "end"}
+    row = schema["components"]["schemas"]["OverviewRow"]["properties"]
+    assert {"spend", "pipeline", "won_revenue", "pipeline_per_spend", "accounts_engaged",
+            "accounts_qualified", "opportunities_opened", "win_rate", "average_deal_size",
+            "cycle_time_days", "missing"} <= set(row)  # fmt: skip
+    assert "OverviewMonth" in schema["components"]["schemas"]

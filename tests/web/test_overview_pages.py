@@ -161,7 +161,8 @@ def test_sales_sees_no_spend_on_the_page_or_in_its_csv(
     assert card_values(html)["spend"] == "hidden"
     assert card_values(html)["pipeline_per_spend"] == "hidden"
     assert "1,750.50" not in html and "17.14" not in html and "1,000.00" not in html
-    assert "Spend" not in re.search(r'<table[^>]*id="overview-months".*?</table>', html, re.S)[0]
+    months_html = re.search(r'<table[^>]*id="overview-months".*?</table>', html, re.S)
+    assert months_html and "Spend" not in months_html[0]
     figures = page_csv(client, Q2, "overview-figures")
     assert "Spend" not in {row["figure"] for row in figures}
     assert "Pipeline per unit of spend" not in {row["figure"] for row in figures}
