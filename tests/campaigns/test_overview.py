@@ -171,3 +171,21 @@ def test_the_schema_documents_the_answer(executive: APIClient) -> None:
             "accounts_qualified", "opportunities_opened", "win_rate", "average_deal_size",
             "cycle_time_days", "missing"} <= set(row)  # fmt: skip
     assert "OverviewMonth" in schema["components"]["schemas"]
+
+
+def test_the_deal_figures_are_the_deal_metrics_reports(built: None, executive: APIClient) -> None:
+    """One owner: the overview's deal figures are the deal metrics' total row."""
+    now = rows(executive.get(URL, Q2).json())["current"]
+    total = executive.get("/api/reports/deals/", Q2).json()["rows"][0]
+    assert total["split"] == "all"
+    for overview_key, deals_key in (
+        ("pipeline", "pipeline"),
+        ("won_revenue", "won_revenue"),
+        ("opportunities_opened", "opportunities_opened"),
+        ("win_rate", "win_rate"),
+        ("average_deal_size", "average_won_deal"),
+        ("cycle_time_days", "cycle_days_won"),
+        ("opportunities_opened_without_amount", "opportunities_opened_without_amount"),
+        ("won_without_amount", "won_without_amount"),
+    ):
+        assert now[overview_key] == total[deals_key], overview_key

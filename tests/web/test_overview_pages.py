@@ -13,11 +13,14 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.test import Client
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
 from tests.campaigns import overview_scenario as scenario
 from tests.factories import UserFactory
+from web.overview_pages import overview_section
+from web.report_period import report_period
 
 pytestmark = pytest.mark.django_db
 
@@ -221,3 +224,18 @@ def test_a_year_of_the_demo_data_renders_quickly(client: Client, executive: Any)
         assert response.status_code == 200
     print(f"\noverview page, a year of the demo data: best {min(took):.3f} s of {took}")
     assert len(card_values(response.content.decode())) == 10
+
+
+def test_the_section_renders_for_print_without_forms_or_links(executive: Any, built: None) -> None:
+    """The board pack renders overview_section's body on its own, printing."""
+    request = RequestFactory().get(f"/reports/?{Q2}")
+    request.user = executive
+    section = overview_section(period=report_period(request), user=executive)
+    assert [t.id for t in section.tables] == ["overview-figures", "overview-months"]
+    html = render_to_string(
+        section.template_name, {"report": section.context, "printing": True, "request": request}
+    )
+    assert "<form" not in html and "Download CSV" not in html
+    assert "The figures: 2026-04-01 to 2026-06-30" in html
+    assert card_values(html)["pipeline"] == "30000.00"
+    assert 'id="overview-months-chart"' in html
