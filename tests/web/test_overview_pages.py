@@ -176,6 +176,18 @@ def test_sales_sees_no_spend_on_the_page_or_in_its_csv(
     assert html.count('class="chart-series chart-series-') == 3 * 2
 
 
+@pytest.mark.parametrize(("persona", "sees_spend"), [("executive", True), ("marketer", True),
+                                                     ("rep", False)])  # fmt: skip
+def test_every_role_reads_the_overview_and_only_spend_holders_see_spend(
+    client: Client, built: None, persona: str, sees_spend: bool, request: Any
+) -> None:
+    client.force_login(request.getfixturevalue(persona))
+    response = client.get(f"/reports/?{Q2}")
+    assert response.status_code == 200
+    assert (card_values(response.content.decode())["spend"] == "1750.50") is sees_spend
+    assert ("Spend" in by_figure(page_csv(client, Q2, "overview-figures"))) is sees_spend
+
+
 def test_permissions(client: Client, built: None) -> None:
     assert client.get("/reports/")["Location"].startswith("/login/")
     client.force_login(UserFactory.create(username="nobody"))
