@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -20,7 +21,7 @@ from rest_framework.renderers import BaseRenderer
 
 from campaigns.selectors import campaign_audience
 from campaigns.spend_visibility import spend_visible
-from core.csvimport import RowError
+from core.csvimport import RowError, csv_cell_neutralise
 
 
 def row_errors_json(errors: list[RowError]) -> list[dict[str, Any]]:
@@ -66,10 +67,26 @@ class SpendTotalField(serializers.DecimalField):
         return super().get_attribute(instance)
 
 
+# A serializer writes decimals as text ("-3.20"): a plain number runs nothing.
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV download's cell: None as empty; text that a spreadsheet would run
+    as a formula neutralised (OWASP; account and program names reach these
+    files from the public tracking key); numbers, and text that is a plain
+    number, as they are."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or _PLAIN_NUMBER.fullmatch(value):
+        return value
+    return csv_cell_neutralise(value)
+
+
 def csv_line(values: Sequence[Any]) -> str:
-    """One line of a streamed CSV download (None as an empty cell)."""
+    """One line of a streamed CSV download."""
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(["" if v is None else v for v in values])
+    csv.writer(buffer).writerow([csv_cell(v) for v in values])
     return buffer.getvalue()
 
 
@@ -131,7 +148,7 @@ class CsvRenderer(BaseRenderer):
 
     def render(self, data: Any, accepted_media_type: str | None = None,
                renderer_context: Mapping[str, Any] | None = None) -> bytes:  # fmt: skip
-        flat = [_flat(row) for row in _csv_rows(data)]
+        flat = [{k: csv_cell(v) for k, v in _flat(row).items()} for row in _csv_rows(data)]
         headers = list(dict.fromkeys(key for row in flat for key in row))
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=headers)

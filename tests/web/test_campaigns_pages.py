@@ -26,6 +26,7 @@ from tests.factories import (
     AccountFactory,
     CampaignFactory,
     ProgramFactory,
+    SpendFactory,
     UserFactory,
 )
 
@@ -514,6 +515,22 @@ def test_the_list_shows_each_campaigns_counts(client: Client, rep: Any, scenario
     assert rows == {"Counted": (3, held, 2, Decimal("1500")), "Empty": (0, 0, 0, None)}
     html = response.content.decode()
     assert '<td data-label="Budget" class="num"><span class="muted" title="No budget' in html
+
+
+def test_the_campaign_page_shows_spend_recorded_to_those_who_may_see_spend(
+    client: Client, rep: Any, marketer: Any
+) -> None:
+    """The one spend rule (campaigns.spend_visibility): sales sees why, not the sum."""
+    campaign = future_campaign(name="Spent")
+    program = ProgramFactory.create(campaign=campaign)
+    SpendFactory.create(program=program, amount=Decimal("1234.50"))
+    SpendFactory.create(program=program, amount=Decimal("100.00"))
+    client.force_login(marketer)
+    html = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "1,334.50" in html
+    client.force_login(rep)
+    html = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "spend hidden for your role" in html and "1,334.50" not in html
 
 
 # --- Query counts -----------------------------------------------------------------
