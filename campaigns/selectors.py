@@ -188,6 +188,11 @@ def pipeline_plan_list() -> QuerySet[PipelinePlan]:
     return PipelinePlan.objects.order_by("-period_start", "name")
 
 
+def pipeline_plan_get(*, plan_id: int) -> PipelinePlan:
+    """One plan (PipelinePlan.DoesNotExist when there is none)."""
+    return PipelinePlan.objects.get(pk=plan_id)
+
+
 # --- The campaign pages -------------------------------------------------------------
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,7 +39,7 @@ from campaigns.models import (
     Spend,
 )
 from campaigns.reports.measurement import measurement_load, programs_with_spend
-from campaigns.reports.plans import deal_history
+from campaigns.reports.plans import PlanHistory, plan_history
 from campaigns.reports.programs import program_rows
 from campaigns.tasks import program_touches_recompute_task
 from core import bulk, csvimport
@@ -577,24 +578,64 @@ def ranking_entry_decide(
 # --- Pipeline plan -----------------------------------------------------------------
 
 
+PLAN_FIGURES = ("win_rate", "average_deal_size", "cycle_time_days")
+
+
+def _history_figures(history: PlanHistory) -> dict[str, Any]:
+    """The plan figures the history gives, as the plan stores them; a figure
+    it cannot give (no closed deal, no won deal, no won amount) is absent."""
+    figures = history.figures
+    given: dict[str, Any] = {}
+    if figures.win_rate is not None and figures.win_rate > 0:
+        given["win_rate"] = Decimal(str(round(figures.win_rate, 4)))
+    if figures.average_deal_size:
+        given["average_deal_size"] = Decimal(str(round(figures.average_deal_size, 2)))
+    if figures.cycle_time_days is not None:
+        given["cycle_time_days"] = round(figures.cycle_time_days)
+    return given
+
+
+def _too_little_history(history: PlanHistory, names: Sequence[str]) -> ValidationError:
+    window = f"between {history.since:%d %b %Y} and {history.last_day:%d %b %Y}"
+    figures = history.figures
+    said = (
+        f"Too little history to fill this: {figures.won} deal(s) won and {figures.lost} lost "
+        f"{window}. Enter it by hand or look further back."
+    )
+    return ValidationError(dict.fromkeys(names, said))
+
+
 @transaction.atomic
 def pipeline_plan_fill_from_history(*, plan_id: int, lookback_days: int = 365) -> PipelinePlan:
     """Win rate, average deal size and cycle time from the deals closed in the
-    `lookback_days` before the plan's period; a value history cannot give (no
-    closed or no won deals) is left as it was."""
+    `lookback_days` before the plan's period (`reports.plans.plan_history`, the
+    deals the plan page lists). Refused when no deal was won in that window
+    (history then gives none of the three); a single figure it cannot give
+    (won deals without amounts: no deal size) is left as it was."""
     plan = PipelinePlan.objects.select_for_update().get(pk=plan_id)
-    history = deal_history(
-        since=plan.period_start - timedelta(days=lookback_days), until=plan.period_start
-    )
-    if history.win_rate is not None and history.win_rate > 0:
-        plan.win_rate = Decimal(str(round(history.win_rate, 4)))
-    if history.average_deal_size:
-        plan.average_deal_size = Decimal(str(round(history.average_deal_size, 2)))
-    if history.cycle_time_days is not None:
-        plan.cycle_time_days = round(history.cycle_time_days)
-    plan.full_clean(validate_unique=False, validate_constraints=True)
-    plan.save()
-    return plan
+    history = plan_history(period_start=plan.period_start, lookback_days=lookback_days)
+    given = _history_figures(history)
+    if not given:
+        raise _too_little_history(history, ["lookback_days"])
+    return _model_write(plan, given)
+
+
+@transaction.atomic
+def pipeline_plan_create(*, values: Mapping[str, Any], lookback_days: int = 365) -> PipelinePlan:
+    """A plan from its revenue target (name, period, target, currency); each of
+    win rate, deal size and cycle time not given (None) is filled from the
+    deals closed in the `lookback_days` before the period, as the fill does.
+    Refused, naming the figures, when history cannot give one that is missing."""
+    wanted = {name: value for name, value in values.items() if value is not None}
+    missing = [name for name in PLAN_FIGURES if name not in wanted]
+    if missing:
+        history = plan_history(period_start=wanted["period_start"], lookback_days=lookback_days)
+        given = _history_figures(history)
+        unfilled = [name for name in missing if name not in given]
+        if unfilled:
+            raise _too_little_history(history, unfilled)
+        wanted.update({name: given[name] for name in missing})
+    return _model_write(PipelinePlan(), wanted)
 
 
 def pipeline_plan_save(*, plan_id: int | None, values: Mapping[str, Any]) -> PipelinePlan:

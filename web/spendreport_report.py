@@ -19,43 +19,30 @@ from typing import Any
 
 from django.utils.safestring import SafeString, mark_safe
 
-from campaigns.reports.attribution import NO_PROGRAM, OTHER_PROGRAMS, PERIOD_TOTAL
 from web.charts import BarGroup, Interval, bar_chart, interval_chart
-from web.report_tables import Column, Figure, count, missing, money
-
-SPEND_HIDDEN = "spend hidden for your role"
-NO_SPEND = "no spend recorded in the period"
-
-
-REACH_COLUMNS = (
-    Column("accounts_targeted", "Targeted", "treated targets of the campaign"),
-    Column("accounts_touched", "Touched", "accounts the programs touched in the period"),
-    Column("accounts_engaged", "Engaged", "touched accounts that reached the engaged band"),
-    Column("accounts_qualified", "Qualified", "touched accounts that reached the qualified band"),
+from web.report_figures import (
+    LIFT_COLUMNS,
+    LINE_KEYS,
+    LINE_LABELS,
+    PIPELINE_COLUMNS,
+    REACH_COLUMNS,
+    SPEND_HIDDEN,
+    lift_figures,
+    pipeline_figures,
+    spend_figures,
 )
-LIFT_COLUMNS = (
-    Column("lift", "Lift", "mean score change of treated minus held-out accounts"),
-    Column("lift_interval", "95% interval", "Welch's interval"),
-    Column("lift_kind", "Against", "a holdout, or the treated accounts' own change"),
-    Column("lift_treated", "Treated n", "treated accounts measured"),
-    Column("lift_holdout", "Holdout n", "held-out accounts measured"),
-    Column("lift_not_measured", "Not measured", "targets without a score on a day"),
-)
-PIPELINE_COLUMNS = (
-    Column("opportunities_influenced", "Opportunities influenced"),
-    Column("opportunities_attributed", "Opportunities attributed"),
-    Column("pipeline_influenced", "Pipeline influenced"),
-    Column("pipeline_attributed", "Pipeline attributed"),
-)
+from web.report_tables import Column, Figure, count
+
+# The page reads these from here too; web.report_figures defines them.
+__all__ = ["LIFT_COLUMNS", "PIPELINE_COLUMNS", "REACH_COLUMNS", "SPEND_HIDDEN"]
+
 SPEND_COLUMNS = (
     Column("spend", "Spend"),
     Column("cost_per_engaged_account", "Cost per engaged account"),
     Column("cost_per_opportunity", "Cost per opportunity", "spend / opportunities attributed"),
     Column("pipeline_per_spend", "Pipeline per unit of spend", "pipeline attributed / spend"),
 )
-
-
-_missing, _count, _two_places = missing, count, money
+SPEND_RATIOS = [column.key for column in SPEND_COLUMNS[1:]]
 
 
 @dataclass
@@ -65,59 +52,6 @@ class ReportRow:
     kind: str  # "campaign", "program" or "line"
     program_id: int | None = None
     figures: dict[str, Figure] = field(default_factory=dict)
-
-
-def _lift_figures(lift: Mapping[str, Any]) -> dict[str, Figure]:
-    treated, holdout = lift["treated"], lift["holdout"]
-    figures = {
-        "lift_treated": _count(treated),
-        "lift_holdout": _count(holdout),
-        "lift_not_measured": _count(lift["not_measured"]),
-    }
-    if lift["kind"] == "holdout":
-        figures["lift_kind"] = Figure("holdout", "holdout")
-    elif lift["kind"] == "pre_post":
-        figures["lift_kind"] = Figure("pre/post", "pre_post", f"no holdout: {holdout} measured")
-    else:
-        figures["lift_kind"] = _missing("nothing measured")
-    if lift["estimate"] is None:
-        why = lift["reason"] or "no treated target account was measured"
-        figures["lift"] = _missing(why)
-        figures["lift_interval"] = figures["lift_low"] = figures["lift_high"] = _missing(why)
-        return figures
-    figures["lift"] = _two_places(lift["estimate"])
-    if lift["low"] is None or lift["high"] is None:
-        figures["lift_interval"] = figures["lift_low"] = figures["lift_high"] = _missing(
-            f"too few accounts for an interval (treated {treated}, holdout {holdout} measured)"
-        )
-    else:
-        low, high = _two_places(lift["low"]), _two_places(lift["high"])
-        figures["lift_low"], figures["lift_high"] = low, high
-        figures["lift_interval"] = Figure(f"{low.text} to {high.text}", "")
-    return figures
-
-
-def _spend_figures(row: Mapping[str, Any], *, recorded: bool) -> dict[str, Figure]:
-    if not recorded:
-        return {column.key: _missing(NO_SPEND) for column in SPEND_COLUMNS}
-    figures = {"spend": _two_places(row["spend"])}
-    for key, why in (
-        ("cost_per_engaged_account", "no engaged account"),
-        ("cost_per_opportunity", "no opportunity attributed"),
-        ("pipeline_per_spend", "spend is 0"),
-    ):
-        value = row[key]
-        figures[key] = _missing(why) if value is None else _two_places(value)
-    return figures
-
-
-def _pipeline_figures(row: Mapping[str, Any]) -> dict[str, Figure]:
-    return {
-        "opportunities_influenced": _count(row["opportunities_influenced"]),
-        "opportunities_attributed": _two_places(row["opportunities_attributed"]),
-        "pipeline_influenced": _two_places(row["pipeline_influenced"]),
-        "pipeline_attributed": _two_places(row["pipeline_attributed"]),
-    }
 
 
 def _measured_row(
@@ -130,24 +64,12 @@ def _measured_row(
     spend_recorded: bool,
     spend_shown: bool,
 ) -> ReportRow:
-    figures = {column.key: _count(row[column.key]) for column in REACH_COLUMNS}
-    figures.update(_lift_figures(row["lift"]))
-    figures.update(_pipeline_figures(row))
+    figures = {column.key: count(row[column.key]) for column in REACH_COLUMNS}
+    figures.update(lift_figures(row["lift"]))
+    figures.update(pipeline_figures(row))
     if spend_shown:
-        figures.update(_spend_figures(row, recorded=spend_recorded))
+        figures.update(spend_figures(row, recorded=spend_recorded, ratios=SPEND_RATIOS))
     return ReportRow(key, label, kind, program_id, figures)
-
-
-LINE_KEYS = {
-    OTHER_PROGRAMS: "other-programs",
-    NO_PROGRAM: "no-program",
-    PERIOD_TOTAL: "period-total",
-}
-LINE_LABELS = {
-    OTHER_PROGRAMS: "Other campaigns' programs (attributed share)",
-    NO_PROGRAM: "Influenced by no program",
-    PERIOD_TOTAL: "Period total: every opportunity opened",
-}
 
 
 @dataclass
@@ -211,7 +133,7 @@ def report_table(
                 LINE_LABELS.get(name, name),
                 "line",
                 None,
-                _pipeline_figures(r),
+                pipeline_figures(r),
             )
         )
     return ReportTable(campaign_row, program_rows, lines, spend_shown)

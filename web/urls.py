@@ -3,6 +3,7 @@ every role, writes check the permission they need (web/permissions.py)."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.urls.resolvers import URLPattern, URLResolver
 
 from web import (
     account_page,
@@ -20,7 +21,7 @@ from web import (
 
 app_name = "web"
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.HomeView.as_view(), name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -66,12 +67,14 @@ urlpatterns += ranking_pages.urlpatterns
 # The executive reports (issue 17): each report's module holds its urlpatterns,
 # included here by name; web/navigation.py REPORT_TABS lists them as tabs.
 # Room: overview
-urlpatterns += [path("", include("web.overview_pages"))]  # type: ignore[list-item]
+urlpatterns += [path("", include("web.overview_pages"))]
 
 # Room: campaign report
+urlpatterns += [path("", include("web.campaignreport_pages"))]
 
 # Room: funnel
 
 # Room: plans
+urlpatterns += [path("", include("web.plans_pages"))]
 
 # Room: board pack

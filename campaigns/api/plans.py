@@ -38,7 +38,8 @@ class PipelinePlanViewSet(viewsets.ModelViewSet):
     """Revenue plans. `GET {id}/` adds the needs (pipeline T/w, opportunities
     T/(w*d), the open-by window) and plan against actual by month;
     `POST {id}/fill_from_history/` sets win rate, deal size and cycle time from
-    the deals closed in the year before the period."""
+    the deals closed in the year before the period (`reports.plans.history_deals`),
+    refused (400) when none of them was won."""
 
     serializer_class = PipelinePlanSerializer
     permission_classes = [IsAuthenticated, ModelPermissionsWithView]

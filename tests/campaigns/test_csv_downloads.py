@@ -44,7 +44,7 @@ def test_a_cell_a_spreadsheet_would_run_gets_an_apostrophe_and_numbers_stay(
 def _csv(client: APIClient, url: str) -> list[dict[str, str]]:
     response = client.get(url)
     assert response.status_code == 200, response.content
-    body = b"".join(response.streaming_content) if response.streaming else response.content
+    body = response.getvalue()  # streamed or not
     return list(csv.DictReader(io.StringIO(body.decode())))
 
 
