@@ -28,6 +28,7 @@ from campaigns.reports.overview import overview_report
 from campaigns.spend_visibility import report_for as spend_report_for
 from campaigns.spend_visibility import spend_visible
 from web import charts
+from web.report_figures import SPEND_HIDDEN
 from web.report_period import ReportPeriod, report_period
 from web.report_tables import (
     Column,
@@ -42,8 +43,6 @@ from web.report_tables import (
     percent,
     table_csv_response,
 )
-
-SPEND_HIDDEN = "spend hidden for your role"
 
 
 def _days(value: Any, *, why: str = "no figure") -> Figure:
