@@ -53,6 +53,7 @@ api_patterns = [
     ),
     path("reports/funnel/", reports_api.FunnelReportApi.as_view(), name="report-funnel"),
     path("reports/deals/", reports_api.DealMetricsReportApi.as_view(), name="report-deals"),
+    path("reports/overview/", reports_api.OverviewReportApi.as_view(), name="report-overview"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

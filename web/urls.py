@@ -67,6 +67,7 @@ urlpatterns += ranking_pages.urlpatterns
 # The executive reports (issue 17): each report's module holds its urlpatterns,
 # included here by name; web/navigation.py REPORT_TABS lists them as tabs.
 # Room: overview
+urlpatterns += [path("", include("web.overview_pages"))]
 
 # Room: campaign report
 urlpatterns += [path("", include("web.campaignreport_pages"))]

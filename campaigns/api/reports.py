@@ -1,16 +1,18 @@
 """The report endpoints (`/api/reports/...`): programs (and the campaigns,
-channels and sources views), one campaign, the funnel, and the deal metrics.
+channels and sources views), one campaign, the funnel, the deal metrics and
+the executive overview.
 Each validates its period, loads the measurement rows once and renders the
 report modules of `campaigns.reports`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -22,10 +24,12 @@ from rest_framework.views import APIView
 from accounts.models import Opportunity
 from campaigns import metrics, selectors
 from campaigns.api.shared import CsvRenderer, ModelPermissionsWithView, period_checked
+from campaigns.models import Campaign
 from campaigns.reports import deals
 from campaigns.reports.campaign import campaign_report, campaign_report_period
 from campaigns.reports.funnel import funnel_report, segment_members
 from campaigns.reports.measurement import MeasurementData, measurement_load
+from campaigns.reports.overview import overview_report
 from campaigns.reports.programs import pipeline_report
 from campaigns.reports.sources import source_rows
 from campaigns.spend_visibility import report_for
@@ -168,3 +172,102 @@ class DealMetricsReportApi(APIView):
         report = deals.deal_metrics(start=form.validated_data["start"],
                                     end=form.validated_data["end"])  # fmt: skip
         return Response(DealMetricsSerializer(report).data)
+
+
+class OverviewPeriodRequest(serializers.Serializer):
+    start = serializers.DateField(help_text="First day of the period (included).")
+    end = serializers.DateField(help_text="Last day of the period (included).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return period_checked(attrs)
+
+
+_WHY = "Why each figure that is null could not be computed (figure -> reason)."
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string", "format": "decimal"}, {"type": "number"}], "nullable": True}
+)
+class OverviewFigureField(serializers.Field):
+    """A figure of the period rows: money as a decimal string to the cent (as
+    the other reports write money), counts as integers, rates, ratios, days and
+    the change row's relative changes as numbers; null when it could not be
+    computed (`missing` says why) or is hidden (`spend_hidden`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return f"{value.quantize(metrics.CENT, ROUND_HALF_UP)}"
+        return value
+
+
+class OverviewRowSerializer(serializers.Serializer):
+    """The period, the previous period, or the relative change between them
+    ((current - previous) / |previous|; definitions: docs/reports/overview.md)."""
+
+    period = serializers.ChoiceField(choices=["current", "previous", "change"])
+    start = serializers.DateField(allow_null=True)
+    end = serializers.DateField(allow_null=True)
+    spend = OverviewFigureField(help_text="Null for a role that may not see spend.")
+    pipeline = OverviewFigureField(help_text="Amounts of the deals opened in the period.")
+    won_revenue = OverviewFigureField(help_text="Amounts of the deals won in the period.")
+    pipeline_per_spend = OverviewFigureField()
+    accounts_engaged = OverviewFigureField()
+    accounts_qualified = OverviewFigureField()
+    opportunities_opened = OverviewFigureField()
+    win_rate = OverviewFigureField(help_text="won / (won + lost), by close date")
+    average_deal_size = OverviewFigureField(help_text="Average won deal with an amount.")
+    cycle_time_days = OverviewFigureField(help_text="Mean days opened to won.")
+    opportunities_opened_without_amount = serializers.IntegerField(required=False)
+    opportunities_won = serializers.IntegerField(required=False)
+    opportunities_lost = serializers.IntegerField(required=False)
+    won_without_amount = serializers.IntegerField(required=False)
+    missing = serializers.DictField(child=serializers.CharField(allow_null=True), help_text=_WHY)
+
+
+class OverviewMonthSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM")
+    start = serializers.DateField(help_text="The month's first day in the period.")
+    end = serializers.DateField(help_text="The month's last day in the period.")
+    spend = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
+    pipeline = _money()
+    won_revenue = _money()
+    opportunities_opened_without_amount = serializers.IntegerField()
+    won_without_amount = serializers.IntegerField()
+    missing = serializers.DictField(child=serializers.CharField(allow_null=True), help_text=_WHY)
+
+
+class OverviewSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    previous_start = serializers.DateField()
+    previous_end = serializers.DateField()
+    rows = OverviewRowSerializer(many=True)
+    months = OverviewMonthSerializer(many=True)
+    spend_hidden = serializers.CharField(required=False, help_text="Why spend figures are null.")
+
+
+class OverviewReportApi(APIView):
+    """The executive overview for `?start=&end=` against the previous period
+    (campaigns.periods.previous_period): `rows` are the period, the previous
+    period and the relative change, with spend, pipeline, won revenue,
+    pipeline per unit of spend, accounts engaged and qualified, opportunities
+    opened, win rate, average deal size and cycle time; `months` holds spend,
+    pipeline and won revenue per calendar month. A figure that cannot be
+    computed is null and `missing` says why. `?format=csv` downloads `rows`.
+    Spend and pipeline per spend are null, with `spend_hidden` saying why, for
+    a user without `campaigns.view_spend`."""
+
+    renderer_classes = [JSONRenderer, CsvRenderer]
+    permission_classes = [IsAuthenticated, ModelPermissionsWithView]
+    queryset = Campaign.objects.none()  # for the permission class: view_campaign
+
+    @extend_schema(parameters=[OverviewPeriodRequest], responses={200: OverviewSerializer})
+    def get(self, request: Request, format: str | None = None) -> Response:
+        form = OverviewPeriodRequest(data=request.query_params.dict())
+        form.is_valid(raise_exception=True)
+        report = overview_report(start=form.validated_data["start"],
+                                 end=form.validated_data["end"])  # fmt: skip
+        return Response(OverviewSerializer(report_for(request.user, report)).data)

@@ -11,7 +11,9 @@ date selects a deal for each figure and how a missing amount counts.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections import defaultdict
+from functools import reduce
 from typing import Any
 
 from django.db.models import Q
@@ -35,6 +37,23 @@ def _in_period(start: dt.date, end: dt.date) -> Q:
     return Q(opened_on__range=(start, end)) | Q(
         status__in=(OpportunityStatus.WON, OpportunityStatus.LOST), close_on__range=(start, end)
     )
+
+
+def deal_facts(*periods: tuple[dt.date, dt.date]) -> list[metrics.DealFacts]:
+    """Every deal some figure of any of `periods` selects (opened, won or lost
+    in one of them), as `metrics.deal_figures` reads them: give the list to
+    `deal_figures` with one period's dates and it picks that period's deals.
+    One query whatever the number of periods."""
+    for start, end in periods:
+        if end < start:
+            raise ValueError(f"period end {end} is before its start {start}")
+    wanted = reduce(operator.or_, (_in_period(start, end) for start, end in periods))
+    return [
+        metrics.DealFacts(amount, status, opened_on, close_on)
+        for amount, status, opened_on, close_on in Opportunity.objects.filter(wanted)
+        .order_by()
+        .values_list("amount", "status", "opened_on", "close_on")
+    ]
 
 
 def deal_metrics(*, start: dt.date, end: dt.date) -> dict[str, Any]:

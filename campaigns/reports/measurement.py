@@ -185,6 +185,49 @@ def target_scores(
     return dict(targets), None
 
 
+Bands = dict[tuple[int, int], tuple[int, int]]
+
+
+def scoring_bands() -> Bands:
+    """(segment, model version) -> (engaged_min, qualified_min). One query."""
+    return {
+        (segment, version): (engaged_min, qualified_min)
+        for segment, version, engaged_min, qualified_min in ScoringModel.objects.values_list(
+            "segment_id", "version", "engaged_min", "qualified_min"
+        )
+    }
+
+
+def accounts_reaching_bands(
+    *, start: dt.date, end: dt.date, bands: Bands
+) -> tuple[set[int], set[int], bool]:
+    """The accounts engaged and qualified in [start, end], and whether any daily
+    snapshot exists in it (without one, nothing is known, which is not "none").
+
+    Engaged / qualified: the account's best score of some (segment, model
+    version) over the period's daily snapshots reached that version's engaged /
+    qualified band (the defaults for a version no longer stored). A qualified
+    account is also engaged. One query."""
+    engaged: set[int] = set()
+    qualified: set[int] = set()
+    measured = False
+    for account_id, segment_id, version, top in (
+        EngagementSnapshot.objects.filter(day__range=(start, end))
+        .values("account_id", "segment_id", "model_version")
+        .annotate(top=Max("score"))
+        .values_list("account_id", "segment_id", "model_version", "top")
+    ):
+        measured = True
+        engaged_min, qualified_min = bands.get(
+            (segment_id, version), (ENGAGED_MIN_DEFAULT, QUALIFIED_MIN_DEFAULT)
+        )
+        if top >= engaged_min:
+            engaged.add(account_id)
+        if top >= qualified_min:
+            qualified.add(account_id)
+    return engaged, qualified, measured
+
+
 def measurement_load(
     *, start: dt.date, end: dt.date, window_days: int = metrics.INFLUENCE_WINDOW_DAYS
 ) -> MeasurementData:
@@ -216,29 +259,7 @@ def measurement_load(
     ).values_list("program_id", "account_id"):
         touched[program_id].add(account_id)
 
-    # Engaged / qualified: the best score of each (account, segment, model
-    # version) over the period against that version's bands.
-    bands = {
-        (segment, version): (engaged_min, qualified_min)
-        for segment, version, engaged_min, qualified_min in ScoringModel.objects.values_list(
-            "segment_id", "version", "engaged_min", "qualified_min"
-        )
-    }
-    engaged: set[int] = set()
-    qualified: set[int] = set()
-    for account_id, segment_id, version, top in (
-        EngagementSnapshot.objects.filter(day__range=(start, end))
-        .values("account_id", "segment_id", "model_version")
-        .annotate(top=Max("score"))
-        .values_list("account_id", "segment_id", "model_version", "top")
-    ):
-        engaged_min, qualified_min = bands.get(
-            (segment_id, version), (ENGAGED_MIN_DEFAULT, QUALIFIED_MIN_DEFAULT)
-        )
-        if top >= engaged_min:
-            engaged.add(account_id)
-        if top >= qualified_min:
-            qualified.add(account_id)
+    engaged, qualified, _ = accounts_reaching_bands(start=start, end=end, bands=scoring_bands())
 
     targets, lift_reason = target_scores(
         start=start, end=end,
