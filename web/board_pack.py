@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.views import View
 
 from web.campaignreport_pages import campaign_report_section
+from web.overview_pages import overview_section
 from web.ranking_report import ranking_section
 from web.report_period import ReportPeriod, report_period
 from web.report_tables import ReportSection
@@ -58,6 +59,7 @@ def ranking_for_pack(*, period: ReportPeriod, user: Any) -> ReportSection:
 
 # The pack's sections, in this order: what spend bought, what to cut.
 SECTIONS: list[SectionBuilder] = [
+    overview_section,
     campaign_report_section,
     ranking_for_pack,
 ]

@@ -77,16 +77,6 @@ def percent(value: float | None, *, why: str = "no figure") -> Figure:
     return Figure(f"{value * 100:.1f}%", f"{value:.4f}")
 
 
-def change(current: float | Decimal | None, previous: float | Decimal | None) -> Figure:
-    """The relative change from `previous` to `current`, or why there is none."""
-    if current is None or previous is None:
-        return missing("a period has no figure")
-    if previous == 0:
-        return missing("the previous period's figure is 0")
-    rate = (float(current) - float(previous)) / abs(float(previous))
-    return Figure(f"{rate * 100:+.1f}%", f"{rate:.4f}")
-
-
 @dataclass
 class Row:
     label: str

@@ -155,6 +155,16 @@ def test_the_page_equals_the_api_to_the_cent(
     assert sum(Decimal(m["won_revenue"]) for m in months[:-1]) == Decimal(total["won_revenue"])
 
 
+def test_the_board_pack_link_carries_the_period_for_those_who_may_download_it(
+    client: Client, rep: Any, executive: Any, built: None
+) -> None:
+    client.force_login(executive)
+    html = client.get(f"/reports/?{Q2}").content.decode()
+    assert f'href="/reports/board-pack.pdf?{Q2.replace("&", "&amp;")}"' in html
+    client.force_login(rep)
+    assert "board-pack.pdf" not in client.get(f"/reports/?{Q2}").content.decode()
+
+
 def test_sales_sees_no_spend_on_the_page_or_in_its_csv(
     client: Client, rep: Any, built: None
 ) -> None:

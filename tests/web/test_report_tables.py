@@ -13,7 +13,6 @@ from web.report_tables import (
     Column,
     Row,
     Table,
-    change,
     count,
     money,
     percent,
@@ -30,10 +29,6 @@ def test_figures_by_hand() -> None:
     assert (count(1200).text, count(1200).value) == ("1,200", "1200")
     assert (percent(0.25).text, percent(0.25).value) == ("25.0%", "0.2500")
     assert money(None, why="no spend recorded").why == "no spend recorded"
-    # 150 against 120: +25%; against 0 there is no relative change.
-    assert change(150, 120).text == "+25.0%"
-    assert change(150, 0).why == "the previous period's figure is 0"
-    assert change(None, 3).why == "a period has no figure"
 
 
 def test_the_csv_holds_plain_values_says_why_and_neutralises_text() -> None:
