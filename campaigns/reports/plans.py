@@ -94,13 +94,20 @@ def plan_against_actual(plan: Any) -> dict[str, Any]:
     window_days = (needs.open_until - needs.open_from).days + 1
     months: list[dict[str, Any]] = []
     planned_so_far, actual_so_far = ZERO, ZERO
+    days_so_far = 0
     for month in metrics.months_between(needs.open_from, needs.open_until):
         following = (month + dt.timedelta(days=32)).replace(day=1)
         days = (min(following - dt.timedelta(days=1), needs.open_until)
                 - max(month, needs.open_from)).days + 1  # fmt: skip
-        planned = (needs.required_pipeline * days / window_days).quantize(metrics.CENT)
+        days_so_far += days
+        # Rounded to the cent as a running total, each month the difference:
+        # the months add up to the pipeline required exactly, with no cent lost.
+        planned_to_date = (needs.required_pipeline * days_so_far / window_days).quantize(
+            metrics.CENT
+        )
+        planned = planned_to_date - planned_so_far
         got = sum(actual[month], ZERO)
-        planned_so_far, actual_so_far = planned_so_far + planned, actual_so_far + got
+        planned_so_far, actual_so_far = planned_to_date, actual_so_far + got
         months.append({
             "month": month.strftime("%Y-%m"), "planned_pipeline": planned,
             "actual_pipeline": got, "actual_opportunities": len(actual[month]),

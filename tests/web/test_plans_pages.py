@@ -211,11 +211,14 @@ def test_plan_against_actual_by_month_by_hand(client: Client, executive: Any) ->
     client.force_login(executive)
     months = page_csv(client, plan, "months")
     assert list(months) == ["2026-06", "2026-07", "2026-08"]
-    # 2,000,000 spread by days: June 30/92, July and August 31/92 each.
+    # 2,000,000 spread by days, rounded to the cent as a running total: to the
+    # end of June 30/92 = 652,173.913 -> 652,173.91; of July 61/92 =
+    # 1,326,086.956 -> 1,326,086.96; of August 92/92 = 2,000,000.00. Each month
+    # is the difference, so the months add up to the pipeline required exactly.
     assert [m["planned_pipeline"] for m in months.values()] == [
-        "652173.91", "673913.04", "673913.04"]  # fmt: skip
+        "652173.91", "673913.05", "673913.04"]  # fmt: skip
     assert [m["planned_pipeline_cumulative"] for m in months.values()] == [
-        "652173.91", "1326086.95", "1999999.99"]  # fmt: skip
+        "652173.91", "1326086.96", "2000000.00"]  # fmt: skip
     assert [m["actual_pipeline"] for m in months.values()] == ["60000.00", "40000.00", "0.00"]
     assert [m["actual_pipeline_cumulative"] for m in months.values()] == [
         "60000.00", "100000.00", "100000.00"]  # fmt: skip
