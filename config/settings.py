@@ -334,4 +334,11 @@ LOGGING = {
         "handlers": ["console"],
         "level": env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
     },
+    "loggers": {
+        # The board pack PDF: WeasyPrint logs every layout step (INFO) and every
+        # screen-only CSS rule of the one stylesheet it skips (WARNING); only
+        # its errors are worth a line in the server's log.
+        "weasyprint": {"level": "ERROR"},
+        "fontTools": {"level": "ERROR"},
+    },
 }

@@ -205,7 +205,7 @@ class OverviewFigureField(serializers.Field):
 
 class OverviewRowSerializer(serializers.Serializer):
     """The period, the previous period, or the relative change between them
-    ((current - previous) / |previous|; definitions: docs/reports/overview.md)."""
+    ((current - previous) / |previous|; definitions: docs/reports.md)."""
 
     period = serializers.ChoiceField(choices=["current", "previous", "change"])
     start = serializers.DateField(allow_null=True)

@@ -20,7 +20,7 @@ qualified accounts. Every figure comes from the module that owns its rule:
 
 A figure that cannot be computed is None and `missing` says why (no spend
 recorded, no deal closed, no snapshot taken ...), never 0. Definitions for a
-person: docs/reports/overview.md.
+person: docs/reports.md.
 """
 
 from __future__ import annotations
