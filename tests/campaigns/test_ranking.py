@@ -123,7 +123,7 @@ def test_command_ranks_a_period(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.django_db
 def test_the_schedule_fires_from_beat_on_1_july(
-    monkeypatch: pytest.MonkeyPatch, settings: Any
+    monkeypatch: pytest.MonkeyPatch, eager_tasks: None
 ) -> None:
     portfolio(10)
     task = PeriodicTask.objects.get(task="campaigns.programs_rank_scheduled")
@@ -149,9 +149,9 @@ def test_the_schedule_fires_from_beat_on_1_july(
     assert early is not None and not early.is_due().is_due
     scheduler, entry = beat_at(dt.datetime(2026, 7, 1, 6, 0, 30, tzinfo=dt.UTC))
     assert entry.is_due().is_due
-    # Beat hands the due entry to Celery; run it in-process whatever the broker
-    # (through the Django setting Celery's configuration reads, see test_touches).
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Beat hands the due entry to Celery, which runs it in-process whatever the
+    # broker (eager_tasks tells both the project's app and the current one: the
+    # Django setting alone was not seen once another test had made its own app).
     scheduler.apply_async(entry)
     run = RankingRun.objects.get()
     assert (run.trigger, run.period_start, run.period_end) == ("schedule", START, END)
