@@ -96,10 +96,16 @@ def test_an_executive_reads_the_ranking_and_downloads_its_csv_and_the_board_pack
     (SCREENSHOTS / "boardpack-demo.pdf").write_bytes(path.read_bytes())
     reader = pypdf.PdfReader(path)
     pages = [re.sub(r"\s+", " ", p.extract_text() or "") for p in reader.pages]
-    assert len(pages) >= 2
-    assert "Board pack" in pages[0] and "Program ranking" in pages[0]
-    assert "1. Program ranking" in pages[1]
-    text = " ".join(pages[1:])
+    assert len(pages) >= 4
+    assert "Board pack" in pages[0]
+    assert all(title in pages[0] for title in ("Overview", "Campaign report", "Program ranking"))
+    # The cover, then each section from a new page, in the pack's order.
+    starts = [
+        next(i for i, text in enumerate(pages) if title in text)
+        for title in ("1. Overview", "2. Campaign report", "3. Program ranking")
+    ]
+    assert starts[0] == 1 and starts == sorted(set(starts))
+    text = " ".join(pages[starts[2] :])
     for entry in judged:
         assert entry.program.name in text
     assert f"Page 2 of {len(pages)}" in pages[1]
