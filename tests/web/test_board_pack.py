@@ -20,7 +20,7 @@ import pytest
 from django.test import Client
 
 from campaigns.services import ranking_run
-from tests.web.test_ranking_pages import END, START, plant, portfolio_of
+from tests.web.ranking_portfolio import END, START, plant, portfolio_of
 from web import board_pack
 from web.report_period import ReportPeriod
 from web.report_tables import Column, ReportSection, Row, Table, money

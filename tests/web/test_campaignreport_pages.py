@@ -28,7 +28,7 @@ from campaigns.periods import default_period
 from engagement.models import EngagementSnapshot, ScoringModel
 from tests.campaigns import scenario
 from tests.factories import AccountFactory, CampaignTargetFactory, ProgramFactory, UserFactory
-from tests.web.test_spendreport_pages import welch
+from tests.lift_by_hand import welch
 from web.campaignreport_pages import campaign_report_section
 from web.report_period import report_period
 

@@ -18,7 +18,7 @@ from django.test import Client
 
 from campaigns.services import ranking_entry_decide, ranking_run
 from tests.factories import UserFactory
-from tests.web.test_ranking_pages import END, FLAGGED, ORDER, START, VALUES, plant, text
+from tests.web.ranking_portfolio import END, FLAGGED, ORDER, START, VALUES, plant, text
 from web.ranking_report import ranking_section
 
 pytestmark = pytest.mark.django_db
