@@ -143,12 +143,12 @@ def test_a_commit_later_than_the_overlap_waits_for_the_daily_recompute() -> None
 
 
 def test_touches_follow_the_activity_a_score_rollup_claims(
-    django_capture_on_commit_callbacks: Any, settings: Any
+    django_capture_on_commit_callbacks: Any, eager_tasks: None
 ) -> None:
-    # The enqueued task runs in this process, broker or not. Through the Django
-    # setting, which Celery's configuration reads (celery 5.6 does not see a
-    # key set on app.conf when the configuration has a namespace).
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # The enqueued task runs in this process, broker or not: eager_tasks tells
+    # both the project's Celery app and the current one (the Django setting
+    # alone was not seen once another test had made its own app, on PostgreSQL
+    # with a broker in a full run).
     program = ProgramFactory.create(tracking_key="webinar-q1")
     segment = ICPSegment.objects.create(name="Claims")
     ScoringModel.objects.create(segment=segment)
