@@ -119,7 +119,9 @@ def _csv_reader(data: bytes | str) -> tuple[Any, list[str]]:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|") if sample else csv.excel
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(stream, dialect)
+    # strict: a quote opened and never closed is an error, not the rest of the
+    # file silently read into one value (issue 18).
+    reader = csv.reader(stream, dialect, strict=True)
     try:
         headers = next(reader)
     except StopIteration:
@@ -131,17 +133,30 @@ def _csv_reader(data: bytes | str) -> tuple[Any, list[str]]:
     return reader, headers
 
 
+def csv_problem(problem: csv.Error) -> str:
+    """Python's csv error as a person can act on it."""
+    text = str(problem)
+    if "unexpected end of data" in text:
+        return (
+            "a quoted value starts in this row and its closing quote is never found "
+            "(an unbalanced quote): nothing was imported"
+        )
+    return text
+
+
 def read_headers(data: bytes | str) -> tuple[list[str], int]:
     """The header row and the number of rows with content under it, read as
     read_rows reads them (nothing parsed); FileRefused if the file cannot be read."""
     reader, headers = _csv_reader(data)
     count = 0
+    last = reader.line_num
     try:
         for cells in reader:
+            last = reader.line_num
             if any(cell.strip() for cell in cells):
                 count += 1
     except csv.Error as problem:
-        raise FileRefused(f"row {reader.line_num + 1}: {problem}") from None
+        raise FileRefused(f"row {last + 1}: {csv_problem(problem)}") from None
     return headers, count
 
 
@@ -224,7 +239,7 @@ def read_rows(
                 on_rows(unreported)
                 unreported = 0
     except csv.Error as problem:
-        raise FileRefused(f"row {line + 1}: {problem}") from None
+        raise FileRefused(f"row {line + 1}: {csv_problem(problem)}") from None
     if on_rows is not None and unreported:
         on_rows(unreported)
     return CsvFile(headers=headers, rows=rows, ignored=ignored)
@@ -239,6 +254,13 @@ def _row_parse(
 ) -> ParsedRow:
     raw = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(headers)}
     parsed = ParsedRow(row=line, values={}, raw=raw)
+    extra = [cell for cell in cells[len(headers) :] if cell.strip()]
+    if extra:
+        # A ragged row: its cells no longer line up with the header (issue 18).
+        parsed.errors.append(
+            RowError(line, "", extra[0], f"has {len(cells)} cells but the header has "
+                     f"{len(headers)} columns: a value is outside every column")
+        )  # fmt: skip
     for name, column in by_field.items():
         index = positions.get(name)
         header = headers[index].strip() if index is not None else name
@@ -325,8 +347,23 @@ _DATE_FORMATS = (
 )
 
 
+# The product's range of dates. Python reads no year past 9999, and a time
+# near its end moved to UTC lands in year 10000, which PostgreSQL stores and
+# no page can read back (issue 18): a date outside this range is a row error.
+DATE_MIN = dt.date(1900, 1, 1)
+DATE_MAX = dt.date(2999, 12, 31)
+_OUT_OF_RANGE = f"is out of range (dates from {DATE_MIN} to {DATE_MAX})"
+
+
 def date(value: str) -> dt.date:
     """ISO dates and the common CRM formats; a time part, if any, is dropped."""
+    parsed = _date_read(value)
+    if not DATE_MIN <= parsed <= DATE_MAX:
+        raise ValueError(_OUT_OF_RANGE)
+    return parsed
+
+
+def _date_read(value: str) -> dt.date:
     text = value.strip()
     try:
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
@@ -356,6 +393,10 @@ def timestamp(value: str) -> dt.datetime:
                 continue
         else:
             parsed = dt.datetime.combine(date(value), dt.time())
+    # The date as written (9999-12-31T23:59-01:00 cannot even be moved to UTC):
+    # within the range, its UTC time is at most a day off, still readable.
+    if not DATE_MIN <= parsed.date() <= DATE_MAX:
+        raise ValueError(_OUT_OF_RANGE)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 

@@ -108,8 +108,11 @@ class AccountEngagedListApi(generics.ListAPIView):
             segment_id = int(raw) if raw else None
         except ValueError:
             raise ValidationError({"segment": f"{raw!r} is not a segment id"}) from None
+        # `?ordering=` may combine orderings ("name,-score_change_30d"): any of
+        # them by score needs the segment whose scores the selector annotates.
         ordering = self.request.query_params.get("ordering", "")
-        if segment_id is None and ordering.lstrip("-") in SCORE_ORDERINGS:
+        keys = {key.strip().lstrip("-") for key in ordering.split(",")}
+        if segment_id is None and keys & set(SCORE_ORDERINGS):
             raise ValidationError({"ordering": "ordering by score needs ?segment=<id>"})
         return selectors.account_list_engaged(segment_id=segment_id, today=timezone.now().date())
 

@@ -26,6 +26,9 @@ class OpportunitySerializer(serializers.ModelSerializer):
                   "crm_stage", "status", "opened_on", "close_on", "source", "product_line",
                   "created_at", "updated_at"]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
+        # A CRM deal always has a status, and an upsert must not turn a won
+        # deal back to open because a caller left it out (issue 18: it was a 500).
+        extra_kwargs = {"status": {"required": True}}
 
 
 class OpportunityFilter(django_filters.FilterSet):

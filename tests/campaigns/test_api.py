@@ -121,6 +121,19 @@ def test_opportunities_are_upserted_by_crm_id(persona: Persona) -> None:
     assert persona("Executive").post("/api/opportunities/", deal, format="json").status_code == 403
 
 
+def test_a_deal_without_a_status_is_refused_by_field_and_nothing_is_written(
+    persona: Persona,
+) -> None:
+    """Issue 18: it answered 500. A status is required, so an upsert never turns a
+    won deal back to open because a caller left it out."""
+    marketer = persona("Marketer")
+    deal = {"external_id": "006S", "name": "No status", "amount": "10", "opened_on": "2026-03-01"}
+    refused = marketer.post("/api/opportunities/", deal, format="json")
+    assert refused.status_code == 400
+    assert refused.json() == {"status": ["This field is required."]}
+    assert not Opportunity.objects.exists()
+
+
 def test_a_deal_without_an_account_through_the_api(persona: Persona) -> None:
     """Posted without an account (or with null), stored unassigned, listed
     with a null account, and found by `?has_account=false`; it can be assigned later."""

@@ -78,6 +78,40 @@ def test_score_filters_and_orderings_need_a_segment(api: APIClient) -> None:
     assert api.get("/api/accounts/?stage=engaged").status_code == 400
 
 
+@pytest.mark.parametrize(
+    "ordering", ["name,-score_change_30d", "-score,name", "name, score_change_7d"]
+)
+def test_a_combined_ordering_with_a_score_needs_a_segment_too(
+    api: APIClient, ordering: str
+) -> None:
+    """Issue 18: a combination once answered 500 (the unscored list has no score)."""
+    AccountFactory.create(name="Alpha")
+    answer = api.get("/api/accounts/", {"ordering": ordering})
+    assert answer.status_code == 400
+    assert answer.json() == {"ordering": "ordering by score needs ?segment=<id>"}
+
+
+def test_every_combination_of_the_documented_orderings_works_and_others_are_refused(
+    api: APIClient, segment: ICPSegment
+) -> None:
+    scored_account(segment, "Bravo", 1)  # 30 points: score 45
+    scored_account(segment, "Alpha", 1)
+    scored_account(segment, "Charlie", 0)
+    scores_recompute(segment_id=segment.pk)
+    keys = ["name", "score", "score_change_7d", "score_change_30d"]
+    for first in keys:
+        for second in keys:
+            for sign in ("", "-"):
+                ordering = f"{sign}{first},{second}"
+                answer = api.get(f"/api/accounts/?segment={segment.pk}&ordering={ordering}")
+                assert answer.status_code == 200, (ordering, answer.content)
+    # By score (highest first), then by name: Alpha and Bravo tie at 45.
+    body = api.get(f"/api/accounts/?segment={segment.pk}&ordering=-score,name").json()
+    assert [r["name"] for r in body["results"]] == ["Alpha", "Bravo", "Charlie"]
+    for bad in ("bogus", "name,bogus", "-", "name;drop"):
+        assert api.get(f"/api/accounts/?ordering={bad}").status_code == 400, bad
+
+
 def test_score_change_over_7_and_30_days_comes_from_snapshots(
     api: APIClient, segment: ICPSegment
 ) -> None:

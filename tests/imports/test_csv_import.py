@@ -316,3 +316,62 @@ def test_the_upload_endpoint_imports_for_a_marketer_and_forbids_others() -> None
                                      "reason": "'not a domain' is not a web domain"}]  # fmt: skip
     assert upload(rep, "spend", "Program,Date,Cost\nx,2026-01-01,1\n").status_code == 403
     assert upload(marketer, "widgets", "a\n1\n").status_code == 404
+
+
+# --- Malformed files (issue 18): reported, nothing half-written ---------------------
+
+
+def test_a_row_with_a_value_outside_every_column_is_a_row_error() -> None:
+    data = (
+        "name,domain\nAlpha,alpha.example\nBravo,bravo.example,stray\nCharlie,charlie.example,,\n"
+    )
+    with pytest.raises(ImportRejected) as caught:
+        csv_import(kind="accounts", data=data)
+    (error,) = caught.value.result.errors
+    assert (error.row, error.column, error.value) == (3, "", "stray")
+    assert (
+        error.reason == "has 3 cells but the header has 2 columns: a value is outside every column"
+    )
+    # Empty trailing cells (Charlie's, as spreadsheets write them) are no error.
+    assert not Account.objects.exists()
+
+
+def test_a_short_row_reads_its_missing_cells_as_blank() -> None:
+    result = csv_import(kind="accounts", data="name,domain,industry\nAlpha,alpha.example\n")
+    assert (result.created, result.rejected) == (1, [])
+    assert Account.objects.get().industry == ""
+
+
+def test_an_unbalanced_quote_refuses_the_file_naming_the_row() -> None:
+    data = 'name,domain\nAlpha,alpha.example\n"Bravo,bravo.example\nCharlie,charlie.example\n'
+    with pytest.raises(FileRefused, match=r"^row 3: a quoted value starts in this row and its "
+                       r"closing quote is never found \(an unbalanced quote\)"):  # fmt: skip
+        csv_import(kind="accounts", data=data)
+    assert not Account.objects.exists()
+
+
+def test_the_api_answers_both_as_400_naming_the_row(marketer: APIClient) -> None:
+    ragged = SimpleUploadedFile("a.csv", b"name,domain\nAlpha,alpha.example,stray\n")
+    answer = marketer.post("/api/imports/accounts/", {"file": ragged}, format="multipart")
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["row"] == 2
+    quoted = SimpleUploadedFile("b.csv", b'name,domain\n"Alpha,alpha.example\n')
+    answer = marketer.post("/api/imports/accounts/", {"file": quoted}, format="multipart")
+    assert answer.status_code == 400
+    assert answer.json()["message"].startswith("row 2: a quoted value starts in this row")
+
+
+@pytest.mark.parametrize(
+    "when", ["9999-12-31T23:59:59-01:00", "9999-12-31", "3000-01-01", "1899-12-31T10:00:00"]
+)
+def test_an_activity_dated_outside_the_products_range_is_a_row_error(when: str) -> None:
+    """Issue 18: year 10000 (9999 late on the 31st, west of UTC) was stored, after
+    which the account's pages answered 500."""
+    AccountFactory.create(domain="alpha.example")
+    data = f"email,type,occurred_at\nann@alpha.example,page_view,{when}\n"
+    with pytest.raises(ImportRejected) as caught:
+        csv_import(kind="activities", data=data)
+    (error,) = caught.value.result.errors
+    assert (error.row, error.column, error.value) == (2, "occurred_at", when)
+    assert error.reason == "is out of range (dates from 1900-01-01 to 2999-12-31)"
+    assert not Activity.objects.exists()
