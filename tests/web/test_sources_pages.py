@@ -461,4 +461,10 @@ def test_the_python_snippet_sends_through_segments_library(live_server: Any) -> 
         analytics.default_client.shutdown()
     finally:
         analytics.write_key, analytics.host, analytics.default_client = saved
+        # The library keeps its HTTP connection alive in a module-wide session:
+        # close it, or the live server's request thread outlives the test and
+        # closes the shared SQLite connection from the wrong thread at exit.
+        from segment.analytics import request as segment_request
+
+        segment_request._session.close()
     assert activity_count(issued.source.pk) == 1
