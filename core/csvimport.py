@@ -347,9 +347,10 @@ _DATE_FORMATS = (
 )
 
 
-# The product's range of dates. Python reads no year past 9999, and a time
-# near its end moved to UTC lands in year 10000, which PostgreSQL stores and
-# no page can read back (issue 18): a date outside this range is a row error.
+# The product's range of calendar dates (a deal's, a spend line's): a date
+# like 9999-12-31 is a typo or a placeholder, and the date arithmetic of the
+# reports (a close date plus a window) would leave Python's calendar (issue
+# 18). Activity times follow the tracking API's policy instead (`timestamp`).
 DATE_MIN = dt.date(1900, 1, 1)
 DATE_MAX = dt.date(2999, 12, 31)
 _OUT_OF_RANGE = f"is out of range (dates from {DATE_MIN} to {DATE_MAX})"
@@ -392,11 +393,10 @@ def timestamp(value: str) -> dt.datetime:
             except ValueError:
                 continue
         else:
-            parsed = dt.datetime.combine(date(value), dt.time())
-    # The date as written (9999-12-31T23:59-01:00 cannot even be moved to UTC):
-    # within the range, its UTC time is at most a day off, still readable.
-    if not DATE_MIN <= parsed.date() <= DATE_MAX:
-        raise ValueError(_OUT_OF_RANGE)
+            parsed = dt.datetime.combine(_date_read(value), dt.time())
+    # No range here: an activity's time is settled by the tracking API's policy
+    # (engagement.tracking.activity_time: a time ahead is stored at receipt, one
+    # before 1970 refused), which the activities import applies.
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
