@@ -360,3 +360,24 @@ class AccountFollow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} follows {self.account_id}"
+
+
+class LoginFailure(models.Model):
+    """A failed sign-in: who was tried, from where, when. The record of failures
+    issue 18 asks for, and what the login throttle counts
+    (accounts/login_throttle.py)."""
+
+    username = models.CharField(max_length=150)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # Failures for one account in the last window: the throttle's first count.
+            models.Index(fields=["username", "at"], name="login_failure_user_idx"),
+            # Failures from one address in the last window: its second count.
+            models.Index(fields=["address", "at"], name="login_failure_address_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address} at {self.at:%Y-%m-%d %H:%M:%S}"
