@@ -3,8 +3,9 @@ from typing import Any
 from django.contrib import admin
 from django.db import transaction
 from django.http import HttpRequest
+from rest_framework.authtoken.models import TokenProxy
 
-from accounts.models import Account, Contact, ICPSegment, JunkRule, Opportunity
+from accounts.models import Account, ApiToken, Contact, ICPSegment, JunkRule, Opportunity
 from accounts.tasks import segment_refresh_task
 from core.admin_dates import CalendarEndDateHierarchy
 
@@ -91,3 +92,19 @@ class JunkRuleAdmin(admin.ModelAdmin):
     list_display = ["kind", "value", "created_at"]
     list_filter = ["kind"]
     search_fields = ["value"]
+
+
+# API tokens: listed and revoked here; made with `manage.py api_token_create`,
+# which shows the key once. DRF's plain-text token admin is not used.
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "user", "name", "created_at"]
+    readonly_fields = ["user", "name", "prefix", "key_hash", "created_at"]
+    search_fields = ["user__username", "name", "prefix"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)

@@ -360,3 +360,42 @@ class AccountFollow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} follows {self.account_id}"
+
+
+class LoginFailure(models.Model):
+    """A failed sign-in: who was tried, from where, when. The record of failures
+    issue 18 asks for, and what the login throttle counts
+    (accounts/login_throttle.py)."""
+
+    username = models.CharField(max_length=150)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # Failures for one account in the last window: the throttle's first count.
+            models.Index(fields=["username", "at"], name="login_failure_user_idx"),
+            # Failures from one address in the last window: its second count.
+            models.Index(fields=["address", "at"], name="login_failure_address_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class ApiToken(models.Model):
+    """An API token, stored hashed (issue 18: tokens were kept in plain text).
+    The key is shown once, when it is made (`manage.py api_token_create`);
+    only its SHA-256 and its first characters (to tell tokens apart) are kept."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    # Looked up on every API request with a token: unique, so indexed.
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or 'no name'})"

@@ -192,6 +192,10 @@ TRACKING_MAX_CALL_BYTES = env.integer("TRACKING_MAX_CALL_BYTES", default=32 * 10
 TRACKING_MAX_REQUEST_BYTES = env.integer(
     "TRACKING_MAX_REQUEST_BYTES", default=500 * 1024, minimum=1
 )
+# Calls in one /v1/batch. Segment's and RudderStack's libraries send at most a
+# few hundred (analytics-python 100); 300 KB of `{}` held 100,000 calls, each
+# a dead letter written while a web thread waited (issue 18).
+TRACKING_MAX_BATCH_CALLS = env.integer("TRACKING_MAX_BATCH_CALLS", default=1000, minimum=1)
 # Glob patterns over page paths that count as pricing-page views.
 TRACKING_PRICING_PATTERNS = env.strings(
     "TRACKING_PRICING_PATTERNS", default=["*/pricing", "*/pricing/*", "*/plans", "*/plans/*"]
@@ -259,7 +263,8 @@ LOGOUT_REDIRECT_URL = "web:login"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        # Tokens stored hashed, shown once (accounts/api_tokens.py).
+        "accounts.api_tokens.HashedTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

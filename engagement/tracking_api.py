@@ -135,6 +135,16 @@ def _handle(request: HttpRequest, kind: str) -> HttpResponse:
     if source_rate_limit_hit(source_id=source.pk, limit=source.rate_limit_per_second):
         return error(429, "rate_limited", "too many requests for this source", Retry_After="1")
 
+    calls_sent = payload.get("batch") if kind == BATCH else None
+    if isinstance(calls_sent, list) and len(calls_sent) > settings.TRACKING_MAX_BATCH_CALLS:
+        # Refused whole, before anything is parsed or stored: nothing to retry
+        # in part, and no dead letter per call.
+        return error(
+            413,
+            "too_many_calls",
+            f"a batch holds at most {settings.TRACKING_MAX_BATCH_CALLS:,} calls and this one "
+            f"has {len(calls_sent):,}: send them in smaller batches",
+        )
     try:
         parsed = calls_parse(
             payload,

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.urls.resolvers import URLPattern, URLResolver
 
+from accounts.login_forms import ThrottledAuthenticationForm
 from web import (
     account_page,
     campaigns_pages,
@@ -23,7 +24,13 @@ app_name = "web"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.HomeView.as_view(), name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=ThrottledAuthenticationForm
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("my-accounts/", views.MyAccountsView.as_view(), name="my-accounts"),
     path("my-accounts/export.csv", views.MyAccountsCsvView.as_view(), name="my-accounts-csv"),

@@ -5,9 +5,9 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.api_tokens import api_token_create
 from tests.factories import AccountFactory, ContactFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,9 +27,9 @@ def test_the_api_needs_authentication() -> None:
 def test_the_api_accepts_a_token(rep: Any) -> None:
     AccountFactory.create(name="Northwind", tier=1)
     AccountFactory.create(name="Contoso", tier=3)
-    token = Token.objects.create(user=rep)
+    _, key = api_token_create(user_id=rep.pk)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     response = api.get("/api/accounts/?tier=1")
     assert response.status_code == 200
     assert [row["name"] for row in response.json()["results"]] == ["Northwind"]

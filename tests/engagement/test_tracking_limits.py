@@ -383,3 +383,36 @@ def test_an_unexpected_failure_of_tracking_is_a_503_with_retry_after(
     assert response["Retry-After"] == "5"
     assert orjson.loads(response.content)["code"] == "unavailable"
     assert Activity.objects.count() == 0
+
+
+# --- Calls per batch (issue 18) ------------------------------------------------------
+
+
+@override_settings(TRACKING_MAX_BATCH_CALLS=3)
+def test_a_batch_over_the_call_limit_is_refused_whole_and_writes_nothing(
+    client: Client, issued: IssuedSource
+) -> None:
+    over = post(client, "/v1/batch", {"batch": [{}, {}, {}, {}]}, issued.write_key)
+    assert over.status_code == 413
+    assert over.json() == {
+        "success": False,
+        "code": "too_many_calls",
+        "message": "a batch holds at most 3 calls and this one has 4: send them in smaller batches",
+    }
+    assert not Activity.objects.exists() and not RejectedCall.objects.exists()
+    at_limit = [track(f"m-{n}") for n in range(3)]
+    answer = post(client, "/v1/batch", {"batch": at_limit}, issued.write_key)
+    assert answer.status_code == 200, answer.content
+    assert Activity.objects.count() == 3
+
+
+def test_the_default_limit_refuses_100000_empty_calls_without_a_dead_letter(
+    client: Client, issued: IssuedSource
+) -> None:
+    """The probe's batch: 300 KB of `{}`, once 100,000 dead-letter rows (21 MB)."""
+    body = b'{"batch":[' + b",".join([b"{}"] * 100_000) + b"]}"
+    assert len(body) < settings.TRACKING_MAX_REQUEST_BYTES
+    answer = post(client, "/v1/batch", body, issued.write_key)
+    assert answer.status_code == 413
+    assert answer.json()["message"].startswith("a batch holds at most 1,000 calls")
+    assert not RejectedCall.objects.exists()
