@@ -83,13 +83,22 @@ def source_rate_limit_hit(*, source_id: int, limit: int | None) -> bool:
         return False
 
 
+# A window's counter outlives its second a little, then the cache drops it.
+WINDOW_TTL_SECONDS = 2
+
+
+def _window() -> int:
+    """The current one-second window (a function, so a test can hold it still)."""
+    return int(time.time())
+
+
 def _counted_over(*, source_id: int, per_second: int) -> bool:
-    key = f"tracking-rate:{source_id}:{int(time.time())}"
-    if cache.add(key, 1, timeout=2):
+    key = f"tracking-rate:{source_id}:{_window()}"
+    if cache.add(key, 1, timeout=WINDOW_TTL_SECONDS):
         return per_second < 1
     try:
         count = cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=2)
+        cache.add(key, 1, timeout=WINDOW_TTL_SECONDS)
         return False
     return count > per_second
