@@ -29,6 +29,7 @@ from engagement.models import EngagementSnapshot, ScoringModel
 from tests.campaigns import scenario
 from tests.factories import AccountFactory, CampaignTargetFactory, ProgramFactory, UserFactory
 from tests.lift_by_hand import welch
+from tests.web.report_cells import cells
 from web.campaignreport_pages import campaign_report_section
 from web.report_period import report_period
 
@@ -39,17 +40,6 @@ PERIOD = f"start={scenario.START.isoformat()}&end={scenario.END.isoformat()}"
 
 
 # --- Helpers ----------------------------------------------------------------------
-
-
-def cells(html: str, table_id: str) -> dict[tuple[str, str], str]:
-    """(row key, figure key) -> the cell's text, tags stripped, of one report table."""
-    table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', html, re.S)
-    assert table, f"no table {table_id}"
-    found = {}
-    for row, body in re.findall(r'<tr data-row="([^"]+)"[^>]*>(.*?)</tr>', table.group(0), re.S):
-        for key, cell in re.findall(r'<td[^>]*data-figure="([^"]+)">(.*?)</td>', body, re.S):
-            found[(row, key)] = " ".join(re.sub(r"<[^>]+>", "", cell).split())
-    return found
 
 
 def csv_table(client: Client, table_id: str, query: str = PERIOD) -> dict[str, dict[str, str]]:

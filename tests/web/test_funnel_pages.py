@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -20,24 +19,12 @@ from django.test import Client
 from accounts.models import ICPSegment, SegmentMembership
 from tests.campaigns import scenario
 from tests.factories import ICPSegmentFactory, OpportunityFactory, UserFactory
+from tests.web.report_cells import cells
 
 pytestmark = pytest.mark.django_db
 
 PERIOD = "start=2026-01-01&end=2026-03-31"
 URL = f"/reports/funnel/?{PERIOD}"
-
-
-def cells(html: str, table_id: str) -> dict[tuple[str, str], str]:
-    """(row key, figure key) -> the cell's text, tags stripped, of one report table."""
-    table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', html, re.S)
-    assert table, f"no table {table_id}"
-    found = {}
-    for row, body in re.findall(r'<tr data-row="([^"]+)"[^>]*>(.*?)</tr>', table.group(0), re.S):
-        for key, cell in re.findall(
-            r'<td class="num" data-figure="([^"]+)">(.*?)</td>', body, re.S
-        ):
-            found[(row, key)] = " ".join(re.sub(r"<[^>]+>", "", cell).split())
-    return found
 
 
 def csv_table(client: Client, table_id: str, query: str = PERIOD) -> list[dict[str, str]]:

@@ -33,24 +33,12 @@ from tests.factories import (
     UserFactory,
 )
 from tests.lift_by_hand import t_quantile_975, welch
+from tests.web.report_cells import cells
 
 pytestmark = pytest.mark.django_db
 
 
 # --- Helpers ----------------------------------------------------------------------
-
-
-def cells(html: str, table_id: str) -> dict[tuple[str, str], str]:
-    """(row key, figure key) -> the cell's text, tags stripped, of one report table."""
-    table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', html, re.S)
-    assert table, f"no table {table_id}"
-    found = {}
-    for row, body in re.findall(r'<tr data-row="([^"]+)"[^>]*>(.*?)</tr>', table.group(0), re.S):
-        for key, cell in re.findall(
-            r'<td class="num" data-figure="([^"]+)">(.*?)</td>', body, re.S
-        ):
-            found[(row, key)] = " ".join(re.sub(r"<[^>]+>", "", cell).split())
-    return found
 
 
 def cents(value: Any) -> str:
