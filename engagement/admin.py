@@ -128,10 +128,10 @@ class AlertAdmin(admin.ModelAdmin):
 
 @admin.register(RejectedCall)
 class RejectedCallAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "source", "message_id", "reason"]
+    list_display = ["received_at", "source", "message_id", "reason", "repeats"]
     list_filter = ["source"]
     search_fields = ["message_id", "reason"]
-    readonly_fields = ["source", "message_id", "reason", "payload", "received_at"]
+    readonly_fields = ["source", "message_id", "reason", "payload", "repeats", "received_at"]
 
 
 @admin.register(EventTypeMapping)

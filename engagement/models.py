@@ -447,12 +447,18 @@ class RejectedCall(models.Model):
     """A refused tracking call, kept whole so nothing sent is silently dropped.
 
     Marketers see these in the admin, fix the sender, and can replay them.
+    Identical calls that one request repeats (same body, so same message id,
+    refused for the same reason) are one row with their number in `repeats`:
+    kept whole all the same, without a row per copy.
     """
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="rejected_calls")
     message_id = models.CharField(max_length=200, blank=True)
     reason = models.CharField(max_length=500)
     payload = models.JSONField()
+    repeats = models.PositiveIntegerField(
+        default=1, help_text="How many identical calls of one request this row stands for."
+    )
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

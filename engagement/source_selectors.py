@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -45,10 +45,11 @@ def traffic_periods(*, now: dt.datetime) -> TrafficPeriods:
     )
 
 
-def _count_per_source(rows: QuerySet) -> Coalesce:
-    """COUNT(*) of `rows` (already narrowed to OuterRef('pk')) as a subquery; 0
-    when there are none (the grouped subquery returns no row then)."""
-    counted = rows.order_by().values("source").annotate(n=Count("pk")).values("n")
+def _count_per_source(rows: QuerySet, *, count: Count | Sum | None = None) -> Coalesce:
+    """COUNT(*) of `rows` (already narrowed to OuterRef('pk')) as a subquery, or
+    the aggregate `count`; 0 when there are none (the grouped subquery returns no
+    row then)."""
+    counted = rows.order_by().values("source").annotate(n=count or Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
@@ -64,7 +65,10 @@ def sources_with_traffic(*, now: dt.datetime, source_id: int | None = None) -> Q
         received_today=_count_per_source(activity.filter(received_at__gte=periods.today_start)),
         received_week=_count_per_source(activity.filter(received_at__gte=periods.week_start)),
         last_received_at=Subquery(activity.order_by("-received_at").values("received_at")[:1]),
-        refused_week=_count_per_source(refused.filter(received_at__gte=periods.week_start)),
+        # A dead letter stands for `repeats` identical calls (RejectedCall).
+        refused_week=_count_per_source(
+            refused.filter(received_at__gte=periods.week_start), count=Sum("repeats")
+        ),
     ).order_by("-is_active", "name")
 
 
@@ -103,7 +107,7 @@ def refused_call_reasons(*, source_id: int) -> list[tuple[str, int]]:
     rows = (
         RejectedCall.objects.filter(source_id=source_id)
         .values("reason")
-        .annotate(n=Count("pk"))
+        .annotate(n=Sum("repeats"))
         .order_by("-n", "reason")[:REASON_SUGGESTIONS]
     )
     return [(row["reason"], row["n"]) for row in rows]

@@ -4,6 +4,7 @@ people. On PostgreSQL the common batch goes through `tracking_postgresql`."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -104,17 +105,7 @@ def tracking_calls_store(
             transaction.on_commit(scores_rollup_schedule, robust=True)
         if rejections:
             RejectedCall.objects.bulk_create(
-                [
-                    RejectedCall(
-                        source_id=source_id,
-                        message_id=nul_escaped(r.message_id)[:200],
-                        reason=nul_escaped(r.reason)[:500],
-                        payload=nul_escaped(
-                            r.payload if isinstance(r.payload, dict) else {"value": r.payload}
-                        ),
-                    )
-                    for r in rejections
-                ]
+                dead_letters(source_id=source_id, rejections=rejections)
             )
     return StoreResult(
         activities=stored,
@@ -122,6 +113,31 @@ def tracking_calls_store(
         duplicates=duplicates,
         rejected=rejections,
     )
+
+
+def dead_letters(*, source_id: int, rejections: Sequence[Rejection]) -> list[RejectedCall]:
+    """The rows that keep a request's refused calls: one per distinct call, with
+    `repeats` counting its copies, so that a batch of a thousand `{}` is one row,
+    not a thousand (each call is still kept whole: the copies are identical)."""
+    rows: dict[tuple[str, str, str], RejectedCall] = {}
+    for rejection in rejections:
+        payload = nul_escaped(
+            rejection.payload
+            if isinstance(rejection.payload, dict)
+            else {"value": rejection.payload}
+        )
+        message_id = nul_escaped(rejection.message_id)[:200]
+        reason = nul_escaped(rejection.reason)[:500]
+        # The body as canonical text: equal calls give equal text, key order aside.
+        body = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+        row = rows.get((reason, message_id, body))
+        if row is None:
+            rows[(reason, message_id, body)] = RejectedCall(
+                source_id=source_id, message_id=message_id, reason=reason, payload=payload
+            )
+        else:
+            row.repeats += 1
+    return list(rows.values())
 
 
 def _identity_calls_apply(*, source_id: int, calls: Sequence[TrackingCall]) -> None:

@@ -416,3 +416,32 @@ def test_the_default_limit_refuses_100000_empty_calls_without_a_dead_letter(
     assert answer.status_code == 413
     assert answer.json()["message"].startswith("a batch holds at most 1,000 calls")
     assert not RejectedCall.objects.exists()
+
+
+def test_a_batch_of_identical_refused_calls_is_one_dead_letter_that_counts_them(
+    client: Client, issued: IssuedSource
+) -> None:
+    """1,000 `{}` (the limit) once wrote 1,000 rows; now one, with repeats=1,000,
+    and the calls that differ are still kept one row each."""
+    calls: list[Any] = [{}] * 998 + [{"type": "track", "messageId": "x"}, {"b": 1, "a": 2}]
+    answer = post(client, "/v1/batch", {"batch": calls}, issued.write_key)
+    assert answer.status_code == 200, answer.content
+    assert len(answer.json()["refused"]) == 1_000  # the sender still hears of every call
+    rows = sorted(RejectedCall.objects.values_list("payload", "repeats"), key=lambda r: -r[1])
+    assert rows[0] == ({}, 998)
+    assert sorted(rows[1:], key=repr) == sorted(
+        [({"type": "track", "messageId": "x"}, 1), ({"b": 1, "a": 2}, 1)], key=repr
+    )
+    # The same body with its keys in another order is the same call.
+    again = post(
+        client, "/v1/batch", {"batch": [{"a": 2, "b": 1}, {"b": 1, "a": 2}]}, issued.write_key
+    )
+    assert again.status_code == 200
+    assert (
+        RejectedCall.objects.filter(payload={"a": 2, "b": 1})
+        .values_list("repeats", flat=True)
+        .order_by("pk")
+        .last()
+        == 2
+    )
+    assert sum(RejectedCall.objects.values_list("repeats", flat=True)) == 1_002

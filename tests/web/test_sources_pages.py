@@ -468,3 +468,24 @@ def test_the_python_snippet_sends_through_segments_library(live_server: Any) -> 
 
         segment_request._session.close()
     assert activity_count(issued.source.pk) == 1
+
+
+def test_a_dead_letter_standing_for_repeated_calls_counts_each_call(
+    client: Client, marketer: Any, new_york_wednesday: None
+) -> None:
+    """One row with repeats=40 is 40 refused calls this week, in the reason
+    suggestions, and says so beside its reason."""
+    site = SourceFactory.create(name="Website")
+    repeated = _refused(site, dt.datetime(2026, 11, 24, 12, 0, tzinfo=UTC), "messageId is missing")
+    RejectedCall.objects.filter(pk=repeated.pk).update(repeats=40)
+    _refused(site, dt.datetime(2026, 11, 24, 13, 0, tzinfo=UTC), "a track call needs an event name")
+    client.force_login(marketer)
+    listing = client.get("/sources/")
+    assert {s.name: s.refused_week for s in listing.context["sources"]} == {"Website": 41}
+    detail = client.get(f"/sources/{site.pk}/")
+    assert detail.context["reasons"] == [
+        ("messageId is missing", 40),
+        ("a track call needs an event name", 1),
+    ]
+    html = detail.content.decode()
+    assert html.count("identical</span>") == 1 and "\u00d7 40 identical" in html
