@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck install install-dev worker beat constraints clean
+.PHONY: run test lint typecheck audit install install-dev worker beat constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	@# bandit's findings and figures go to stdout. Its log (stderr) is shown only when it fails:
+	@# it also warns "nosec encountered ... no failed test" for every nosec on a
+	@# statement that spans lines, noise of its own.
+	$(BIN)/bandit -c pyproject.toml -r . 2>$(VENV)/bandit.log \
+		|| { grep -v 'nosec encountered' $(VENV)/bandit.log; exit 1; }
+
+# pip-audit on the installed dependencies (needs PyPI's JSON API; docs/security.md).
+audit: install-dev
+	.ci/audit-dependencies
 
 typecheck: install-dev
 	$(BIN)/mypy .

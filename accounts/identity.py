@@ -202,7 +202,7 @@ def contacts_for_user_ids(*, user_ids: set[str]) -> dict[str, ContactRef]:
     # more than the query itself (docs/benchmarks.md).
     wanted = sorted(user_ids)
     sql = (
-        "SELECT external_id, id, account_id, is_junk, junk_reason FROM accounts_contact "  # noqa: S608
+        "SELECT external_id, id, account_id, is_junk, junk_reason FROM accounts_contact "  # noqa: S608  # nosec B608
         f"WHERE external_id IN ({', '.join(['%s'] * len(wanted))})"
     )
 
@@ -260,7 +260,7 @@ def bare_contacts_insert_sql() -> str:
     defaults = postgresql_operations.compose_sql(", ".join(["%s"] * len(values)), values)
     defaults = defaults.replace("%", "%%")  # the statement is interpolated again
     return (
-        f"INSERT INTO accounts_contact (external_id, created_at, updated_at, {', '.join(columns)}) "  # noqa: S608 - model column names and quoted defaults
+        f"INSERT INTO accounts_contact (external_id, created_at, updated_at, {', '.join(columns)}) "  # noqa: S608 - model column names and quoted defaults  # nosec B608
         f"SELECT wanted.external_id, now(), now(), {defaults} "
         "FROM unnest(%s::varchar[]) AS wanted (external_id) "
         "LEFT JOIN LATERAL (SELECT 1 AS found FROM accounts_contact AS known "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
+import subprocess  # nosec B404
 import sys
 import tempfile
 import time
@@ -131,7 +131,7 @@ def gunicorn_serving(
         "--no-control-socket",
     ]
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments  # nosec B603
             command,
             cwd=settings.BASE_DIR,
             env=dict(environment),

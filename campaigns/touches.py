@@ -67,7 +67,7 @@ def _upsert_sql(pairs_where: str) -> str:
             first_touch_at = excluded.first_touch_at,
             last_touch_at = excluded.last_touch_at,
             touch_count = excluded.touch_count
-    """  # noqa: S608 - table names from model metadata; values are bound parameters
+    """  # noqa: S608 - table names from model metadata; values are bound parameters  # nosec B608
 
 
 def _stale_delete_sql(pairs_where: str) -> str:
@@ -83,7 +83,7 @@ def _stale_delete_sql(pairs_where: str) -> str:
             WHERE p.id = {_TOUCH}.program_id AND a.account_id = {_TOUCH}.account_id
               AND {_COUNTS}
         )
-    """  # noqa: S608
+    """  # noqa: S608  # nosec B608
 
 
 def _pairs_refresh(pairs_where: str, params: Sequence[Any]) -> int:
@@ -156,7 +156,7 @@ def touches_recompute() -> int:
                 WHERE p.id = {_TOUCH}.program_id AND a.account_id = {_TOUCH}.account_id
                   AND {_COUNTS}
             )
-            """  # noqa: S608
+            """  # noqa: S608  # nosec B608
         )
     return _pairs_refresh("1 = 1", [])
 

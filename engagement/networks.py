@@ -64,4 +64,4 @@ def innermost_range_domain_sql(key: str) -> str:
         WHERE ip_range.first_address <= {key} AND ip_range.last_address >= {key}
         ORDER BY ip_range.first_address DESC, ip_range.last_address ASC
         LIMIT 1
-    )"""  # noqa: S608 - `key` is an SQL expression of ours, never a value
+    )"""  # noqa: S608 - `key` is an SQL expression of ours, never a value  # nosec B608

@@ -106,7 +106,7 @@ FROM (
     FROM ({{keys}}) AS keys
 ) AS held
 JOIN accounts_account AS account ON account.domain = held.domain
-"""  # noqa: S608 - constant text of ours; the keys are a parameter
+"""  # noqa: S608 - constant text of ours; the keys are a parameter  # nosec B608
 # The JSON array of keys as a one-column table.
 _ADDRESS_KEYS_FROM_JSON = {
     "postgresql": "SELECT value AS address_key FROM json_array_elements_text(%s::json)",

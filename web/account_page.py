@@ -65,7 +65,7 @@ def _trend_chart(standing: SegmentStanding, points: list[tuple[dt.date, int | No
         thresholds.append(Threshold("engaged", standing.engaged_min))
     if standing.qualified_min is not None:
         thresholds.append(Threshold("qualified", standing.qualified_min))
-    return mark_safe(  # noqa: S308 - web.charts escapes every text it writes
+    return mark_safe(  # noqa: S308 - web.charts escapes every text it writes  # nosec B308 B703
         date_line_chart(
             chart_id=f"trend-{standing.segment_id}",
             title=f"Score in {standing.segment_name}, last {len(points)} days",

@@ -258,7 +258,7 @@ def lift_intervals(rows: Sequence[Row]) -> list[tuple[Row, Interval]]:
 
 
 def lift_chart(*, chart_id: str, subject: str, drawn: Sequence[tuple[Row, Interval]]) -> SafeString:
-    return mark_safe(  # noqa: S308 - web.charts escapes every text it writes
+    return mark_safe(  # noqa: S308 - web.charts escapes every text it writes  # nosec B308 B703
         interval_chart(
             chart_id=chart_id,
             title=f"Lift with its 95% interval, per {subject}",
@@ -309,7 +309,7 @@ def scatter(rows: Hierarchy) -> tuple[Table, list[ScatterPoint]]:
 
 
 def scatter_svg(points: Sequence[ScatterPoint]) -> SafeString:
-    return mark_safe(  # noqa: S308 - web.charts escapes every text it writes
+    return mark_safe(  # noqa: S308 - web.charts escapes every text it writes  # nosec B308 B703
         scatter_chart(
             chart_id="spend-pipeline-scatter",
             title="Spend against attributed pipeline per program, sized by lift",

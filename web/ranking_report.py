@@ -130,7 +130,7 @@ def metric_chart(review: RunReview) -> str:
         )
         for row in review.ranked
     ]
-    return mark_safe(  # noqa: S308 - web.charts escapes every text it writes
+    return mark_safe(  # noqa: S308 - web.charts escapes every text it writes  # nosec B308 B703
         bar_chart(
             chart_id=f"ranking-{review.run.pk}",
             title=f"{review.metric_label}, by program in rank order",

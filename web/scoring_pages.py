@@ -69,7 +69,7 @@ def _current_or_404(segment_id: int) -> ScoringModel:
 
 def _histogram_chart(preview: scoring_services.ScoringPreview) -> str:
     labels = histogram_labels()
-    return mark_safe(  # noqa: S308 - web.charts escapes every text it draws
+    return mark_safe(  # noqa: S308 - web.charts escapes every text it draws  # nosec B308 B703
         bar_chart(
             chart_id="score-distribution",
             title="Accounts by score, before and after",

@@ -59,7 +59,7 @@ def copy_same_rows(*, from_source_id: int, to_source_id: int) -> float:
     another source, committed (timed)."""
     # Integers and constant column names only.
     dump = (
-        f"COPY (SELECT {int(to_source_id)}, {COPY_COLUMNS} FROM engagement_activity "  # noqa: S608
+        f"COPY (SELECT {int(to_source_id)}, {COPY_COLUMNS} FROM engagement_activity "  # noqa: S608  # nosec B608
         f"WHERE source_id = {int(from_source_id)} ORDER BY id) TO STDOUT"
     )
     with tempfile.TemporaryFile() as rows:

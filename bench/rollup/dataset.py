@@ -293,7 +293,7 @@ def dataset_seed(
     with tqdm(total=accounts, unit="account", desc="seeding accounts", **bar_options) as bar:
         copy_lines(Account._meta.db_table, ACCOUNT_COLUMNS, _accounts_lines(rng, accounts), bar)
     account_ids = _ids(
-        f"SELECT id FROM {Account._meta.db_table} WHERE domain LIKE %s ORDER BY domain",  # noqa: S608
+        f"SELECT id FROM {Account._meta.db_table} WHERE domain LIKE %s ORDER BY domain",  # noqa: S608  # nosec B608
         [f"%{DOMAIN_SUFFIX}"],
     )
     popularity = [min(rng.paretovariate(1.1), 500.0) for _ in account_ids]
@@ -317,7 +317,7 @@ def dataset_seed(
     contact_rows: list[tuple[int, int | None, str]] = []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, account_id, email FROM {Contact._meta.db_table} "  # noqa: S608
+            f"SELECT id, account_id, email FROM {Contact._meta.db_table} "  # noqa: S608  # nosec B608
             "WHERE email LIKE %s ORDER BY email",
             [f"%{DOMAIN_SUFFIX}"],
         )

@@ -58,9 +58,9 @@ def _claim(batch_id: int) -> int:
             UPDATE {table} SET rollup_batch = %s WHERE id IN (
                 SELECT id FROM {table} WHERE rollup_batch IS NULL FOR UPDATE SKIP LOCKED
             )
-        """  # noqa: S608 - table names are ours; every value is a parameter
+        """  # noqa: S608 - table names are ours; every value is a parameter  # nosec B608
     else:
-        sql = f"UPDATE {table} SET rollup_batch = %s WHERE rollup_batch IS NULL"  # noqa: S608
+        sql = f"UPDATE {table} SET rollup_batch = %s WHERE rollup_batch IS NULL"  # noqa: S608  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql, [batch_id])
         return int(cursor.rowcount)
@@ -77,7 +77,7 @@ def _segments_share_locked() -> list[tuple[int, dt.datetime]]:
         JOIN {ScoringModel._meta.db_table} s ON s.segment_id = c.segment_id AND s.is_current
         WHERE c.landmark IS NOT NULL
         ORDER BY c.segment_id{lock}
-    """  # noqa: S608 - table names are ours
+    """  # noqa: S608 - table names are ours  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql)
         rows = cursor.fetchall()
@@ -108,7 +108,7 @@ def _accounts_lock(
         )
         ORDER BY m.account_id
         ON CONFLICT (account_id, segment_id) DO UPDATE SET computed_at = {table}.computed_at
-    """  # noqa: S608 - table names are ours; every value is a parameter
+    """  # noqa: S608 - table names are ours; every value is a parameter  # nosec B608
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(

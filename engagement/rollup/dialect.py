@@ -85,6 +85,6 @@ def json_rows_source(columns: Sequence[tuple[str, str]]) -> str:
     column per (name, PostgreSQL type): the score and snapshot upserts' source."""
     if connection.vendor == "postgresql":
         typed = ", ".join(f"{name} {kind}" for name, kind in columns)
-        return f"SELECT * FROM json_to_recordset(%s::json) AS r({typed})"  # noqa: S608
+        return f"SELECT * FROM json_to_recordset(%s::json) AS r({typed})"  # noqa: S608  # nosec B608
     picked = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name, _ in columns)
-    return f"SELECT {picked} FROM json_each(%s)"  # noqa: S608 - constant names
+    return f"SELECT {picked} FROM json_each(%s)"  # noqa: S608 - constant names  # nosec B608

@@ -114,7 +114,7 @@ class AccountScope:
     def of_batch(cls, batch_id: int) -> AccountScope:
         touched = Activity.objects.filter(rollup_batch=batch_id).values("account_id")
         table = Activity._meta.db_table
-        sql = f"{{column}} IN (SELECT account_id FROM {table} WHERE rollup_batch = %s)"  # noqa: S608
+        sql = f"{{column}} IN (SELECT account_id FROM {table} WHERE rollup_batch = %s)"  # noqa: S608  # nosec B608
         return cls(Q(account_id__in=touched), sql, (batch_id,))
 
     def sql(self, column: str) -> tuple[str, list[Any]]:
@@ -137,7 +137,7 @@ def _stored_contact_totals(
         FROM {ContactEngagement._meta.db_table} e
         JOIN accounts_contact c ON c.id = e.contact_id
         WHERE e.segment_id = %s AND {in_scope}
-    """  # noqa: S608 - table names are ours; every value is a parameter
+    """  # noqa: S608 - table names are ours; every value is a parameter  # nosec B608
     return contact_totals(scoring, decay, source, [scoring.segment_id, *params])
 
 
@@ -266,7 +266,7 @@ def _account_scores_upsert(
         FROM ({source}) r WHERE true
         ON CONFLICT (account_id, segment_id) DO UPDATE SET
             {", ".join(f"{name} = excluded.{name}" for name in updated)}
-    """  # noqa: S608 - table and column names are ours; every value is a parameter
+    """  # noqa: S608 - table and column names are ours; every value is a parameter  # nosec B608
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(

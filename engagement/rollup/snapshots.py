@@ -176,7 +176,7 @@ def _snapshots_upsert(
         FROM ({source}) r WHERE true
         ON CONFLICT (account_id, segment_id, day) DO UPDATE SET
             {", ".join(f"{name} = excluded.{name}" for name in updated)}
-    """  # noqa: S608 - table and column names are ours; every value is a parameter
+    """  # noqa: S608 - table and column names are ours; every value is a parameter  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(
             sql,
@@ -204,7 +204,7 @@ def _member_activity_terms(
         LEFT JOIN accounts_contact c ON c.id = a.contact_id
         WHERE a.occurred_at < %s {lower} AND a.excluded_reason = ''
         ORDER BY a.occurred_at
-    """  # noqa: S608 - table names are ours; every value is a parameter
+    """  # noqa: S608 - table names are ours; every value is a parameter  # nosec B608
     params = [
         landmark_param(landmark), *term_params, scoring.segment_id,
         connection.ops.adapt_datetimefield_value(landmark),

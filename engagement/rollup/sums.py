@@ -64,7 +64,7 @@ def contact_sums_add_sql(
     table = ContactEngagement._meta.db_table
     later = "GREATEST" if connection.vendor == "postgresql" else "MAX"
     on_conflict = (
-        f"ON CONFLICT (segment_id, account_id, contact_id) DO UPDATE SET "
+        f"ON CONFLICT (segment_id, account_id, contact_id) DO UPDATE SET "  # nosec B608
         f"decay_sum = {table}.decay_sum + excluded.decay_sum, "
         f"last_activity_at = {later}({table}.last_activity_at, excluded.last_activity_at)"
     )
@@ -80,7 +80,7 @@ def contact_sums_add_sql(
           AND a.contact_id IS NOT NULL AND a.account_id IS NOT NULL
         GROUP BY a.contact_id, a.account_id
         {on_conflict}
-    """  # noqa: S608 - table names are ours; every value is a parameter
+    """  # noqa: S608 - table names are ours; every value is a parameter  # nosec B608
     params = [
         scoring.segment_id,
         connection.ops.adapt_datetimefield_value(landmark),
@@ -104,7 +104,7 @@ def anonymous_sums(
         WHERE {which.sql} AND a.excluded_reason = ''
           AND a.contact_id IS NULL AND a.account_id IS NOT NULL
         GROUP BY a.account_id
-    """  # noqa: S608 - table names are ours; every value is a parameter
+    """  # noqa: S608 - table names are ours; every value is a parameter  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql, [*term_params, scoring.segment_id, *which.params])
         rows = cursor.fetchall()
@@ -143,7 +143,7 @@ def _contact_sums_replace(
                   AND NOT ({table}.landmark = %s AND {table}.last_activity_at IS NOT NULL
                            AND {table}.last_activity_at = s.latest
                            AND abs({table}.decay_sum - s.decay_sum)
-                               <= {float_placeholder()} * abs(s.decay_sum))""",  # noqa: S608 - our tables
+                               <= {float_placeholder()} * abs(s.decay_sum))""",  # noqa: S608 - our tables  # nosec B608
             [adapted, segment_id, adapted, SUM_UNCHANGED_RELATIVE],
         ),
         (
@@ -151,7 +151,7 @@ def _contact_sums_replace(
                 AND NOT EXISTS (
                     SELECT 1 FROM {temporary} s
                     WHERE s.account_id = {table}.account_id AND s.contact_id = {table}.contact_id
-                )""",  # noqa: S608 - our table names
+                )""",  # noqa: S608 - our table names  # nosec B608
             [segment_id, *range_params],
         ),
         (
@@ -163,7 +163,7 @@ def _contact_sums_replace(
                     SELECT 1 FROM {table}
                     WHERE {table}.segment_id = %s AND {table}.account_id = s.account_id
                       AND {table}.contact_id = s.contact_id
-                )""",  # noqa: S608 - our table names
+                )""",  # noqa: S608 - our table names  # nosec B608
             [segment_id, adapted, segment_id],
         ),
     ]  # every value is a parameter
@@ -215,7 +215,7 @@ def contact_totals(
             FROM ({source}) q
         ) s
         GROUP BY s.account_id
-    """  # noqa: S608 - the source is ours; every value is a parameter
+    """  # noqa: S608 - the source is ours; every value is a parameter  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql, [cap, cap, engaged, engaged, decay, *source_params])
         return {
@@ -283,13 +283,13 @@ def person_sums(
             GROUP BY a.account_id, a.contact_id
         ) g
         LEFT JOIN accounts_contact c ON c.id = g.contact_id
-    """  # noqa: S608 - table names are ours; every value is a parameter
+    """  # noqa: S608 - table names are ours; every value is a parameter  # nosec B608
     stage_params = [
         *multiplier_params, *weight_params, params.decay_rate, landmark_param(landmark),
         scoring.segment_id, *which.params,
     ]  # fmt: skip
     anonymous_sql = (
-        f"SELECT account_id, decay_sum, latest FROM {temporary} "  # noqa: S608
+        f"SELECT account_id, decay_sum, latest FROM {temporary} "  # noqa: S608  # nosec B608
         "WHERE contact_id IS NULL"
     )
     decay = points_at(decay_sum=1.0, landmark=landmark, at=at, rate=params.decay_rate)
@@ -304,7 +304,7 @@ def person_sums(
             _contact_sums_replace(scoring, landmark, replace, cursor)
         contacts = contact_totals(
             scoring, decay,
-            f"SELECT account_id, decay_sum, role, latest FROM {temporary} "  # noqa: S608
+            f"SELECT account_id, decay_sum, role, latest FROM {temporary} "  # noqa: S608  # nosec B608
             "WHERE contact_id IS NOT NULL",
             [],
         )  # fmt: skip

@@ -85,7 +85,7 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) AS person ON true
 ON CONFLICT (source_id, message_id) DO NOTHING
-"""  # noqa: S608 - constant text of ours (the prefix quoted above); every value is a parameter
+"""  # noqa: S608 - constant text of ours (the prefix quoted above); every value is a parameter  # nosec B608
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -27,7 +27,7 @@ class Command(StaticfilesRunserverCommand):
     def on_bind(self, server_port: int) -> None:
         super().on_bind(server_port)
         # As Django's banner writes it.
-        address = "0.0.0.0" if self.addr == "0" else self.addr  # noqa: S104
+        address = "0.0.0.0" if self.addr == "0" else self.addr  # noqa: S104  # nosec B104
         if self._raw_ipv6:
             address = f"[{self.addr}]"
         try:
