@@ -11,6 +11,7 @@ from django.db.utils import load_backend
 from rest_framework.test import APIClient
 
 from tests.api_clients import api_client_as
+from tests.proof_figures import recorded
 from tests.real_services import require_service, worker_process
 
 
@@ -99,3 +100,13 @@ def marketer() -> APIClient:
 def sales() -> APIClient:
     """An API client signed in as "rep", of the Sales role."""
     return api_client_as("Sales", username="rep")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the proofs' figures (tests/proof_figures.py) at the end of the run."""
+    lines = recorded()
+    if not lines:
+        return
+    terminalreporter.section("proof figures")
+    for proof, line in lines:
+        terminalreporter.write_line(f"[{proof}] {line}")
