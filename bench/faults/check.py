@@ -102,6 +102,7 @@ class FaultReport:
 
     def failures(self) -> list[str]:
         checks = {
+            "no message was sent": not self.sent,
             "the library's queue did not drain": not self.drained,
             f"{self.lost} messages lost (sent, not stored)": self.lost,
             f"{self.acknowledged_not_stored} acknowledged messages not stored":

@@ -25,12 +25,6 @@ from django.core.management.base import CommandError
 EVENTS = ("Demo Requested", "Webinar Attended", "Email Opened", "Pricing Viewed",
           "Form Submitted", "Content Downloaded", "Email Clicked")  # fmt: skip
 MESSAGE_PREFIX = "fault-"
-# The library re-queues a batch answered 503 or 429 with Retry-After and waits
-# it out; these attempts are not counted against max_retries, only bounded by
-# max_rate_limit_duration. Other errors (a refused connection) back off
-# 0, 0.5, 1, 2 ... 60 s, max_retries times: 12 covers more than two minutes.
-MAX_RETRIES = 12
-MAX_RATE_LIMIT_SECONDS = 600
 # Room for everything the run enqueues while the server asks it to wait.
 MAX_QUEUE = 1_000_000
 
@@ -106,12 +100,16 @@ class Traffic:
         self.messages = messages
         self.seconds = seconds
         self.sent = 0
+        # The library's own retry settings are kept (segment-analytics-python 2.4):
+        # a batch answered 503 or 429 with Retry-After (the product's answer while its
+        # database is down) is re-queued and sent again after that wait, without
+        # counting against max_retries, for up to max_rate_limit_duration (1,800 s);
+        # other failures (a refused connection, a 5xx without Retry-After) back off
+        # 0, 0.5, 1, 2 ... 60 s, max_retries (10) times: about three minutes.
         self.client = client_class(
             write_key,
             host=host,
             max_queue_size=MAX_QUEUE,
-            max_retries=MAX_RETRIES,
-            max_rate_limit_duration=MAX_RATE_LIMIT_SECONDS,
             on_error=self.log.gave_up,
         )
         self._thread = threading.Thread(target=self._send, name="faults-traffic", daemon=True)
