@@ -97,6 +97,7 @@ class FaultReport:
     worker_ping: bool = False
     worker_task: bool = False
     worker_starts: int = 0
+    worker_tasks: dict[str, int] = field(default_factory=dict)
     scores: data.ScoreComparison = field(default_factory=data.ScoreComparison)
     seconds: float = 0.0
 
@@ -138,7 +139,7 @@ class FaultReport:
             "swept": self.swept,
             "unscored": self.unscored,
             "worker": {"ping": self.worker_ping, "task": self.worker_task,
-                       "starts": self.worker_starts},
+                       "starts": self.worker_starts, "tasks": self.worker_tasks},
             "scores": self.scores.as_dict(),
             "seconds": round(self.seconds, 1),
             "failures": self.failures(),
@@ -173,6 +174,9 @@ class FaultReport:
             f"Worker alive:             {'yes' if self.worker_ping and self.worker_task else 'NO'}"
             f" (ping {'answered' if self.worker_ping else 'unanswered'}, task "
             f"{'run' if self.worker_task else 'not run'}, started {self.worker_starts} times)",
+            "Worker's tasks:           "
+            + ", ".join(f"{count} {outcome.replace('_', ' ')}"
+                        for outcome, count in self.worker_tasks.items()),
             f"Took:                     {self.seconds:.0f} s",
         ]  # fmt: skip
         failures = self.failures()
@@ -370,6 +374,7 @@ def run(
         _settle(broker, postgres.port, report, say)
         _worker_alive(broker, worker, postgres.port, report)
         report.worker_starts = worker.starts
+        report.worker_tasks = worker.task_outcomes()
         traffic.close()
         _count(report, traffic, seeded, postgres.port)
     report.seconds = time.monotonic() - began

@@ -30,6 +30,7 @@ STOP_SECONDS = 20
 # The worker's log lines (loglevel INFO) of a task received and finished.
 RECEIVED = re.compile(r"Task ([\w.]+\[[\w-]+\]) received")
 FINISHED = re.compile(r"Task ([\w.]+\[[\w-]+\]) (?:succeeded|failed|raised|retry)")
+RAISED = re.compile(r"Task ([\w.]+\[[\w-]+\]) raised unexpected: (\w+)")
 
 
 def postgres_bindir() -> Path | None:
@@ -90,7 +91,6 @@ class PrivatePostgres:
         self.data = directory / "data"
         self.log = directory / "postgres.log"
         self.port = free_port()
-        self.running = False
         self._as: list[str] = []
         if os.geteuid() == 0:
             try:
@@ -148,15 +148,15 @@ class PrivatePostgres:
             str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", self._options(),
             "-l", str(self.log), "-w", "-t", "60", "start",
         )  # fmt: skip
-        self.running = True
 
     def stop(self, mode: str = "fast") -> None:
-        if not self.running:
+        # Whenever a pid file is there: a start interrupted half-way (Ctrl-C
+        # during pg_ctl) may have left a server running.
+        if not (self.data / "postmaster.pid").exists():
             return
         self._run(
             str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop"
         )
-        self.running = False
 
 
 class PrivateRedis:
@@ -243,6 +243,23 @@ class CeleryWorker:
         received = RECEIVED.findall(started)
         finished = set(FINISHED.findall(started))
         return [task for task in received if task not in finished]
+
+    def task_outcomes(self) -> dict[str, int]:
+        """Over every start, by the log: tasks received, succeeded, raised (by
+        exception), and never finished (held when the worker was killed or its
+        broker connection dropped: the broker gives them out again after its
+        visibility timeout)."""
+        text = self.log.read_text(errors="replace")
+        received = set(RECEIVED.findall(text))
+        finished = set(FINISHED.findall(text))
+        outcomes = {
+            "received": len(received),
+            "succeeded": len(re.findall(r"\] succeeded in ", text)),
+            "never_finished": len(received - finished),
+        }
+        for _task, exception in RAISED.findall(text):
+            outcomes[f"raised {exception}"] = outcomes.get(f"raised {exception}", 0) + 1
+        return outcomes
 
     def kill(self) -> None:
         """SIGKILL to the worker and its pool processes: no warm shutdown, the

@@ -11,6 +11,7 @@ check fails.
 
 from __future__ import annotations
 
+import signal
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,10 @@ def _whole(name: str, low: int, high: int) -> Any:
         return number
 
     return parse
+
+
+def _terminated(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 class Command(BaseCommand):
@@ -100,10 +105,15 @@ class Command(BaseCommand):
             if options["verbosity"] > 0
             else (lambda _line: None)
         )
+        # SIGTERM (a CI timeout, `kill`) ends the run as Ctrl-C does: through
+        # the cleanup that stops every service it started.
+        previous = signal.signal(signal.SIGTERM, _terminated)
         try:
             report = check.run(chosen, say, logs=options["logs"])
         except BenchmarkError as problem:
             raise CommandError(str(problem)) from None
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         for line in report.lines():
             self.stdout.write(line)
         if options["out"]:
