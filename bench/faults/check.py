@@ -84,6 +84,7 @@ class FaultReport:
     given_up_errors: list[str] = field(default_factory=list)
     stored: int = 0
     stored_rows: int = 0
+    stored_mix: dict[str, int] = field(default_factory=dict)
     lost: int = 0
     acknowledged_not_stored: int = 0
     duplicated: int = 0
@@ -128,7 +129,7 @@ class FaultReport:
             "faults": [fault.as_dict() for fault in self.faults],
             "messages": {
                 "sent": self.sent, "acknowledged": self.acknowledged, "given_up": self.given_up,
-                "stored": self.stored, "lost": self.lost,
+                "stored": self.stored, "stored_mix": self.stored_mix, "lost": self.lost,
                 "acknowledged_not_stored": self.acknowledged_not_stored,
                 "duplicated": self.duplicated, "unexpected": self.unexpected,
                 "refused_by_client_queue": self.refused_by_client_queue,
@@ -158,7 +159,11 @@ class FaultReport:
             f"Messages sent:            {self.sent}",
             f"Acknowledged (200):       {self.acknowledged}",
             f"Given up by the client:   {self.given_up}",
-            f"Stored:                   {self.stored}",
+            f"Stored:                   {self.stored}"
+            + (f" ({self.stored_mix.get('contact', 0)} of contacts, "
+               f"{self.stored_mix.get('anonymous_account', 0)} anonymous of an account's "
+               f"network, {self.stored_mix.get('unresolved', 0)} unresolved)"
+               if self.stored_mix else ""),
             f"Lost:                     {self.lost}",
             f"Acknowledged, not stored: {self.acknowledged_not_stored}",
             f"Duplicated:               {self.duplicated}",
@@ -254,6 +259,7 @@ def _count(report: FaultReport, traffic: Traffic, seeded: data.Seeded, port: int
     log = traffic.log
     with data.private_database(port):
         stored = data.stored_message_ids(source_id=seeded.source_id)
+        report.stored_mix = data.stored_mix(source_id=seeded.source_id)
         report.scores = data.scores_against_recompute(segment_id=seeded.segment_id)
     sent = log.enqueued
     report.sent = len(sent)
@@ -332,6 +338,7 @@ def run(
         )
         traffic = Traffic(
             host=f"http://{HOST}:{server.port}", write_key=seeded.write_key, users=seeded.users,
+            addresses=seeded.addresses,
             messages=options.messages, seconds=options.seconds,
         )  # fmt: skip
         stack.callback(traffic.close)

@@ -27,7 +27,8 @@ from django.utils import timezone
 from accounts.models import Account, Contact, Seniority
 from accounts.services import segment_memberships_refresh
 from bench.server import HOST
-from engagement.models import AccountEngagement, Activity, ContactEngagement
+from engagement.models import AccountEngagement, Activity, ContactEngagement, IPRange
+from engagement.networks import network_bounds
 from engagement.rollup.recompute import scores_recompute, scores_refresh
 from engagement.services.segments import segment_create
 from engagement.services.sources import source_create
@@ -72,18 +73,27 @@ def private_database(port: int) -> Iterator[None]:
         connections["default"] = working
 
 
+def account_network(number: int) -> str:
+    """The first three octets of account `number`'s /24 (public-looking space)."""
+    return f"{20 + number // 200}.{number % 200}.7"
+
+
 @dataclass(frozen=True)
 class Seeded:
     write_key: str
     source_id: int
     segment_id: int
     users: list[str]
+    # An address in each account's network (an IPRange): anonymous visits from
+    # it are the account's.
+    addresses: list[str]
 
 
 def seed(*, accounts: int, contacts_per_account: int) -> Seeded:
     """A source, `accounts` accounts of `contacts_per_account` contacts each (known
-    to tracking by user id), all members of one scored segment, scored once so
-    the rollups after it are incremental."""
+    to tracking by user id) and a network each (anonymous visits from it are the
+    account's), all members of one scored segment, scored once so the rollups
+    after it are incremental."""
     issued = source_create(name="Fault check")
     segment = segment_create(
         values={
@@ -109,11 +119,18 @@ def seed(*, accounts: int, contacts_per_account: int) -> Seeded:
                         seniority=SENIORITIES[len(users) % len(SENIORITIES)])
             )  # fmt: skip
     Contact.objects.bulk_create(people)
+    ranges = [network_bounds(f"{account_network(n)}.0/24") for n in range(accounts)]
+    IPRange.objects.bulk_create(
+        IPRange(network=bounds.network, first_address=bounds.first_address,
+                last_address=bounds.last_address, domain=str(account.domain))
+        for bounds, account in zip(ranges, created, strict=True)
+    )  # fmt: skip
     segment_memberships_refresh(segment_id=segment.pk)
     scores_recompute(segment_id=segment.pk, alerts=False)
     return Seeded(
-        write_key=issued.write_key, source_id=issued.source.pk, segment_id=segment.pk, users=users
-    )
+        write_key=issued.write_key, source_id=issued.source.pk, segment_id=segment.pk, users=users,
+        addresses=[f"{account_network(n)}.7" for n in range(accounts)],
+    )  # fmt: skip
 
 
 def stored_message_ids(*, source_id: int) -> Counter[str]:
@@ -121,6 +138,17 @@ def stored_message_ids(*, source_id: int) -> Counter[str]:
     return Counter(
         Activity.objects.filter(source_id=source_id).values_list("message_id", flat=True)
     )
+
+
+def stored_mix(*, source_id: int) -> dict[str, int]:
+    """The source's activities by who they are of: a contact, an anonymous
+    visitor resolved to an account (by its network), neither."""
+    rows = Activity.objects.filter(source_id=source_id)
+    return {
+        "contact": rows.filter(contact__isnull=False).count(),
+        "anonymous_account": rows.filter(contact__isnull=True, account__isnull=False).count(),
+        "unresolved": rows.filter(account__isnull=True).count(),
+    }
 
 
 def unscored() -> int:

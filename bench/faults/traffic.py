@@ -25,6 +25,9 @@ from django.core.management.base import CommandError
 EVENTS = ("Demo Requested", "Webinar Attended", "Email Opened", "Pricing Viewed",
           "Form Submitted", "Content Downloaded", "Email Clicked")  # fmt: skip
 MESSAGE_PREFIX = "fault-"
+# One call in this many is an anonymous page view, resolved to an account by
+# its network: the anonymous sums are checked too.
+ANONYMOUS_EVERY = 5
 # Room for everything the run enqueues while the server asks it to wait.
 MAX_QUEUE = 1_000_000
 
@@ -90,13 +93,16 @@ class TrafficLog:
 
 
 class Traffic:
-    """Track calls of the seeded users, `rate` per second, from a thread."""
+    """`messages` calls over `seconds`, from a thread: track calls of the seeded
+    users, and every ANONYMOUS_EVERY-th a page view of the pricing page by an
+    anonymous visitor from one of the accounts' networks."""
 
-    def __init__(self, *, host: str, write_key: str, users: Sequence[str], messages: int,
-                 seconds: float) -> None:  # fmt: skip
+    def __init__(self, *, host: str, write_key: str, users: Sequence[str],
+                 addresses: Sequence[str], messages: int, seconds: float) -> None:  # fmt: skip
         client_class, self._request_module = segment_library()
         self.log = TrafficLog()
         self.users = list(users)
+        self.addresses = list(addresses)
         self.messages = messages
         self.seconds = seconds
         self.sent = 0
@@ -130,12 +136,23 @@ class Traffic:
             if pause > 0:
                 time.sleep(pause)
             ident = message_id(number)
-            accepted, _message = self.client.track(
-                user_id=self.users[number % len(self.users)],
-                event=EVENTS[number % len(EVENTS)],
-                properties={"check": "faults"},
-                message_id=ident,
-            )
+            if number % ANONYMOUS_EVERY == ANONYMOUS_EVERY - 1:
+                visitor = number // ANONYMOUS_EVERY
+                accepted, _message = self.client.page(
+                    anonymous_id=f"fault-visitor-{visitor % 500}",
+                    name="Pricing",
+                    properties={"path": "/pricing"},
+                    context={"ip": self.addresses[visitor % len(self.addresses)]},
+                    message_id=ident,
+                )
+            else:
+                tracked = number - number // ANONYMOUS_EVERY
+                accepted, _message = self.client.track(
+                    user_id=self.users[tracked % len(self.users)],
+                    event=EVENTS[tracked % len(EVENTS)],
+                    properties={"check": "faults"},
+                    message_id=ident,
+                )
             with self.log.lock:
                 (self.log.enqueued if accepted else self.log.refused_by_queue).add(ident)
             self.sent = number + 1

@@ -57,6 +57,8 @@ def test_tracking_through_a_killed_worker_and_restarted_database_and_broker_lose
     assert messages["sent"] == messages["acknowledged"] == messages["stored"] == 2000
     assert messages["lost"] == messages["duplicated"] == messages["given_up"] == 0
     assert messages["acknowledged_not_stored"] == messages["unexpected"] == 0
+    # One call in five an anonymous visit, resolved to an account by its network.
+    assert messages["stored_mix"] == {"contact": 1600, "anonymous_account": 400, "unresolved": 0}
     assert report["unscored"] == 0
     worker = report["worker"]
     assert (worker["ping"], worker["task"], worker["starts"]) == (True, True, 2)
