@@ -159,6 +159,7 @@ class FaultReport:
             f"Messages sent:            {self.sent}",
             f"Acknowledged (200):       {self.acknowledged}",
             f"Given up by the client:   {self.given_up}",
+            *(f"  the library's error: {error}" for error in self.given_up_errors),
             f"Stored:                   {self.stored}"
             + (f" ({self.stored_mix.get('contact', 0)} of contacts, "
                f"{self.stored_mix.get('anonymous_account', 0)} anonymous of an account's "

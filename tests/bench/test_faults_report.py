@@ -54,6 +54,18 @@ def test_any_figure_wrong_fails_the_run(change: dict[str, object], failure: str)
     assert report.lines()[-1] == f"Result: FAIL: {failure}"
 
 
+def test_the_errors_of_the_batches_the_library_gave_up_on_are_printed() -> None:
+    report = passing_report()
+    report.given_up = 100
+    report.given_up_errors = ["APIError: [Segment] unknown: Bad Gateway (502)"]
+    report.stored = 10
+    report.lost = 100
+    lines = report.lines()
+    assert "Given up by the client:   100" in lines
+    assert "  the library's error: APIError: [Segment] unknown: Bad Gateway (502)" in lines
+    assert lines[-1] == "Result: FAIL: 100 messages lost (sent, not stored)"
+
+
 def test_the_fault_times_leave_the_last_30_percent_of_the_traffic_without_faults() -> None:
     options = check.FaultOptions(seconds=100.0, rounds=2)
     assert check._fault_times(options) == [
