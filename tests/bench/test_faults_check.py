@@ -2,7 +2,7 @@
 2,000 message ids through gunicorn while the worker is killed with SIGKILL,
 PostgreSQL is restarted and the broker is restarted, on a PostgreSQL and a
 redis-server the check starts for itself. The figures are printed at the end
-of the run (tests/bench/conftest.py)."""
+of the run (tests/proof_figures.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bench.faults.services import missing_programs
+from tests.proof_figures import record
 from tests.real_services import PROJECT, require_service
 
 # About a minute on two cores; well past it, the run is stopped (SIGTERM).
@@ -26,7 +26,7 @@ SHARED_SERVICES = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "EXTRA_TEST
 
 @pytest.mark.services
 def test_tracking_through_a_killed_worker_and_restarted_database_and_broker_loses_nothing(
-    postgresql: None, tmp_path: Path, figures_printed: Callable[[str, list[str]], None]
+    postgresql: None, tmp_path: Path
 ) -> None:
     missing = missing_programs()
     if missing:
@@ -44,7 +44,8 @@ def test_tracking_through_a_killed_worker_and_restarted_database_and_broker_lose
         process.terminate()
         stdout, stderr = process.communicate(timeout=120)
         pytest.fail(f"faults_check took over {TIMEOUT_SECONDS}s:\n{stdout}\n{stderr[-4000:]}")
-    figures_printed("fault check: manage.py faults_check --short", stdout.splitlines())
+    for line in stdout.splitlines():
+        record("faults_check --short", line)
     assert process.returncode == 0, stdout + stderr[-4000:]
 
     report = json.loads(out.read_text())
