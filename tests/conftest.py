@@ -99,3 +99,25 @@ def marketer() -> APIClient:
 def sales() -> APIClient:
     """An API client signed in as "rep", of the Sales role."""
     return api_client_as("Sales", username="rep")
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The access matrix's figures (tests/test_access_matrix.py), when it ran."""
+    from tests.access_cells import ACCESS_MATRIX_KEY
+
+    columns = config.stash.get(ACCESS_MATRIX_KEY, None)
+    if not columns:
+        return
+    terminalreporter.section("access matrix")
+    for principal, figures in columns.items():
+        terminalreporter.write_line(
+            f"{principal:>9}: {figures['cells']} cells, {figures['allowed']} allowed, "
+            f"{figures['refused']} refused, {figures['wrong']} wrong"
+        )
+    total = sum(figures["cells"] for figures in columns.values())
+    wrong = sum(figures["wrong"] for figures in columns.values())
+    rows = next(iter(columns.values()))["rows"]
+    terminalreporter.write_line(
+        f"{rows} rows (method, route) x {len(columns)} principals: "
+        f"{total} cells checked, {wrong} mismatches"
+    )
