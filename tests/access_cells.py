@@ -41,7 +41,7 @@ from web.scoring_forms import ScoringModelForm
 
 # The run's summary (tests/conftest.py) reads what each principal's test stored.
 ACCESS_MATRIX_KEY = pytest.StashKey[dict[str, dict[str, int]]]()
-USER_PRINCIPALS = ("marketer", "sales", "exec")
+USER_PRINCIPALS = ("marketer", "sales", "exec", "norole")
 ALLOWED = {"200", "201", "204", "302"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

@@ -41,7 +41,7 @@ from tests.factories import (
 )
 from tests.web.ranking_portfolio import portfolio_of
 
-PRINCIPALS = ("anon", "marketer", "sales", "exec", "key", "staff")
+PRINCIPALS = ("anon", "marketer", "sales", "exec", "norole", "key", "staff")
 ROLES = {"marketer": "Marketer", "sales": "Sales", "exec": "Executive"}
 PASSWORD = "correct horse battery staple"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -106,7 +106,7 @@ def _fresh_spend(world: World) -> int:
 def _followed_account(world: World) -> int:
     """An account each role's user follows (so each may stop)."""
     account = AccountFactory.create()
-    for name in ROLES:
+    for name in (*ROLES, "norole"):
         AccountFollow.objects.create(user=world.users[name], account=account)
     return account.pk
 
@@ -134,9 +134,10 @@ def world_build() -> World:
         name: UserFactory.create(username=f"matrix-{name}", groups=[role])
         for name, role in ROLES.items()
     }
+    users["norole"] = UserFactory.create(username="matrix-norole")  # signed in, in no group
     users["staff"] = UserFactory.create(username="matrix-staff", is_staff=True, is_superuser=True)
     UserFactory.create(username="matrix-visitor")  # signs in on the login row
-    tokens = {name: api_token_create(user_id=users[name].pk)[1] for name in ROLES}
+    tokens = {name: api_token_create(user_id=users[name].pk)[1] for name in (*ROLES, "norole")}
 
     issued = source_create(name="Website")
     Source.objects.filter(pk=issued.source.pk).update(rate_limit_per_second=1_000_000)
