@@ -464,6 +464,20 @@ def cell_check(world: World, principal: str, method: str, template: str, expecte
     return Cell(method, template, expected, got, detail)
 
 
+def csrf_check(world: World, method: str, template: str) -> str:
+    """A write sent with the marketer's session but without the CSRF token, as
+    another site's form would send it: "403" when refused and nothing written."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.users["marketer"])
+    path, ids = world.fill(template)
+    probe = PROBES.get((method, template))
+    before = probe(world, ids) if probe else None
+    got = answer_of(send(world, client, {}, method, template, path))
+    if probe is not None and probe(world, ids) != before:
+        got += " (and it wrote)"
+    return got
+
+
 def probe_methods(world: World, client: Client, rows: list[tuple[str, str, Any]]) -> list[str]:
     """The (method, route) pairs no row lists that answer the superuser
     anything but 405 (admin rows aside: the admin's pages are Django's)."""

@@ -111,13 +111,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.section("access matrix")
     for principal, figures in columns.items():
         terminalreporter.write_line(
-            f"{principal:>9}: {figures['cells']} cells, {figures['allowed']} allowed, "
+            f"{principal:>13}: {figures['cells']} cells, {figures['allowed']} allowed, "
             f"{figures['refused']} refused, {figures['wrong']} wrong"
         )
     total = sum(figures["cells"] for figures in columns.values())
     wrong = sum(figures["wrong"] for figures in columns.values())
     rows = next(iter(columns.values()))["rows"]
     terminalreporter.write_line(
-        f"{rows} rows (method, route) x {len(columns)} principals: "
+        f"{rows} rows (method, route), {len(columns)} columns: "
         f"{total} cells checked, {wrong} mismatches"
     )

@@ -41,7 +41,14 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 
-from tests.access_cells import ACCESS_MATRIX_KEY, Cell, cell_check, probe_methods, spend_shown
+from tests.access_cells import (
+    ACCESS_MATRIX_KEY,
+    Cell,
+    cell_check,
+    csrf_check,
+    probe_methods,
+    spend_shown,
+)
 from tests.access_world import PRINCIPALS, World, world_build
 from web import board_pack
 
@@ -346,6 +353,31 @@ def test_every_cell_of_the_principals_column_is_the_expected_answer(
         + (f"\n      {cell.detail!r}" if cell.detail else "")
         for cell in wrong
     )
+
+
+def test_no_write_is_taken_from_a_session_without_its_csrf_token(
+    db: None, request: pytest.FixtureRequest
+) -> None:
+    """Every write row but tracking's (which takes no session), sent with the
+    marketer's session and no CSRF token, as another site's form would: 403,
+    nothing written. Tokens need no CSRF token: they are not sent by a browser."""
+    world = world_build()
+    writes = [
+        (method, path)
+        for method, path, _ in ROWS
+        if method in ("POST", "PUT", "PATCH", "DELETE") and not path.startswith("/v1/")
+    ]
+    wrong = [
+        f"{method} {path}: {got}"
+        for method, path in writes
+        if (got := csrf_check(world, method, path)) != "403"
+    ]
+    assert len(writes) > 60
+    request.config.stash.setdefault(ACCESS_MATRIX_KEY, {})["no CSRF token"] = {
+        "cells": len(writes), "allowed": 0, "refused": len(writes), "wrong": len(wrong),
+        "rows": len(ROWS),
+    }  # fmt: skip
+    assert not wrong, "writes taken without a CSRF token:\n" + "\n".join(wrong)
 
 
 @pytest.mark.parametrize(
