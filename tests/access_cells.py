@@ -478,6 +478,17 @@ def csrf_check(world: World, method: str, template: str) -> str:
     return got
 
 
+def missing_check(world: World, method: str, template: str) -> str:
+    """The row with every id in its path pointing at nothing, asked by the
+    superuser (who passes every permission): the answer, which must be 404."""
+    client = Client()
+    client.force_login(world.users["staff"])
+    nothing = dict.fromkeys([*world.ids, *world.fresh], world.ids["missing"])
+    missing = World(users=world.users, tokens=world.tokens, write_key=world.write_key, ids=nothing)
+    path, _ = missing.fill(template)
+    return answer_of(send(world, client, {}, method, template, path))
+
+
 def probe_methods(world: World, client: Client, rows: list[tuple[str, str, Any]]) -> list[str]:
     """The (method, route) pairs no row lists that answer the superuser
     anything but 405 (admin rows aside: the admin's pages are Django's)."""

@@ -111,7 +111,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.section("access matrix")
     for principal, figures in columns.items():
         terminalreporter.write_line(
-            f"{principal:>13}: {figures['cells']} cells, {figures['allowed']} allowed, "
+            f"{principal:>14}: {figures['cells']} cells, {figures['allowed']} allowed, "
             f"{figures['refused']} refused, {figures['wrong']} wrong"
         )
     total = sum(figures["cells"] for figures in columns.values())

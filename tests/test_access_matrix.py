@@ -46,6 +46,7 @@ from tests.access_cells import (
     Cell,
     cell_check,
     csrf_check,
+    missing_check,
     probe_methods,
     spend_shown,
 )
@@ -378,6 +379,31 @@ def test_no_write_is_taken_from_a_session_without_its_csrf_token(
         "rows": len(ROWS),
     }  # fmt: skip
     assert not wrong, "writes taken without a CSRF token:\n" + "\n".join(wrong)
+
+
+def test_every_route_with_an_id_answers_404_for_an_id_of_nothing(
+    db: None, request: pytest.FixtureRequest
+) -> None:
+    """Each row whose path takes ids, with ids of nothing, asked by the
+    superuser: 404, never a 500 or an answer about something else."""
+    world = world_build()
+    rows = [
+        (method, path) for method, path, _ in ROWS
+        if "{" in path.replace("{period}", "") and not path.startswith("/admin/")
+    ]  # fmt: skip
+    # Stopping to follow is 204 either way (engagement.api.AccountFollowApi).
+    expected = {("DELETE", "/api/accounts/{followed_account}/follow/"): "204"}
+    wrong = [
+        f"{method} {path}: {got}"
+        for method, path in rows
+        if (got := missing_check(world, method, path)) != expected.get((method, path), "404")
+    ]
+    assert len(rows) > 70
+    request.config.stash.setdefault(ACCESS_MATRIX_KEY, {})["ids of nothing"] = {
+        "cells": len(rows), "allowed": 0, "refused": len(rows), "wrong": len(wrong),
+        "rows": len(ROWS),
+    }  # fmt: skip
+    assert not wrong, "ids of nothing not answered 404:\n" + "\n".join(wrong)
 
 
 @pytest.mark.parametrize(
