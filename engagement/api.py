@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from accounts import services as account_services
 from accounts.api import AccountSerializer
 from accounts.models import Account, FitGrade, ICPSegment
+from core.api_permissions import ModelPermissionsWithView
 from engagement import selectors
 from engagement.models import Alert, ScoringModel, Stage
 from engagement.services import segments as segment_services
@@ -167,7 +168,8 @@ class SegmentListApi(generics.ListCreateAPIView):
     scoring model (DESIGN 4 defaults); members follow once it is saved."""
 
     serializer_class = SegmentSerializer
-    permission_classes = [IsAuthenticated, DjangoModelPermissions]
+    # Reading needs view_icpsegment, as the segments page does (web/segments_pages.py).
+    permission_classes = [IsAuthenticated, ModelPermissionsWithView]
 
     def get_queryset(self) -> QuerySet[ICPSegment]:
         return selectors.segment_list_counted()
@@ -194,9 +196,11 @@ class ScoringModelSerializer(serializers.ModelSerializer):
 
 
 class ScoringModelListApi(generics.ListAPIView):
-    """Current models; `?all=1` lists every version."""
+    """Current models; `?all=1` lists every version. Needs view_scoringmodel, as
+    the scoring pages do (web/scoring_pages.py)."""
 
     serializer_class = ScoringModelSerializer
+    permission_classes = [IsAuthenticated, ModelPermissionsWithView]
 
     def get_queryset(self) -> QuerySet[ScoringModel]:
         return selectors.scoring_model_list(all_versions=bool(self.request.query_params.get("all")))

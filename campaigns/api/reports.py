@@ -15,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -49,6 +49,10 @@ class PeriodRequest(serializers.Serializer):
 
 class ReportApi(APIView):
     renderer_classes = [JSONRenderer, CsvRenderer]
+    # As the report pages (web/campaignreport_pages.py, web/spendreport_pages.py):
+    # reading a campaign report needs view_campaign, not only a login.
+    permission_classes = [IsAuthenticated, ModelPermissionsWithView]
+    queryset = Campaign.objects.none()  # for the permission class: view_campaign
 
     def period(self, request: Request, **defaults: Any) -> dict[str, Any]:
         form = PeriodRequest(data={**defaults, **request.query_params.dict()})
@@ -100,9 +104,21 @@ class CampaignReportApi(ReportApi):
         return Response(report_for(request.user, report))
 
 
+class OpportunitiesReadable(BasePermission):
+    """The funnel counts deals: like its page (web/funnel_pages.py), it also
+    needs accounts.view_opportunity."""
+
+    message = "the funnel needs accounts.view_opportunity"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user.has_perm("accounts.view_opportunity"))
+
+
 class FunnelReportApi(ReportApi):
     """Targeted -> engaged -> qualified -> opportunity -> won for a period, over all
     campaigns or `?campaign=`, optionally only a segment's members (`?segment=`)."""
+
+    permission_classes = [*ReportApi.permission_classes, OpportunitiesReadable]
 
     @extend_schema(parameters=[PeriodRequest], responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, format: str | None = None) -> Response:

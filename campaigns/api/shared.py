@@ -16,11 +16,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import StreamingHttpResponse
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.renderers import BaseRenderer
 
 from campaigns.selectors import campaign_audience
 from campaigns.spend_visibility import spend_visible
+from core.api_permissions import ModelPermissionsWithView as ModelPermissionsWithView
 from core.csvimport import RowError, csv_cell_neutralise
 
 
@@ -38,17 +38,6 @@ def refusals_as_400() -> Iterator[None]:
         yield
     except DjangoValidationError as problem:
         raise ValidationError(problem.message_dict) from None
-
-
-class ModelPermissionsWithView(DjangoModelPermissions):
-    """The role grants of the `0002_roles` migrations: reading needs `view_<model>`,
-    writing needs add/change/delete as in Django's model permissions."""
-
-    perms_map = {
-        **DjangoModelPermissions.perms_map,
-        "GET": ["%(app_label)s.view_%(model_name)s"],
-        "HEAD": ["%(app_label)s.view_%(model_name)s"],
-    }
 
 
 class SpendTotalField(serializers.DecimalField):

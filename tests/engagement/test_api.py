@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def api() -> APIClient:
     client = APIClient()
-    client.force_authenticate(UserFactory.create(username="viewer"))
+    client.force_authenticate(UserFactory.create(username="viewer", groups=["Executive"]))
     return client
 
 
@@ -238,3 +238,15 @@ def test_alerts_are_visible_to_their_recipient_and_to_marketers(
         )
     elif caller is not None:
         assert "only marketers" in listed.json()["detail"]
+
+
+def test_a_user_without_a_role_reads_no_segments_or_scoring_models(segment: ICPSegment) -> None:
+    """As on the segments and scoring pages: reading needs view_icpsegment and
+    view_scoringmodel (every role has them); a login alone is not enough."""
+    client = APIClient()
+    client.force_authenticate(UserFactory.create(username="no-role"))
+    for url in ("/api/segments/", "/api/scoring-models/"):
+        response = client.get(url)
+        assert response.status_code == 403, url
+        assert "permission" in response.json()["detail"], url
+    assert client.get("/api/accounts/").status_code == 200  # the account list is everyone's
