@@ -3,7 +3,7 @@
 `training_data(segment_id=..., month_ends=..., today=...)` gives one row per
 (member account, month end): the features of readiness.feature_names as of the
 end of that day, and the label, whether the account opened an opportunity in
-the 90 days after it. Six queries whatever the number of accounts and months
+the 90 days after it. Five queries whatever the number of accounts and months
 (training_sql holds the hand-written ones); the rest is arithmetic on their rows.
 
 What "as of" means for each source:
@@ -41,6 +41,7 @@ from readiness.feature_names import (
     LABEL_HORIZON_DAYS,
     LONG_WINDOW_DAYS,
     NO_PROGRAM_CHANNEL,
+    SENIORITIES,
     SHORT_WINDOW_DAYS,
     TIERS,
     activity_count_feature,
@@ -85,7 +86,7 @@ def training_data(
     *, segment_id: int, month_ends: Sequence[dt.date], today: dt.date | None = None
 ) -> TrainingData:
     """The training rows of every member of the segment at each month end (each
-    before `today`, default today UTC). Six queries in all."""
+    before `today`, default today UTC). Five queries in all."""
     today = today or timezone.now().date()
     ends = sorted(set(month_ends))
     if ends and ends[-1] >= today:
@@ -179,35 +180,33 @@ def _fill_snapshots(rows: dict[_Key, list[float]], *, segment_id: int, ends: lis
 def _fill_activity(rows: dict[_Key, list[float]], *, segment_id: int, ends: list[dt.date]) -> None:
     at = FEATURE_INDEX
     touched: dict[tuple[_Key, str], set[int]] = {}
-    for idx, account, kind, program, channel, short, long in training_sql.activity_counts(
-        segment_id=segment_id, month_ends=ends
-    ):
-        row = rows.get((idx, account))
+    contacts: dict[tuple[_Key, str], set[int]] = {}
+    for group in training_sql.activity_groups(segment_id=segment_id, month_ends=ends):
+        key = (group.idx, group.account_id)
+        row = rows.get(key)
         if row is None:
             continue
-        kind = kind if kind in ACTIVITY_TYPES else "other"
-        own_channel = channel if channel in ACTIVITY_CHANNELS else NO_PROGRAM_CHANNEL
-        if program is None:
-            own_channel = NO_PROGRAM_CHANNEL
-        for days, count in ((SHORT_WINDOW_DAYS, short), (LONG_WINDOW_DAYS, long)):
+        kind = group.type if group.type in ACTIVITY_TYPES else "other"
+        channel = NO_PROGRAM_CHANNEL
+        if group.program_id is not None and group.channel in ACTIVITY_CHANNELS:
+            channel = group.channel
+            touched.setdefault((key, channel), set()).add(group.program_id)
+        for days, count in ((SHORT_WINDOW_DAYS, group.short_count),
+                            (LONG_WINDOW_DAYS, group.long_count)):  # fmt: skip
             row[at[activity_count_feature(kind, days)]] += count
-            row[at[channel_count_feature(own_channel, days)]] += count
-        if program is not None and own_channel != NO_PROGRAM_CHANNEL:
-            touched.setdefault(((idx, account), own_channel), set()).add(int(program))
+            row[at[channel_count_feature(channel, days)]] += count
+        if group.contact_id is not None and group.seniority in SENIORITIES:
+            contacts.setdefault((key, group.seniority), set()).add(group.contact_id)
     for (key, channel), programs in touched.items():
         rows[key][at[program_touch_feature(channel)]] = float(len(programs))
+    for (key, seniority), people in contacts.items():
+        rows[key][at[seniority_feature(seniority)]] = float(len(people))
     for row in rows.values():
         for days in (SHORT_WINDOW_DAYS, LONG_WINDOW_DAYS):
             pricing = row[at[activity_count_feature("pricing_page_view", days)]]
             demo = row[at[activity_count_feature("demo_request", days)]]
             row[at[f"pricing_interest_{days}d"]] = 1.0 if pricing > 0 else 0.0
             row[at[f"demo_interest_{days}d"]] = 1.0 if demo > 0 else 0.0
-    for idx, account, seniority, contacts in training_sql.active_contacts_by_seniority(
-        segment_id=segment_id, month_ends=ends
-    ):
-        row = rows.get((idx, account))
-        if row is not None:
-            row[at[seniority_feature(seniority)]] += float(contacts)
 
 
 def _fill_last_activity(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 
@@ -54,70 +54,64 @@ def _windows_sql(month_ends: Sequence[dt.date]) -> tuple[str, list[Any]]:
     return " UNION ALL ".join(rows), params
 
 
-def activity_counts(
-    *, segment_id: int, month_ends: Sequence[dt.date]
-) -> list[tuple[int, int, str, int | None, str | None, int, int]]:
-    """Counted activity of the segment's members in each month end's 90 days,
-    by (month end index, account, type, program or None, program channel or
-    None): (idx, account, type, program, channel, count in 30 days, count in 90).
-    A program is the one whose tracking key the activity carries."""
+class ActivityGroup(NamedTuple):
+    """Counted activity of one member account in one month end's 90 days, of one
+    contact (None: anonymous), type and program (None: no program's key)."""
+
+    idx: int
+    account_id: int
+    contact_id: int | None
+    seniority: str | None  # the contact's, as it stands today
+    type: str
+    program_id: int | None
+    channel: str | None  # the program's
+    short_count: int  # in the 30 days
+    long_count: int  # in the 90 days
+
+
+def activity_groups(*, segment_id: int, month_ends: Sequence[dt.date]) -> list[ActivityGroup]:
+    """The segment's members' counted activity in each month end's 90 days,
+    grouped by (month end, account, contact, type, program). One read of the
+    activity serves the counts by type and channel, the programs touched and
+    the contacts by seniority (two reads of it took twice as long)."""
     windows, params = _windows_sql(month_ends)
     sql = f"""
         WITH w AS ({windows})
-        SELECT w.idx, a.account_id, a.type, p.id, p.channel,
+        SELECT w.idx, a.account_id, a.contact_id, c.seniority, a.type, p.id, p.channel,
                SUM(CASE WHEN a.occurred_at >= w.start_short THEN 1 ELSE 0 END), COUNT(*)
         FROM {_ACTIVITY} a
         JOIN {_MEMBERSHIP} m ON m.account_id = a.account_id AND m.segment_id = %s
         JOIN w ON a.occurred_at >= w.start_long AND a.occurred_at < w.cut
+        LEFT JOIN {_CONTACT} c ON c.id = a.contact_id
         LEFT JOIN {_PROGRAM} p ON p.tracking_key = a.tracking_key AND a.tracking_key <> ''
         WHERE {_COUNTED}
-        GROUP BY w.idx, a.account_id, a.type, p.id, p.channel
+        GROUP BY w.idx, a.account_id, a.contact_id, c.seniority, a.type, p.id, p.channel
     """  # noqa: S608 - table names from model metadata; values are bound parameters  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, segment_id])
         return [
-            (int(idx), int(account), kind, program, channel, int(short), int(long))
-            for idx, account, kind, program, channel, short, long in cursor.fetchall()
-        ]
-
-
-def active_contacts_by_seniority(
-    *, segment_id: int, month_ends: Sequence[dt.date]
-) -> list[tuple[int, int, str, int]]:
-    """Distinct contacts with counted activity on each member account in each
-    month end's 90 days, by the contact's (current) seniority:
-    (idx, account, seniority, contacts)."""
-    windows, params = _windows_sql(month_ends)
-    sql = f"""
-        WITH w AS ({windows})
-        SELECT w.idx, a.account_id, c.seniority, COUNT(DISTINCT a.contact_id)
-        FROM {_ACTIVITY} a
-        JOIN {_MEMBERSHIP} m ON m.account_id = a.account_id AND m.segment_id = %s
-        JOIN w ON a.occurred_at >= w.start_long AND a.occurred_at < w.cut
-        JOIN {_CONTACT} c ON c.id = a.contact_id
-        WHERE {_COUNTED}
-        GROUP BY w.idx, a.account_id, c.seniority
-    """  # noqa: S608 - table names from model metadata; values are bound parameters  # nosec B608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, segment_id])
-        return [
-            (int(idx), int(account), seniority, int(contacts))
-            for idx, account, seniority, contacts in cursor.fetchall()
-        ]
+            ActivityGroup(int(idx), int(account), contact, seniority, kind, program, channel,
+                          int(short), int(long))
+            for idx, account, contact, seniority, kind, program, channel, short, long
+            in cursor.fetchall()
+        ]  # fmt: skip
 
 
 def last_activity(
     *, segment_id: int, month_ends: Sequence[dt.date]
 ) -> list[tuple[int, int, dt.datetime]]:
     """The latest counted activity of each member before each month end's cut,
-    where there is one: (idx, account, occurred_at). One index probe per
-    (member, month end) on the (account, occurred_at) index."""
+    where there is one: (idx, account, occurred_at). One backward probe per
+    (member, month end) of the (account, occurred_at) index: ORDER BY ... LIMIT 1
+    stops at the first counted row, where MAX() let PostgreSQL read every
+    earlier row of the account."""
     windows, params = _windows_sql(month_ends)
     sql = f"""
         WITH w AS ({windows})
         SELECT w.idx, m.account_id, (
-            SELECT MAX(a.occurred_at) FROM {_ACTIVITY} a
+            SELECT a.occurred_at FROM {_ACTIVITY} a
             WHERE a.account_id = m.account_id AND a.occurred_at < w.cut AND {_COUNTED}
+            ORDER BY a.occurred_at DESC LIMIT 1
         )
         FROM {_MEMBERSHIP} m CROSS JOIN w
         WHERE m.segment_id = %s

@@ -5,10 +5,12 @@ labels looking at exactly the 90 days after it, and a fixed number of queries.""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from readiness.feature_names import FEATURE_NAMES
 from readiness.training import TrainingData, training_data
@@ -230,10 +232,10 @@ def test_the_label_looks_at_exactly_the_90_days_after_the_month_end(history: His
     assert quiet_label() == 1
 
 
-def test_the_training_data_takes_six_queries_whatever_the_accounts_and_months(
+def test_the_training_data_takes_five_queries_whatever_the_accounts_and_months(
     history: History, django_assert_num_queries: Any
 ) -> None:
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         small = _build(history, (JANUARY,))
     for number in range(5):
         account = segment_member(history.segment)
@@ -241,7 +243,7 @@ def test_the_training_data_takes_six_queries_whatever_the_accounts_and_months(
         ActivityFactory.create(contact=contact, occurred_at=at(dt.date(2025, 12, number + 1)))
         OpportunityFactory.create(account=account, opened_on=dt.date(2026, 3, number + 1))
     ends = (dt.date(2025, 10, 31), dt.date(2025, 11, 30), dt.date(2025, 12, 31), *MONTH_ENDS)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         large = _build(history, ends)
     assert (len(small), len(large)) == (2, 7 * 6)
 
@@ -249,3 +251,20 @@ def test_the_training_data_takes_six_queries_whatever_the_accounts_and_months(
 def test_a_month_end_that_is_not_past_is_refused(history: History) -> None:
     with pytest.raises(ValueError, match="not in the past"):
         training_data(segment_id=history.segment.pk, month_ends=[TODAY], today=TODAY)
+
+
+def test_the_command_prints_each_segments_rows_labels_and_queries(history: History) -> None:
+    out = io.StringIO()
+    call_command("readiness_training_data", "--since", "2026-01-01", "--until", "2026-03-31",
+                 "--today", TODAY.isoformat(), "--segment", str(history.segment.pk),
+                 stdout=out)  # fmt: skip
+    assert (
+        f"6 rows x {len(FEATURE_NAMES)} features, 4 labelled (3 positive), 2 unknown; "
+        "5 queries" in out.getvalue()
+    )
+
+
+def test_the_command_refuses_a_month_end_that_is_not_past(history: History) -> None:
+    with pytest.raises(CommandError, match="must be before today"):
+        call_command("readiness_training_data", "--until", TODAY.isoformat(),
+                     "--today", TODAY.isoformat())  # fmt: skip
