@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "accounts",
     "engagement",
     "campaigns",
+    "readiness",
     "bench",
     "imports",
     "web",
