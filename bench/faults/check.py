@@ -20,7 +20,7 @@ Ctrl-C.
 from __future__ import annotations
 
 import shutil
-import subprocess
+import subprocess  # nosec B404 - starts our own services and interpreter
 import sys
 import tempfile
 import time
@@ -198,7 +198,7 @@ def _fault_times(options: FaultOptions) -> list[tuple[float, str]]:
 
 
 def _migrate(environment: dict[str, str]) -> None:
-    completed = subprocess.run(
+    completed = subprocess.run(  # nosec B603 - our own interpreter and arguments
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=settings.BASE_DIR, env=environment, capture_output=True, timeout=600, check=False,
     )  # fmt: skip

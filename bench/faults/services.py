@@ -15,7 +15,7 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404 - starts our own services and interpreter
 import sys
 import time
 from collections.abc import Mapping
@@ -110,7 +110,7 @@ class PrivatePostgres:
         return f"postgres://postgres@{HOST}:{self.port}/engage_faults"
 
     def _run(self, *arguments: str, timeout: float = 120) -> None:
-        completed = subprocess.run(  # noqa: S603 - PostgreSQL's own programs, our arguments
+        completed = subprocess.run(  # noqa: S603 - PostgreSQL's own programs, our arguments  # nosec B603
             [*self._as, *arguments],
             cwd=self.directory,
             stdout=subprocess.PIPE,
@@ -176,7 +176,7 @@ class PrivateRedis:
     def start(self) -> None:
         redis_server = shutil.which("redis-server") or "redis-server"
         with self.log.open("a") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - redis-server, our arguments
+            self.process = subprocess.Popen(  # noqa: S603 - redis-server, our arguments  # nosec B603
                 [redis_server, "--port", str(self.port), "--bind", HOST, "--save", "",
                  "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no",
                  "--dir", str(self.directory)],
@@ -216,7 +216,7 @@ class CeleryWorker:
         with self.log.open("a") as log:
             log.write(marker)
             log.flush()
-            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments  # nosec B603
                 [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
                  f"--concurrency={self.concurrency}", "--hostname", self.hostname,
                  "--loglevel=INFO", "--without-gossip", "--without-mingle"],
