@@ -3,9 +3,11 @@ No Django here: arrays in, JSON-ready parameters out (readiness.scoring
 scores them without scikit-learn).
 
 The model: median imputation of NaN (the missing indicators stay features, so
-"no snapshot" is learned, not mistaken for 0), a signed log, sign(x) *
-log(1 + |x|), of every feature (counts are heavy-tailed: the 40th page view
-says less than the 4th), standardisation and an L2-regularised logistic
+"no snapshot" is learned, not mistaken for 0), log(1 + x) of the counts
+(`LOGGED`: activity, channel, program and contact counts, the raw score and
+the days since the last activity, all heavy-tailed: the 40th page view says
+less than the 4th; the score, fit, changes and flags stay as they are),
+standardisation and an L2-regularised logistic
 regression, fitted on the EARLIER month ends of the
 training rows; then Platt calibration (a sigmoid of the regression's log-odds)
 fitted on the LATER month ends, which the regression never saw. The split is
@@ -37,6 +39,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from readiness.feature_names import FEATURE_NAMES
 from readiness.scoring import PARAMETERS_KIND
 
 # The minimum history a segment needs for a model of its own: this many
@@ -107,16 +110,31 @@ class Fitted:
     estimator: CalibratedClassifierCV
 
 
-def signed_log(values: np.ndarray) -> np.ndarray:
-    """sign(x) * log(1 + |x|), elementwise (readiness.scoring.signed_log)."""
-    return np.sign(values) * np.log1p(np.abs(values))
+_LOGGED_PREFIXES = ("activity_", "channel_", "programs_", "contacts_")
+LOGGED: tuple[str, ...] = tuple(
+    name
+    for name in FEATURE_NAMES
+    if name.startswith(_LOGGED_PREFIXES) or name in ("raw_score", "days_since_last_activity")
+)
 
 
-def _pipeline() -> Pipeline:
+def _log_mask(feature_names: Sequence[str]) -> np.ndarray:
+    return np.asarray([name in LOGGED for name in feature_names], dtype=bool)
+
+
+def _log_counts(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """log(1 + x) of the masked columns (counts, never negative), as
+    readiness.scoring.transformed does."""
+    out = values.copy()
+    out[:, mask] = np.log1p(np.maximum(values[:, mask], 0.0))
+    return out
+
+
+def _pipeline(feature_names: Sequence[str]) -> Pipeline:
     return Pipeline(
         [
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-            ("log", FunctionTransformer(signed_log)),
+            ("log", FunctionTransformer(_log_counts, kw_args={"mask": _log_mask(feature_names)})),
             ("scale", StandardScaler()),
             ("regression", LogisticRegression(C=REGULARISATION_C, max_iter=5000)),
         ]
@@ -163,7 +181,7 @@ def fit(
         split = "in sample"
     if fit_rows == calibrate_rows:
         split = "in sample"
-    pipeline = _pipeline().fit(x[fit_rows], y[fit_rows])
+    pipeline = _pipeline(feature_names).fit(x[fit_rows], y[fit_rows])
     calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method="sigmoid")
     calibrated.fit(x[calibrate_rows], y[calibrate_rows])
     return Fitted(
@@ -191,7 +209,7 @@ def _parameters(
         "coef": [float(v) for v in regression.coef_[0]],
         "intercept": float(regression.intercept_[0]),
         "calibration": {"a": float(sigmoid.a_), "b": float(sigmoid.b_), "split": split},
-        "transform": "signed_log",
+        "log": [name in LOGGED for name in feature_names],
         "regularisation_c": REGULARISATION_C,
     }
 

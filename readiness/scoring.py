@@ -5,8 +5,8 @@ pickled, so serving needs neither scikit-learn nor numpy and reads nothing it
 could execute. The parameters are those of the pipeline readiness.model fits:
 
 1. impute: a NaN feature takes `impute[i]` (the training median);
-2. signed log: `sign(x) * log(1 + |x|)`;
-   then standardise: `(x - mean[i]) / scale[i]`;
+2. the counts (where `log[i]`) become `log(1 + x)`; then standardise:
+   `(x - mean[i]) / scale[i]`;
 3. logistic regression: `z = intercept + sum(coef[i] * x_i)`;
 4. calibration (Platt, fitted on later months than the regression):
    `p = 1 / (1 + exp(a * z + b))`.
@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-PARAMETERS_KIND = "signed_log_logistic_platt"
+PARAMETERS_KIND = "logistic_platt"
 
 
 def sigmoid_of_negative(value: float) -> float:
@@ -32,13 +32,11 @@ def sigmoid_of_negative(value: float) -> float:
     return 1.0 / (1.0 + math.exp(value))
 
 
-def signed_log(value: float) -> float:
-    return math.copysign(math.log1p(abs(value)), value) if value else 0.0
-
-
 def _standardised(parameters: Mapping[str, Any], i: int, value: float) -> float:
     x = parameters["impute"][i] if math.isnan(value) else value
-    return (signed_log(x) - parameters["mean"][i]) / parameters["scale"][i]
+    if parameters["log"][i]:
+        x = math.log1p(max(x, 0.0))
+    return (x - parameters["mean"][i]) / parameters["scale"][i]
 
 
 def linear_score(parameters: Mapping[str, Any], row: Sequence[float]) -> float:
