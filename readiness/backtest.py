@@ -36,6 +36,7 @@ METHOD_LABELS = {
     "model": "readiness model",
     "score": "engagement score (calibrated)",
     "mql": "MQL rule (form fill in 30 days)",
+    "boosting": "gradient boosting (measured only)",
 }
 
 
@@ -67,10 +68,14 @@ class Backtest:
     def tested(self) -> list[Origin]:
         return [origin for origin in self.origins if not origin.skipped]
 
+    @property
+    def methods(self) -> list[str]:
+        return [name for name in (*METHODS, "boosting") if name in self.predictions]
+
     def metrics(self) -> dict[str, Metrics]:
         if not self.observed:
             return {}
-        return {name: metrics(self.predictions[name], self.observed) for name in METHODS}
+        return {name: metrics(self.predictions[name], self.observed) for name in self.methods}
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -88,9 +93,12 @@ def backtest(
     labels: Sequence[int],
     month_ends: Sequence[dt.date],
     account_ids: Sequence[int],
+    boosting: bool = False,
 ) -> Backtest:
-    """Rolling origin over the labelled rows given (all of them labelled)."""
-    result = Backtest(predictions={name: [] for name in METHODS})
+    """Rolling origin over the labelled rows given (all of them labelled);
+    with `boosting`, gradient boosting is measured beside them."""
+    methods = (*METHODS, "boosting") if boosting else METHODS
+    result = Backtest(predictions={name: [] for name in methods})
     score_at, mql_at = FEATURE_INDEX[model.SCORE_FEATURE], FEATURE_INDEX[model.MQL_FEATURE]
     for test_end in sorted(set(month_ends)):
         train = [i for i, day in enumerate(month_ends) if trains_for(day, test_end)]
@@ -128,6 +136,10 @@ def backtest(
         result.predictions["score"] += model.score_baseline_predict(slope, x_test, score_at)
         rates = model.mql_baseline(features=x_train, labels=y_train, mql_index=mql_at)
         result.predictions["mql"] += model.mql_baseline_predict(rates, x_test, mql_at)
+        if boosting:
+            result.predictions["boosting"] += model.boosting_fit_predict(
+                features=x_train, labels=y_train, rows=x_test
+            )
         result.observed += [labels[i] for i in test]
         result.rows += test
     return result

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -251,3 +252,28 @@ def mql_baseline_predict(
     rates: tuple[float, float], rows: Sequence[Sequence[float]], mql_index: int
 ) -> list[float]:
     return [rates[0] if row[mql_index] > 0 else rates[1] for row in rows]
+
+
+def boosting_fit_predict(
+    *,
+    features: Sequence[Sequence[float]],
+    labels: Sequence[int],
+    rows: Sequence[Sequence[float]],
+) -> list[float]:
+    """Gradient boosting, measured by the backtest only (`readiness_backtest
+    --boosting`), never stored: on the demo it lost to the logistic model on
+    AUC and Brier (docs/readiness.md), so the product does not use it."""
+    booster = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            (
+                "boost",
+                HistGradientBoostingClassifier(
+                    max_iter=150, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
+                    l2_regularization=1.0, early_stopping=False, random_state=0,
+                ),
+            ),
+        ]
+    )  # fmt: skip
+    booster.fit(np.asarray(features, dtype=float), np.asarray(labels, dtype=int))
+    return [float(p) for p in booster.predict_proba(np.asarray(rows, dtype=float))[:, 1]]

@@ -65,12 +65,13 @@ def labelled_history(
     )
 
 
-def history_backtest(history: LabelledHistory) -> backtesting.Backtest:
+def history_backtest(history: LabelledHistory, *, boosting: bool = False) -> backtesting.Backtest:
     return backtesting.backtest(
         features=history.features,
         labels=history.labels,
         month_ends=history.month_ends,
         account_ids=history.account_ids,
+        boosting=boosting,
     )
 
 

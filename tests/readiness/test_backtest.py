@@ -97,3 +97,13 @@ def test_a_month_without_enough_history_behind_it_is_skipped_and_says_why() -> N
     assert all(origin.skipped for origin in result.origins[:3])
     reasons = {origin.skipped for origin in result.origins}
     assert any(reason.startswith("too little history") for reason in reasons) or result.tested
+
+
+def test_gradient_boosting_is_measured_only_when_asked() -> None:
+    data = synthetic_history(accounts=150, months=5)
+    rows = {"features": data.features, "labels": data.labels, "month_ends": data.month_ends,
+            "account_ids": data.account_ids}  # fmt: skip
+    assert "boosting" not in backtest(**rows).metrics()  # type: ignore[arg-type]
+    measured = backtest(**rows, boosting=True)  # type: ignore[arg-type]
+    assert set(measured.metrics()) == {"model", "score", "mql", "boosting"}
+    assert len(measured.predictions["boosting"]) == len(measured.observed)
