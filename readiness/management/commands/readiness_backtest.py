@@ -84,7 +84,7 @@ class Command(BaseCommand):
             if figures:
                 self._table(figures)
             if options["svg"] is not None and figures:
-                path = options["svg"] / f"readiness_reliability_{segment.pk}.svg"
+                path = options["svg"] / f"reliability-segment-{segment.pk}.svg"
                 path.write_text(
                     reliability_svg(
                         title=f"Reliability, {segment.name} (backtest, pooled)",
