@@ -134,3 +134,21 @@ def test_the_baselines_map_the_score_and_the_mql_rule_to_rates() -> None:
         row[score] = value
     slope, _ = model.score_baseline(features=rows, labels=[0, 0, 1, 1], score_index=score)
     assert slope > 0
+
+
+def test_the_contributions_add_up_to_the_log_odds_and_bad_input_is_refused() -> None:
+    data = synthetic_history(accounts=150, months=6)
+    fitted = model.fit(
+        features=data.features,
+        labels=data.labels,
+        month_ends=data.month_ends,
+        feature_names=FEATURE_NAMES,
+    )
+    row = data.features[0]
+    terms = scoring.contributions(fitted.parameters, row)
+    z = scoring.linear_score(fitted.parameters, row)
+    assert fitted.parameters["intercept"] + sum(terms) == pytest.approx(z, abs=1e-9)
+    with pytest.raises(ValueError, match="row has 3 features, the model 96"):
+        scoring.probability(fitted.parameters, [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="unknown model kind"):
+        scoring.probability({**fitted.parameters, "kind": "pickle"}, row)

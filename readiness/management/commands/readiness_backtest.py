@@ -62,7 +62,10 @@ class Command(BaseCommand):
         if options["svg"] is not None and not options["svg"].is_dir():
             raise CommandError(f"--svg {options['svg']} is not a folder")
         month_ends = history_month_ends(today)
-        self.stdout.write(f"history {month_ends[0]} .. {month_ends[-1]}, today {today}")
+        self.stdout.write(
+            f"history: month ends {month_ends[0]} .. {month_ends[-1]} that the stored activity "
+            f"covers, labels known as of {today}"
+        )
         report: dict[str, Any] = {"today": today.isoformat(), "segments": []}
         for segment in segments:
             started = time.perf_counter()
