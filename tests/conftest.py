@@ -99,3 +99,14 @@ def marketer() -> APIClient:
 def sales() -> APIClient:
     """An API client signed in as "rep", of the Sales role."""
     return api_client_as("Sales", username="rep")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The bad input catalogue's figures (tests/bad_input.py), when its cases ran."""
+    from tests import bad_input
+
+    lines = bad_input.report_lines()
+    if lines:
+        terminalreporter.section("bad input catalogue (issue 18)")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -28,6 +28,7 @@ from accounts import selectors as account_selectors
 from accounts.junk import junk_reason_kind
 from accounts.junk_services import JunkRulesInvalid, junk_rules_replace
 from accounts.models import Contact, JunkRuleKind
+from core.ids import id_read
 from core.jobs import job_start, job_state, jobs_recent
 from engagement.services.junk import contact_junk_set
 from engagement.tasks import junk_rules_apply_task
@@ -193,9 +194,9 @@ class JunkRulesView(WritePage, View):
         preview: Any = None,
         status: int = 200,
     ) -> HttpResponse:
-        job_id = request.GET.get("job", "")
-        if job_id.isdigit():
-            job = job_state(int(job_id))
+        job_id = id_read(request.GET.get("job", ""))
+        if job_id is not None:
+            job = job_state(job_id)
         else:
             recent = jobs_recent(kind=JOB_KIND, limit=1)
             job = recent[0] if recent else None
