@@ -264,7 +264,7 @@ REST = [
     api("A29 id in the path not a number", "/api/programs/1e5/", b"", 404, "Not found",
         method="get"),
     api("A30 criteria of a wrong type", "/api/segments/", {"name": "S", "criteria": "all"},
-        400, "criteria:"),
+        400, "criteria: must be a JSON object of criteria, got str"),
 ]  # fmt: skip
 
 
@@ -345,3 +345,39 @@ def test_the_pages_answer_bad_form_input_beside_the_field(
     assert response.status_code == case.status
     assert case.says in response.content.decode()
     assert not changed
+
+
+# --- The SVG charts: every text they draw, escaped ----------------------------------
+
+XSS = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
+
+
+def _charts() -> dict[str, str]:
+    import datetime as dt
+
+    from web import charts
+
+    day = dt.date(2026, 1, 1)
+    return {
+        "date line": charts.date_line_chart(
+            chart_id=XSS, title=XSS, series=[charts.DateSeries(XSS, [(day, 1.0)])],
+            thresholds=[charts.Threshold(XSS, 0.5)],
+        ),
+        "bar": charts.bar_chart(chart_id=XSS, title=XSS, series_names=[XSS],
+                                groups=[charts.BarGroup(XSS, [1.0])]),
+        "interval": charts.interval_chart(chart_id=XSS, title=XSS,
+                                          rows=[charts.Interval(XSS, 0.1, 0.0, 0.2)]),
+        "scatter": charts.scatter_chart(chart_id=XSS, title=XSS, x_name=XSS, y_name=XSS,
+                                        points=[charts.ScatterPoint(XSS, 1.0, 2.0)]),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["date line", "bar", "interval", "scatter"])
+def test_the_charts_draw_names_as_text(name: str) -> None:
+    import xml.etree.ElementTree as ET
+
+    svg = _charts()[name]
+    bad_input.tally("charts", status=200)
+    tags = {element.tag.rsplit("}", 1)[-1] for element in ET.fromstring(svg).iter()}  # noqa: S314
+    assert not tags & {"script", "img"}, tags
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
