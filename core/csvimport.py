@@ -359,6 +359,17 @@ DATE_MAX = dt.date(2999, 12, 31)
 _OUT_OF_RANGE = f"is out of range (dates from {DATE_MIN} to {DATE_MAX})"
 
 
+def dates_out_of_range(**days: dt.date | None) -> dict[str, str]:
+    """The given days outside DATE_MIN..DATE_MAX, each with why: the models'
+    `clean()` (campaigns, programs, spend, opportunities) apply the same range
+    to the API and the pages as the CSV cells get here (issue 18)."""
+    return {
+        name: _OUT_OF_RANGE.replace("is out", "Out", 1)
+        for name, day in days.items()
+        if day is not None and not DATE_MIN <= day <= DATE_MAX
+    }
+
+
 def date(value: str) -> dt.date:
     """ISO dates and the common CRM formats; a time part, if any, is dropped."""
     parsed = _date_read(value)

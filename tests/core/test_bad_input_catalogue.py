@@ -263,6 +263,17 @@ REST = [
         "No Campaign matches", method="get"),
     api("A29 id in the path not a number", "/api/programs/1e5/", b"", 404, "Not found",
         method="get"),
+    api("A31 a campaign in year 1", "/api/campaigns/",
+        {**CAMPAIGN, "starts_on": "0001-01-01", "ends_on": "0001-12-31"}, 400,
+        '"starts_on":["Out of range (dates from 1900-01-01 to 2999-12-31)"]'),
+    api("A32 a program in year 9999", "/api/programs/",
+        {"campaign": 1, "name": "P", "channel": "webinar", "starts_on": "9999-01-01",
+         "ends_on": "9999-12-31", "tracking_key": "p-9999"}, 400, '"starts_on":["Out of range'),
+    api("A33 spend in year 1", "/api/spend/",
+        {"program": 1, "spent_on": "0001-01-05", "amount": "5"}, 400, '"spent_on":["Out of range'),
+    api("A34 a deal closed in year 9999", "/api/opportunities/",
+        {"external_id": "D-1", "name": "Deal", "status": "won", "opened_on": "2026-01-05",
+         "close_on": "9999-12-31"}, 400, '"close_on":["Out of range'),
     api("A30 criteria of a wrong type", "/api/segments/", {"name": "S", "criteria": "all"},
         400, "criteria: must be a JSON object of criteria, got str"),
 ]  # fmt: skip
@@ -299,6 +310,10 @@ PAGES = [
          200, "Enter a valid date.", method="get"),
     Case("P06 ranking run in year 1", "/ranking/run/", b"start=0001-01-01&end=0001-06-30"
          b"&metric=pipeline_per_spend", 400, PERIOD_ERROR),
+    Case("P11 a campaign from year 1", "/campaigns/new/",
+         b"name=Old&objective=pipeline&starts_on=0001-01-01&ends_on=0001-12-31"
+         b"&holdout_percent=10&currency=USD", 200,
+         "Out of range (dates from 1900-01-01 to 2999-12-31)"),
     Case("P07 job id a superscript digit", "/junk/rules/?job=%C2%B2", b"", 200, "Junk rules",
          method="get"),
     Case("P08 job id beyond bigint", f"/segments/?job={HUGE}", b"", 200, "Segments",
