@@ -281,7 +281,8 @@ REST = [
 
 @pytest.fixture
 def marketer_client(client: Client) -> Client:
-    ProgramFactory.create(pk=1, campaign=CampaignFactory.create())
+    # Fixed ids the cases name (no case creates a row: every one is refused).
+    ProgramFactory.create(pk=1, campaign=CampaignFactory.create(pk=1))
     client.force_login(UserFactory.create(username="maya", groups=["Marketer"]))
     return client
 
