@@ -15,8 +15,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from typing import Any
 
+import pypdf
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -93,8 +95,10 @@ def payloads(marketer: Any) -> dict[str, Any]:
         EngagementSnapshotFactory.create(
             account=account, segment=segment, day=today - dt.timedelta(days=days), score=40 + days
         )
-    campaign = CampaignFactory.create(name=CAMPAIGN)
-    ProgramFactory.create(campaign=campaign, name=PROGRAM)
+    # Running now, so the reports of the quarter to date show them.
+    running = {"starts_on": today - dt.timedelta(days=20), "ends_on": today + dt.timedelta(days=20)}
+    campaign = CampaignFactory.create(name=CAMPAIGN, **running)
+    ProgramFactory.create(campaign=campaign, name=PROGRAM, **running)
     for member in (account, formula):
         CampaignTargetFactory.create(campaign=campaign, account=member)
     return {"account": account, "campaign": campaign, "source": issued.source}
@@ -114,8 +118,8 @@ def _pages(p: dict[str, Any]) -> list[tuple[str, list[str]]]:
         (f"/campaigns/{campaign.pk}/", [CAMPAIGN]),
         (f"/campaigns/{campaign.pk}/targets/", [ACCOUNT]),
         (f"/campaigns/{campaign.pk}/programs/", [PROGRAM]),
-        (f"/campaigns/{campaign.pk}/report/", [CAMPAIGN]),
-        ("/reports/campaigns/", []),
+        (f"/campaigns/{campaign.pk}/report/", [CAMPAIGN, PROGRAM]),
+        ("/reports/campaigns/", [CAMPAIGN]),
         (f"/sources/{p['source'].pk}/", []),
     ]
 
@@ -162,6 +166,14 @@ def test_payloads_sent_with_the_tracking_key_are_shown_as_text_on_every_page(
     page.goto(f"{base}/accounts/{payloads['account'].pk}/")
     chart = page.locator("svg").first.inner_html()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in chart and SCRIPT not in chart
+
+    # The board pack (WeasyPrint runs no script): the names are printed as text.
+    pack = page.request.get(base + "/reports/board-pack.pdf")
+    bad_input.tally("xss-pdf", status=pack.status)
+    assert pack.status == 200, pack.text()[:500]
+    reader = pypdf.PdfReader(io.BytesIO(pack.body()))
+    printed = re.sub(r"\s+", " ", " ".join(p.extract_text() or "" for p in reader.pages))
+    assert CAMPAIGN in printed, printed[:2000]
 
     # The CSV downloads: a name a spreadsheet would run is written as text.
     csvs = ("/accounts/export.csv", "/my-accounts/export.csv",
