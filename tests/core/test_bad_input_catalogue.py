@@ -321,6 +321,8 @@ PAGES = [
          method="get"),
     Case("P09 timeline since a bad date", "/accounts/1/?since=2026-13-01", b"", 200,
          "Enter a valid date.", method="get"),
+    Case("P12 timeline until the calendar's last day", "/accounts/1/?until=9999-12-31", b"",
+         200, "Out of range (dates from 1900-01-01 to 2999-12-31).", method="get"),
     Case("P10 account list score not a number", "/accounts/?score_min=lots", b"", 200,
          "Enter a whole number.", method="get"),
 ]  # fmt: skip
