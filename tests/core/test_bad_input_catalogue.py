@@ -274,6 +274,10 @@ REST = [
     api("A34 a deal closed in year 9999", "/api/opportunities/",
         {"external_id": "D-1", "name": "Deal", "status": "won", "opened_on": "2026-01-05",
          "close_on": "9999-12-31"}, 400, '"close_on":["Out of range'),
+    # Duplicate keys: the last one is read (as by every JSON reader), here a bad date.
+    api("A35 duplicate JSON keys", "/api/campaigns/",
+        b'{"name": "X", "starts_on": "2026-01-01", "starts_on": "2026-02-30",'
+        b' "ends_on": "2026-03-31"}', 400, '"starts_on":["Date has wrong format.'),
     api("A30 criteria of a wrong type", "/api/segments/", {"name": "S", "criteria": "all"},
         400, "criteria: must be a JSON object of criteria, got str"),
 ]  # fmt: skip
