@@ -125,6 +125,9 @@ CASES = [
     stored("C29 unknown columns", "accounts", "name,Shoe size\nShoe Co,44\n"),
     stored("C30 a formula in a name", "accounts", 'name\n"=HYPERLINK(""http://x"")"\n'),
     stored("C31 Windows-1252 text", "accounts", "name\nCaf\xe9 Co\n".encode("cp1252")),
+    # Nothing to import: the API and the command import no row; the page,
+    # which keeps the file, refuses it.
+    stored("C32 a header only", "accounts", "name,domain\n"),
 ]  # fmt: skip
 
 # What the page's upload and dry run record of their own (the file, its job).
@@ -231,7 +234,10 @@ def test_the_import_page_refuses_a_bad_file_or_lists_its_row_errors(
     changed = bad_input.changed_tables(before, bad_input.row_counts()) - PAGE_RECORDS
     bad_input.tally("csv-page", status=status, half_written=bool(changed))
     assert status < 500 and not changed
-    if case.answer == "file" and response.status_code == 400:  # refused on upload
+    if case.id.startswith("C32"):
+        assert response.status_code == 400
+        assert "the file has a header row but no rows under it" in response.content.decode()
+    elif case.answer == "file" and response.status_code == 400:  # refused on upload
         assert case.says.replace("'", "&#x27;") in response.content.decode()
     elif case.answer == "file":  # the columns are the page's to map: refused at the dry run
         assert import_file.status == ImportFile.Status.REFUSED
