@@ -105,7 +105,11 @@ class JunkReviewView(WritePage, View):
 
 def _back(request: HttpRequest, default: str) -> str:
     back = request.POST.get("next", "")
-    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+    # A path of this site only: `redirect` reads anything else ("1") as a view
+    # name and fails, after the decision is saved (issue 18: a 500).
+    if back.startswith("/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}
+    ):
         return back
     return default
 

@@ -211,7 +211,11 @@ class AccountTargetView(WritePage, View):
             request, "Marked as a target account." if is_target else "No longer a target account."
         )
         back = request.POST.get("next", "")
-        if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        # A path of this site only: `redirect` reads anything else ("1") as a
+        # view name and fails, after the change is saved (issue 18: a 500).
+        if back.startswith("/") and url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}
+        ):
             return redirect(back)
         return redirect("web:account-detail", pk=pk)
 

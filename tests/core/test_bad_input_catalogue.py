@@ -319,6 +319,11 @@ PAGES = [
          b"name=Old&objective=pipeline&starts_on=0001-01-01&ends_on=0001-12-31"
          b"&holdout_percent=10&currency=USD", 200,
          "Out of range (dates from 1900-01-01 to 2999-12-31)"),
+    # A `next` that is no path of the site: back to the default page, not a 500.
+    Case("P13 mark a target, next not a path", "/accounts/1/target/", b"is_target=1&next=1",
+         302, ""),
+    Case("P14 a junk decision, next not a path", "/junk/contacts/1/decision/",
+         b"is_junk=1&reason=bot&next=abc", 302, ""),
     Case("P07 job id a superscript digit", "/junk/rules/?job=%C2%B2", b"", 200, "Junk rules",
          method="get"),
     Case("P08 job id beyond bigint", f"/segments/?job={HUGE}", b"", 200, "Segments",
@@ -334,10 +339,10 @@ PAGES = [
 
 @pytest.fixture
 def marketer_pages(client: Client) -> Client:
-    from tests.factories import AccountFactory
+    from tests.factories import AccountFactory, ContactFactory
 
     CampaignFactory.create(pk=1)
-    AccountFactory.create(pk=1)
+    ContactFactory.create(pk=1, account=AccountFactory.create(pk=1))
     client.force_login(UserFactory.create(username="maya", groups=["Marketer"]))
     return client
 
@@ -366,6 +371,9 @@ def test_the_pages_answer_bad_form_input_beside_the_field(
     bad_input.tally("pages", status=response.status_code, half_written=bool(changed))
     assert response.status_code == case.status
     assert case.says in response.content.decode()
+    if case.status == 302:  # saved, and back to the page it belongs to
+        assert response["Location"].startswith("/") and not changed
+        return
     assert not changed
 
 
