@@ -325,6 +325,12 @@ class PipelinePlan(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        super().clean()
+        refused = dates_out_of_range(period_start=self.period_start, period_end=self.period_end)
+        if refused:
+            raise ValidationError(refused)
+
 
 class Touch(models.Model):
     """A program's touches on one account: activities carrying the program's

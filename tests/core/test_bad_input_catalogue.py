@@ -278,6 +278,11 @@ REST = [
     api("A35 duplicate JSON keys", "/api/campaigns/",
         b'{"name": "X", "starts_on": "2026-01-01", "starts_on": "2026-02-30",'
         b' "ends_on": "2026-03-31"}', 400, '"starts_on":["Date has wrong format.'),
+    api("A36 a plan for year 9999", "/api/pipeline-plans/",
+        {"name": "Far", "period_start": "9999-01-01", "period_end": "9999-12-31",
+         "revenue_target": "100000", "currency": "USD", "win_rate": "0.2",
+         "average_deal_size": "10000", "cycle_time_days": 60}, 400,
+        '"period_start":["Out of range'),
     api("A30 criteria of a wrong type", "/api/segments/", {"name": "S", "criteria": "all"},
         400, "criteria: must be a JSON object of criteria, got str"),
 ]  # fmt: skip
@@ -324,6 +329,10 @@ PAGES = [
          302, ""),
     Case("P14 a junk decision, next not a path", "/junk/contacts/1/decision/",
          b"is_junk=1&reason=bot&next=abc", 302, ""),
+    Case("P15 a plan for year 1", "/reports/plans/new/",
+         b"name=Old&period_start=0001-01-01&period_end=0001-12-31&revenue_target=100000"
+         b"&currency=USD&win_rate=20&average_deal_size=10000&cycle_time_days=60"
+         b"&lookback_days=365", 400, "Out of range (dates from 1900-01-01 to 2999-12-31)"),
     Case("P07 job id a superscript digit", "/junk/rules/?job=%C2%B2", b"", 200, "Junk rules",
          method="get"),
     Case("P08 job id beyond bigint", f"/segments/?job={HUGE}", b"", 200, "Segments",
