@@ -170,7 +170,59 @@ def prepare_accounts(rows: Sequence[ParsedRow]) -> list[tuple[ParsedRow, dict[st
         column="domain",
         what="account",
     )
+    _external_ids_check(
+        [(r, v) for r, v in prepared if v["domain"]], model=Account, key="domain", what="account"
+    )
+    _external_ids_check(
+        [(r, v) for r, v in prepared if not v["domain"]], model=Account, key="name",
+        what="account", scope=Q(domain__isnull=True),
+    )  # fmt: skip
     return [(row, v) for row, v in prepared if not row.errors]
+
+
+def _external_ids_check(
+    prepared: Sequence[tuple[ParsedRow, dict[str, Any]]],
+    *,
+    model: type[Account] | type[Contact],
+    key: str,
+    what: str,
+    scope: Q | None = None,
+) -> None:
+    """A CRM id is unique: two rows giving one, or a row giving the id of
+    another stored record than the one it updates (matched by `key`), is an
+    error of that row, not a database error that fails the whole import
+    (issue 18). A stored record keeps an id it has (accounts.merge), so only
+    a new record or one without an id takes the row's."""
+    csvimport.duplicate_keys_flag(
+        ((row, v.get("external_id")) for row, v in prepared),
+        column="external_id",
+        what=f"{what} id",
+    )
+    wanted = sorted(
+        {v["external_id"] for row, v in prepared if v.get("external_id") and not row.errors}
+    )
+    holders: dict[str, tuple[int, str]] = {}
+    for chunk in lookup_chunks(wanted):
+        for external_id, pk, label in model.objects.filter(external_id__in=chunk).values_list(
+            "external_id", "pk", key
+        ):
+            holders[external_id] = (pk, str(label or f"id {pk}"))
+    keys = sorted({v[key] for row, v in prepared if v.get("external_id") in holders})
+    targets: dict[Any, tuple[int, str | None]] = {}
+    for chunk in lookup_chunks(keys):
+        stored = model.objects.filter(scope or Q(), **{f"{key}__in": chunk})
+        targets.update((k, (pk, x)) for k, pk, x in stored.values_list(key, "pk", "external_id"))
+    for row, values in prepared:
+        held = holders.get(values.get("external_id") or "")
+        if held is None or row.errors:
+            continue
+        target = targets.get(values[key])
+        if target is not None and (target[0] == held[0] or target[1]):
+            continue  # the same record, or one that keeps its own id
+        row.errors.append(
+            RowError(row.row, "external_id", values["external_id"],
+                     f"is already the id of another {what} ({held[1]})")
+        )  # fmt: skip
 
 
 def prepare_contacts(rows: Sequence[ParsedRow]) -> list[tuple[ParsedRow, dict[str, Any]]]:
@@ -221,6 +273,7 @@ def prepare_contacts(rows: Sequence[ParsedRow]) -> list[tuple[ParsedRow, dict[st
         prepared.append((row, values))
     csvimport.duplicate_keys_flag(((r, v["email"]) for r, v in prepared), column="email",
                                   what="email")  # fmt: skip
+    _external_ids_check(prepared, model=Contact, key="email", what="contact")
     return [(row, v) for row, v in prepared if not row.errors]
 
 

@@ -8,9 +8,12 @@ a second account beside `example.com`.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Lower
+
+from core.csvimport import dates_out_of_range
 
 
 class Account(models.Model):
@@ -311,6 +314,12 @@ class Opportunity(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        refused = dates_out_of_range(opened_on=self.opened_on, close_on=self.close_on)
+        if refused:
+            raise ValidationError(refused)
 
 
 class JunkRuleKind(models.TextChoices):

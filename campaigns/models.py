@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import Account, ICPSegment
 from campaigns import metrics
 from campaigns.holdout import HOLDOUT_FRACTION_DEFAULT
+from core.csvimport import dates_out_of_range
 
 
 class CampaignObjective(models.TextChoices):
@@ -64,6 +66,12 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        refused = dates_out_of_range(starts_on=self.starts_on, ends_on=self.ends_on)
+        if refused:
+            raise ValidationError(refused)
 
 
 class CampaignTarget(models.Model):
@@ -135,6 +143,12 @@ class Program(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        super().clean()
+        refused = dates_out_of_range(starts_on=self.starts_on, ends_on=self.ends_on)
+        if refused:
+            raise ValidationError(refused)
+
 
 class Spend(models.Model):
     """One dated cost line of a program."""
@@ -167,6 +181,12 @@ class Spend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} on {self.spent_on}"
+
+    def clean(self) -> None:
+        super().clean()
+        refused = dates_out_of_range(spent_on=self.spent_on)
+        if refused:
+            raise ValidationError(refused)
 
 
 class RankingMetric(models.TextChoices):
@@ -304,6 +324,12 @@ class PipelinePlan(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        refused = dates_out_of_range(period_start=self.period_start, period_end=self.period_end)
+        if refused:
+            raise ValidationError(refused)
 
 
 class Touch(models.Model):

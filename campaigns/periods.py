@@ -15,6 +15,8 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from core.csvimport import DATE_MAX, DATE_MIN
+
 
 @dataclass(frozen=True)
 class Period:
@@ -25,6 +27,16 @@ class Period:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+
+def period_day_refusal(day: date) -> str | None:
+    """Why a report period's day is refused, or None: one outside the product's
+    calendar (core.csvimport's DATE_MIN to DATE_MAX), where the previous period,
+    an influence window or the months of the report would leave Python's
+    calendar (issue 18: year 1 or 9999 was a 500). The API and the pages ask here."""
+    if DATE_MIN <= day <= DATE_MAX:
+        return None
+    return f"must be between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}"
 
 
 def months_shifted(day: date, months: int) -> date:

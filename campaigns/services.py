@@ -43,7 +43,7 @@ from campaigns.reports.plans import PlanHistory, plan_history
 from campaigns.reports.programs import program_rows
 from campaigns.tasks import program_touches_recompute_task
 from core import bulk, csvimport
-from core.csvimport import Column, ParsedRow, RowError
+from core.csvimport import Column, ParsedRow, RowError, dates_out_of_range
 from core.jobs import JobProgress
 
 BATCH_SIZE = bulk.BATCH_SIZE
@@ -627,6 +627,12 @@ def pipeline_plan_create(*, values: Mapping[str, Any], lookback_days: int = 365)
     deals closed in the `lookback_days` before the period, as the fill does.
     Refused, naming the figures, when history cannot give one that is missing."""
     wanted = {name: value for name, value in values.items() if value is not None}
+    # Before the history is read: its window before the period would leave the calendar.
+    refused = dates_out_of_range(
+        period_start=wanted.get("period_start"), period_end=wanted.get("period_end")
+    )
+    if refused:
+        raise ValidationError(refused)
     missing = [name for name in PLAN_FIGURES if name not in wanted]
     if missing:
         history = plan_history(period_start=wanted["period_start"], lookback_days=lookback_days)

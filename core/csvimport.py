@@ -72,10 +72,13 @@ def column_map_parse(text: str) -> dict[str, str]:
 def _text_stream(data: bytes | str) -> TextIO:
     # A NUL is never in a text CSV: it is a spreadsheet (.xlsx), UTF-16 text or
     # binary, and PostgreSQL would refuse to store it in a text column anyway.
-    if (b"\x00" in data) if isinstance(data, bytes) else ("\x00" in data):
+    as_bytes = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+    nul = as_bytes.find(b"\x00")
+    if nul >= 0:
+        row = as_bytes.count(b"\n", 0, nul) + 1
         raise FileRefused(
-            "the file contains NUL bytes, so it is not a CSV text file (a spreadsheet or "
-            "UTF-16 text?): save it as CSV UTF-8"
+            f"row {row}: the file contains NUL bytes, so it is not a CSV text file (a "
+            "spreadsheet or UTF-16 text?): save it as CSV UTF-8"
         )
     if isinstance(data, str):
         return io.StringIO(data.lstrip("\ufeff"))
@@ -354,6 +357,17 @@ _DATE_FORMATS = (
 DATE_MIN = dt.date(1900, 1, 1)
 DATE_MAX = dt.date(2999, 12, 31)
 _OUT_OF_RANGE = f"is out of range (dates from {DATE_MIN} to {DATE_MAX})"
+
+
+def dates_out_of_range(**days: dt.date | None) -> dict[str, str]:
+    """The given days outside DATE_MIN..DATE_MAX, each with why: the models'
+    `clean()` (campaigns, programs, spend, opportunities) apply the same range
+    to the API and the pages as the CSV cells get here (issue 18)."""
+    return {
+        name: _OUT_OF_RANGE.replace("is out", "Out", 1)
+        for name, day in days.items()
+        if day is not None and not DATE_MIN <= day <= DATE_MAX
+    }
 
 
 def date(value: str) -> dt.date:

@@ -21,6 +21,7 @@ from accounts import services as account_services
 from accounts.api import AccountSerializer
 from accounts.models import Account, FitGrade, ICPSegment
 from core.api_permissions import ModelPermissionsWithView
+from core.ids import id_read
 from engagement import selectors
 from engagement.models import Alert, ScoringModel, Stage
 from engagement.services import segments as segment_services
@@ -105,10 +106,9 @@ class AccountEngagedListApi(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Account]:
         raw = self.request.query_params.get("segment")
-        try:
-            segment_id = int(raw) if raw else None
-        except ValueError:
-            raise ValidationError({"segment": f"{raw!r} is not a segment id"}) from None
+        segment_id = id_read(raw)
+        if raw and segment_id is None:
+            raise ValidationError({"segment": f"{raw!r} is not a segment id"})
         # `?ordering=` may combine orderings ("name,-score_change_30d"): any of
         # them by score needs the segment whose scores the selector annotates.
         ordering = self.request.query_params.get("ordering", "")

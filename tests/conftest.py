@@ -10,6 +10,7 @@ from django.db import connection, connections
 from django.db.utils import load_backend
 from rest_framework.test import APIClient
 
+from tests import bad_input
 from tests.access_cells import ACCESS_MATRIX_KEY, access_matrix_lines
 from tests.api_clients import api_client_as
 from tests.proof_figures import recorded
@@ -105,11 +106,13 @@ def sales() -> APIClient:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """Print the proofs' figures at the end of the run: the lines tests recorded
-    (tests/proof_figures.py), and the access matrix's counts when it ran."""
+    (tests/proof_figures.py), the access matrix's counts and the bad input
+    catalogue's tally, when they ran."""
     lines = recorded()
     columns = config.stash.get(ACCESS_MATRIX_KEY, None)
     if columns:
         lines += [("access matrix", line) for line in access_matrix_lines(columns)]
+    lines += [("bad input", line) for line in bad_input.report_lines()]
     if not lines:
         return
     terminalreporter.section("proof figures")

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from accounts.models import FitGrade
+from core.csvimport import dates_out_of_range
 from engagement.account_selectors import TimelineFilter
 from engagement.models import Stage
 from engagement.selectors import (
@@ -137,6 +138,11 @@ class TimelineForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        # A day past the calendar's range: the timeline's "until" end would
+        # leave it (9999-12-31 was a 500, issue 18).
+        out = dates_out_of_range(since=cleaned.get("since"), until=cleaned.get("until"))
+        for name, message in out.items():
+            self.add_error(name, f"{message}.")
         since, until = cleaned.get("since"), cleaned.get("until")
         if since is not None and until is not None and since > until:
             self.add_error("until", "Must not be before the start.")

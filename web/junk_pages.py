@@ -28,6 +28,7 @@ from accounts import selectors as account_selectors
 from accounts.junk import junk_reason_kind
 from accounts.junk_services import JunkRulesInvalid, junk_rules_replace
 from accounts.models import Contact, JunkRuleKind
+from core.ids import id_read
 from core.jobs import job_start, job_state, jobs_recent
 from engagement.services.junk import contact_junk_set
 from engagement.tasks import junk_rules_apply_task
@@ -104,7 +105,11 @@ class JunkReviewView(WritePage, View):
 
 def _back(request: HttpRequest, default: str) -> str:
     back = request.POST.get("next", "")
-    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+    # A path of this site only: `redirect` reads anything else ("1") as a view
+    # name and fails, after the decision is saved (issue 18: a 500).
+    if back.startswith("/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}
+    ):
         return back
     return default
 
@@ -193,9 +198,9 @@ class JunkRulesView(WritePage, View):
         preview: Any = None,
         status: int = 200,
     ) -> HttpResponse:
-        job_id = request.GET.get("job", "")
-        if job_id.isdigit():
-            job = job_state(int(job_id))
+        job_id = id_read(request.GET.get("job", ""))
+        if job_id is not None:
+            job = job_state(job_id)
         else:
             recent = jobs_recent(kind=JOB_KIND, limit=1)
             job = recent[0] if recent else None

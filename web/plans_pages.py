@@ -31,6 +31,7 @@ from accounts.models import OpportunityStatus
 from campaigns import metrics, selectors, services
 from campaigns.models import PipelinePlan
 from campaigns.reports.plans import PlanHistory, plan_against_actual, plan_history
+from core.ids import id_read
 from web import report_tables as rt
 from web.charts import DateSeries, date_line_chart
 from web.permissions import WritePage
@@ -335,7 +336,8 @@ def cumulative_chart(
 
 def _lookback(request: HttpRequest) -> int:
     raw = request.GET.get("lookback", "")
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 3650 else LOOKBACK_DEFAULT
+    days = id_read(raw)  # digits only: "²" is a digit to isdigit() (issue 18)
+    return days if days is not None and days <= 3650 else LOOKBACK_DEFAULT
 
 
 def _detail_page(

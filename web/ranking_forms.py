@@ -10,6 +10,7 @@ from django import forms
 
 from campaigns import ranking
 from campaigns.models import RankingDecision, RankingMetric
+from campaigns.periods import period_day_refusal
 
 
 class RankingRunForm(forms.Form):
@@ -37,6 +38,11 @@ class RankingRunForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        start, end = cleaned.get("start"), cleaned.get("end")
+        for name, day in (("start", start), ("end", end)):
+            refusal = period_day_refusal(day) if day is not None else None
+            if refusal is not None:
+                self.add_error(name, f"The date {refusal}.")
         start, end = cleaned.get("start"), cleaned.get("end")
         if start is not None and end is not None and end < start:
             self.add_error("end", "The period must not end before it starts.")

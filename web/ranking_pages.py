@@ -30,6 +30,7 @@ from django.views import View
 from campaigns import ranking, selectors, services
 from campaigns.models import RankingDecision, RankingEntry, RankingMetric, RankingRun
 from campaigns.tasks import ranking_run_job_task
+from core.ids import id_read
 from core.jobs import JobState, job_start, jobs_recent
 from web import ranking_report
 from web.permissions import WritePage
@@ -64,7 +65,7 @@ def _ranking_jobs(wanted: int | None) -> list[JobState]:
 
 def _wanted_job(request: HttpRequest) -> int | None:
     raw = request.GET.get("job", "")
-    return int(raw) if raw.isdigit() else None
+    return id_read(raw)
 
 
 def _list_page(

@@ -13,7 +13,13 @@ from django import forms
 from django.http import HttpRequest
 from django.utils import timezone
 
-from campaigns.periods import Period, default_period, period_presets, previous_period
+from campaigns.periods import (
+    Period,
+    default_period,
+    period_day_refusal,
+    period_presets,
+    previous_period,
+)
 
 # The reports read years of history at most; a wider period is a typo.
 LONGEST_PERIOD_DAYS = 3 * 366
@@ -25,6 +31,11 @@ class ReportPeriodForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        for name, day in (("start", start), ("end", end)):
+            refusal = period_day_refusal(day) if day is not None else None
+            if refusal is not None:
+                self.add_error(name, f"The date {refusal}.")
         start, end = data.get("start"), data.get("end")
         if start and end:
             if end < start:

@@ -24,6 +24,7 @@ from accounts.criteria import criteria_rows
 from accounts.fit import DEFAULT_MIN_FIT
 from accounts.models import ICPSegment
 from accounts.tasks import segment_refresh_job_task
+from core.ids import id_read
 from core.jobs import job_start, job_state
 from engagement.services import segments as segment_services
 from web.permissions import WritePage
@@ -46,9 +47,9 @@ class SegmentListView(WritePage, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         segments = account_selectors.segment_list_graded()
         job = None
-        raw_job = request.GET.get("job", "")
-        if raw_job.isdigit():
-            found = job_state(int(raw_job))
+        job_id = id_read(request.GET.get("job", ""))
+        if job_id is not None:
+            found = job_state(job_id)
             job = found if found is not None and found.kind == JOB_KIND else None
         return render(
             request,

@@ -10,6 +10,7 @@ from django import forms
 
 from campaigns.metrics import INFLUENCE_WINDOW_DAYS
 from campaigns.models import Program
+from campaigns.periods import period_day_refusal
 
 # The REST API's bound on a report's influence window (campaigns/api/reports.py).
 WINDOW_DAYS_MAX = 730
@@ -78,6 +79,11 @@ class ReportPeriodForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        for name, day in (("start", start), ("end", end)):
+            refusal = period_day_refusal(day) if day is not None else None
+            if refusal is not None:
+                self.add_error(name, f"The date {refusal}.")
         start, end = data.get("start"), data.get("end")
         if start and end and end < start:
             self.add_error("end", "The period must not end before it starts.")

@@ -23,6 +23,7 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import Account
 from accounts.roles import SALES
+from core.csvimport import csv_cell_neutralise
 from engagement import selectors as engagement_selectors
 from engagement.services import alert_inbox as alert_inbox_services
 from web.forms import AccountListForm
@@ -139,12 +140,15 @@ def _csv_rows(accounts: Any) -> Iterator[list[Any]]:
         "Score change 30 days", "Fit grade", "Engaged contacts", "Required roles covered",
         "Required roles", "Owner", "Open deals", "Tier", "Target",
     ]  # fmt: skip
+    # Names reach this file from the public tracking key (a group call's
+    # company name): text a spreadsheet would run is neutralised (OWASP, issue 18).
+    text = csv_cell_neutralise
     for account in accounts.iterator(chunk_size=2000):
         owner = account.owner
         yield [
-            account.name,
+            text(account.name),
             account.domain or "",
-            account.scored_segment_name or "",
+            text(account.scored_segment_name or ""),
             account.score,
             account.stage or "",
             account.score_change_7d,
@@ -153,7 +157,7 @@ def _csv_rows(accounts: Any) -> Iterator[list[Any]]:
             account.engaged_contacts,
             len(account.roles_covered) if account.roles_covered is not None else "",
             len(account.required_roles) if account.required_roles is not None else "",
-            (owner.get_full_name() or owner.username) if owner else "",
+            text(owner.get_full_name() or owner.username) if owner else "",
             account.open_opportunity_count,
             account.tier,
             "yes" if account.is_target else "no",
@@ -207,7 +211,11 @@ class AccountTargetView(WritePage, View):
             request, "Marked as a target account." if is_target else "No longer a target account."
         )
         back = request.POST.get("next", "")
-        if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        # A path of this site only: `redirect` reads anything else ("1") as a
+        # view name and fails, after the change is saved (issue 18: a 500).
+        if back.startswith("/") and url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}
+        ):
             return redirect(back)
         return redirect("web:account-detail", pk=pk)
 

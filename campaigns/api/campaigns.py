@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +27,7 @@ from campaigns.api.shared import (
     row_errors_json,
 )
 from campaigns.models import Campaign
+from core.api_parsers import BoundedJSONParser
 from core.csvimport import FileRefused
 
 
@@ -91,7 +92,7 @@ class CampaignViewSet(viewsets.ModelViewSet):
     serializer_class = CampaignSerializer
     filterset_class = CampaignFilter
     permission_classes = [IsAuthenticated, ModelPermissionsWithView]
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
     queryset = Campaign.objects.none()  # for the permission class; rows come from the selector
 
     def get_queryset(self) -> QuerySet[Campaign]:

@@ -12,6 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from campaigns import selectors, services
 from campaigns.api.shared import ModelPermissionsWithView, SpendTotalField, refusals_as_400
 from campaigns.models import Channel, Program, Spend
+from core.ids import ID_MAX
 
 
 class ProgramSerializer(serializers.ModelSerializer):
@@ -69,7 +70,10 @@ class SpendSerializer(serializers.ModelSerializer):
 class SpendFilter(django_filters.FilterSet):
     spent_from = django_filters.DateFilter(field_name="spent_on", lookup_expr="gte")
     spent_to = django_filters.DateFilter(field_name="spent_on", lookup_expr="lte")
-    campaign = django_filters.NumberFilter(field_name="program__campaign")
+    # Bounded like an id: a larger number overflows SQLite's integer (issue 18).
+    campaign = django_filters.NumberFilter(
+        field_name="program__campaign", min_value=1, max_value=ID_MAX
+    )
     channel = django_filters.ChoiceFilter(field_name="program__channel", choices=Channel.choices)
 
     class Meta:

@@ -18,6 +18,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer
 
+from campaigns.periods import period_day_refusal
 from campaigns.selectors import campaign_audience
 from campaigns.spend_visibility import spend_visible
 from core.api_permissions import ModelPermissionsWithView as ModelPermissionsWithView
@@ -93,7 +94,12 @@ def audience_csv_response(*, campaign_id: int) -> StreamingHttpResponse:
 
 
 def period_checked(attrs: dict[str, Any]) -> dict[str, Any]:
-    """A period request's `validate`: its end must not be before its start."""
+    """A period request's `validate`: its days in the product's calendar, its
+    end not before its start."""
+    for name in ("start", "end"):
+        refusal = period_day_refusal(attrs[name])
+        if refusal is not None:
+            raise ValidationError({name: refusal})
     if attrs["end"] < attrs["start"]:
         raise ValidationError({"end": "must not be before start"})
     return attrs

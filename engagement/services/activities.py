@@ -21,7 +21,7 @@ from accounts.models import Contact
 from accounts.traits import ContactTraits
 from core import bulk
 from engagement.imports import IMPORT_SOURCE_NAME
-from engagement.models import Activity, IPRange
+from engagement.models import Activity, IPRange, Source
 from engagement.rollup.incremental import scores_rollup_schedule
 from engagement.services.sources import source_ensure
 
@@ -181,18 +181,21 @@ def activities_import_write(
 ) -> bulk.UpsertCounts:  # fmt: skip
     """Insert imported activities once each (by message id in the import source);
     contacts named by email are created or linked as an identify would."""
-    source_id = source_ensure(name=IMPORT_SOURCE_NAME, write_key=secrets.token_urlsafe(24))
+    source_id: int | None = None
+    if write:
+        source_id = source_ensure(name=IMPORT_SOURCE_NAME, write_key=secrets.token_urlsafe(24))
+    else:  # a dry run writes nothing, not even the import's source (issue 18)
+        source_id = (
+            Source.objects.filter(name=IMPORT_SOURCE_NAME).values_list("pk", flat=True).first()
+        )
     values = [v for _, v in records]
     stored: set[str] = set()
+    in_source = Activity.objects.filter(source_id=source_id or 0)  # none without the source
     for chunk in bulk.chunks([v["message_id"] for v in values], bulk.LOOKUP_CHUNK):
-        stored.update(
-            Activity.objects.filter(source_id=source_id, message_id__in=chunk).values_list(
-                "message_id", flat=True
-            )
-        )
+        stored.update(in_source.filter(message_id__in=chunk).values_list("message_id", flat=True))
     new = [v for v in values if v["message_id"] not in stored]
     counts = bulk.UpsertCounts(created=len(new), unchanged=len(values) - len(new))
-    if not write or not new:
+    if not write or not new or source_id is None:
         return counts
     emails = sorted({v["email"] for v in new if v["email"]})
     contacts_identify(

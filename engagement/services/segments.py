@@ -49,6 +49,10 @@ class SegmentInvalid(ValueError):
 def _segment_check(segment: ICPSegment) -> None:
     """full_clean, and criteria the membership rule can read (a missing key, an
     unknown operator, a bad weight or min_fit are refused now, not at refresh)."""
+    if not isinstance(segment.criteria or {}, dict):
+        kind = type(segment.criteria).__name__
+        message = f"must be a JSON object of criteria, got {kind}"
+        raise SegmentInvalid(f"criteria: {message}", {"criteria": [message]})
     try:
         segment.full_clean()
         segment_member(criteria=segment.criteria or {}, firmographics={})
