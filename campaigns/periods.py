@@ -40,8 +40,43 @@ def _months_spanned(start: date, end: date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month + 1
 
 
+# The days a report may cover: its influence window reaches two years before
+# the period and its previous period as far again, so a period near the ends of
+# the calendar (year 1, year 9999) cannot be computed (issue 18: it was a 500).
+# No activity is older than 1970 (engagement.tracking.EARLIEST_ACTIVITY_AT).
+REPORT_FIRST_DAY = date(1900, 1, 1)
+REPORT_LAST_DAY = date(9000, 12, 31)
+
+
+def period_range_problem(start: date, end: date) -> str | None:
+    """Why a report cannot cover `start`..`end`, or None when it can."""
+    for day in (start, end):
+        if not REPORT_FIRST_DAY <= day <= REPORT_LAST_DAY:
+            return (
+                f"{day.isoformat()} is outside the days a report covers, "
+                f"{REPORT_FIRST_DAY.isoformat()} to {REPORT_LAST_DAY.isoformat()}"
+            )
+    return None
+
+
+class PeriodOutOfRange(ValueError):
+    """The period it is compared with would start before the calendar does (year 1)."""
+
+
 def previous_period(start: date, end: date) -> Period:
-    """The period `start`..`end` is compared with (module docstring)."""
+    """The period `start`..`end` is compared with (module docstring); a period
+    so early that the one before it would start before year 1 is refused
+    (PeriodOutOfRange), so that callers answer a 400, not a 500 (issue 18)."""
+    try:
+        return _previous_period(start, end)
+    except (OverflowError, ValueError):
+        raise PeriodOutOfRange(
+            f"the period before {start.isoformat()} to {end.isoformat()}, which it is "
+            "compared with, would start before year 1"
+        ) from None
+
+
+def _previous_period(start: date, end: date) -> Period:
     if start.day == 1:
         months = _months_spanned(start, end)
         shifted_end = months_shifted(end, -months)

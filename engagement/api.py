@@ -26,12 +26,13 @@ from engagement.services import segments as segment_services
 
 
 class AccountEngagedSerializer(AccountSerializer):
-    score = serializers.IntegerField(read_only=True, default=None)
-    stage = serializers.CharField(read_only=True, default=None)
-    fit_score = serializers.IntegerField(read_only=True, default=None)
-    fit_grade = serializers.CharField(read_only=True, default=None)
-    score_change_7d = serializers.IntegerField(read_only=True, default=None)
-    score_change_30d = serializers.IntegerField(read_only=True, default=None)
+    # Null without ?segment=<id>, or for an account not scored in that segment.
+    score = serializers.IntegerField(read_only=True, default=None, allow_null=True)
+    stage = serializers.CharField(read_only=True, default=None, allow_null=True)
+    fit_score = serializers.IntegerField(read_only=True, default=None, allow_null=True)
+    fit_grade = serializers.CharField(read_only=True, default=None, allow_null=True)
+    score_change_7d = serializers.IntegerField(read_only=True, default=None, allow_null=True)
+    score_change_30d = serializers.IntegerField(read_only=True, default=None, allow_null=True)
 
     class Meta(AccountSerializer.Meta):
         fields = [*AccountSerializer.Meta.fields, "score", "stage", "fit_score", "fit_grade",
@@ -106,6 +107,8 @@ class AccountEngagedListApi(generics.ListAPIView):
         raw = self.request.query_params.get("segment")
         try:
             segment_id = int(raw) if raw else None
+            if segment_id is not None and not 0 < segment_id < 2**63:  # a 64-bit key
+                raise ValueError(raw)
         except ValueError:
             raise ValidationError({"segment": f"{raw!r} is not a segment id"}) from None
         # `?ordering=` may combine orderings ("name,-score_change_30d"): any of
@@ -118,8 +121,8 @@ class AccountEngagedListApi(generics.ListAPIView):
 
 
 class MyAccountSerializer(AccountEngagedSerializer):
-    scored_segment_id = serializers.IntegerField(read_only=True, default=None)
-    scored_segment_name = serializers.CharField(read_only=True, default=None)
+    scored_segment_id = serializers.IntegerField(read_only=True, default=None, allow_null=True)
+    scored_segment_name = serializers.CharField(read_only=True, default=None, allow_null=True)
     owned = serializers.BooleanField(read_only=True)
     following = serializers.BooleanField(read_only=True)
 

@@ -13,7 +13,14 @@ from django import forms
 from django.http import HttpRequest
 from django.utils import timezone
 
-from campaigns.periods import Period, default_period, period_presets, previous_period
+from campaigns.periods import (
+    Period,
+    PeriodOutOfRange,
+    default_period,
+    period_presets,
+    period_range_problem,
+    previous_period,
+)
 
 # The reports read years of history at most; a wider period is a typo.
 LONGEST_PERIOD_DAYS = 3 * 366
@@ -31,6 +38,13 @@ class ReportPeriodForm(forms.Form):
                 self.add_error("end", "The period must not end before it starts.")
             elif (end - start).days + 1 > LONGEST_PERIOD_DAYS:
                 self.add_error("end", "A report covers at most three years.")
+            elif (problem := period_range_problem(start, end)) is not None:
+                self.add_error("start", f"{problem[0].upper()}{problem[1:]}.")
+            else:
+                try:
+                    previous_period(start, end)
+                except PeriodOutOfRange as problem:
+                    self.add_error("start", f"Too early: {problem}.")
         return data
 
 

@@ -86,7 +86,7 @@ class RankingRequest(serializers.Serializer):
 
 
 class DecisionRequest(serializers.Serializer):
-    entry = serializers.IntegerField()
+    entry = serializers.IntegerField(min_value=1, max_value=2**63 - 1)  # a 64-bit key
     decision = serializers.ChoiceField(choices=[RankingDecision.CUT, RankingDecision.KEPT])
     note = serializers.CharField(required=False, allow_blank=True, default="")
 

@@ -19,6 +19,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.renderers import BaseRenderer
 
+from campaigns.periods import period_range_problem
 from campaigns.selectors import campaign_audience
 from campaigns.spend_visibility import spend_visible
 from core.csvimport import RowError, csv_cell_neutralise
@@ -104,9 +105,13 @@ def audience_csv_response(*, campaign_id: int) -> StreamingHttpResponse:
 
 
 def period_checked(attrs: dict[str, Any]) -> dict[str, Any]:
-    """A period request's `validate`: its end must not be before its start."""
+    """A period request's `validate`: its end must not be before its start, and
+    both lie in the days a report covers (campaigns.periods)."""
     if attrs["end"] < attrs["start"]:
         raise ValidationError({"end": "must not be before start"})
+    problem = period_range_problem(attrs["start"], attrs["end"])
+    if problem is not None:
+        raise ValidationError({"start": problem})
     return attrs
 
 

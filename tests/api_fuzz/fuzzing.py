@@ -1,0 +1,186 @@
+"""Proof 1 of issue 18: schemathesis fuzzes every operation of the OpenAPI schema
+against a live server, as one principal, and counts what went wrong.
+
+Three things are counted per principal (each must be 0):
+- server errors: any 5xx. The database is up during the run, so even a 503
+  (documented for a database outage) would hide a failure here;
+- schema violations: an answer whose status code is not documented for the
+  operation, whose content type or headers differ from the documented ones, or
+  whose body does not conform to the documented schema (schemathesis's checks);
+- unauthorised successes: a 2xx to a principal without the right (a write key
+  or nobody on /api/, a user token or nobody on /v1/).
+
+Examples per operation: FUZZ_EXAMPLES (default 6 in the suite), half of them
+valid inputs, half invalid ones (schemathesis's negative mode).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Err
+from schemathesis.generation import GenerationMode
+from schemathesis.openapi import from_dict
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+USERS = ("marketer", "sales", "executive")
+WRITE_KEY = "write_key"
+ANONYMOUS = "anonymous"
+PRINCIPALS = (*USERS, WRITE_KEY, ANONYMOUS)
+
+CHECKS = [
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+def examples_per_operation() -> int:
+    return max(2, int(os.environ.get("FUZZ_EXAMPLES", "6")))
+
+
+@dataclass
+class FuzzResult:
+    principal: str
+    operations: int = 0
+    requests: int = 0
+    server_errors: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    unauthorised: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        return [*self.server_errors, *self.violations, *self.unauthorised]
+
+
+# Filled by the tests, printed by tests/api_fuzz/conftest.py at the end of the run.
+RESULTS: list[FuzzResult] = []
+
+
+def principal_headers(principal: str, *, tokens: dict[str, str], write_key: str) -> dict[str, str]:
+    if principal in USERS:
+        return {"Authorization": f"Token {tokens[principal]}"}
+    if principal == WRITE_KEY:
+        basic = base64.b64encode(f"{write_key}:".encode()).decode()
+        return {"Authorization": f"Basic {basic}"}
+    return {}
+
+
+def may_succeed(principal: str, path: str) -> bool:
+    """Whether `principal` may get a 2xx on `path` at all."""
+    if path.startswith("/v1/"):
+        return principal == WRITE_KEY
+    return principal in USERS
+
+
+def _describe(case: Any, response: requests.Response) -> str:
+    raw = response.request.body or b""
+    sent = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+    body = response.text[:300].replace("\n", " ")
+    return (
+        f"{case.operation.label}: {response.request.method} {response.request.url} "
+        f"[{response.request.headers.get('Content-Type', '')}] {sent[:300]!r} "
+        f"-> {response.status_code} {body}"
+    )
+
+
+def _case_strategy(operation: Any, real_ids: dict[str, int]) -> st.SearchStrategy[Any]:
+    """Valid and invalid inputs; for a path naming an object, sometimes a real id."""
+    strategies = [
+        operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+        operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+    ]
+    if [p.name for p in operation.path_parameters] == ["id"]:
+        real_id = real_ids.get(operation.path.split("/")[2])
+        if real_id is not None:
+            strategies.append(
+                operation.as_strategy(
+                    generation_mode=GenerationMode.POSITIVE, path_parameters={"id": real_id}
+                )
+            )
+    return st.one_of(strategies)
+
+
+def _check(
+    case: Any, response: requests.Response, *, result: FuzzResult, headers: dict[str, str]
+) -> None:
+    label = _describe(case, response)
+    if response.status_code >= 500:
+        result.server_errors.append(label)
+        return
+    if 200 <= response.status_code < 300 and not may_succeed(result.principal, case.operation.path):
+        result.unauthorised.append(label)
+    try:
+        case.validate_response(response, checks=CHECKS, headers=headers)
+    except FailureGroup as group:
+        result.violations.extend(
+            f"{label}\n    {failure.title}: {failure.message[:300]}" for failure in group.exceptions
+        )
+    except AssertionError as failure:
+        result.violations.append(f"{label}\n    {failure}"[:600])
+
+
+def _fuzz_operation(
+    operation: Any,
+    *,
+    base_url: str,
+    session: requests.Session,
+    headers: dict[str, str],
+    real_ids: dict[str, int],
+    examples: int,
+    result: FuzzResult,
+) -> None:
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=_case_strategy(operation, real_ids))
+    def send(case: Any) -> None:
+        response = case.call(base_url=base_url, session=session, headers=headers, timeout=30)
+        result.requests += 1
+        _check(case, response, result=result, headers=headers)
+
+    send()
+
+
+def fuzz(
+    *,
+    schema: dict[str, Any],
+    base_url: str,
+    principal: str,
+    headers: dict[str, str],
+    real_ids: dict[str, int],
+    examples: int,
+) -> FuzzResult:
+    """Send `examples` generated requests to every operation as `principal`."""
+    result = FuzzResult(principal=principal)
+    with requests.Session() as session:
+        for outcome in from_dict(schema).get_all_operations():
+            if isinstance(outcome, Err):
+                raise outcome.err()  # the schema itself is invalid
+            result.operations += 1
+            _fuzz_operation(
+                outcome.ok(),
+                base_url=base_url,
+                session=session,
+                headers=headers,
+                real_ids=real_ids,
+                examples=examples,
+                result=result,
+            )
+    return result

@@ -1,0 +1,116 @@
+"""Campaign-side API answers that differed from the schema or were 500s, found by
+fuzzing (issue 18, tests/api_fuzz/): each now answers as documented."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from accounts.models import Opportunity
+from tests.factories import CampaignTargetFactory, OpportunityFactory, SpendFactory, UserFactory
+from tests.openapi_check import answer_errors
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def schema(marketer: APIClient) -> dict[str, Any]:
+    return dict(marketer.get("/api/schema/?format=json").json())
+
+
+def test_a_patched_or_put_campaign_is_answered_whole_with_its_real_counts(
+    marketer: APIClient, schema: dict[str, Any]
+) -> None:
+    spend = SpendFactory.create()
+    campaign = spend.program.campaign
+    CampaignTargetFactory.create(campaign=campaign)
+    url = f"/api/campaigns/{campaign.pk}/"
+    read = marketer.get(url).json()
+
+    patched = marketer.patch(url, {"name": "Renamed"}, format="json")
+    assert patched.status_code == 200
+    body = patched.json()
+    assert body == {**read, "name": "Renamed", "updated_at": body["updated_at"]}
+    assert body["target_count"] == 1 and body["program_count"] == 1 and body["owner"] is None
+    assert (
+        answer_errors(schema, path="/api/campaigns/{id}/", method="PATCH", status=200, body=body)
+        == []
+    )
+
+    put = marketer.put(url, {**read, "name": "Again"}, format="json")
+    assert put.status_code == 200 and put.json()["target_count"] == 1
+
+
+def test_a_deal_without_crm_id_is_read_with_a_null_id_as_documented(
+    sales: APIClient, schema: dict[str, Any]
+) -> None:
+    deal = OpportunityFactory.create()
+    Opportunity.objects.filter(pk=deal.pk).update(external_id=None)
+    body = sales.get(f"/api/opportunities/{deal.pk}/").json()
+    assert body["external_id"] is None
+    errors = answer_errors(
+        schema, path="/api/opportunities/{id}/", method="GET", status=200, body=body
+    )
+    assert errors == []
+    # ... while a deal sent must still name its CRM id (the upsert's key).
+    sent = schema["components"]["schemas"]["OpportunityRequest"]
+    assert "external_id" in sent["required"] and "nullable" not in sent["properties"]["external_id"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/reports/overview/?start=0030-08-25&end=0531-09-03",
+        "/api/reports/funnel/?start=0001-01-07&end=0001-01-08",
+        "/api/reports/programs/?start=2026-01-01&end=9999-12-31",
+        "/api/reports/deals/?start=0001-01-01&end=2026-01-01",
+    ],
+)
+def test_a_report_period_outside_the_days_reports_cover_is_a_400_naming_them(
+    executive: APIClient, url: str
+) -> None:
+    answer = executive.get(url)
+    assert answer.status_code == 400, answer.content
+    assert "outside the days a report covers" in answer.json()["start"][0]
+
+
+def test_an_overview_whose_previous_period_would_precede_year_1_is_a_400(
+    executive: APIClient,
+) -> None:
+    answer = executive.get("/api/reports/overview/?start=1900-01-05&end=8000-01-01")
+    assert answer.status_code == 400
+    assert "year 1" in answer.json()["start"][0]
+
+
+def test_the_overview_page_says_so_for_such_a_period_instead_of_a_500(client: Client) -> None:
+    client.force_login(UserFactory.create(username="boss", groups=["Executive"]))
+    page = client.get("/reports/?start=0001-01-05&end=0001-02-01")
+    assert page.status_code == 200
+    assert b"outside the days a report covers" in page.content
+
+
+@pytest.mark.parametrize("parameter", ["campaign", "segment"])
+def test_a_report_asked_for_an_id_beyond_the_database_keys_is_a_400(
+    executive: APIClient, parameter: str
+) -> None:
+    url = f"/api/reports/funnel/?start=2026-01-01&end=2026-03-31&{parameter}={2**64}"
+    answer = executive.get(url)
+    assert answer.status_code == 400 and parameter in answer.json()
+
+
+def test_a_ranking_decision_on_an_entry_beyond_the_database_keys_is_a_400(
+    marketer: APIClient,
+) -> None:
+    run = marketer.post(
+        "/api/rankings/", {"start": "2026-01-01", "end": "2026-03-31"}, format="json"
+    )
+    assert run.status_code == 201, run.content
+    answer = marketer.post(
+        f"/api/rankings/{run.json()['id']}/decide/",
+        {"entry": 2**64, "decision": "kept"},
+        format="json",
+    )
+    assert answer.status_code == 400 and "entry" in answer.json()
