@@ -88,10 +88,12 @@ def may_succeed(principal: str, path: str) -> bool:
 def _describe(case: Any, response: requests.Response) -> str:
     raw = response.request.body or b""
     sent = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+    kind = response.request.headers.get("Content-Type", "")
+    kind = kind.decode() if isinstance(kind, bytes) else kind
     body = response.text[:300].replace("\n", " ")
     return (
         f"{case.operation.label}: {response.request.method} {response.request.url} "
-        f"[{response.request.headers.get('Content-Type', '')}] {sent[:300]!r} "
+        f"[{kind}] {sent[:300]!r} "
         f"-> {response.status_code} {body}"
     )
 
