@@ -208,7 +208,8 @@ class ScoringModelListApi(generics.ListAPIView):
 class AlertSerializer(serializers.ModelSerializer):
     account = serializers.CharField(source="account.name", read_only=True)
     segment = serializers.CharField(source="segment.name", read_only=True)
-    recipient = serializers.CharField(source="recipient.username", default=None, read_only=True)
+    # Null when the alert has no recipient user (the column allows it).
+    recipient = serializers.CharField(source="recipient.username", read_only=True, allow_null=True)
 
     class Meta:
         model = Alert

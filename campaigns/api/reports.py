@@ -12,7 +12,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -94,7 +94,15 @@ class CampaignReportApi(ReportApi):
     campaign still running): its numbers, its programs, its channels and its
     funnel."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.DATE, description="Default: the campaign's."),
+            OpenApiParameter("end", OpenApiTypes.DATE, description="Default: the campaign's."),
+            OpenApiParameter("window_days", OpenApiTypes.INT),
+        ],
+        # 400 also when the campaign's own dates are outside the days a report covers.
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request, pk: int, format: str | None = None) -> Response:
         campaign = get_object_or_404(selectors.campaign_periods(), pk=pk)
         start, end = campaign_report_period(starts_on=campaign.starts_on, ends_on=campaign.ends_on)

@@ -114,3 +114,29 @@ def test_a_ranking_decision_on_an_entry_beyond_the_database_keys_is_a_400(
         format="json",
     )
     assert answer.status_code == 400 and "entry" in answer.json()
+
+
+def test_a_patched_program_is_answered_with_its_spend_total(
+    marketer: APIClient, schema: dict[str, Any]
+) -> None:
+    spend = SpendFactory.create()
+    url = f"/api/programs/{spend.program_id}/"
+    patched = marketer.patch(url, {"name": "Renamed"}, format="json")
+    assert patched.status_code == 200
+    body = patched.json()
+    assert body["name"] == "Renamed" and body["spend_total"] == "1000.00"
+    assert (
+        answer_errors(schema, path="/api/programs/{id}/", method="PATCH", status=200, body=body)
+        == []
+    )
+    assert (
+        marketer.put(url, {**body, "name": "Again"}, format="json").json()["spend_total"]
+        == "1000.00"
+    )
+
+
+def test_an_undecided_ranking_entry_has_a_documented_null_decider(schema: dict[str, Any]) -> None:
+    entry = schema["components"]["schemas"]["RankingEntry"]["properties"]["decided_by"]
+    assert entry["nullable"] is True
+    alert = schema["components"]["schemas"]["Alert"]["properties"]["recipient"]
+    assert alert["nullable"] is True

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
+from tests.factories import CampaignFactory
 from tests.openapi_check import answer_errors
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +86,20 @@ def test_an_id_beyond_the_database_keys_is_a_documented_404_not_a_500(
     for answer in answers:
         assert answer.status_code == 404
         assert answer.json() == {"detail": "Not found."}
+
+
+def test_the_schema_is_valid_openapi_and_generates_without_warnings(tmp_path: Any) -> None:
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    text = target.read_text()
+    assert "/v1/batch:" in text and "writeKey:" in text
+
+
+def test_a_campaign_report_on_a_campaign_dated_outside_the_report_days_is_a_documented_400(
+    marketer: APIClient, schema: dict[str, Any]
+) -> None:
+    campaign = CampaignFactory.create(starts_on="0222-02-23", ends_on="0223-01-01")
+    answer = marketer.get(f"/api/reports/campaigns/{campaign.pk}/")
+    assert answer.status_code == 400 and "start" in answer.json()
+    path = "/api/reports/campaigns/{id}/"
+    assert answer_errors(schema, path=path, method="GET", status=400, body=answer.json()) == []
