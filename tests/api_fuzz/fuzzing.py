@@ -10,8 +10,9 @@ Three things are counted per principal (each must be 0):
 - unauthorised successes: a 2xx to a principal without the right (a write key
   or nobody on /api/, a user token or nobody on /v1/).
 
-Examples per operation: FUZZ_EXAMPLES (default 5 in the suite), half of them
-valid inputs, half invalid ones (schemathesis's negative mode).
+Examples per operation: FUZZ_EXAMPLES (default 5 in the suite): valid and
+invalid inputs (schemathesis's positive and negative modes), and for an
+operation on one object, a seeded object's id half the time.
 """
 
 from __future__ import annotations
