@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import Account, ICPSegment
 from campaigns import metrics
 from campaigns.holdout import HOLDOUT_FRACTION_DEFAULT
+from campaigns.periods import period_range_problem
 
 
 class CampaignObjective(models.TextChoices):
@@ -302,8 +304,25 @@ class PipelinePlan(models.Model):
             ),
         ]
 
+    # Ten years: a longer sales cycle is a typo, and the dates to open
+    # opportunities by (the period less the cycle) must stay in the calendar.
+    CYCLE_TIME_DAYS_MAX = 3650
+
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """A plan's period lies in the days a report covers (its plan against
+        actual is one): a plan for year 1 or 9999 was stored and then its
+        detail answered 500 (issue 18)."""
+        if self.period_start is not None and self.period_end is not None:
+            problem = period_range_problem(self.period_start, self.period_end)
+            if problem is not None:
+                raise ValidationError({"period_start": problem})
+        if self.cycle_time_days is not None and self.cycle_time_days > self.CYCLE_TIME_DAYS_MAX:
+            raise ValidationError(
+                {"cycle_time_days": f"must be at most {self.CYCLE_TIME_DAYS_MAX} days"}
+            )
 
 
 class Touch(models.Model):

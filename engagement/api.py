@@ -51,6 +51,12 @@ class NullsLastOrderingFilter(django_filters.OrderingFilter):
         field = F(value.lstrip("-"))
         return field.desc(nulls_last=True) if value.startswith("-") else field.asc(nulls_last=True)
 
+    def filter(self, qs: Any, value: Any) -> Any:
+        # `?ordering=,` names no field: keep the selector's order rather than
+        # none (an unordered page; found by fuzzing, issue 18).
+        named = [param for param in value or () if param]
+        return super().filter(qs, named) if named else qs
+
 
 class AccountEngagedFilter(django_filters.FilterSet):
     segment = django_filters.NumberFilter(method="noop", label="ICP segment id")

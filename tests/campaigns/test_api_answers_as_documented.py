@@ -140,3 +140,26 @@ def test_an_undecided_ranking_entry_has_a_documented_null_decider(schema: dict[s
     assert entry["nullable"] is True
     alert = schema["components"]["schemas"]["Alert"]["properties"]["recipient"]
     assert alert["nullable"] is True
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"period_start": "0001-01-01", "period_end": "0001-03-31"}, "period_start"),
+        ({"period_start": "9999-10-01", "period_end": "9999-12-31"}, "period_start"),
+        ({"cycle_time_days": 2**31 - 1}, "cycle_time_days"),
+    ],
+)
+def test_a_plan_whose_needs_fall_outside_the_calendar_is_refused_not_stored_to_fail_later(
+    marketer: APIClient, change: dict[str, Any], field: str
+) -> None:
+    plan = {"name": "FY", "period_start": "2026-01-01", "period_end": "2026-03-31",
+            "revenue_target": "1000.00", "win_rate": "0.5", "average_deal_size": "100.00",
+            "cycle_time_days": 30}  # fmt: skip
+    answer = marketer.post("/api/pipeline-plans/", {**plan, **change}, format="json")
+    assert answer.status_code == 400 and field in answer.json()
+    stored = marketer.post("/api/pipeline-plans/", plan, format="json")
+    assert stored.status_code == 201
+    url = f"/api/pipeline-plans/{stored.json()['id']}/"
+    assert marketer.patch(url, change, format="json").status_code == 400
+    assert marketer.get(url).status_code == 200

@@ -3,6 +3,7 @@ fuzzing (issue 18, tests/api_fuzz/): each now answers as documented."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pytest
@@ -46,3 +47,13 @@ def test_a_followed_account_without_owner_is_not_owned_rather_than_null(
 def test_a_segment_id_beyond_the_database_keys_is_a_400(sales: APIClient) -> None:
     answer = sales.get(f"/api/accounts/?segment={2**64}")
     assert answer.status_code == 400 and "segment" in answer.json()
+
+
+def test_an_ordering_naming_no_field_keeps_the_list_ordered(sales: APIClient) -> None:
+    AccountFactory.create(name="B")
+    AccountFactory.create(name="A")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Django warns when it pages an unordered list
+        answer = sales.get("/api/accounts/?ordering=,")
+    assert answer.status_code == 200
+    assert [row["name"] for row in answer.json()["results"]] == ["A", "B"]
