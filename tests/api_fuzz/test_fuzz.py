@@ -9,13 +9,16 @@ FUZZ_LOG=<file> appends every problem found to that file.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import requests
 
 from accounts.api_tokens import api_token_create
+from campaigns.models import PipelinePlan
 from engagement.models import Source
 from engagement.services.sources import source_create
 from tests.api_fuzz.fuzzing import PRINCIPALS, RESULTS, USERS, examples_per_operation, fuzz
@@ -46,7 +49,13 @@ def _seed() -> dict[str, int]:
     SegmentMembershipFactory.create(account=target.account, segment=engagement.segment)
     AlertFactory.create(account=target.account, segment=engagement.segment)
     opportunity = OpportunityFactory.create(account=target.account)
+    plan = PipelinePlan.objects.create(
+        name="FY26 Q1", period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 3, 31),
+        revenue_target=Decimal("100000"), win_rate=Decimal("0.25"),
+        average_deal_size=Decimal("25000"), cycle_time_days=60,
+    )  # fmt: skip
     return {
+        "pipeline-plans": plan.pk,
         "campaigns": spend.program.campaign_id,
         "programs": spend.program_id,
         "spend": spend.pk,
