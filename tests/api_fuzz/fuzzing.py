@@ -7,8 +7,10 @@ Three things are counted per principal (each must be 0):
 - schema violations: an answer whose status code is not documented for the
   operation, whose content type or headers differ from the documented ones, or
   whose body does not conform to the documented schema (schemathesis's checks);
-- unauthorised successes: a 2xx to a principal without the right (a write key
-  or nobody on /api/, a user token or nobody on /v1/).
+- unauthorised successes: a 2xx to a principal without the right: a write key
+  or nobody on /api/, a user token or nobody on /v1/, a user without the
+  model permission its role grants on a campaigns, programs, spend, plans or
+  opportunities read or write (RESOURCE_PERMISSIONS).
 
 Examples per operation: FUZZ_EXAMPLES (default 5 in the suite): valid and
 invalid inputs (schemathesis's positive and negative modes), and for an
@@ -79,11 +81,28 @@ def principal_headers(principal: str, *, tokens: dict[str, str], write_key: str)
     return {}
 
 
-def may_succeed(principal: str, path: str) -> bool:
-    """Whether `principal` may get a 2xx on `path` at all."""
+# The REST resources whose reads and writes need the model's permission (the
+# role grants of the migrations): /api/<resource>/ and /api/<resource>/{id}/.
+RESOURCE_PERMISSIONS = {
+    "campaigns": "campaigns.{}_campaign",
+    "programs": "campaigns.{}_program",
+    "spend": "campaigns.{}_spend",
+    "pipeline-plans": "campaigns.{}_pipelineplan",
+    "opportunities": "accounts.{}_opportunity",
+}
+ACTIONS = {"GET": "view", "POST": "add", "PUT": "change", "PATCH": "change", "DELETE": "delete"}
+
+
+def may_succeed(principal: str, method: str, path: str, permissions: frozenset[str]) -> bool:
+    """Whether `principal`, holding `permissions`, may get a 2xx for `method` on `path`."""
     if path.startswith("/v1/"):
         return principal == WRITE_KEY
-    return principal in USERS
+    if principal not in USERS:
+        return False
+    parts = path.strip("/").split("/")  # api, resource[, {id}]
+    if len(parts) <= 3 and parts[1] in RESOURCE_PERMISSIONS:
+        return RESOURCE_PERMISSIONS[parts[1]].format(ACTIONS[method.upper()]) in permissions
+    return True
 
 
 def _describe(case: Any, response: requests.Response) -> str:
@@ -117,13 +136,19 @@ def _case_strategy(operation: Any, real_ids: dict[str, int]) -> st.SearchStrateg
 
 
 def _check(
-    case: Any, response: requests.Response, *, result: FuzzResult, headers: dict[str, str]
+    case: Any,
+    response: requests.Response,
+    *,
+    result: FuzzResult,
+    headers: dict[str, str],
+    permissions: frozenset[str],
 ) -> None:
     label = _describe(case, response)
     if response.status_code >= 500:
         result.server_errors.append(label)
         return
-    if 200 <= response.status_code < 300 and not may_succeed(result.principal, case.operation.path):
+    allowed = may_succeed(result.principal, case.method, case.operation.path, permissions)
+    if 200 <= response.status_code < 300 and not allowed:
         result.unauthorised.append(label)
     try:
         case.validate_response(response, checks=CHECKS, headers=headers)
@@ -144,6 +169,7 @@ def _fuzz_operation(
     real_ids: dict[str, int],
     examples: int,
     result: FuzzResult,
+    permissions: frozenset[str],
 ) -> None:
     @settings(
         max_examples=examples,
@@ -156,7 +182,7 @@ def _fuzz_operation(
     def send(case: Any) -> None:
         response = case.call(base_url=base_url, session=session, headers=headers, timeout=30)
         result.requests += 1
-        _check(case, response, result=result, headers=headers)
+        _check(case, response, result=result, headers=headers, permissions=permissions)
 
     send()
 
@@ -169,8 +195,10 @@ def fuzz(
     headers: dict[str, str],
     real_ids: dict[str, int],
     examples: int,
+    permissions: frozenset[str] = frozenset(),
 ) -> FuzzResult:
-    """Send `examples` generated requests to every operation as `principal`."""
+    """Send `examples` generated requests to every operation as `principal`
+    (a user holding `permissions`)."""
     result = FuzzResult(principal=principal)
     operations = []
     for outcome in from_dict(schema).get_all_operations():
@@ -191,5 +219,6 @@ def fuzz(
                 real_ids=real_ids,
                 examples=examples,
                 result=result,
+                permissions=permissions,
             )
     return result

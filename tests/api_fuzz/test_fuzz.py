@@ -66,28 +66,34 @@ def _seed() -> dict[str, int]:
 
 
 @pytest.fixture
-def principals() -> dict[str, dict[str, str]]:
-    tokens = {}
+def principals() -> dict[str, tuple[dict[str, str], frozenset[str]]]:
+    """Each principal's headers and permissions (a user's, from its role group:
+    the migrations' grants; none for a write key or nobody)."""
+    tokens, permissions = {}, {}
     for principal in USERS:
         user = UserFactory.create(username=f"fuzz-{principal}", groups=[ROLES[principal]])
         tokens[principal] = api_token_create(user_id=user.pk, name="fuzz")[1]
+        permissions[principal] = frozenset(user.get_all_permissions())
     issued = source_create(name="Fuzzed website")
     # The fuzzer may send faster than a source's default limit; 429 is documented
     # and seen by tests/engagement, but here every call should reach the parser.
     Source.objects.filter(pk=issued.source.pk).update(rate_limit_per_second=1_000_000)
     return {
-        principal: headers_for(principal, tokens=tokens, write_key=issued.write_key)
+        principal: (
+            headers_for(principal, tokens=tokens, write_key=issued.write_key),
+            permissions.get(principal, frozenset()),
+        )
         for principal in PRINCIPALS
     }
 
 
 @pytest.mark.parametrize("principal", PRINCIPALS)
 def test_every_operation_answers_as_documented_and_only_to_the_right_principal(
-    live_server: Any, principals: dict[str, dict[str, str]], principal: str
+    live_server: Any, principals: dict[str, tuple[dict[str, str], frozenset[str]]], principal: str
 ) -> None:
     real_ids = _seed()
     schema_answer = requests.get(
-        f"{live_server.url}/api/schema/?format=json", headers=principals["marketer"], timeout=30
+        f"{live_server.url}/api/schema/?format=json", headers=principals["marketer"][0], timeout=30
     )
     assert schema_answer.status_code == 200
     schema = schema_answer.json()
@@ -96,9 +102,10 @@ def test_every_operation_answers_as_documented_and_only_to_the_right_principal(
         schema=schema,
         base_url=live_server.url,
         principal=principal,
-        headers=principals[principal],
+        headers=principals[principal][0],
         real_ids=real_ids,
         examples=examples_per_operation(),
+        permissions=principals[principal][1],
     )
     RESULTS.append(result)
     if log := os.environ.get("FUZZ_LOG"):
