@@ -38,6 +38,7 @@ from campaigns.models import (
     RankingTrigger,
     Spend,
 )
+from campaigns.periods import period_range_problem
 from campaigns.reports.measurement import measurement_load, programs_with_spend
 from campaigns.reports.plans import PlanHistory, plan_history
 from campaigns.reports.programs import program_rows
@@ -627,6 +628,13 @@ def pipeline_plan_create(*, values: Mapping[str, Any], lookback_days: int = 365)
     deals closed in the `lookback_days` before the period, as the fill does.
     Refused, naming the figures, when history cannot give one that is missing."""
     wanted = {name: value for name, value in values.items() if value is not None}
+    # The period is checked before history is read for it (a period in year 1
+    # has no year before it to read).
+    start, end = wanted.get("period_start"), wanted.get("period_end")
+    if start is not None and end is not None:
+        problem = period_range_problem(start, end)
+        if problem is not None:
+            raise ValidationError({"period_start": problem})
     missing = [name for name in PLAN_FIGURES if name not in wanted]
     if missing:
         history = plan_history(period_start=wanted["period_start"], lookback_days=lookback_days)

@@ -163,3 +163,14 @@ def test_a_plan_whose_needs_fall_outside_the_calendar_is_refused_not_stored_to_f
     url = f"/api/pipeline-plans/{stored.json()['id']}/"
     assert marketer.patch(url, change, format="json").status_code == 400
     assert marketer.get(url).status_code == 200
+
+
+def test_the_new_plan_page_refuses_a_period_in_year_1_beside_the_field(client: Client) -> None:
+    client.force_login(UserFactory.create(username="planner", groups=["Marketer"]))
+    page = client.post(
+        "/reports/plans/new/",
+        {"name": "Y1", "period_start": "0001-01-01", "period_end": "0001-03-31",
+         "revenue_target": "1000", "currency": "USD", "lookback_days": "365"},
+    )  # fmt: skip
+    assert page.status_code == 400
+    assert b"outside the days a report covers" in page.content
