@@ -8,7 +8,8 @@ from accounts.models import Account
 
 
 class AccountSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", default=None, read_only=True)
+    # Null when the account has no owner.
+    owner = serializers.CharField(source="owner.username", read_only=True, allow_null=True)
     contact_count = serializers.IntegerField(read_only=True)
     open_opportunity_count = serializers.IntegerField(read_only=True)
 

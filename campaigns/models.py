@@ -322,12 +322,21 @@ class PipelinePlan(models.Model):
             ),
         ]
 
+    # Ten years: a longer sales cycle is a typo, and the dates to open
+    # opportunities by (the period less the cycle) must stay in the calendar.
+    CYCLE_TIME_DAYS_MAX = 3650
+
     def __str__(self) -> str:
         return self.name
 
     def clean(self) -> None:
+        """A plan's period lies in the product's calendar and its cycle is
+        bounded: a plan for year 1 or 9999, or with a cycle of millions of days,
+        was stored and then its detail answered 500 (issue 18)."""
         super().clean()
         refused = dates_out_of_range(period_start=self.period_start, period_end=self.period_end)
+        if self.cycle_time_days is not None and self.cycle_time_days > self.CYCLE_TIME_DAYS_MAX:
+            refused["cycle_time_days"] = f"Must be at most {self.CYCLE_TIME_DAYS_MAX} days."
         if refused:
             raise ValidationError(refused)
 

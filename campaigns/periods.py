@@ -52,8 +52,24 @@ def _months_spanned(start: date, end: date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month + 1
 
 
+class PeriodOutOfRange(ValueError):
+    """The period it is compared with would start before the calendar does (year 1)."""
+
+
 def previous_period(start: date, end: date) -> Period:
-    """The period `start`..`end` is compared with (module docstring)."""
+    """The period `start`..`end` is compared with (module docstring); a period
+    so early that the one before it would start before year 1 is refused
+    (PeriodOutOfRange), so that callers answer a 400, not a 500 (issue 18)."""
+    try:
+        return _previous_period(start, end)
+    except (OverflowError, ValueError):
+        raise PeriodOutOfRange(
+            f"the period before {start.isoformat()} to {end.isoformat()}, which it is "
+            "compared with, would start before year 1"
+        ) from None
+
+
+def _previous_period(start: date, end: date) -> Period:
     if start.day == 1:
         months = _months_spanned(start, end)
         shifted_end = months_shifted(end, -months)

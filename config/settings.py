@@ -289,6 +289,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A request body and an answer are documented apart: read-only fields are
+    # not asked for, and a field may be required in but null out (a CRM id).
+    "COMPONENT_SPLIT_REQUEST": True,
+    # config/urls.py's `<key:pk>`: a database key, at most 18 digits.
+    "PATH_CONVERTER_OVERRIDES": {
+        "key": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+    },
+    # Named by string (config imports no app): the error answers every /api/
+    # operation gives (core/api_schema.py) and the tracking endpoints, which are
+    # plain Django views (engagement/tracking_schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api_schema.api_error_responses_hook",
+        "engagement.tracking_schema.tracking_schema_hook",
+    ],
 }
 
 # --- Email ----------------------------------------------------------------

@@ -4,7 +4,7 @@ import the API views (the only app imports in config, allowed by name in
 pyproject.toml's import-linter contract "config imports no app")."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -16,6 +16,24 @@ from campaigns.api import rankings as rankings_api
 from campaigns.api import reports as reports_api
 from engagement import api as engagement_api
 from imports.api import CsvImportApi
+
+
+class KeyConverter:
+    """`<key:pk>`: a database key, a whole number of at most 18 digits (within
+    the 64-bit keys). A longer number is no key: the URL matches no route and
+    answers 404, where `<int:pk>` passed it on to a lookup that SQLite cannot
+    make (issue 18: a 500)."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(KeyConverter, "key")
 
 campaigns_router = SimpleRouter()
 campaigns_router.register("campaigns", campaigns_api.CampaignViewSet, basename="campaign")
@@ -30,12 +48,12 @@ campaigns_router.register(
 api_patterns = [
     path("accounts/", engagement_api.AccountEngagedListApi.as_view(), name="account-list"),
     path(
-        "accounts/<int:pk>/engagement/",
+        "accounts/<key:pk>/engagement/",
         engagement_api.AccountEngagementApi.as_view(),
         name="account-engagement",
     ),
     path(
-        "accounts/<int:pk>/follow/",
+        "accounts/<key:pk>/follow/",
         engagement_api.AccountFollowApi.as_view(),
         name="account-follow",
     ),
@@ -47,7 +65,7 @@ api_patterns = [
     *campaigns_router.urls,
     path("reports/programs/", reports_api.ProgramsReportApi.as_view(), name="report-programs"),
     path(
-        "reports/campaigns/<int:pk>/",
+        "reports/campaigns/<key:pk>/",
         reports_api.CampaignReportApi.as_view(),
         name="report-campaign",
     ),
@@ -57,6 +75,9 @@ api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
+
+# Named by string, like the apps' URL modules: /api/ answers its 404s in JSON.
+handler404 = "core.views.not_found"
 
 urlpatterns = [
     path("", include("core.urls")),

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
 
 from core import selectors
 
@@ -34,3 +35,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
             **checks,
         }
     )
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 handler (config/urls.py): under /api/, a URL that matches no
+    route (an id that is not a number, say) answers JSON like DRF's own 404s, as
+    the schema documents (core/api_schema.py); the pages keep their HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

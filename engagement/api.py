@@ -28,12 +28,13 @@ from engagement.services import segments as segment_services
 
 
 class AccountEngagedSerializer(AccountSerializer):
-    score = serializers.IntegerField(read_only=True, default=None)
-    stage = serializers.CharField(read_only=True, default=None)
-    fit_score = serializers.IntegerField(read_only=True, default=None)
-    fit_grade = serializers.CharField(read_only=True, default=None)
-    score_change_7d = serializers.IntegerField(read_only=True, default=None)
-    score_change_30d = serializers.IntegerField(read_only=True, default=None)
+    # Null without ?segment=<id>, or for an account not scored in that segment.
+    score = serializers.IntegerField(read_only=True, default=None, allow_null=True)
+    stage = serializers.CharField(read_only=True, default=None, allow_null=True)
+    fit_score = serializers.IntegerField(read_only=True, default=None, allow_null=True)
+    fit_grade = serializers.CharField(read_only=True, default=None, allow_null=True)
+    score_change_7d = serializers.IntegerField(read_only=True, default=None, allow_null=True)
+    score_change_30d = serializers.IntegerField(read_only=True, default=None, allow_null=True)
 
     class Meta(AccountSerializer.Meta):
         fields = [*AccountSerializer.Meta.fields, "score", "stage", "fit_score", "fit_grade",
@@ -51,6 +52,12 @@ class NullsLastOrderingFilter(django_filters.OrderingFilter):
         value = super().get_ordering_value(param)
         field = F(value.lstrip("-"))
         return field.desc(nulls_last=True) if value.startswith("-") else field.asc(nulls_last=True)
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        # `?ordering=,` names no field: keep the selector's order rather than
+        # none (an unordered page; found by fuzzing, issue 18).
+        named = [param for param in value or () if param]
+        return super().filter(qs, named) if named else qs
 
 
 class AccountEngagedFilter(django_filters.FilterSet):
@@ -119,8 +126,8 @@ class AccountEngagedListApi(generics.ListAPIView):
 
 
 class MyAccountSerializer(AccountEngagedSerializer):
-    scored_segment_id = serializers.IntegerField(read_only=True, default=None)
-    scored_segment_name = serializers.CharField(read_only=True, default=None)
+    scored_segment_id = serializers.IntegerField(read_only=True, default=None, allow_null=True)
+    scored_segment_name = serializers.CharField(read_only=True, default=None, allow_null=True)
     owned = serializers.BooleanField(read_only=True)
     following = serializers.BooleanField(read_only=True)
 
@@ -209,7 +216,8 @@ class ScoringModelListApi(generics.ListAPIView):
 class AlertSerializer(serializers.ModelSerializer):
     account = serializers.CharField(source="account.name", read_only=True)
     segment = serializers.CharField(source="segment.name", read_only=True)
-    recipient = serializers.CharField(source="recipient.username", default=None, read_only=True)
+    # Null when the alert has no recipient user (the column allows it).
+    recipient = serializers.CharField(source="recipient.username", read_only=True, allow_null=True)
 
     class Meta:
         model = Alert

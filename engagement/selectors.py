@@ -555,7 +555,10 @@ def my_accounts(*, user_id: int, today: dt.date) -> QuerySet[Account]:
     return (
         account_list_scored(segment_id=None, today=today, ordering="-change_7d")
         .annotate(
-            owned=ExpressionWrapper(Q(owner_id=user_id), BooleanField()),
+            # False, not null, for an account without owner (followed only).
+            owned=Case(
+                When(owner_id=user_id, then=True), default=False, output_field=BooleanField()
+            ),
             following=Exists(follows),
         )
         .filter(Q(owned=True) | Q(following=True))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -31,6 +32,13 @@ class CsvImportRequest(serializers.Serializer):
     skip_invalid = serializers.BooleanField(required=False, default=False)
 
 
+class ImportProblem(serializers.Serializer):
+    """Why an upload was refused: the kind is unknown, the file too large."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
 def _result(result: ImportResult) -> dict[str, Any]:
     body: dict[str, Any] = {
         "kind": result.kind,
@@ -54,7 +62,24 @@ class CsvImportApi(APIView):
     parser_classes = [MultiPartParser]
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=CsvImportRequest, responses={200: dict, 400: dict, 403: dict})
+    @extend_schema(
+        request=CsvImportRequest,
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="What was imported."),
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="An invalid form ({field: [messages]}), or `code` invalid_file "
+                "or invalid_rows with a `message` (and the rows' `errors`).",
+            ),
+            403: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Not signed in ({detail}), or `code` forbidden: the role may not "
+                "import this kind.",
+            ),
+            404: OpenApiResponse(ImportProblem, description="`code` unknown_kind."),
+            413: OpenApiResponse(ImportProblem, description="`code` too_large."),
+        },
+    )
     def post(self, request: Request, kind: str) -> Response:
         if kind not in IMPORT_KINDS:
             return Response(

@@ -32,7 +32,8 @@ from core.csvimport import FileRefused
 
 
 class CampaignSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", default=None, read_only=True)
+    # Null when the campaign has no owner.
+    owner = serializers.CharField(source="owner.username", read_only=True, allow_null=True)
     target_count = serializers.IntegerField(read_only=True, default=0)
     holdout_count = serializers.IntegerField(read_only=True, default=0)
     program_count = serializers.IntegerField(read_only=True, default=0)
@@ -102,13 +103,18 @@ class CampaignViewSet(viewsets.ModelViewSet):
         values = dict(serializer.validated_data)
         values.setdefault("owner", self.request.user)
         with refusals_as_400():
-            serializer.instance = services.campaign_create(values=values)
+            campaign = services.campaign_create(values=values)
+        # Answered as read, with its counts and spend (the selector's annotations).
+        serializer.instance = self.get_queryset().get(pk=campaign.pk)
 
     def perform_update(self, serializer: Any) -> None:
         with refusals_as_400():
-            serializer.instance = services.campaign_update(
+            campaign = services.campaign_update(
                 campaign_id=serializer.instance.pk, values=serializer.validated_data
             )
+        # Answered as read: a PATCH answered without the counts, spend and owner
+        # (a partial serializer skips fields it cannot read), a PUT with counts of 0.
+        serializer.instance = self.get_queryset().get(pk=campaign.pk)
 
     @extend_schema(request=TargetsRequest, responses={200: dict, 400: dict})
     @action(detail=True, methods=["post"])

@@ -6,6 +6,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
 
@@ -14,11 +15,30 @@ from campaigns import selectors, services
 from campaigns.api.shared import ModelPermissionsWithView, refusals_as_400
 
 
+class CrmIdField(serializers.CharField):
+    """A deal's CRM id: required when a deal is sent (the upsert's key), null
+    when one made without it (by the admin, say: the column allows it) is read."""
+
+
+class CrmIdFieldSchema(OpenApiSerializerFieldExtension):
+    """Documents CrmIdField as served: a string in, a string or null out."""
+
+    target_class = CrmIdField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer_field(
+            self.target, direction, bypass_extensions=True
+        )
+        if direction == "response":
+            schema["nullable"] = True
+        return schema
+
+
 class OpportunitySerializer(serializers.ModelSerializer):
     # Null for a deal not assigned to an account yet.
     account_name = serializers.CharField(source="account.name", read_only=True, allow_null=True)
     # Declared, so no uniqueness validator: an existing CRM id is an update (upsert).
-    external_id = serializers.CharField(max_length=100)
+    external_id = CrmIdField(max_length=100)
 
     class Meta:
         model = Opportunity

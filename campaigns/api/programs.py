@@ -45,15 +45,18 @@ class ProgramViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer: Any) -> None:
         with refusals_as_400():
-            serializer.instance = services.program_save(
-                program_id=None, values=serializer.validated_data
-            )
+            program = services.program_save(program_id=None, values=serializer.validated_data)
+        # Answered as read, with its spend total (the selector's annotation).
+        serializer.instance = self.get_queryset().get(pk=program.pk)
 
     def perform_update(self, serializer: Any) -> None:
         with refusals_as_400():
-            serializer.instance = services.program_save(
+            program = services.program_save(
                 program_id=serializer.instance.pk, values=serializer.validated_data
             )
+        # Answered as read: a PATCH answered without the spend total (a partial
+        # serializer skips a field it cannot read), a PUT with none.
+        serializer.instance = self.get_queryset().get(pk=program.pk)
 
 
 class SpendSerializer(serializers.ModelSerializer):

@@ -24,7 +24,10 @@ from campaigns.models import RankingDecision, RankingEntry, RankingMetric, Ranki
 class RankingEntrySerializer(serializers.ModelSerializer):
     program_name = serializers.CharField(source="program.name", read_only=True)
     channel = serializers.CharField(source="program.channel", read_only=True)
-    decided_by = serializers.CharField(source="decided_by.username", default=None, read_only=True)
+    # Null until someone decides.
+    decided_by = serializers.CharField(
+        source="decided_by.username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = RankingEntry
@@ -86,7 +89,7 @@ class RankingRequest(serializers.Serializer):
 
 
 class DecisionRequest(serializers.Serializer):
-    entry = serializers.IntegerField()
+    entry = serializers.IntegerField(min_value=1, max_value=2**63 - 1)  # a 64-bit key
     decision = serializers.ChoiceField(choices=[RankingDecision.CUT, RankingDecision.KEPT])
     note = serializers.CharField(required=False, allow_blank=True, default="")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -25,6 +25,7 @@ from accounts.models import Opportunity
 from campaigns import metrics, selectors
 from campaigns.api.shared import CsvRenderer, ModelPermissionsWithView, period_checked
 from campaigns.models import Campaign
+from campaigns.periods import PeriodOutOfRange, previous_period
 from campaigns.reports import deals
 from campaigns.reports.campaign import campaign_report, campaign_report_period
 from campaigns.reports.funnel import funnel_report, segment_members
@@ -34,14 +35,17 @@ from campaigns.reports.programs import pipeline_report
 from campaigns.reports.sources import source_rows
 from campaigns.spend_visibility import report_for
 
+ID_MAX = 2**63 - 1  # the largest BigAutoField key
+
 
 class PeriodRequest(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
     window_days = serializers.IntegerField(default=metrics.INFLUENCE_WINDOW_DAYS, min_value=0,
                                            max_value=730)  # fmt: skip
-    campaign = serializers.IntegerField(required=False)
-    segment = serializers.IntegerField(required=False)
+    # Ids within the database's 64-bit keys: a larger one was a 500 (issue 18).
+    campaign = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
+    segment = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return period_checked(attrs)
@@ -94,7 +98,15 @@ class CampaignReportApi(ReportApi):
     campaign still running): its numbers, its programs, its channels and its
     funnel."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.DATE, description="Default: the campaign's."),
+            OpenApiParameter("end", OpenApiTypes.DATE, description="Default: the campaign's."),
+            OpenApiParameter("window_days", OpenApiTypes.INT),
+        ],
+        # 400 also when the campaign's own dates are outside the days a report covers.
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request, pk: int, format: str | None = None) -> Response:
         campaign = get_object_or_404(selectors.campaign_periods(), pk=pk)
         start, end = campaign_report_period(starts_on=campaign.starts_on, ends_on=campaign.ends_on)
@@ -195,7 +207,12 @@ class OverviewPeriodRequest(serializers.Serializer):
     end = serializers.DateField(help_text="Last day of the period (included).")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        return period_checked(attrs)
+        attrs = period_checked(attrs)
+        try:
+            previous_period(attrs["start"], attrs["end"])
+        except PeriodOutOfRange as problem:
+            raise serializers.ValidationError({"start": str(problem)}) from None
+        return attrs
 
 
 _WHY = "Why each figure that is null could not be computed (figure -> reason)."
