@@ -1,0 +1,83 @@
+"""The "what converts" page's table, built from the rows the REST API serves
+(`campaigns.reports.conversion`): the same figures as `web.report_tables`
+rows (page and CSV from the same rows). No ORM and no arithmetic."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from web.report_tables import Column, Figure, Row, Table, count, missing, percent, text
+
+TOO_FEW = "too few accounts to rank"
+NO_MEASURED = "no account whose 90 days are over"
+AGAINST_BASE = {
+    "above": "Above the base rate",
+    "below": "Below the base rate",
+    "within": "Not distinguishable",
+}
+
+
+def _figures(figures: Mapping[str, Any]) -> dict[str, Figure]:
+    return {
+        "accounts": count(figures["accounts"]),
+        "converted": count(figures["converted"]),
+        "rate": percent(figures["rate"], why=NO_MEASURED),
+        "low": percent(figures["low"], why=NO_MEASURED),
+        "high": percent(figures["high"], why=NO_MEASURED),
+        "window_open": count(figures["window_open"]),
+        "in_a_deal": count(figures["in_a_deal"]),
+    }
+
+
+def conversion_table(report: Mapping[str, Any], *, dimension_label: str, shown: str) -> Table:
+    """The base line (the segment's touched accounts), then each group: ranked
+    ones with their rank, small ones marked and unranked."""
+    base = report["base"]
+    rows = [Row(f"Base rate: {shown}", {**_figures(base), "rank": Figure("", ""),
+                                        "against_base": Figure("", "")},
+                kind="total", key="base")]  # fmt: skip
+    for row in report["rows"]:
+        figures = _figures(row)
+        if row["ranked"]:
+            figures["rank"] = count(row["rank"])
+        else:
+            figures["rank"] = Figure("Too few accounts", "", TOO_FEW)
+        verdict = row["against_base"]
+        figures["against_base"] = (text(AGAINST_BASE[verdict]) if verdict
+                                   else missing(NO_MEASURED))  # fmt: skip
+        rows.append(Row(row["group"], figures, key=row["key"],
+                        mark="" if row["ranked"] else "small"))  # fmt: skip
+    minimum = report["min_accounts_to_rank"]
+    return Table(
+        id="conversion",
+        caption=f"What converts, by {dimension_label.lower()}: {shown}",
+        label_heading=dimension_label.lower(),
+        columns=[
+            Column(
+                "rank",
+                "Rank",
+                f"By the interval's lower bound; groups under {minimum} accounts are not ranked",
+            ),
+            Column("accounts", "Accounts", "Touched accounts whose 90 days are over"),
+            Column("converted", "Opened a deal", "Opened an opportunity within 90 days"),
+            Column("rate", "Conversion", "Share of the accounts that opened a deal"),
+            Column("low", "95% low", "Wilson interval, lower bound"),
+            Column("high", "95% high", "Wilson interval, upper bound"),
+            Column(
+                "against_base",
+                "Against base rate",
+                "Whether the whole interval is above or below the base rate",
+                numeric=False,
+            ),
+            Column("window_open", "90 days not over", "Touched too recently: left out"),
+            Column(
+                "in_a_deal", "Already in a deal", "A deal was open at the first touch: left out"
+            ),
+        ],
+        rows=rows,
+        note=f"An account converts when it opens an opportunity on the day of its first "
+        f"touch by the group or within the 90 days after. Groups with fewer than {minimum} "
+        "accounts are listed after the ranked ones and never ranked: their interval is too "
+        "wide to tell them apart.",
+    )
