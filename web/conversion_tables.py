@@ -11,11 +11,7 @@ from web.report_tables import Column, Figure, Row, Table, count, missing, percen
 
 TOO_FEW = "too few accounts to rank"
 NO_MEASURED = "no account whose 90 days are over"
-AGAINST_BASE = {
-    "above": "Above the base rate",
-    "below": "Below the base rate",
-    "within": "Not distinguishable",
-}
+AGAINST_BASE = {"above": "Above", "below": "Below", "within": "Within"}
 
 
 def _figures(figures: Mapping[str, Any]) -> dict[str, Figure]:
@@ -42,7 +38,7 @@ def conversion_table(report: Mapping[str, Any], *, dimension_label: str, shown: 
         if row["ranked"]:
             figures["rank"] = count(row["rank"])
         else:
-            figures["rank"] = Figure("Too few accounts", "", TOO_FEW)
+            figures["rank"] = missing(TOO_FEW)
         verdict = row["against_base"]
         figures["against_base"] = (text(AGAINST_BASE[verdict]) if verdict
                                    else missing(NO_MEASURED))  # fmt: skip
@@ -61,19 +57,17 @@ def conversion_table(report: Mapping[str, Any], *, dimension_label: str, shown: 
             ),
             Column("accounts", "Accounts", "Touched accounts whose 90 days are over"),
             Column("converted", "Opened a deal", "Opened an opportunity within 90 days"),
-            Column("rate", "Conversion", "Share of the accounts that opened a deal"),
+            Column("rate", "Rate", "Share of the accounts that opened a deal"),
             Column("low", "95% low", "Wilson interval, lower bound"),
             Column("high", "95% high", "Wilson interval, upper bound"),
             Column(
                 "against_base",
-                "Against base rate",
-                "Whether the whole interval is above or below the base rate",
+                "Vs base rate",
+                "Above, below: the whole interval is; within: it holds the base rate",
                 numeric=False,
             ),
-            Column("window_open", "90 days not over", "Touched too recently: left out"),
-            Column(
-                "in_a_deal", "Already in a deal", "A deal was open at the first touch: left out"
-            ),
+            Column("window_open", "Too recent", "Touched too recently: left out"),
+            Column("in_a_deal", "In a deal", "A deal was open at the first touch: left out"),
         ],
         rows=rows,
         note=f"An account converts when it opens an opportunity on the day of its first "
