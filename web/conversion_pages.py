@@ -24,7 +24,7 @@ from django.views import View
 from accounts.models import ICPSegment
 from campaigns.periods import period_presets
 from campaigns.reports.conversion import DIMENSIONS, ConversionQuery, conversion_report
-from web.conversion_tables import conversion_table
+from web.conversion_tables import CHART_ROWS, conversion_chart, conversion_table
 from web.report_period import report_period
 from web.report_tables import ReportSection, table_csv_response
 
@@ -73,6 +73,7 @@ class ConversionReportView(PermissionRequiredMixin, View):
             return table_csv_response([table], request, name="conversion")
         section = ReportSection("What converts", "web/reports/conversion_body.html",
                                 {"table": table, "report": report, "shown": shown,
+                                 "chart": conversion_chart(report), "chart_rows": CHART_ROWS,
                                  "dimension_label": DIMENSIONS[dimension]}, [table])  # fmt: skip
         extra = [("dimension", dimension)]
         if segment_id is not None:

@@ -7,7 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.safestring import SafeString, mark_safe
+
+from web.charts import Interval, interval_chart
 from web.report_tables import Column, Figure, Row, Table, count, missing, percent, text
+
+# The chart draws at most this many ranked groups (the table holds them all).
+CHART_ROWS = 15
 
 TOO_FEW = "too few accounts to rank"
 NO_MEASURED = "no account whose 90 days are over"
@@ -74,4 +80,27 @@ def conversion_table(report: Mapping[str, Any], *, dimension_label: str, shown: 
         f"touch by the group or within the 90 days after. Groups with fewer than {minimum} "
         "accounts are listed after the ranked ones and never ranked: their interval is too "
         "wide to tell them apart.",
+    )
+
+
+def conversion_chart(report: Mapping[str, Any]) -> SafeString | None:
+    """The ranked groups' intervals against the base rate, in percentage points
+    (rate - base rate): the dark line is the base rate, so an interval wholly
+    right of it is above it. Small groups are not drawn (never shown as if
+    ranked); None when nothing is ranked or there is no base rate."""
+    base = report["base"]["rate"]
+    ranked = [row for row in report["rows"] if row["ranked"]][:CHART_ROWS]
+    if base is None or not ranked:
+        return None
+    rows = [
+        Interval(f"{row['rank']}. {row['group']}", 100 * (row["rate"] - base),
+                 100 * (row["low"] - base), 100 * (row["high"] - base))
+        for row in ranked
+    ]  # fmt: skip
+    return mark_safe(  # noqa: S308 - web.charts escapes every text it writes  # nosec B308 B703
+        interval_chart(
+            chart_id="conversion-chart",
+            title="Conversion rate against the base rate, percentage points, with 95% intervals",
+            rows=rows,
+        )
     )

@@ -51,6 +51,8 @@ def test_a_marketer_reads_what_converts_picks_a_grouping_and_downloads_the_csv(
     assert ranks[3] == "too few accounts to rank"
     assert page.locator("table#conversion tr.mark-small").count() == 1
     assert page.locator(".conversion-base").inner_text().startswith("Base rate:")
+    # The chart draws the two ranked programs' intervals, not the small one.
+    assert page.locator("svg#conversion-chart g.chart-interval").count() == 2
     check_page(page, "conversion")
 
     # Group by channel over the segment's members.

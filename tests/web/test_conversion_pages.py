@@ -72,6 +72,8 @@ def test_small_groups_are_marked_and_not_ranked(client: Client, marketer: Any) -
     assert found[(program, "accounts")] == "3"  # A1, A2, A4 (its window is over by now)
     assert 'class="row mark-small"' in html
     assert found[("base", "accounts")] == "6"
+    # Nothing is ranked, so nothing is drawn as if it were.
+    assert "conversion-chart" not in html
 
 
 def test_a_large_enough_group_is_ranked_against_the_base_rate(
