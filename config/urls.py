@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from campaigns.api import campaigns as campaigns_api
+from campaigns.api import conversion as conversion_api
 from campaigns.api import opportunities as opportunities_api
 from campaigns.api import plans as plans_api
 from campaigns.api import programs as programs_api
@@ -72,6 +73,11 @@ api_patterns = [
     path("reports/funnel/", reports_api.FunnelReportApi.as_view(), name="report-funnel"),
     path("reports/deals/", reports_api.DealMetricsReportApi.as_view(), name="report-deals"),
     path("reports/overview/", reports_api.OverviewReportApi.as_view(), name="report-overview"),
+    path(
+        "reports/conversion/",
+        conversion_api.ConversionReportApi.as_view(),
+        name="report-conversion",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

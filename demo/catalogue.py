@@ -508,6 +508,25 @@ CAMPAIGNS: tuple[_CampaignSpec, ...] = (
     ),
 )
 
+# What each program plants in pipeline, by tracking key: for EFFECT_DAYS from
+# an account's first touch by the program, its daily hazard of opening an
+# opportunity is multiplied by 1 + this (issue 19, part 5: "what converts" must
+# find this order). The order follows the programs' effect on activity, so
+# the demo tells one story: dinners, the summit and the webinar convert;
+# display retargeting does nothing.
+DEAL_LIFTS: dict[str, float] = {
+    "demo-saas-exec-dinners": 3.0,
+    "demo-hi-summit": 2.5,
+    "demo-fs-risk-webinar": 2.0,
+    "demo-hi-outbound": 1.5,
+    "demo-fs-cfo-kit": 1.0,
+    "demo-saas-linkedin": 0.5,
+    "demo-saas-buyers-guide": 0.4,
+    "demo-hi-search": 0.3,
+    "demo-fs-nurture": 0.2,
+    "demo-saas-display": 0.0,
+}
+
 # Program index -> its spec, in the order demo_dataset_generate numbers programs.
 PROGRAM_SPECS: tuple[_ProgramSpec, ...] = tuple(
     program for campaign in CAMPAIGNS for program in campaign.programs

@@ -17,6 +17,7 @@ from demo.catalogue import (
     ACTIVITY_WEIGHTS,
     ANONYMOUS_MIX,
     CONTENT_ASSETS,
+    DEAL_LIFTS,
     EVENT_NAMES,
     HOUR_WEIGHTS,
     JUNK_MIX,
@@ -116,6 +117,18 @@ def _daily_rates(dataset: DemoDataset, account: DemoAccount) -> list[float]:
     return rates
 
 
+def _deal_multipliers(dataset: DemoDataset, account: DemoAccount) -> list[float]:
+    """Each day's multiplier on the account's opportunity hazard: 1 + the
+    program's planted deal lift (catalogue.DEAL_LIFTS) for EFFECT_DAYS from its
+    first touch, multiplied over the programs that touched the account."""
+    multipliers = [1.0] * WINDOW_DAYS
+    for plan in dataset.touch_plans.get(account.index, ()):
+        lift = DEAL_LIFTS.get(dataset.programs[plan.program_index].tracking_key, 0.0)
+        for day in range(plan.days[0], min(WINDOW_DAYS, plan.days[0] + EFFECT_DAYS)):
+            multipliers[day] *= 1 + lift
+    return multipliers
+
+
 def _history_generate(
     dataset: DemoDataset, account: DemoAccount, contacts: Sequence[DemoContact]
 ) -> DemoAccountHistory:
@@ -127,6 +140,7 @@ def _history_generate(
     seed = dataset.seed
     stream = (seed * 1_000_003 + account.index) * 1024
     rates = _daily_rates(dataset, account)
+    deal_multipliers = _deal_multipliers(dataset, account)
     known_types, known_weights = list(KNOWN_MIX), list(KNOWN_MIX.values())
     anon_types, anon_weights = list(ANONYMOUS_MIX), list(ANONYMOUS_MIX.values())
     contact_weights = [contact.propensity for contact in contacts]
@@ -196,7 +210,7 @@ def _history_generate(
             engagement += engagement_points(
                 activity_type=kind, seniority=actor.seniority if actor else None
             )
-        hazard = opportunity_hazard(engagement)
+        hazard = min(1.0, opportunity_hazard(engagement) * deal_multipliers[day])
         # Draw every day, blocked or not, so one deal's timing does not
         # reshuffle every later random number of the account.
         draw = rng.random()

@@ -133,6 +133,8 @@ GET     /api/reports/campaigns/{campaign}/                403   200   200   200 
 GET     /api/reports/funnel/?{period}                     403   200   200   200   403   403   -
 GET     /api/reports/deals/?{period}                      403   200   200   200   403   403   -
 GET     /api/reports/overview/?{period}                   403   200   200   200   403   403   -
+GET     /api/reports/conversion/?{period}                 403   200   200   200   403   403   -
+GET     /api/reports/conversion/?{period}&format=csv      403   200   200   200   403   403   -
 # --- pages: sign-in, accounts, search, jobs
 GET     /                                                 login 302   302   302   302   login -
 GET     /login/                                           200   302   302   302   302   200   -
@@ -222,6 +224,8 @@ GET     /reports/                                         login 200   200   200 
 GET     /reports/?csv=overview-figures                    login 200   200   200   403   login -
 GET     /reports/campaigns/                               login 200   200   200   403   login -
 GET     /reports/funnel/                                  login 200   200   200   403   login -
+GET     /reports/conversion/                              login 200   200   200   403   login -
+GET     /reports/conversion/?csv=conversion               login 200   200   200   403   login -
 GET     /reports/plans/                                   login 200   403   200   403   login -
 GET     /reports/plans/new/                               login 200   403   200   403   login -
 POST    /reports/plans/new/                               login 302   403   302   403   login -

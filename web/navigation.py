@@ -38,6 +38,7 @@ REPORT_TABS: tuple[Room, ...] = (
     Room("Overview", "web:report-overview", "campaigns.view_campaign"),
     Room("Campaigns", "web:report-campaigns", "campaigns.view_campaign"),
     Room("Funnel and deals", "web:report-funnel", "campaigns.view_campaign"),
+    Room("What converts", "web:report-conversion", "campaigns.view_campaign"),
     Room("Program ranking", "web:ranking-list", "campaigns.view_rankingrun"),
     Room("Pipeline plans", "web:plan-list", "campaigns.view_pipelineplan"),
 )

@@ -63,12 +63,15 @@ class ReportPeriod:
         return f"start={shown.start.isoformat()}&end={shown.end.isoformat()}"
 
 
-def report_period(request: HttpRequest, *, today: date | None = None) -> ReportPeriod:
+def report_period(
+    request: HttpRequest, *, today: date | None = None, default: Period | None = None
+) -> ReportPeriod:
     """The period of `request`: its dates when both are given and valid, the
-    quarter to date when neither is; with invalid dates the form carries the
-    errors (naming the field) and the default period is shown meanwhile."""
+    quarter to date (or `default`) when neither is; with invalid dates the form
+    carries the errors (naming the field) and the default period is shown
+    meanwhile."""
     today = today or timezone.localdate()
-    fallback = default_period(today)
+    fallback = default or default_period(today)
     given = {k: request.GET[k] for k in ("start", "end") if request.GET.get(k)}
     form = ReportPeriodForm(
         data=given or {"start": fallback.start.isoformat(), "end": fallback.end.isoformat()}

@@ -82,6 +82,9 @@ urlpatterns += [path("", include("web.campaignreport_pages"))]
 # Room: funnel
 urlpatterns += [path("", include("web.funnel_pages"))]
 
+# Room: what converts (issue 19, part 5)
+urlpatterns += [path("", include("web.conversion_pages"))]
+
 # Room: plans
 urlpatterns += [path("", include("web.plans_pages"))]
 
