@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from bench import BENCHMARKS, BenchmarkError
+from bench.arguments import whole_number
 from bench.ingest import benchmark as ingest
 from bench.rollup import benchmark as rollup
 
@@ -30,19 +31,6 @@ MAX_ROWS = 50_000_000
 # What the ingest issue asks of this machine.
 TARGET_EVENTS_PER_SECOND = 20_000
 TARGET_RATIO_TO_COPY = 0.25
-
-
-def _whole(name: str, low: int, high: int) -> Any:
-    def parse(value: str) -> int:
-        try:
-            number = int(value.replace("_", "").replace(",", ""))
-        except ValueError:
-            raise CommandError(f"{name} {value!r} is not a whole number") from None
-        if not low <= number <= high:
-            raise CommandError(f"{name} must be between {low:,} and {high:,}")
-        return number
-
-    return parse
 
 
 Options = TypeVar("Options", ingest.IngestOptions, rollup.RollupOptions)
@@ -77,7 +65,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--events",
-            type=_whole("--events", 1, MAX_EVENTS),
+            type=whole_number("--events", 1, MAX_EVENTS),
             default=ingest.IngestOptions.events,
             help=f"ingest: events to send (default {ingest.IngestOptions.events:,}).",
         )
@@ -93,7 +81,7 @@ class Command(BaseCommand):
             default = getattr(defaults, name.replace("-", "_"))
             parser.add_argument(
                 f"--{name}",
-                type=_whole(f"--{name}", low, MAX_ROWS),
+                type=whole_number(f"--{name}", low, MAX_ROWS),
                 default=default,
                 help=f"rollup: {what} (default {default:,}).",
             )
@@ -105,26 +93,26 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--connections",
-            type=_whole("--connections", 1, 256),
+            type=whole_number("--connections", 1, 256),
             default=DEFAULT_CONNECTIONS,
             help=f"ingest: concurrent keep-alive client connections "
             f"(default {DEFAULT_CONNECTIONS}).",
         )
         parser.add_argument(
             "--workers",
-            type=_whole("--workers", 1, 64),
+            type=whole_number("--workers", 1, 64),
             default=DEFAULT_WORKERS,
             help=f"gunicorn worker processes (default {DEFAULT_WORKERS}).",
         )
         parser.add_argument(
             "--threads",
-            type=_whole("--threads", 1, 64),
+            type=whole_number("--threads", 1, 64),
             default=DEFAULT_THREADS,
             help=f"gunicorn threads per worker (default {DEFAULT_THREADS}).",
         )
         parser.add_argument(
             "--seed",
-            type=_whole("--seed", 0, 2**31),
+            type=whole_number("--seed", 0, 2**31),
             default=ingest.IngestOptions.seed,
             help="Random seed of the generated events and dataset; the same seed gives "
             "the same bytes.",

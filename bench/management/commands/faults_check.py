@@ -20,6 +20,7 @@ import orjson
 from django.core.management.base import BaseCommand, CommandError
 
 from bench import BenchmarkError
+from bench.arguments import whole_number
 from bench.faults import check
 from bench.faults.services import missing_programs
 from bench.faults.traffic import segment_library
@@ -28,19 +29,6 @@ from bench.faults.traffic import segment_library
 SHORT = check.FaultOptions(messages=2_000, seconds=20.0, rounds=1)
 DEFAULT = check.FaultOptions()
 MAX_MESSAGES = 1_000_000
-
-
-def _whole(name: str, low: int, high: int) -> Any:
-    def parse(value: str) -> int:
-        try:
-            number = int(value.replace("_", "").replace(",", ""))
-        except ValueError:
-            raise CommandError(f"{name} {value!r} is not a whole number") from None
-        if not low <= number <= high:
-            raise CommandError(f"{name} must be between {low:,} and {high:,}")
-        return number
-
-    return parse
 
 
 def _terminated(signum: int, _frame: Any) -> None:
@@ -65,18 +53,18 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--messages",
-            type=_whole("--messages", 1, MAX_MESSAGES),
+            type=whole_number("--messages", 1, MAX_MESSAGES),
             help=f"Track calls to send (default {DEFAULT.messages:,}; --short {SHORT.messages:,}).",
         )
         parser.add_argument(
             "--seconds",
-            type=_whole("--seconds", 5, 3600),
+            type=whole_number("--seconds", 5, 3600),
             help=f"Seconds to spread them over (default {DEFAULT.seconds:.0f}; "
             f"--short {SHORT.seconds:.0f}).",
         )
         parser.add_argument(
             "--rounds",
-            type=_whole("--rounds", 1, 20),
+            type=whole_number("--rounds", 1, 20),
             help=f"Times each fault is injected (default {DEFAULT.rounds}; "
             f"--short {SHORT.rounds}).",
         )
