@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Lower
@@ -200,6 +201,16 @@ class ICPSegment(models.Model):
     # where each criterion may carry a "weight" for fit (DESIGN 4).
     criteria = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
+    # Readiness alert (issue 19): an alert when an account's probability of
+    # opening an opportunity within 90 days rises to this percent or above
+    # from below it. Null: no readiness alerts in this segment.
+    readiness_alert_percent = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
+        help_text="Alert when an account's readiness rises to this percent (1-99); "
+        "empty: no readiness alerts.",
+    )
     accounts = models.ManyToManyField(
         Account, through="SegmentMembership", related_name="segments", blank=True
     )
@@ -209,6 +220,13 @@ class ICPSegment(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = "ICP segment"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(readiness_alert_percent__isnull=True)
+                | Q(readiness_alert_percent__gte=1, readiness_alert_percent__lte=99),
+                name="segment_readiness_alert_percent_1_99",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -153,6 +153,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engagement.scores_refresh_all",
         "schedule": crontab(hour=0, minute=5),
     },
+    # Readiness (issue 19) on yesterday's features, once the daily refresh above
+    # has snapshotted yesterday's scores.
+    "readiness-scores-daily": {
+        "task": "readiness.scores_refresh_all",
+        "schedule": crontab(hour=1, minute=5),
+    },
     # Alerts whose delivery failed (or whose task was lost) are tried again when due.
     "alerts-delivery-sweep": {"task": "engagement.alerts_deliver_due", "schedule": 60.0},
     # Program touches of activity no score rollup claimed (no segment scored yet, a lost task).

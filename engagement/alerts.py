@@ -1,4 +1,5 @@
-"""Alerts: an account became qualified. Created by the rollup, delivered here.
+"""Alerts: an account became qualified (created by the rollup) or its readiness
+rose to its segment's threshold (created by readiness.services); delivered here.
 
 Delivery policy (docs/scoring.md, "Alerts"). Delivery never stops scoring: an
 alert is stored with the scores, in their transaction, and is delivered after
@@ -37,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -45,7 +47,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account, AccountFollow
-from engagement.models import Alert
+from engagement.models import Alert, AlertKind
 
 # After this many failed runs an alert is given up (next try cleared, error kept).
 DELIVERY_MAX_ATTEMPTS = 10
@@ -85,9 +87,60 @@ def alerts_create(
     fails (or a broker that is down) never holds up the others or the caller:
     the sweep delivers whatever the enqueued task did not.
     An account nobody owns or follows still gets one stored alert."""
-    if not scores:
+    return _alerts_store(
+        [
+            {
+                "account_id": account_id,
+                "segment_id": segment_id,
+                "kind": AlertKind.QUALIFIED,
+                "score": score,
+                "model_version": model_version,
+            }
+            for account_id, score in scores
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class ReadinessCrossing:
+    account_id: int
+    # The account's engagement score in the segment on the day the features
+    # read; None without that day's snapshot.
+    score: int | None
+    probability: float
+
+
+def readiness_alerts_create(
+    *,
+    segment_id: int,
+    crossings: Sequence[ReadinessCrossing],
+    model_version: int,
+    threshold_percent: int,
+) -> list[int]:
+    """As alerts_create, for accounts whose readiness (issue 19) rose to the
+    segment's threshold; `model_version` is the readiness model's."""
+    return _alerts_store(
+        [
+            {
+                "account_id": crossing.account_id,
+                "segment_id": segment_id,
+                "kind": AlertKind.READINESS,
+                "score": crossing.score,
+                "probability": crossing.probability,
+                "threshold_percent": threshold_percent,
+                "model_version": model_version,
+            }
+            for crossing in crossings
+        ]
+    )
+
+
+def _alerts_store(templates: list[dict[str, Any]]) -> list[int]:
+    """Each alert (its fields) once per recipient (the owner and every follower,
+    or one with none), due now, delivered on commit."""
+    if not templates:
         return []
-    account_ids = [account_id for account_id, _ in scores]
+    account_ids = [fields["account_id"] for fields in templates]
     recipients: dict[int, set[int]] = {account_id: set() for account_id in account_ids}
     for account_id, owner_id in Account.objects.filter(pk__in=account_ids).values_list(
         "pk", "owner_id"
@@ -100,19 +153,9 @@ def alerts_create(
         recipients[account_id].add(user_id)
     now = timezone.now()
     alerts = []
-    for account_id, score in scores:
-        users: list[int | None] = [*sorted(recipients[account_id])] or [None]
-        alerts += [
-            Alert(
-                account_id=account_id,
-                segment_id=segment_id,
-                score=score,
-                recipient_id=user_id,
-                model_version=model_version,
-                next_attempt_at=now,
-            )
-            for user_id in users
-        ]
+    for fields in templates:
+        users: list[int | None] = [*sorted(recipients[fields["account_id"]])] or [None]
+        alerts += [Alert(**fields, recipient_id=user, next_attempt_at=now) for user in users]
     Alert.objects.bulk_create(alerts)
     ids = [alert.pk for alert in alerts]
     for pk in ids:
@@ -140,10 +183,16 @@ def webhook_signature_verify(
     return hmac.compare_digest(expected, header.strip())
 
 
+_EVENT_TYPES = {
+    AlertKind.QUALIFIED: "account.qualified",
+    AlertKind.READINESS: "account.readiness_crossed",
+}
+
+
 def _payload(alert: Alert) -> bytes:
     return json.dumps(
         {
-            "type": "account.qualified",
+            "type": _EVENT_TYPES[AlertKind(alert.kind)],
             "alert_id": alert.pk,
             "account": {
                 "id": alert.account_id,
@@ -153,6 +202,9 @@ def _payload(alert: Alert) -> bytes:
             "segment": {"id": alert.segment_id, "name": alert.segment.name},
             "score": alert.score,
             "model_version": alert.model_version,
+            # Readiness alerts only: null on a qualified alert.
+            "probability": alert.probability,
+            "threshold_percent": alert.threshold_percent,
             "recipient": alert.recipient.username if alert.recipient else None,
             "created_at": alert.created_at.isoformat(),
         },
@@ -213,18 +265,31 @@ def alert_deliver(*, alert_id: int, now: dt.datetime | None = None) -> Delivery:
 
 def _email_send(alert: Alert) -> None:
     assert alert.recipient is not None
+    subject, message = _email_text(alert)
     send_mail(
-        subject=f"{alert.account.name} is now qualified in {alert.segment.name} "
-        f"(score {alert.score})",
-        message=(
-            f"{alert.account.name} ({alert.account.domain or 'no domain'}) rose into the "
-            f"qualified band of the {alert.segment.name} segment with an engagement score "
-            f"of {alert.score} (scoring model v{alert.model_version}).\n\n"
-            f"Its engagement history and buying team: /api/accounts/{alert.account_id}/"
-            "engagement/\n"
-        ),
-        from_email=None,
-        recipient_list=[alert.recipient.email],
+        subject=subject, message=message, from_email=None, recipient_list=[alert.recipient.email]
+    )
+
+
+def _email_text(alert: Alert) -> tuple[str, str]:
+    account, segment = alert.account, alert.segment
+    where = f"{account.name} ({account.domain or 'no domain'})"
+    if alert.kind == AlertKind.READINESS and alert.probability is not None:
+        percent = f"{100 * alert.probability:.0f}%"
+        return (
+            f"{account.name} is {percent} likely to open an opportunity ({segment.name})",
+            f"{where} rose to a readiness of {percent} in the {segment.name} segment, at "
+            f"or above its alert threshold of {alert.threshold_percent}%: the calibrated "
+            "probability that it opens an opportunity within 90 days (readiness model "
+            f"v{alert.model_version}; engagement score {alert.score}).\n\n"
+            f"Why, and its buying team: /accounts/{alert.account_id}/\n",
+        )
+    return (
+        f"{account.name} is now qualified in {segment.name} (score {alert.score})",
+        f"{where} rose into the qualified band of the {segment.name} segment with an "
+        f"engagement score of {alert.score} (scoring model v{alert.model_version}).\n\n"
+        f"Its engagement history and buying team: /api/accounts/{alert.account_id}/"
+        "engagement/\n",
     )
 
 

@@ -222,6 +222,7 @@ class AlertSerializer(serializers.ModelSerializer):
     class Meta:
         model = Alert
         fields = ["id", "kind", "account", "account_id", "segment", "segment_id", "score",
+                  "probability", "threshold_percent",
                   "model_version", "recipient", "created_at", "emailed_at",
                   "webhook_delivered_at", "delivery_attempts", "last_error",
                   "next_attempt_at"]  # fmt: skip

@@ -359,6 +359,59 @@ class AccountEngagement(models.Model):
         return f"account {self.account_id}: {self.score} in segment {self.segment_id}"
 
 
+class AccountReadiness(models.Model):
+    """What readiness serves for an account in one segment (issue 19): the
+    calibrated probability of opening an opportunity within 90 days, its
+    band and the features that pushed it up or down, or, while the segment
+    has too little history, why it falls back to the engagement score.
+
+    Written by readiness.services (the readiness app sits above this one and
+    fits the model); kept here, beside the scores, so that the account list
+    sorts and filters by it in its one query."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="readiness", db_index=False
+    )
+    segment = models.ForeignKey(
+        ICPSegment, on_delete=models.CASCADE, related_name="readiness", db_index=False
+    )
+    # readiness.models.ReadinessModel.version of the segment that served it.
+    model_version = models.PositiveIntegerField()
+    # Null while the segment falls back (fallback_reason says why).
+    probability = models.FloatField(null=True, blank=True)
+    # The backtest's 95% interval of the observed rate among predictions like
+    # this one (the reliability decile it falls in) and that decile's count.
+    band_low = models.FloatField(null=True, blank=True)
+    band_high = models.FloatField(null=True, blank=True)
+    band_count = models.PositiveIntegerField(null=True, blank=True)
+    # The largest contributions to the log-odds, up and down:
+    # [{"feature", "label", "value", "contribution"}, ...], largest first.
+    reasons_up = models.JSONField(default=list, blank=True)
+    reasons_down = models.JSONField(default=list, blank=True)
+    fallback_reason = models.TextField(blank=True)
+    # The day whose features it read (yesterday when scored: its snapshot is in).
+    features_as_of = models.DateField()
+    scored_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "account readiness"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "segment"], name="account_readiness_unique"),
+            models.CheckConstraint(
+                condition=Q(probability__isnull=True)
+                | Q(probability__gte=0.0, probability__lte=1.0),
+                name="account_readiness_probability_0_1",
+            ),
+        ]
+        indexes = [
+            # The account list of a segment sorted or filtered by readiness.
+            models.Index(fields=["segment", "-probability"], name="account_readiness_rank_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"account {self.account_id}: readiness {self.probability} in {self.segment_id}"
+
+
 class EngagementSnapshot(models.Model):
     """The score of an (account, segment) at the end of one day."""
 
@@ -387,13 +440,17 @@ class EngagementSnapshot(models.Model):
 
 class AlertKind(models.TextChoices):
     QUALIFIED = "qualified", "Became qualified"
+    # Its readiness rose to the segment's readiness_alert_percent (issue 19).
+    READINESS = "readiness", "Readiness crossed the threshold"
 
 
 class Alert(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="alerts")
     segment = models.ForeignKey(ICPSegment, on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=16, choices=AlertKind.choices, default=AlertKind.QUALIFIED)
-    score = models.PositiveSmallIntegerField()
+    # The engagement score that qualified; on a readiness alert, the score of
+    # the day its features read, null when that day has no snapshot.
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -401,8 +458,13 @@ class Alert(models.Model):
     emailed_at = models.DateTimeField(null=True, blank=True)
     webhook_delivered_at = models.DateTimeField(null=True, blank=True)
     webhook_attempts = models.PositiveSmallIntegerField(default=0)
-    # The model version whose score crossed into the qualified band.
+    # The model version whose score crossed into the qualified band; for a
+    # readiness alert, the readiness model's version.
     model_version = models.PositiveIntegerField(default=1)
+    # A readiness alert's probability (0-1) and the threshold it crossed
+    # (percent); null for a qualified alert.
+    probability = models.FloatField(null=True, blank=True)
+    threshold_percent = models.PositiveSmallIntegerField(null=True, blank=True)
     # Delivery bookkeeping (engagement/alerts.py): runs of delivery that failed or
     # succeeded, the last failure, and when the sweep tries again. Null once
     # delivered or given up; meanwhile a delivery under way holds it a few minutes

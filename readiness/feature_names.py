@@ -197,3 +197,64 @@ def program_touch_feature(channel: str) -> str:
 
 def seniority_feature(seniority: str) -> str:
     return f"contacts_{seniority}_{LONG_WINDOW_DAYS}d"
+
+
+# --- What a sales rep reads: a feature's name in words -------------------------------
+
+_SENIORITY_WORDS = {
+    "c_level": "C-level", "vp": "VP", "director": "Director", "manager": "Manager",
+    "other": "Other-seniority", "unknown": "Unknown-seniority",
+}  # fmt: skip
+_FIXED_LABELS = {
+    "score": "Engagement score",
+    "raw_score": "Raw engagement points",
+    "engaged_contacts": "Engaged contacts",
+    "roles_covered": "Buying roles covered",
+    "score_missing": "No score snapshot",
+    "days_since_last_activity": "Days since the last activity",
+    "no_activity_yet": "No activity yet",
+    "fit_score": "Fit to the segment",
+    "tier_unknown": "No tier",
+    "customer_as_of": "Already a customer",
+    "open_opportunity_as_of": "An opportunity is already open",
+}
+
+
+def _words(token: str) -> str:
+    return token.replace("_", " ")
+
+
+def feature_label(name: str) -> str:
+    """The feature in words, for the account page's "why": "Demo request
+    activities in 30 days", "VP contacts active in 90 days". Every name of
+    FEATURE_NAMES has one (tests/readiness/test_feature_names.py)."""
+    if name in _FIXED_LABELS:
+        return _FIXED_LABELS[name]
+    days = name.rsplit("_", 1)[-1]
+    if name.startswith("score_change_"):
+        span = name.removeprefix("score_change_").split("_", 1)[0].removesuffix("d")
+        if name.endswith("_missing"):
+            return f"No score {span} days before"
+        return f"Score change over {span} days"
+    if name.startswith("tier_"):
+        return f"Tier {name.removeprefix('tier_')}"
+    span = days.removesuffix("d")
+    middle = name.rsplit("_", 1)[0]
+    if middle.startswith("contacts_"):
+        seniority = _SENIORITY_WORDS[middle.removeprefix("contacts_")]
+        return f"{seniority} contacts active in {span} days"
+    if middle.startswith("activity_"):
+        return f"{_words(middle.removeprefix('activity_')).capitalize()} activities in {span} days"
+    if middle.startswith("channel_"):
+        channel = middle.removeprefix("channel_")
+        if channel == NO_PROGRAM_CHANNEL:
+            return f"Activities from no program in {span} days"
+        return f"Activities from {_words(channel)} programs in {span} days"
+    if middle.startswith("programs_"):
+        channel = _words(middle.removeprefix("programs_")).capitalize()
+        return f"{channel} programs touching it in {span} days"
+    if middle == "pricing_interest":
+        return f"Viewed pricing in {span} days"
+    if middle == "demo_interest":
+        return f"Requested a demo in {span} days"
+    raise ValueError(f"no label for feature {name!r}")

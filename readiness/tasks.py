@@ -24,3 +24,12 @@ def models_train_job_task(*, job_id: int, segment_ids: list[int] | None = None) 
 
     with job_running(job_id) as progress:
         readiness_models_train(segment_ids=segment_ids, progress=progress)
+
+
+@shared_task(name="readiness.scores_refresh_all", acks_late=True, ignore_result=True)
+def scores_refresh_all_task() -> None:
+    """Beat (daily, after the scores' daily refresh and snapshots): every member
+    of every active segment scored on yesterday's features."""
+    from readiness.services import readiness_scores_refresh
+
+    readiness_scores_refresh()
