@@ -44,9 +44,7 @@ class AccountEngagedSerializer(AccountSerializer):
     readiness_band_low = serializers.FloatField(read_only=True, default=None, allow_null=True)
     readiness_band_high = serializers.FloatField(read_only=True, default=None, allow_null=True)
     readiness_status = serializers.SerializerMethodField()
-    readiness_fallback_reason = serializers.CharField(
-        read_only=True, default=None, allow_null=True
-    )
+    readiness_fallback_reason = serializers.CharField(read_only=True, default=None, allow_null=True)
 
     class Meta(AccountSerializer.Meta):
         fields = [*AccountSerializer.Meta.fields, "score", "stage", "fit_score", "fit_grade",

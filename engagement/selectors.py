@@ -420,8 +420,9 @@ def account_list_scored(
     `readiness_probability` (0-1), `readiness_band_low`/`_high`,
     `readiness_fallback_reason` (why the segment falls back; with a null
     probability and a null reason the account is not scored yet). Filtered
-    and ordered in SQL: one query per page whatever the page size. In a segment, only its members are
-    listed; without one, every account (unscored ones with None)."""
+    and ordered in SQL: one query per page whatever the page size. In a
+    segment, only its members are listed; without one, every account
+    (unscored ones with None)."""
     accounts = account_list(search=filters.search, owner_id=filters.owner_id)
     if segment_id is not None:
         accounts = accounts.filter(memberships__segment_id=segment_id)

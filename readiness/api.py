@@ -28,7 +28,7 @@ from readiness.selectors import FALLBACK, NOT_SCORED, SCORED, account_readiness
 
 class ReadinessReasonSerializer(serializers.Serializer):
     feature = serializers.CharField(help_text="The feature's name (docs/readiness.md).")
-    label = serializers.CharField(help_text="What the feature means, in words.")
+    label = serializers.CharField(help_text="What the feature means, in words.")  # type: ignore[assignment]
     value = serializers.FloatField(
         allow_null=True, help_text="The account's value; null when unknown (imputed)."
     )

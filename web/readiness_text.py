@@ -33,9 +33,8 @@ def alert_text(alert: Alert) -> str:
     Mid-market (threshold 50%)" or "became qualified in Mid-market at score 71"."""
     segment = alert.segment.name
     if alert.kind == AlertKind.READINESS:
-        threshold = (
-            f" (threshold {alert.threshold_percent}%)" if alert.threshold_percent is not None else ""
-        )
+        percent = alert.threshold_percent
+        threshold = f" (threshold {percent}%)" if percent is not None else ""
         return f"readiness rose to {percent_text(alert.probability)} in {segment}{threshold}"
     score = "an unknown score" if alert.score is None else f"score {alert.score}"
     return f"became qualified in {segment} at {score}"

@@ -182,7 +182,6 @@ def _readiness_cells(account: Any) -> list[Any]:
     ]
 
 
-
 class AccountListCsvView(ReadPage, View):
     """Exactly what the list shows for the same URL parameters: same filters, same
     order, every page. Unknown values are empty cells."""
