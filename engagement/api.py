@@ -57,7 +57,7 @@ class AccountEngagedSerializer(AccountSerializer):
         return getattr(account, "readiness_probability", None)
 
     @extend_schema_field(
-        serializers.ChoiceField(choices=["scored", "fallback", "not scored"], allow_null=True)
+        serializers.CharField(allow_null=True, help_text='"scored", "fallback" or "not scored".')
     )
     def get_readiness_status(self, account: Account) -> str | None:
         """Null without ?segment=<id> (no readiness annotated)."""

@@ -46,7 +46,8 @@ class BacktestAucSerializer(serializers.Serializer):
 class SegmentReadinessSerializer(serializers.Serializer):
     segment_id = serializers.IntegerField()
     segment_name = serializers.CharField()
-    status = serializers.ChoiceField(choices=[SCORED, FALLBACK, NOT_SCORED])
+    # Plain text, not an enum: the schema's enum names of "status" collide.
+    status = serializers.CharField(help_text=f'"{SCORED}", "{FALLBACK}" or "{NOT_SCORED}".')
     reason = serializers.CharField(help_text="Why there is no probability; empty when scored.")
     probability = serializers.FloatField(allow_null=True)
     band_low = serializers.FloatField(allow_null=True)
