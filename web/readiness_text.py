@@ -15,8 +15,8 @@ def readiness_missing_reason(account: Any) -> str:
     why), or it is not scored."""
     if account.readiness_fallback_reason:
         return (
-            "Too little history: the segment falls back to the engagement score "
-            f"({account.readiness_fallback_reason})"
+            "The segment falls back to the engagement score: "
+            f"{account.readiness_fallback_reason}"
         )
     if account.scored_segment_id is None:
         return "Not scored: the account has no engagement score in this segment yet"
