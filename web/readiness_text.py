@@ -38,3 +38,23 @@ def alert_text(alert: Alert) -> str:
         return f"readiness rose to {percent_text(alert.probability)} in {segment}{threshold}"
     score = "an unknown score" if alert.score is None else f"score {alert.score}"
     return f"became qualified in {segment} at {score}"
+
+
+# Readiness features that are 1 or 0, a statement true or not (their labels
+# read as statements: "Requested a demo in 30 days", "No tier"):
+# readiness.feature_names.
+_YES_NO_PREFIXES = ("tier_", "pricing_interest_", "demo_interest_")
+_YES_NO_NAMES = ("no_activity_yet", "customer_as_of", "open_opportunity_as_of")
+
+
+def reason_value_text(feature: str, value: float | None) -> str:
+    """A reason's value as the page shows it: "unknown" when the account's
+    value was not known (the model imputed it), "yes"/"no" for a statement,
+    else the number without needless decimals."""
+    if value is None:
+        return "unknown"
+    if feature.endswith("_missing") or feature in _YES_NO_NAMES or (
+        feature.startswith(_YES_NO_PREFIXES)
+    ):
+        return "yes" if value else "no"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")

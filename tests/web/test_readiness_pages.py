@@ -127,12 +127,12 @@ def test_the_account_page_explains_readiness_in_each_segment(client: Client, rep
     assert "7%–20% of 100 similar backtest predictions opened an opportunity" in text
     # Reasons: the terms of the calibrated log-odds, value as stored.
     assert "Engagement score 60 +5.40" in text
-    assert "Requested a demo in 30 days 1 +2.40" in text
+    assert "Requested a demo in 30 days yes +2.40" in text
     assert "What lowered it" in text
-    assert re.search(r"What lowered it What Value Weight \S.* -1\.60", text)
+    assert "What lowered it What Value Weight No tier yes −1.60" in text
     assert "Readiness model v1, trained" in text
     assert "this model 0.81, the engagement score 0.74, the MQL rule 0.58" in text
-    assert f"too little history to predict from ({FALLBACK_REASON})" in text
+    assert f"No readiness in this segment yet ({FALLBACK_REASON})." in text
     assert "The engagement score serves instead" in text
     assert "Not scored: no readiness model has been trained for this segment yet." in text
 

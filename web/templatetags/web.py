@@ -111,3 +111,15 @@ def readiness_reasons(served: Any) -> list[tuple[str, Any]]:
         ("What raised the probability", served.reasons_up),
         ("What lowered it", served.reasons_down),
     ]
+
+
+@register.filter
+def reason_value(reason: Any) -> str:
+    """A readiness reason's value in words (web.readiness_text.reason_value_text)."""
+    return readiness_text.reason_value_text(reason["feature"], reason["value"])
+
+
+@register.filter
+def absolute(number: Any) -> Any:
+    """abs(number); None stays None."""
+    return abs(number) if number is not None else None
