@@ -23,6 +23,11 @@ def readiness_missing_reason(account: Any) -> str:
     return "Not scored yet: no readiness model has scored this account in the segment"
 
 
+def readiness_missing_short(account: Any) -> str:
+    """The word beside the dash: "fallback" or "not scored"."""
+    return "fallback" if account.readiness_fallback_reason else "not scored"
+
+
 def percent_text(probability: float | None) -> str:
     """A probability (0-1) as a whole percent, "—" when unknown."""
     return "—" if probability is None else f"{100 * probability:.0f}%"

@@ -98,7 +98,7 @@ def test_a_rep_sorts_the_list_by_readiness_and_keeps_the_likely_ones(
     assert names.all_inner_texts() == ["Bravo", "Alpha", "Charlie", "Delta"]
     cells = page.locator('table.accounts tbody td[data-label="Readiness"]')
     assert [text.split("\n")[0].strip() for text in cells.all_inner_texts()] == [
-        "30%", "62%", "—", "—",
+        "30%", "62%", "— fallback", "— not scored",
     ]  # fmt: skip
     # The dash says why, to a screen reader and on hover.
     assert "falls back to the engagement score" in cells.nth(2).inner_text()

@@ -53,8 +53,8 @@ def test_the_list_sorts_by_readiness_with_the_unknown_last(
     assert [_text(cell) for cell in cells] == [
         "62%",
         "30%",
-        f"— The segment falls back to the engagement score: {FALLBACK_REASON}",
-        "— Not scored yet: no readiness model has scored this account in the segment",
+        f"— fallback The segment falls back to the engagement score: {FALLBACK_REASON}",
+        "— not scored Not scored yet: no readiness model has scored this account in the segment",
     ]
     assert "similar backtest predictions: 50%–71% opened one" in cells[0]
 

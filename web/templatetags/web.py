@@ -99,6 +99,12 @@ def readiness_missing(account: Any) -> str:
 
 
 @register.filter
+def readiness_missing_short(account: Any) -> str:
+    """"fallback" or "not scored", beside an account list row's dash."""
+    return readiness_text.readiness_missing_short(account)
+
+
+@register.filter
 def as_percent(probability: Any) -> str:
     """A probability (0-1) as a whole percent, "—" when unknown."""
     return readiness_text.percent_text(probability)
