@@ -15,8 +15,7 @@ def readiness_missing_reason(account: Any) -> str:
     why), or it is not scored."""
     if account.readiness_fallback_reason:
         return (
-            "The segment falls back to the engagement score: "
-            f"{account.readiness_fallback_reason}"
+            f"The segment falls back to the engagement score: {account.readiness_fallback_reason}"
         )
     if account.scored_segment_id is None:
         return "Not scored: the account has no engagement score in this segment yet"
@@ -58,8 +57,10 @@ def reason_value_text(feature: str, value: float | None) -> str:
     else the number without needless decimals."""
     if value is None:
         return "unknown"
-    if feature.endswith("_missing") or feature in _YES_NO_NAMES or (
-        feature.startswith(_YES_NO_PREFIXES)
+    if (
+        feature.endswith("_missing")
+        or feature in _YES_NO_NAMES
+        or (feature.startswith(_YES_NO_PREFIXES))
     ):
         return "yes" if value else "no"
     return f"{value:,.2f}".rstrip("0").rstrip(".")

@@ -17,6 +17,9 @@ from tests.readiness.served_world import FALLBACK_REASON, ServedWorld, served_wo
 from tests.readiness.test_serving import TODAY, World, _model
 from tests.web.browser import check_page, log_in
 
+# The page writes ranges with an en dash and negative weights with a minus sign.
+DASH, MINUS = "\u2013", "\u2212"
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -54,11 +57,15 @@ def test_a_rep_reads_why_an_account_is_ready(modelled: World, live_server: Any, 
     scored = section.locator(f"#readiness-{modelled.segment.pk}")
     assert scored.get_by_role("heading", name="Mid-market SaaS").is_visible()
     # p = 1 / (1 + exp(1.8 + 0.5)) = 9.1%; band: 12 of 100, Wilson 7.0%-19.8%.
-    assert scored.locator(".readiness-figure").inner_text().startswith(
-        "9% likely to open an opportunity within 90 days"
+    assert (
+        scored.locator(".readiness-figure")
+        .inner_text()
+        .startswith("9% likely to open an opportunity within 90 days")
     )
-    assert scored.locator(".readiness-band").inner_text().startswith(
-        "7%–20% of 100 similar backtest predictions opened an opportunity"
+    assert (
+        scored.locator(".readiness-band")
+        .inner_text()
+        .startswith(f"7%{DASH}20% of 100 similar backtest predictions opened an opportunity")
     )
     up = scored.get_by_role("table", name="What raised the probability")
     rows = [text.split("\t") for text in up.locator("tbody tr").all_inner_texts()]
@@ -67,7 +74,7 @@ def test_a_rep_reads_why_an_account_is_ready(modelled: World, live_server: Any, 
         ["Requested a demo in 30 days", "yes", "+2.40"],
     ]
     down = scored.get_by_role("table", name="What lowered it")
-    assert down.locator("tbody tr").all_inner_texts() == ["No tier\tyes\t−1.60"]
+    assert down.locator("tbody tr").all_inner_texts() == [f"No tier\tyes\t{MINUS}1.60"]
     assert "this model 0.81, the engagement score 0.74, the MQL rule 0.58" in (
         scored.locator(".readiness-model").inner_text()
     )

@@ -21,6 +21,9 @@ from tests.factories import AlertFactory, ICPSegmentFactory
 from tests.readiness.served_world import FALLBACK_REASON, ServedWorld, served_world
 from tests.readiness.test_serving import TODAY, World, _model
 
+# The page writes ranges with an en dash and negative weights with a minus sign.
+DASH, MINUS = "\u2013", "\u2212"
+
 pytestmark = pytest.mark.django_db
 
 
@@ -56,7 +59,7 @@ def test_the_list_sorts_by_readiness_with_the_unknown_last(
         f"— fallback The segment falls back to the engagement score: {FALLBACK_REASON}",
         "— not scored Not scored yet: no readiness model has scored this account in the segment",
     ]
-    assert "similar backtest predictions: 50%–71% opened one" in cells[0]
+    assert f"similar backtest predictions: 50%{DASH}71% opened one" in cells[0]
 
 
 def test_the_list_filters_by_readiness_at_least(
@@ -124,12 +127,12 @@ def test_the_account_page_explains_readiness_in_each_segment(client: Client, rep
     # warm: z = -4 + 0.045 * 60 + 1.2 - 0.8 = -0.9; p = 1 / (1 + exp(1.8 + 0.5)) = 0.0911;
     # its backtest decile (predicted 0.05): 12 of 100 opened, Wilson 95% 7.0%-19.8%.
     assert "9% likely to open an opportunity within 90 days" in text
-    assert "7%–20% of 100 similar backtest predictions opened an opportunity" in text
+    assert f"7%{DASH}20% of 100 similar backtest predictions opened an opportunity" in text
     # Reasons: the terms of the calibrated log-odds, value as stored.
     assert "Engagement score 60 +5.40" in text
     assert "Requested a demo in 30 days yes +2.40" in text
     assert "What lowered it" in text
-    assert "What lowered it What Value Weight No tier yes −1.60" in text
+    assert f"What lowered it What Value Weight No tier yes {MINUS}1.60" in text
     assert "Readiness model v1, trained" in text
     assert "this model 0.81, the engagement score 0.74, the MQL rule 0.58" in text
     assert f"No readiness in this segment yet ({FALLBACK_REASON})." in text

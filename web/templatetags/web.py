@@ -100,7 +100,7 @@ def readiness_missing(account: Any) -> str:
 
 @register.filter
 def readiness_missing_short(account: Any) -> str:
-    """"fallback" or "not scored", beside an account list row's dash."""
+    """ "fallback" or "not scored", beside an account list row's dash."""
     return readiness_text.readiness_missing_short(account)
 
 
