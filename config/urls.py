@@ -17,6 +17,7 @@ from campaigns.api import rankings as rankings_api
 from campaigns.api import reports as reports_api
 from engagement import api as engagement_api
 from imports.api import CsvImportApi
+from readiness import api as readiness_api
 
 
 class KeyConverter:
@@ -57,6 +58,11 @@ api_patterns = [
         "accounts/<key:pk>/follow/",
         engagement_api.AccountFollowApi.as_view(),
         name="account-follow",
+    ),
+    path(
+        "accounts/<key:pk>/readiness/",
+        readiness_api.AccountReadinessApi.as_view(),
+        name="account-readiness",
     ),
     path("my-accounts/", engagement_api.MyAccountsApi.as_view(), name="my-accounts"),
     path("segments/", engagement_api.SegmentListApi.as_view(), name="segment-list"),

@@ -9,7 +9,7 @@ import django_filters
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -35,13 +35,47 @@ class AccountEngagedSerializer(AccountSerializer):
     fit_grade = serializers.CharField(read_only=True, default=None, allow_null=True)
     score_change_7d = serializers.IntegerField(read_only=True, default=None, allow_null=True)
     score_change_30d = serializers.IntegerField(read_only=True, default=None, allow_null=True)
+    # Readiness (issue 19): the calibrated probability (0-1) of opening an
+    # opportunity within 90 days and the backtest band of predictions like it.
+    # Null without ?segment=<id>; a null `readiness` says why in
+    # `readiness_status` ("fallback": `readiness_fallback_reason`; "not scored").
+    # (A method: `readiness` is also Account's relation to AccountReadiness.)
+    readiness = serializers.SerializerMethodField()
+    readiness_band_low = serializers.FloatField(read_only=True, default=None, allow_null=True)
+    readiness_band_high = serializers.FloatField(read_only=True, default=None, allow_null=True)
+    readiness_status = serializers.SerializerMethodField()
+    readiness_fallback_reason = serializers.CharField(read_only=True, default=None, allow_null=True)
 
     class Meta(AccountSerializer.Meta):
         fields = [*AccountSerializer.Meta.fields, "score", "stage", "fit_score", "fit_grade",
-                  "score_change_7d", "score_change_30d"]  # fmt: skip
+                  "score_change_7d", "score_change_30d", "readiness", "readiness_band_low",
+                  "readiness_band_high", "readiness_status",
+                  "readiness_fallback_reason"]  # fmt: skip
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_readiness(self, account: Account) -> float | None:
+        return getattr(account, "readiness_probability", None)
+
+    @extend_schema_field(
+        serializers.CharField(allow_null=True, help_text='"scored", "fallback" or "not scored".')
+    )
+    def get_readiness_status(self, account: Account) -> str | None:
+        """Null without ?segment=<id> (no readiness annotated)."""
+        if not hasattr(account, "readiness_probability"):
+            return None
+        if getattr(account, "readiness_probability", None) is not None:
+            return "scored"
+        return "fallback" if getattr(account, "readiness_fallback_reason", "") else "not scored"
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)
+        # Empty for a scored account, null where nothing was stored: only a
+        # fallback has a reason.
+        data["readiness_fallback_reason"] = data["readiness_fallback_reason"] or None
+        return data
 
 
-SCORE_ORDERINGS = ("score", "score_change_7d", "score_change_30d")
+SCORE_ORDERINGS = ("score", "score_change_7d", "score_change_30d", "readiness")
 
 
 class NullsLastOrderingFilter(django_filters.OrderingFilter):
@@ -67,8 +101,18 @@ class AccountEngagedFilter(django_filters.FilterSet):
     score_min = django_filters.NumberFilter(method="score_at_least")
     score_max = django_filters.NumberFilter(method="score_at_most")
     fit_grade = django_filters.ChoiceFilter(choices=FitGrade.choices, method="segment_field")
+    readiness_min = django_filters.NumberFilter(
+        method="readiness_at_least", label="Readiness at least (a probability, 0-1)"
+    )
+    readiness_max = django_filters.NumberFilter(
+        method="readiness_at_most", label="Readiness at most (a probability, 0-1)"
+    )
     ordering = NullsLastOrderingFilter(
-        fields=(("name", "name"), *((f, f) for f in SCORE_ORDERINGS))
+        fields=(
+            ("name", "name"),
+            *((f, f) for f in SCORE_ORDERINGS if f != "readiness"),
+            ("readiness_probability", "readiness"),
+        )
     )
 
     class Meta:
@@ -81,9 +125,9 @@ class AccountEngagedFilter(django_filters.FilterSet):
     def search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
         return queryset.filter(name__icontains=value) | queryset.filter(domain__icontains=value)
 
-    def _segment_needed(self, name: str) -> None:
+    def _segment_needed(self, name: str, what: str = "score, stage or fit") -> None:
         if not self.data.get("segment"):
-            raise ValidationError({name: "filtering by score, stage or fit needs ?segment=<id>"})
+            raise ValidationError({name: f"filtering by {what} needs ?segment=<id>"})
 
     def segment_field(
         self, queryset: QuerySet[Account], name: str, value: Any
@@ -103,10 +147,30 @@ class AccountEngagedFilter(django_filters.FilterSet):
         self._segment_needed("score_max")
         return queryset.filter(**{"score__lte": value})  # annotated by the selector
 
+    def _probability(self, name: str, value: Any) -> Any:
+        self._segment_needed(name, "readiness")
+        if not 0 <= value <= 1:
+            raise ValidationError({name: "readiness is a probability: between 0 and 1"})
+        return float(value)
+
+    def readiness_at_least(
+        self, queryset: QuerySet[Account], name: str, value: Any
+    ) -> QuerySet[Account]:
+        # Accounts without a probability (fallback, not scored) are left out.
+        value = self._probability("readiness_min", value)
+        return queryset.filter(**{"readiness_probability__gte": value})  # annotated by the selector
+
+    def readiness_at_most(
+        self, queryset: QuerySet[Account], name: str, value: Any
+    ) -> QuerySet[Account]:
+        value = self._probability("readiness_max", value)
+        return queryset.filter(**{"readiness_probability__lte": value})  # annotated by the selector
+
 
 class AccountEngagedListApi(generics.ListAPIView):
-    """Accounts with, for `?segment=<id>`, their score, stage, fit and score change;
-    filter by stage, score range and fit grade, order by score or its change."""
+    """Accounts with, for `?segment=<id>`, their score, stage, fit, score change
+    and readiness; filter by stage, score range, fit grade and readiness range
+    (0-1), order by score, its change or readiness (unknown values last)."""
 
     serializer_class = AccountEngagedSerializer
     filterset_class = AccountEngagedFilter
@@ -120,6 +184,8 @@ class AccountEngagedListApi(generics.ListAPIView):
         # them by score needs the segment whose scores the selector annotates.
         ordering = self.request.query_params.get("ordering", "")
         keys = {key.strip().lstrip("-") for key in ordering.split(",")}
+        if segment_id is None and "readiness" in keys:
+            raise ValidationError({"ordering": "ordering by readiness needs ?segment=<id>"})
         if segment_id is None and keys & set(SCORE_ORDERINGS):
             raise ValidationError({"ordering": "ordering by score needs ?segment=<id>"})
         return selectors.account_list_engaged(segment_id=segment_id, today=timezone.now().date())

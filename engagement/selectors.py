@@ -39,6 +39,7 @@ from accounts.selectors import FIRMOGRAPHIC_FIELDS, account_list, firmographics_
 from core.ttlcache import TtlCache
 from engagement.models import (
     AccountEngagement,
+    AccountReadiness,
     Activity,
     Alert,
     AlertInboxVisit,
@@ -374,6 +375,10 @@ class AccountListFilters:
     tier: int | None = None
     owner_id: int | None = None
     is_target: bool | None = None
+    # Readiness (issue 19): the probability, 0-1; accounts without one (the
+    # segment falls back, or not scored yet) are left out by either bound.
+    readiness_min: float | None = None
+    readiness_max: float | None = None
 
 
 _STAGE_RANK = Case(
@@ -395,6 +400,7 @@ ACCOUNT_LIST_ORDERINGS: dict[str, str] = {
     "owner": "owner__username",
     "open_deals": "open_opportunity_count",
     "tier": "tier",
+    "readiness": "readiness_probability",
 }
 ACCOUNT_LIST_DEFAULT_ORDERING = "-score"
 
@@ -410,9 +416,13 @@ def account_list_scored(
     joined) with, for `segment_id` or else for each account's best-scoring
     segment, the score, stage, fit, engaged contacts, required roles covered and
     the score change over 7 and 30 days (None where no snapshot was taken on
-    that day: unknown, never a change from 0). Filtered and ordered in SQL: one
-    query per page whatever the page size. In a segment, only its members are
-    listed; without one, every account (unscored ones with None)."""
+    that day: unknown, never a change from 0) and its readiness (issue 19):
+    `readiness_probability` (0-1), `readiness_band_low`/`_high`,
+    `readiness_fallback_reason` (why the segment falls back; with a null
+    probability and a null reason the account is not scored yet). Filtered
+    and ordered in SQL: one query per page whatever the page size. In a
+    segment, only its members are listed; without one, every account
+    (unscored ones with None)."""
     accounts = account_list(search=filters.search, owner_id=filters.owner_id)
     if segment_id is not None:
         accounts = accounts.filter(memberships__segment_id=segment_id)
@@ -426,6 +436,7 @@ def account_list_scored(
     engagement = AccountEngagement.objects.filter(account=OuterRef("pk"), segment_id=segment)
     membership = SegmentMembership.objects.filter(account=OuterRef("pk"), segment_id=segment)
     model = ScoringModel.objects.filter(segment_id=segment, is_current=True)
+    readiness = AccountReadiness.objects.filter(account=OuterRef("pk"), segment_id=segment)
 
     def score_on(day: dt.date) -> Subquery:
         return Subquery(
@@ -450,6 +461,11 @@ def account_list_scored(
         # change from 0. Lists order such rows last.
         score_change_7d=score - score_on(today - dt.timedelta(days=7)),
         score_change_30d=score - score_on(today - dt.timedelta(days=30)),
+        # Not `readiness`: Account.readiness is AccountReadiness's related name.
+        readiness_probability=Subquery(readiness.values("probability")[:1]),
+        readiness_band_low=Subquery(readiness.values("band_low")[:1]),
+        readiness_band_high=Subquery(readiness.values("band_high")[:1]),
+        readiness_fallback_reason=Subquery(readiness.values("fallback_reason")[:1]),
     ).annotate(stage_rank=_STAGE_RANK)
     conditions = Q()
     if filters.stage:
@@ -466,6 +482,10 @@ def account_list_scored(
         conditions &= Q(tier=filters.tier)
     if filters.is_target is not None:
         conditions &= Q(is_target=filters.is_target)
+    if filters.readiness_min is not None:
+        conditions &= Q(readiness_probability__gte=filters.readiness_min)
+    if filters.readiness_max is not None:
+        conditions &= Q(readiness_probability__lte=filters.readiness_max)
     key = ordering.lstrip("-")
     if key not in ACCOUNT_LIST_ORDERINGS:
         raise ValueError(f"unknown ordering {ordering!r}")

@@ -80,6 +80,8 @@ OPTIONS /v1/t                                             204   204   204   204 
 GET     /api/accounts/                                    403   200   200   200   200   403   -
 GET     /api/accounts/{account}/engagement/               403   200   200   200   200   403   -
 GET     /api/accounts/{missing}/engagement/               403   404   404   404   404   403   -
+GET     /api/accounts/{account}/readiness/                403   200   200   200   403   403   -
+GET     /api/accounts/{missing}/readiness/                403   404   404   404   403   403   -
 POST    /api/accounts/{fresh_account}/follow/             403   201   201   201   201   403   -
 DELETE  /api/accounts/{followed_account}/follow/          403   204   204   204   204   403   -
 GET     /api/my-accounts/                                 403   200   200   200   200   403   -

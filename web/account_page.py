@@ -1,7 +1,8 @@
 """The account page (/accounts/<pk>/) and its follow button.
 
 Every figure comes from the owning app's selectors (engagement.account_selectors,
-engagement.selectors, campaigns.account_selectors, accounts.selectors); this
+engagement.selectors, campaigns.account_selectors, accounts.selectors,
+readiness.selectors); this
 module picks the segment shown, binds the timeline filters to the URL and lays
 the numbers out for the template. A fixed number of queries whatever the
 account's history (pinned in tests/web/test_account_page.py).
@@ -31,6 +32,7 @@ from engagement import selectors as engagement_selectors
 from engagement.account_selectors import SegmentStanding
 from engagement.changes import what_changed
 from engagement.models import ActivityType
+from readiness import selectors as readiness_selectors
 from web.charts import DateSeries, Threshold, date_line_chart
 from web.forms import TimelineForm
 from web.permissions import ReadPage
@@ -127,6 +129,8 @@ class AccountPageView(ReadPage, View):
                 account_id=pk, recipient_id=_user_id(request)
             ),
         }
+        # Readiness in each of its segments (issue 19): three queries.
+        context["readiness"] = readiness_selectors.account_readiness(account_id=pk)
         if standing is not None:
             points = account_page_selectors.account_trend(
                 account_id=pk, segment_ids=[standing.segment_id], until=today

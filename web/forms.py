@@ -48,6 +48,9 @@ class AccountListForm(forms.Form):
         choices=[*ANY, ("yes", "Targets"), ("no", "Not targets")],
         label="Target",
     )
+    readiness_min = forms.IntegerField(
+        required=False, min_value=0, max_value=100, label="Readiness at least (%)"
+    )
     mine = forms.BooleanField(required=False, label="Mine only")
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES, label="Sort")
 
@@ -83,6 +86,7 @@ class AccountListForm(forms.Form):
             tier=self.value("tier"),
             owner_id=user_id if self.value("mine") else None,
             is_target={"yes": True, "no": False}.get(target or ""),
+            readiness_min=_fraction(self.value("readiness_min")),
         )
 
     def segment_id(self) -> int | None:
@@ -101,6 +105,11 @@ class AccountListForm(forms.Form):
             for name in self.fields
             if name not in ("sort", "segment")
         )
+
+
+def _fraction(percent: int | None) -> float | None:
+    """A whole percent as the 0-1 probability readiness stores."""
+    return percent / 100 if percent is not None else None
 
 
 ANONYMOUS = "anonymous"

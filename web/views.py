@@ -28,6 +28,7 @@ from engagement import selectors as engagement_selectors
 from engagement.services import alert_inbox as alert_inbox_services
 from web.forms import AccountListForm
 from web.permissions import ReadPage, WritePage
+from web.readiness_text import readiness_missing_reason
 
 ACCOUNTS_PER_PAGE = 50
 
@@ -36,6 +37,7 @@ ACCOUNTS_PER_PAGE = 50
 ACCOUNT_COLUMNS = (
     ("name", "Account"),
     ("score", "Score"),
+    ("readiness", "Readiness"),
     ("stage", "Stage"),
     ("change_7d", "7 days"),
     ("change_30d", "30 days"),
@@ -139,6 +141,7 @@ def _csv_rows(accounts: Any) -> Iterator[list[Any]]:
         "Account", "Domain", "Segment", "Score", "Stage", "Score change 7 days",
         "Score change 30 days", "Fit grade", "Engaged contacts", "Required roles covered",
         "Required roles", "Owner", "Open deals", "Tier", "Target",
+        "Readiness", "Readiness band low", "Readiness band high", "Readiness note",
     ]  # fmt: skip
     # Names reach this file from the public tracking key (a group call's
     # company name): text a spreadsheet would run is neutralised (OWASP, issue 18).
@@ -161,7 +164,22 @@ def _csv_rows(accounts: Any) -> Iterator[list[Any]]:
             account.open_opportunity_count,
             account.tier,
             "yes" if account.is_target else "no",
+            *_readiness_cells(account),
         ]
+
+
+def _readiness_cells(account: Any) -> list[Any]:
+    """The readiness probability and its band (0-1, four places), or empty
+    cells and, in the note, why there is none."""
+    if account.readiness_probability is None:
+        return ["", "", "", readiness_missing_reason(account)]
+    low, high = account.readiness_band_low, account.readiness_band_high
+    return [
+        round(account.readiness_probability, 4),
+        round(low, 4) if low is not None else "",
+        round(high, 4) if high is not None else "",
+        "",
+    ]
 
 
 class AccountListCsvView(ReadPage, View):

@@ -396,7 +396,9 @@ def test_the_page_renders_in_a_fixed_number_of_queries(
     # for the models of unscored ones), buying team 3, activity types, the
     # timeline's count and page, permissions 2 (mark as target), followed,
     # alerts, trend, recent facts 3, explanation 5, program touches 4, the
-    # campaigns targeting it, opportunities, the shell's alert count and roles.
-    with django_assert_num_queries(34):
+    # campaigns targeting it, opportunities, the shell's alert count and roles;
+    # readiness 3 (issue 19: memberships with scores, stored readiness, the
+    # segments' latest models; readiness.selectors.account_readiness).
+    with django_assert_num_queries(37):
         response = client.get(f"/accounts/{account.pk}/?segment={segments[0].pk}")
     assert response.context["timeline"].paginator.count == 4 * size

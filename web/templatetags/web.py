@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 
+from web import readiness_text
+
 register = template.Library()
 
 
@@ -82,3 +84,48 @@ def report_table(context: dict[str, Any], table: Any) -> dict[str, Any]:
 def period_query(report_period: Any, period: Any) -> str:
     """`?start=&end=` of one of a report page's presets."""
     return str(report_period.query(period))
+
+
+@register.filter
+def alert_text(alert: Any) -> str:
+    """An alert in words (web.readiness_text.alert_text)."""
+    return readiness_text.alert_text(alert)
+
+
+@register.filter
+def readiness_missing(account: Any) -> str:
+    """Why an account list row has no readiness (web.readiness_text)."""
+    return readiness_text.readiness_missing_reason(account)
+
+
+@register.filter
+def readiness_missing_short(account: Any) -> str:
+    """ "fallback" or "not scored", beside an account list row's dash."""
+    return readiness_text.readiness_missing_short(account)
+
+
+@register.filter
+def as_percent(probability: Any) -> str:
+    """A probability (0-1) as a whole percent, "—" when unknown."""
+    return readiness_text.percent_text(probability)
+
+
+@register.filter
+def readiness_reasons(served: Any) -> list[tuple[str, Any]]:
+    """A served readiness's reasons as (caption, reasons): up, then down."""
+    return [
+        ("What raised the probability", served.reasons_up),
+        ("What lowered it", served.reasons_down),
+    ]
+
+
+@register.filter
+def reason_value(reason: Any) -> str:
+    """A readiness reason's value in words (web.readiness_text.reason_value_text)."""
+    return readiness_text.reason_value_text(reason["feature"], reason["value"])
+
+
+@register.filter
+def absolute(number: Any) -> Any:
+    """abs(number); None stays None."""
+    return abs(number) if number is not None else None
