@@ -48,7 +48,11 @@ def models() -> dict[str, ICPSegment]:
                              "mql": _figures(0.571, 0.1201, 0.0121, None, 0.01)}},
     )  # fmt: skip
     ReadinessModel.objects.create(
-        segment=health, version=1, status="fallback", trained_at=TRAINED_AT, **common,
+        segment=health,
+        version=1,
+        status="fallback",
+        trained_at=TRAINED_AT,
+        **common,
         reason="too little history: 10 accounts opened an opportunity and 26 did not; "
         "a model needs at least 25 and 25",
     )
@@ -70,7 +74,7 @@ def test_a_marketer_reads_the_models_sets_a_threshold_and_trains(
     rows = saas.locator("table.readiness-backtest tbody tr")
     assert rows.count() == 3
     assert [c.strip() for c in rows.nth(0).locator("th, td").all_inner_texts()][:5] == [
-        "Readiness model", "0.706", "0.1071", "0.0221", "3.02×"]  # fmt: skip
+        "Readiness model", "0.706", "0.1071", "0.0221", "3.02\u00d7"]  # fmt: skip
     assert saas.locator("svg").count() == 1
     assert saas.locator("table.readiness-reliability-table tbody tr").count() == 10
     health = page.locator(f"#segment-{models['health'].pk}")
@@ -83,7 +87,8 @@ def test_a_marketer_reads_the_models_sets_a_threshold_and_trains(
     saas.get_by_label("Alert at readiness (%)").fill("40")
     saas.get_by_role("button", name="Save threshold").click()
     page.wait_for_url(f"{base}/readiness/#segment-{models['saas'].pk}")
-    assert "an alert when an account's readiness rises to 40%" in page.locator(".message").inner_text()
+    message = page.locator(".message").inner_text()
+    assert "an alert when an account's readiness rises to 40%" in message
     models["saas"].refresh_from_db()
     assert models["saas"].readiness_alert_percent == 40
 
