@@ -133,8 +133,8 @@ def readiness_segments() -> list[SegmentReadiness]:
         .order_by("segment_id", "-version")
     ):
         versions[version.segment_id].append(version)
-    scored = {
-        row["segment_id"]: row
+    scored: dict[int, dict[str, Any]] = {
+        row["segment_id"]: dict(row)
         for row in AccountReadiness.objects.filter(segment_id__in=ids)
         .values("segment_id")
         .annotate(
@@ -148,7 +148,7 @@ def readiness_segments() -> list[SegmentReadiness]:
     result = []
     for pk, name, alert_percent in segments:
         listed = versions[pk]
-        counts = scored.get(pk, {})
+        counts: dict[str, Any] = scored.get(pk, {})
         result.append(
             SegmentReadiness(
                 segment_id=pk,

@@ -31,7 +31,8 @@ from readiness.models import ReadinessModel
 
 class MethodFiguresSerializer(serializers.Serializer):
     method = serializers.CharField()
-    label = serializers.CharField()
+    # A declared field (popped by DRF's metaclass), not Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
     auc = serializers.FloatField(allow_null=True)
     brier = serializers.FloatField(allow_null=True)
     ece = serializers.FloatField(allow_null=True)

@@ -32,7 +32,7 @@ def _bins(pairs: list[tuple[float, float, int, int]]) -> list[dict[str, Any]]:
 
 
 # Known figures, as a backtest would store them (readiness.backtest.Backtest.as_dict).
-FIGURES = {
+FIGURES: dict[str, dict[str, Any]] = {
     "model": {"rows": 400, "positives": 40, "base_rate": 0.1, "auc": 0.8123, "brier": 0.07654,
               "ece": 0.02346, "top_decile_rate": 0.3, "top_decile_lift": 3.0,
               "reliability": _bins([(0.021, 0.025, 5, 200), (0.179, 0.175, 35, 200)])},
