@@ -347,3 +347,33 @@ def test_the_page_renders_in_a_fixed_number_of_queries(
     with django_assert_num_queries(11):
         response = client.get("/readiness/")
     assert len(response.context["panels"]) == 4
+
+
+def _segment_form(**fields: str) -> dict[str, str]:
+    return {"name": "Form segment", "description": "", "is_active": "on", "min_fit": "50",
+            "criteria-TOTAL_FORMS": "1", "criteria-INITIAL_FORMS": "0",
+            "criteria-MIN_NUM_FORMS": "0", "criteria-MAX_NUM_FORMS": "50",
+            "criteria-0-field": "industry", "criteria-0-op": "in",
+            "criteria-0-value": "Software", "criteria-0-weight": "1", **fields}  # fmt: skip
+
+
+def test_the_segment_form_shows_and_saves_the_threshold(
+    client: Client, marketer: Any, eager_tasks: None
+) -> None:
+    segment = ICPSegmentFactory.create(
+        name="Form segment", readiness_alert_percent=35,
+        criteria={"all": [{"field": "industry", "op": "in", "value": ["Software"]}]},
+    )  # fmt: skip
+    client.force_login(marketer)
+    html = client.get(f"/segments/{segment.pk}/").content.decode()
+    assert re.search(r'name="readiness_alert_percent"[^>]*value="35"', html), html
+    assert "Readiness alert (%)" in html
+    response = client.post(f"/segments/{segment.pk}/", _segment_form(readiness_alert_percent="60"))
+    assert response.status_code == 302
+    segment.refresh_from_db()
+    assert segment.readiness_alert_percent == 60
+    response = client.post(f"/segments/{segment.pk}/", _segment_form(readiness_alert_percent="0"))
+    assert response.status_code == 200  # the form again, with the error beside the field
+    assert "Ensure this value is greater than or equal to 1." in response.content.decode()
+    segment.refresh_from_db()
+    assert segment.readiness_alert_percent == 60
