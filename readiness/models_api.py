@@ -23,6 +23,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api_parsers import BoundedJSONParser
 from core.api_permissions import ModelPermissionsWithView
 from readiness.model_selectors import FIGURES, backtest_figures, readiness_model_list
 from readiness.model_services import SegmentsUnknown, readiness_train_job_start
@@ -80,7 +81,7 @@ class TrainRequest(serializers.Serializer):
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),  # a 64-bit key
         required=False,
         allow_empty=False,
-        max_length=1000,
+        max_length=500,
         help_text="Segment ids to train (active segments); default every active segment.",
     )
 
@@ -97,6 +98,9 @@ class ReadinessTrainApi(generics.GenericAPIView):
     member scored with it. The run is a core Job; `url` is its progress page."""
 
     permission_classes = [IsAuthenticated, ModelPermissionsWithView]
+    # JSON only: a form body repeats `segments` once per id, and past
+    # DATA_UPLOAD_MAX_NUMBER_FIELDS Django answers an HTML 400 (the fuzz found it).
+    parser_classes = [BoundedJSONParser]
     # POST needs readiness.add_readinessmodel (ModelPermissionsWithView).
     queryset = ReadinessModel.objects.none()
     serializer_class = TrainRequest

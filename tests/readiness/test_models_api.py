@@ -211,3 +211,12 @@ def test_a_threshold_outside_1_to_99_is_a_400_naming_it(value: Any) -> None:
     assert response.status_code == 400
     assert list(response.json()) == ["readiness_alert_percent"]
     assert not ICPSegment.objects.filter(name="Bad").exists()
+
+
+def test_a_form_body_is_refused_as_unsupported(eager_tasks: None) -> None:
+    """JSON only: a form repeating `segments` past Django's field limit was an
+    HTML 400 (the fuzz found it); now any form body is a JSON 415."""
+    api = api_client_as(MARKETER, username="maya")
+    response = api.post("/api/readiness/models/train/", {"segments": ["1"] * 1200})
+    assert response.status_code == 415 and "detail" in response.json()
+    assert not Job.objects.exists()
