@@ -18,6 +18,7 @@ from campaigns.api import reports as reports_api
 from engagement import api as engagement_api
 from imports.api import CsvImportApi
 from readiness import api as readiness_api
+from readiness import models_api as readiness_models_api
 
 
 class KeyConverter:
@@ -83,6 +84,16 @@ api_patterns = [
         "reports/conversion/",
         conversion_api.ConversionReportApi.as_view(),
         name="report-conversion",
+    ),
+    path(
+        "readiness/models/",
+        readiness_models_api.ReadinessModelListApi.as_view(),
+        name="readiness-models",
+    ),
+    path(
+        "readiness/models/train/",
+        readiness_models_api.ReadinessTrainApi.as_view(),
+        name="readiness-models-train",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

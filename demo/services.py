@@ -52,6 +52,7 @@ from engagement.rollup import recompute, scoring_models, snapshots
 from engagement.services.activities import ActivityRow, activities_bulk_insert
 from engagement.services.segments import scoring_models_default_ensure
 from engagement.services.sources import source_ensure
+from readiness.services import readiness_models_train
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +316,7 @@ def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoS
     _demo_scores(today=today, progress=progress)
     # Touches are kept up by tasks as activity arrives; the demo's arrive at once.
     touches_recompute()
+    _demo_readiness(today=today)
     return DemoSeedResult(
         counts=table_counts(),
         logins=tuple(logins),
@@ -322,6 +324,21 @@ def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoS
         opportunities_generated=len(opportunities),
         seconds=time.monotonic() - started,
     )
+
+
+def _demo_readiness(*, today: date) -> None:
+    """A readiness model (or an honest fallback, where the demo's history is
+    too small) for each active segment that has none yet, so the account
+    pages show readiness; then every member is scored (readiness_models_train
+    does both). A re-run adds no version: a new one comes from the monthly
+    schedule or the readiness page."""
+    untrained = list(
+        ICPSegment.objects.filter(is_active=True, readiness_models__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if untrained:
+        readiness_models_train(segment_ids=untrained, today=today)
 
 
 def _demo_scores(*, today: date, progress: bool) -> None:

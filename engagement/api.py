@@ -233,7 +233,8 @@ class SegmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ICPSegment
-        fields = ["id", "name", "description", "criteria", "is_active", "member_count"]
+        fields = ["id", "name", "description", "criteria", "is_active", "member_count",
+                  "readiness_alert_percent"]  # fmt: skip
 
 
 class SegmentListApi(generics.ListCreateAPIView):

@@ -42,7 +42,7 @@ from web.scoring_forms import ScoringModelForm
 # The run's summary (tests/conftest.py) reads what each principal's test stored.
 ACCESS_MATRIX_KEY = pytest.StashKey[dict[str, dict[str, int]]]()
 USER_PRINCIPALS = ("marketer", "sales", "exec", "norole")
-ALLOWED = {"200", "201", "204", "302"}
+ALLOWED = {"200", "201", "202", "204", "302"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -238,6 +238,8 @@ FORM_BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/junk/rules/preview/"): lambda w: {"competitor_domain": "rival.example"},
     ("POST", "/ranking/run/"): lambda w: {"start": "2026-01-01", "end": "2026-06-30",
                                           "metric": "pipeline_per_spend"},
+    ("POST", "/readiness/segments/{segment}/alert/"): lambda w: {
+        f"segment-{w.ids['segment']}-percent": str(1 + w.n() % 98)},
     ("POST", "/ranking/{run}/entries/{entry}/decide/"): lambda w: {
         f"entry-{w.ids['entry']}-decision": "kept",
         f"entry-{w.ids['entry']}-reason": f"Kept {w.n()}"},
@@ -299,6 +301,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("PATCH", "/api/spend/{fresh_spend}/"): _field(Spend, "fresh_spend", "amount"),
     ("DELETE", "/api/spend/{fresh_spend}/"): _exists(Spend, "fresh_spend"),
     ("POST", "/api/rankings/"): _count(RankingRun),
+    ("POST", "/api/readiness/models/train/"): _count(Job),
     ("POST", "/api/rankings/{run}/decide/"): _field(RankingEntry, "entry", "decision_note"),
     ("POST", "/api/pipeline-plans/"): _count(PipelinePlan),
     ("PUT", "/api/pipeline-plans/{plan}/"): _field(PipelinePlan, "plan", "name"),
@@ -334,6 +337,9 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/junk/contacts/{contact}/decision/"): _field(Contact, "contact", "junk_reason"),
     ("POST", "/junk/rules/"): _count(JunkRule),
     ("POST", "/ranking/run/"): _count(Job),
+    ("POST", "/readiness/train/"): _count(Job),
+    ("POST", "/readiness/segments/{segment}/alert/"): _field(ICPSegment, "segment",
+                                                              "readiness_alert_percent"),
     ("POST", "/ranking/{run}/entries/{entry}/decide/"): _field(RankingEntry, "entry",
                                                                 "decision_note"),
     ("POST", "/reports/plans/new/"): _count(PipelinePlan),

@@ -137,6 +137,9 @@ GET     /api/reports/deals/?{period}                      403   200   200   200 
 GET     /api/reports/overview/?{period}                   403   200   200   200   403   403   -
 GET     /api/reports/conversion/?{period}                 403   200   200   200   403   403   -
 GET     /api/reports/conversion/?{period}&format=csv      403   200   200   200   403   403   -
+GET     /api/readiness/models/                            403   200   200   200   403   403   -
+GET     /api/readiness/models/?all=1                      403   200   200   200   403   403   -
+POST    /api/readiness/models/train/                      403   202   403   403   403   403   -
 # --- pages: sign-in, accounts, search, jobs
 GET     /                                                 login 302   302   302   302   login -
 GET     /login/                                           200   302   302   302   302   200   -
@@ -221,6 +224,10 @@ GET     /ranking/{run}/?csv=ranked                        login 200   403   200 
 POST    /ranking/run/                                     login 302   403   403   403   login -
 GET     /ranking/{run}/                                   login 200   403   200   403   login -
 POST    /ranking/{run}/entries/{entry}/decide/            login 302   403   403   403   login -
+# --- pages: readiness models
+GET     /readiness/                                       login 200   200   200   403   login -
+POST    /readiness/train/                                 login 302   403   403   403   login -
+POST    /readiness/segments/{segment}/alert/              login 302   403   403   403   login -
 # --- pages: the executive reports, plans and the board pack
 GET     /reports/                                         login 200   200   200   403   login -
 GET     /reports/?csv=overview-figures                    login 200   200   200   403   login -

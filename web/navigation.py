@@ -30,6 +30,7 @@ WORKSPACE: tuple[Room, ...] = (
     Room("Sources", "web:source-list", "engagement.view_source"),
     Room("Junk", "web:junk-review", "accounts.change_junkrule"),
     Room("Ranking", "web:ranking-list", "campaigns.view_rankingrun"),
+    Room("Readiness", "web:readiness", "readiness.view_readinessmodel"),
     Room("Reports", "web:report-overview", "campaigns.view_campaign"),
 )
 

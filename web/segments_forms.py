@@ -59,6 +59,14 @@ class SegmentForm(forms.Form):
             "(100 * matched weight / total weight) is at least this, 0-100."
         ),
     )
+    readiness_alert_percent = forms.IntegerField(
+        label="Readiness alert (%)",
+        required=False,
+        min_value=1,
+        max_value=99,
+        help_text="An alert when an account's readiness rises to this percent (1-99); "
+        "empty: no readiness alerts.",
+    )
 
 
 class CriterionForm(forms.Form):

@@ -118,6 +118,7 @@ def _save(
         "description": form.cleaned_data["description"],
         "is_active": form.cleaned_data["is_active"],
         "criteria": criteria,
+        "readiness_alert_percent": form.cleaned_data["readiness_alert_percent"],
     }
     try:
         with transaction.atomic():
@@ -198,6 +199,7 @@ class SegmentEditView(WritePage, View):
                 "description": segment.description,
                 "is_active": segment.is_active,
                 "min_fit": min_fit,
+                "readiness_alert_percent": segment.readiness_alert_percent,
             },
             rows=rows,
         )

@@ -71,6 +71,9 @@ urlpatterns += junk_pages.urlpatterns
 # Room: ranking
 urlpatterns += ranking_pages.urlpatterns
 
+# Room: readiness models (issue 19, part 4)
+urlpatterns += [path("", include("web.readiness_pages"))]
+
 # The executive reports (issue 17): each report's module holds its urlpatterns,
 # included here by name; web/navigation.py REPORT_TABS lists them as tabs.
 # Room: overview
