@@ -132,6 +132,16 @@ def demo_data() -> None:
     call_command("seed_demo", accounts=10, verbosity=0)
 
 
+@pytest.fixture
+def demo_data_held_out() -> None:
+    """The demo with every campaign's holdout drawn to size. At 10 accounts a
+    campaign has 2 or 3 targets, too few for the demo's sizing
+    (demo.draws.demo_holdout_seed), so whether any holds an account out
+    depended on the day (none on 3 December 2026); at 25 each has 4-8 targets
+    and 2 held out, whatever the day."""
+    call_command("seed_demo", accounts=25, verbosity=0)
+
+
 # Tests list their data fixtures before `page`: the browser starts last, so
 # that every database write happens before Playwright's event loop runs in
 # this thread (rows written under it go through another connection object,

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_marketer_creates_a_campaign_targets_it_and_builds_a_link(
-    demo_data: None, live_server: Any, page: Any
+    demo_data_held_out: None, live_server: Any, page: Any
 ) -> None:
     base = live_server.url
     log_in(page, base, "marketer", "demo-marketer")
