@@ -22,6 +22,7 @@ what users feel as history grows.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from django.db import connection
@@ -92,7 +93,7 @@ class PagesResult:
 
 def _say(options: PagesOptions, text: str) -> None:
     if options.progress:
-        print(f"pages: {text}", flush=True)  # noqa: T201 - progress on the console
+        print(f"pages: {text}", flush=True)
 
 
 def _paths(seeded: PagesSeeded, *, segment_id: int) -> dict[str, list[str]]:
@@ -102,8 +103,7 @@ def _paths(seeded: PagesSeeded, *, segment_id: int) -> dict[str, list[str]]:
             f"/accounts/?segment={segment_id}&sort=-change_30d&page={page}" for page in (1, 2, 3)
         ],
         "account_page": [
-            f"/accounts/{pk}/"
-            for pk in accounts_sample(segment_id=segment_id, count=ACCOUNT_PAGES)
+            f"/accounts/{pk}/" for pk in accounts_sample(segment_id=segment_id, count=ACCOUNT_PAGES)
         ],
         "campaign_report": [f"/reports/campaigns/?{year}"],
         "campaign_spend_report": [f"/campaigns/{seeded.campaign_id}/report/?{year}"],
@@ -192,10 +192,8 @@ def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
             client.pages_get(port=server.port, cookie=cookie, paths=paths[name],
                              requests=len(paths[name]), marker=marker)  # fmt: skip
             timing, memory[name] = client.measured(
-                lambda name=name, marker=marker: client.pages_get(  # type: ignore[misc]
-                    port=server.port, cookie=cookie, paths=paths[name],
-                    requests=options.requests, marker=marker,
-                ),
+                partial(client.pages_get, port=server.port, cookie=cookie, paths=paths[name],
+                        requests=options.requests, marker=marker),
                 server_pid=server.pid,
             )  # fmt: skip
             pages[name] = {"label": label, "paths": len(paths[name]), **asdict(timing)}
@@ -204,10 +202,8 @@ def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
             bodies = client.tracking_bodies(requests=options.requests, events_each=each,
                                             prefix=name)  # fmt: skip
             rate, memory[f"tracking_{name}"] = client.measured(
-                lambda path=path, bodies=bodies, each=each: client.tracking_send(  # type: ignore[misc]
-                    port=server.port, write_key=write_key, path=path, bodies=bodies,
-                    events_each=each, clients=options.connections,
-                ),
+                partial(client.tracking_send, port=server.port, write_key=write_key, path=path,
+                        bodies=bodies, events_each=each, clients=options.connections),
                 server_pid=server.pid,
             )  # fmt: skip
             tracking[name] = {"path": path, **asdict(rate)}
@@ -266,4 +262,3 @@ def _memory_total_mb() -> int:
     except OSError:
         pass
     return 0
-

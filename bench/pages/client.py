@@ -7,6 +7,7 @@ memory of the gunicorn workers between steps.
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import math
 import statistics
@@ -222,10 +223,8 @@ def _status_kb(pid: int, field: str) -> int:
 def workers_peak_reset(server_pid: int) -> None:
     """Start a new peak (VmHWM) for each gunicorn worker: `5` in clear_refs."""
     for pid in _children(server_pid):
-        try:
+        with contextlib.suppress(OSError):
             Path(f"/proc/{pid}/clear_refs").write_text("5")
-        except OSError:
-            pass
 
 
 def workers_peak_mb(server_pid: int) -> float:
@@ -242,9 +241,7 @@ def own_peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def measured(
-    step: Callable[[], Any], *, server_pid: int | None
-) -> tuple[Any, dict[str, float]]:
+def measured(step: Callable[[], Any], *, server_pid: int | None) -> tuple[Any, dict[str, float]]:
     """Run `step`; its result and the peaks: the workers' since a reset before
     it, this process's since it started."""
     if server_pid is not None:
@@ -254,4 +251,3 @@ def measured(
     if server_pid is not None:
         memory["workers_peak_mb"] = workers_peak_mb(server_pid)
     return result, memory
-

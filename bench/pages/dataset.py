@@ -22,7 +22,9 @@ the year up to the day of the run so that the pages show them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -64,13 +66,13 @@ class PagesSeeded:
     today: dt.date
 
 
-def _execute(sql: str, params: list[object] | tuple[object, ...] = ()) -> int:
+def _execute(sql: str, params: Sequence[Any] = ()) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
 
 
-def _scalar(sql: str, params: list[object] | tuple[object, ...] = ()) -> int:
+def _scalar(sql: str, params: Sequence[Any] = ()) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -126,7 +128,6 @@ def pages_seed(*, segment_id: int, activities: int, today: dt.date) -> PagesSeed
         [count, KEYED_EVERY],
     )
     touches = touches_recompute()
-    program = "SELECT id FROM campaigns_program WHERE campaign_id = %s"
     # Every member a target; a deterministic tenth held out.
     targets = _execute(
         "INSERT INTO campaigns_campaigntarget (campaign_id, account_id, in_holdout, added_at) "
@@ -143,7 +144,7 @@ def pages_seed(*, segment_id: int, activities: int, today: dt.date) -> PagesSeed
         "created_at) SELECT p.id, d::date, 100 + (p.id * 37 + extract(doy FROM d)::int) %% 900, "
         "'USD', 'weekly', now() FROM campaigns_program p, "
         "generate_series(p.starts_on::timestamp, p.ends_on::timestamp, interval '7 days') d "
-        f"WHERE p.id IN ({program})",  # noqa: S608  # nosec B608
+        "WHERE p.campaign_id = %s",
         [campaign.pk],
     )
     opportunities = _execute(
@@ -201,4 +202,3 @@ def accounts_sample(*, segment_id: int, count: int) -> list[int]:
         ids = [row[0] for row in cursor.fetchall()]
     step = max(1, len(ids) // max(1, count))
     return ids[::step][:count]
-

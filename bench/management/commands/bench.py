@@ -277,7 +277,9 @@ class Command(BaseCommand):
             f"  {'full recompute':<50} {result.recompute_seconds:>9.3f} s  "
             f"{result.checked_after_recompute:,} accounts equal to the SQL"
         )
-        self.stdout.write(f"  {'page (requests)':<50} {'p50 ms':>9} {'p95 ms':>9} {'worker MB':>10}")
+        self.stdout.write(
+            f"  {'page (requests)':<50} {'p50 ms':>9} {'p95 ms':>9} {'worker MB':>10}"
+        )
         for name, page in result.pages.items():
             label = f"{page['label']} ({page['requests']})"
             self.stdout.write(
@@ -292,8 +294,9 @@ class Command(BaseCommand):
                 f"{rate['requests_per_second']:,.0f} requests/s, "
                 f"{rate['events_per_second']:,.0f} events/s"
             )
+        rollup_label = f"incremental rollup of {sizes['new_activities']:,} activities"
         self.stdout.write(
-            f"  {'incremental rollup of ' + format(sizes['new_activities'], ',') + ' activities':<50} "
+            f"  {rollup_label:<50} "
             f"{result.rollup_seconds:>9.3f} s  {result.rollup_accounts:,} accounts refreshed; "
             f"{result.checked_after_rollup:,} accounts equal to the SQL"
         )
