@@ -33,7 +33,7 @@ from bench.measure import load_average, machine_facts, timed
 from bench.pages import client
 from bench.pages.dataset import PagesSeeded, accounts_sample, pages_seed
 from bench.rollup import benchmark as rollup
-from bench.rollup.dataset import AT, HISTORY_DAYS, activities_add, dataset_seed
+from bench.rollup.dataset import HISTORY_DAYS, activities_add, dataset_seed
 from bench.rollup.reference import agreement_check, product_scores, reference_scores
 from bench.server import GunicornConfig, gunicorn_serving, server_environment
 from engagement.models import Activity, Source
@@ -151,25 +151,29 @@ def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
     memory: dict[str, dict[str, float]] = {}
     _say(options, "seeding the rollup dataset")
     _tracking_source_delete()
+    # The history ends now: the pages read "today" (the trend chart, the score
+    # changes, the reports' year), so the seeded activity must reach it.
+    at = timezone.now().replace(second=0, microsecond=0)
     seeded, memory["seed"] = client.measured(
         lambda: dataset_seed(
             accounts=options.accounts, contacts=options.contacts,
             activities=options.activities, seed=options.seed, progress=options.progress,
+            at=at,
         ),
         server_pid=None,
     )  # fmt: skip
     segment_id = seeded.segment_id
     _say(options, "full recompute")
     (_, recompute_seconds), memory["recompute"] = client.measured(
-        lambda: timed(lambda: rollup.recompute(segment_id=segment_id)), server_pid=None
+        lambda: timed(lambda: rollup.recompute(segment_id=segment_id, at=at)), server_pid=None
     )
     checked_after_recompute = agreement_check(
-        reference=reference_scores(segment_id=segment_id, at=AT),
+        reference=reference_scores(segment_id=segment_id, at=at),
         product_side=product_scores(segment_id=segment_id),
         when="after the full recompute",
     )
     _say(options, "seeding what the pages read")
-    today = timezone.localdate()
+    today = timezone.localdate(at)
     pages_seeded, memory["pages_seed"] = client.measured(
         lambda: pages_seed(segment_id=segment_id, activities=options.activities, today=today),
         server_pid=None,
@@ -216,11 +220,11 @@ def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
     _say(options, f"incremental rollup of {options.new_activities:,} activities")
     activities_add(seeded=seeded, count=options.new_activities, seed=options.seed)
     (rolled, rollup_seconds), memory["incremental_rollup"] = client.measured(
-        lambda: timed(lambda: scores_rollup(segment_id=segment_id, at=AT, alerts=False)),
+        lambda: timed(lambda: scores_rollup(segment_id=segment_id, at=at, alerts=False)),
         server_pid=None,
     )
     checked_after_rollup = agreement_check(
-        reference=reference_scores(segment_id=segment_id, at=AT),
+        reference=reference_scores(segment_id=segment_id, at=at),
         product_side=product_scores(segment_id=segment_id),
         when=f"after the incremental rollup of {options.new_activities:,} activities",
     )
@@ -234,7 +238,7 @@ def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
     return PagesResult(
         sizes=sizes,
         history_days=HISTORY_DAYS,
-        at=AT.isoformat(),
+        at=at.isoformat(),
         today=today.isoformat(),
         seed_seconds=round(seed_seconds, 3),
         recompute_seconds=round(recompute_seconds, 3),

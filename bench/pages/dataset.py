@@ -14,9 +14,9 @@ table) with sizes scaled from the activity count:
   qualified counts), derived from the score the recompute stored;
 - a ranking run of the year, and a user in the Marketer and Executive groups.
 
-The seeded activity history ends at the rollup's fixed `AT`, while the pages
-read "today" (the server's clock): the snapshots, spend and deals are dated in
-the year up to the day of the run so that the pages show them.
+The benchmark ends the seeded history at the time of the run (the rollup's
+own runs end it at a fixed moment), since the pages read "today": the trend
+chart, the score changes and the reports' year all end on the day of the run.
 """
 
 from __future__ import annotations
