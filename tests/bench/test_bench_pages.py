@@ -61,7 +61,9 @@ def test_the_pages_benchmark_runs_every_step_and_the_scores_agree(
         assert set(rate) == RATE_FIGURES
         assert rate["requests"] == 12 and rate["events"] == 12 * each and rate["clients"] == 2
         assert rate["requests_per_second"] > 0
-    steps = {"seed", "recompute", "pages_seed", "incremental_rollup", "tracking_batch",
+    assert result["ranking_run_seconds"] > 0 and result["ranking_run_programs"] == 4
+    steps = {"seed", "recompute", "pages_seed", "ranking_run_compute", "incremental_rollup",
+             "tracking_batch",
              "tracking_track", *result["pages"]}  # fmt: skip
     assert set(result["memory_mb"]) == steps
     for step, memory in result["memory_mb"].items():

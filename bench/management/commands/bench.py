@@ -278,6 +278,10 @@ class Command(BaseCommand):
             f"{result.checked_after_recompute:,} accounts equal to the SQL"
         )
         self.stdout.write(
+            f"  {'ranking run of the year (in process)':<50} {result.ranking_run_seconds:>9.3f} s  "
+            f"{result.ranking_run_programs} programs"
+        )
+        self.stdout.write(
             f"  {'page (requests)':<50} {'p50 ms':>9} {'p95 ms':>9} {'worker MB':>10}"
         )
         for name, page in result.pages.items():
