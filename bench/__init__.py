@@ -6,6 +6,8 @@ They measure the real stack (PostgreSQL, gunicorn) and refuse to run on SQLite.
 
 - `ingest/`: tracking events through gunicorn and /v1/batch against raw COPY;
 - `rollup/`: the score recompute against hand-written SQL and a naive ORM loop;
+- `pages/`: the pages, reports and tracking endpoints through gunicorn, and the
+  incremental rollup, on the rollup's dataset (issue 20);
 - `measure`: what both measure alike (CHECKPOINT, wall time, machine facts);
 - `server`, `cpu`: gunicorn on loopback and CPU time by process (ingest).
 """
@@ -13,7 +15,7 @@ They measure the real stack (PostgreSQL, gunicorn) and refuse to run on SQLite.
 from __future__ import annotations
 
 # The names `--only` accepts, in the order `bench` runs them.
-BENCHMARKS: tuple[str, ...] = ("ingest", "rollup")
+BENCHMARKS: tuple[str, ...] = ("ingest", "rollup", "pages")
 
 
 class BenchmarkError(Exception):

@@ -24,6 +24,7 @@ loop and the statement log are the package's other modules.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import statistics
 from dataclasses import asdict, dataclass, field
@@ -105,10 +106,10 @@ class RollupResult:
         return asdict(self)
 
 
-def recompute(*, segment_id: int) -> claims.RollupResult:
+def recompute(*, segment_id: int, at: dt.datetime = AT) -> claims.RollupResult:
     """The product's full recompute, as the benchmark calls it (a seam for the test
     that makes the product wrong on purpose)."""
-    return scores_recompute(segment_id=segment_id, at=AT, alerts=False)
+    return scores_recompute(segment_id=segment_id, at=at, alerts=False)
 
 
 def run(options: RollupOptions) -> RollupResult:

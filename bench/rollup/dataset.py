@@ -180,8 +180,9 @@ def _activity_lines(
     message_prefix: str,
     within_days: float,
     rollup_batch: str,
+    at: dt.datetime,
 ) -> Iterator[str]:
-    """`count` activities of the last `within_days` days before AT."""
+    """`count` activities of the last `within_days` days before `at`."""
     cumulative = plan.account_cumulative
     top = cumulative[-1]
     accounts = plan.account_ids
@@ -211,7 +212,7 @@ def _activity_lines(
         ]
         # Denser towards the present, as a growing marketing programme is.
         age = dt.timedelta(seconds=1 + int(within_days * 86_400 * rng.random() ** 1.3))
-        occurred = (AT - age).isoformat()
+        occurred = (at - age).isoformat()
         junk = plan.junk_reason_by_contact.get(contact_id) if contact_id else None
         if junk:
             excluded = junk_exclusion_reason(junk)
@@ -236,6 +237,8 @@ class Seeded:
     plan: _Plan
     members: int
     seconds: float
+    # The end of the seeded history, and the moment the scores are computed at.
+    at: dt.datetime = AT
 
 
 def _foreign_rows() -> dict[str, int]:
@@ -279,10 +282,17 @@ def _vacuum_analyze() -> None:
 
 
 def dataset_seed(
-    *, accounts: int, contacts: int, activities: int, seed: int, progress: bool = False
+    *,
+    accounts: int,
+    contacts: int,
+    activities: int,
+    seed: int,
+    progress: bool = False,
+    at: dt.datetime = AT,
 ) -> Seeded:
     """Empty the benchmark's tables and COPY a dataset that depends only on the
-    sizes and the seed."""
+    sizes, the seed and `at`, the end of its history (the pages benchmark ends
+    it at the time of the run, as the pages read "today")."""
     started = time.perf_counter()
     bench_data_delete()
     rng = random.Random(f"rollup:{seed}")
@@ -362,6 +372,7 @@ def dataset_seed(
                 message_prefix="h",
                 within_days=HISTORY_DAYS,
                 rollup_batch=HISTORY_BATCH,
+                at=at,
             ),
             bar,
         )
@@ -372,11 +383,12 @@ def dataset_seed(
         plan=plan,
         members=len(members),
         seconds=time.perf_counter() - started,
+        at=at,
     )
 
 
 def activities_add(*, seeded: Seeded, count: int, seed: int, progress: bool = False) -> None:
-    """COPY `count` late-arriving activities of the last days before AT."""
+    """COPY `count` late-arriving activities of the last days before `seeded.at`."""
     rng = random.Random(f"rollup-new:{seed}")
     with tqdm(
         total=count, unit="activity", desc="new activities", disable=not progress, unit_scale=True
@@ -392,6 +404,7 @@ def activities_add(*, seeded: Seeded, count: int, seed: int, progress: bool = Fa
                 message_prefix="n",
                 within_days=NEW_ACTIVITY_DAYS,
                 rollup_batch=NULL,
+                at=seeded.at,
             ),
             bar,
         )

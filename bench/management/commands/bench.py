@@ -1,4 +1,4 @@
-"""`manage.py bench [--only ingest rollup] [--events N] [--accounts N ...] [--out FILE]`:
+"""`manage.py bench [--only ingest rollup pages] [--events N] [--accounts N ...] [--out FILE]`:
 benchmarks on PostgreSQL.
 
 docs/benchmarks.md records the figures, how to reproduce them and what limits them.
@@ -18,6 +18,7 @@ from django.db import connection
 from bench import BENCHMARKS, BenchmarkError
 from bench.arguments import whole_number
 from bench.ingest import benchmark as ingest
+from bench.pages import benchmark as pages
 from bench.rollup import benchmark as rollup
 
 # Two cores: two worker processes use both for Python while PostgreSQL takes its
@@ -33,7 +34,7 @@ TARGET_EVENTS_PER_SECOND = 20_000
 TARGET_RATIO_TO_COPY = 0.25
 
 
-Options = TypeVar("Options", ingest.IngestOptions, rollup.RollupOptions)
+Options = TypeVar("Options", ingest.IngestOptions, rollup.RollupOptions, pages.PagesOptions)
 
 
 def _benchmark_options(kind: type[Options], options: dict[str, Any]) -> Options:
@@ -52,7 +53,11 @@ class Command(BaseCommand):
         "rollup: seeds accounts, contacts and activities with COPY (emptying those "
         "tables first, so it needs a database of its own) and times the full score "
         "recompute against one hand-written SQL statement and a naive ORM loop, and "
-        "the incremental rollup; every score is checked against the SQL."
+        "the incremental rollup; every score is checked against the SQL. "
+        "pages: on the rollup's dataset plus a campaign, spend, deals and daily "
+        "snapshots, p50/p95 of the account list, account page, reports and ranking run "
+        "through gunicorn with a logged-in session, tracking requests per second, the "
+        "incremental rollup, and peak memory of each step."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -85,6 +90,13 @@ class Command(BaseCommand):
                 default=default,
                 help=f"rollup: {what} (default {default:,}).",
             )
+        parser.add_argument(
+            "--requests",
+            type=whole_number("--requests", 1, 1_000_000),
+            default=pages.PagesOptions.requests,
+            help=f"pages: requests timed per page and per tracking endpoint "
+            f"(default {pages.PagesOptions.requests}).",
+        )
         parser.add_argument(
             "--explain",
             action="store_true",
@@ -142,6 +154,10 @@ class Command(BaseCommand):
                 rolled = rollup.run(_benchmark_options(rollup.RollupOptions, options))
                 results["rollup"] = rolled.as_dict()
                 self._rollup_report(rolled)
+            if "pages" in options["only"]:
+                paged = pages.run(_benchmark_options(pages.PagesOptions, options))
+                results["pages"] = paged.as_dict()
+                self._pages_report(paged)
         except BenchmarkError as problem:
             raise CommandError(str(problem)) from None
         if options["out"]:
@@ -245,3 +261,50 @@ class Command(BaseCommand):
         if result.recompute_slowest_plan:
             self.stdout.write("  EXPLAIN ANALYZE of the recompute's slowest statement:")
             self.stdout.write(result.recompute_slowest_plan)
+
+    def _pages_report(self, result: pages.PagesResult) -> None:
+        sizes = result.sizes
+        self.stdout.write(
+            f"pages: {sizes['accounts']:,} accounts ({sizes['members']:,} in the segment), "
+            f"{sizes['contacts']:,} contacts, {sizes['activities']:,} activities over "
+            f"{result.history_days} days; {sizes['programs']} programs, {sizes['touches']:,} "
+            f"touches, {sizes['spend_lines']:,} spend lines, {sizes['opportunities']:,} deals, "
+            f"{sizes['snapshots']:,} snapshots (seeded in {result.seed_seconds:.1f}s); "
+            f"{result.server['workers']} workers x {result.server['threads']} threads"
+        )
+        memory = result.memory_mb
+        self.stdout.write(
+            f"  {'full recompute':<50} {result.recompute_seconds:>9.3f} s  "
+            f"{result.checked_after_recompute:,} accounts equal to the SQL"
+        )
+        self.stdout.write(
+            f"  {'ranking run of the year (in process)':<50} {result.ranking_run_seconds:>9.3f} s  "
+            f"{result.ranking_run_programs} programs"
+        )
+        self.stdout.write(
+            f"  {'page (requests)':<50} {'p50 ms':>9} {'p95 ms':>9} {'worker MB':>10}"
+        )
+        for name, page in result.pages.items():
+            label = f"{page['label']} ({page['requests']})"
+            self.stdout.write(
+                f"  {label:<50} {page['p50_ms']:>9.1f} {page['p95_ms']:>9.1f} "
+                f"{memory[name].get('workers_peak_mb', 0):>10.1f}"
+            )
+        for name, rate in result.tracking.items():
+            label = f"POST {rate['path']} ({rate['requests']}, {rate['clients']} clients)"
+            self.stdout.write(
+                f"  {label:<50} {rate['p50_ms']:>9.1f} {rate['p95_ms']:>9.1f} "
+                f"{memory['tracking_' + name].get('workers_peak_mb', 0):>10.1f}  "
+                f"{rate['requests_per_second']:,.0f} requests/s, "
+                f"{rate['events_per_second']:,.0f} events/s"
+            )
+        rollup_label = f"incremental rollup of {sizes['new_activities']:,} activities"
+        self.stdout.write(
+            f"  {rollup_label:<50} "
+            f"{result.rollup_seconds:>9.3f} s  {result.rollup_accounts:,} accounts refreshed; "
+            f"{result.checked_after_rollup:,} accounts equal to the SQL"
+        )
+        self.stdout.write(
+            "  peak memory of this process (MB, since it started): "
+            + ", ".join(f"{step} {m['process_peak_mb']:.0f}" for step, m in memory.items())
+        )

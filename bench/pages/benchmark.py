@@ -1,0 +1,282 @@
+"""The pages benchmark (`manage.py bench --only pages`, issue 20, docs/benchmarks.md):
+what users feel as history grows.
+
+1. Seed the rollup benchmark's dataset (`bench.rollup.dataset`, COPY), run the
+   full recompute (timed) and check every score against the hand-written SQL
+   (`bench.rollup.reference`); then seed what the pages read on top of it
+   (`bench.pages.dataset`: campaign, programs, keyed activity and touches,
+   targets with a holdout, spend, deals, daily snapshots, a ranking run, a
+   Marketer and Executive user).
+2. Start gunicorn (`bench.server`) and, with that user's session cookie, GET
+   each page `requests` times over a keep-alive connection (p50 and p95): the
+   account list of the segment sorted by 30-day score change, the account page
+   of varied accounts, the campaign report and the executive overview for the
+   year, the campaign's own report and the ranking run; then POST tracking
+   calls from a few concurrent clients: /v1/batch with 100 events and
+   single-event /v1/track (requests per second). The workers' peak memory is
+   reset before each step and read after it.
+3. Delete the tracking calls, COPY `new_activities` late activities, time the
+   incremental rollup and check every score against the reference again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from bench import BenchmarkError
+from bench.measure import load_average, machine_facts, timed
+from bench.pages import client
+from bench.pages.dataset import PagesSeeded, accounts_sample, pages_seed
+from bench.rollup import benchmark as rollup
+from bench.rollup.dataset import HISTORY_DAYS, activities_add, dataset_seed
+from bench.rollup.reference import agreement_check, product_scores, reference_scores
+from bench.server import GunicornConfig, gunicorn_serving, server_environment
+from campaigns.services import ranking_run
+from engagement.models import Activity, Source
+from engagement.rollup.incremental import scores_rollup
+from engagement.services.sources import source_create
+
+TRACKING_SOURCE = "bench pages tracking"
+BATCH_EVENTS = 100
+ACCOUNT_PAGES = 50  # distinct accounts the account page cycles through
+DATABASE_SETTINGS = ("server_version", "shared_buffers", "work_mem", "jit")
+# What each page must show (beside answering 200 without the login form).
+PAGES: tuple[tuple[str, str, bytes], ...] = (
+    ("account_list", "account list, segment, by 30-day score change", b"Bench Account"),
+    ("account_page", "account page (trend chart, timeline)", b"Bench Account"),
+    ("campaign_report", "campaign report, the year", b"bench pages"),
+    ("campaign_spend_report", "the campaign's own report", b"bench pages"),
+    ("overview", "executive overview, the year", b"Won revenue"),
+    ("ranking_run", "ranking run", b"Program 0"),
+)
+
+
+@dataclass(frozen=True)
+class PagesOptions:
+    accounts: int = 10_000
+    contacts: int = 80_000
+    activities: int = 1_000_000
+    new_activities: int = 10_000
+    requests: int = 200
+    connections: int = 8
+    workers: int = 2
+    threads: int = 4
+    seed: int = 42
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class PagesResult:
+    sizes: dict[str, int]
+    history_days: int
+    at: str
+    today: str
+    seed_seconds: float
+    recompute_seconds: float
+    checked_after_recompute: int
+    ranking_run_seconds: float  # computing and storing the run (ranking_run), in process
+    ranking_run_programs: int
+    pages: dict[str, dict[str, Any]]
+    tracking: dict[str, dict[str, Any]]
+    rollup_seconds: float
+    rollup_accounts: int
+    checked_after_rollup: int
+    memory_mb: dict[str, dict[str, float]]
+    server: dict[str, Any]
+    machine: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _say(options: PagesOptions, text: str) -> None:
+    if options.progress:
+        print(f"pages: {text}", flush=True)
+
+
+def _paths(seeded: PagesSeeded, *, segment_id: int, run_id: int) -> dict[str, list[str]]:
+    year = f"start={seeded.year_start.isoformat()}&end={seeded.today.isoformat()}"
+    return {
+        "account_list": [
+            f"/accounts/?segment={segment_id}&sort=-change_30d&page={page}" for page in (1, 2, 3)
+        ],
+        "account_page": [
+            f"/accounts/{pk}/" for pk in accounts_sample(segment_id=segment_id, count=ACCOUNT_PAGES)
+        ],
+        "campaign_report": [f"/reports/campaigns/?{year}"],
+        "campaign_spend_report": [f"/campaigns/{seeded.campaign_id}/report/?{year}"],
+        "overview": [f"/reports/?{year}"],
+        "ranking_run": [f"/ranking/{run_id}/"],
+    }
+
+
+def _login_page_ready(port: int) -> bool:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/login/")
+        response = conn.getresponse()
+        response.read()
+    finally:
+        conn.close()
+    return response.status == 200
+
+
+def _tracking_source_delete() -> None:
+    Activity.objects.filter(source__name=TRACKING_SOURCE).delete()
+    Source.objects.filter(name=TRACKING_SOURCE).delete()
+
+
+def run(options: PagesOptions) -> PagesResult:
+    """Run the pages benchmark on the default (PostgreSQL) database."""
+    if connection.vendor != "postgresql":
+        raise BenchmarkError(
+            f"the pages benchmark needs PostgreSQL; the database is {connection.vendor}"
+        )
+    load_at_start = load_average()
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 0")
+    try:
+        return _run(options, load_at_start)
+    finally:
+        _tracking_source_delete()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")
+
+
+def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
+    memory: dict[str, dict[str, float]] = {}
+    _say(options, "seeding the rollup dataset")
+    _tracking_source_delete()
+    # The history ends now: the pages read "today" (the trend chart, the score
+    # changes, the reports' year), so the seeded activity must reach it.
+    at = timezone.now().replace(second=0, microsecond=0)
+    seeded, memory["seed"] = client.measured(
+        lambda: dataset_seed(
+            accounts=options.accounts, contacts=options.contacts,
+            activities=options.activities, seed=options.seed, progress=options.progress,
+            at=at,
+        ),
+        server_pid=None,
+    )  # fmt: skip
+    segment_id = seeded.segment_id
+    _say(options, "full recompute")
+    (_, recompute_seconds), memory["recompute"] = client.measured(
+        lambda: timed(lambda: rollup.recompute(segment_id=segment_id, at=at)), server_pid=None
+    )
+    checked_after_recompute = agreement_check(
+        reference=reference_scores(segment_id=segment_id, at=at),
+        product_side=product_scores(segment_id=segment_id),
+        when="after the full recompute",
+    )
+    _say(options, "seeding what the pages read")
+    today = timezone.localdate(at)
+    pages_seeded, memory["pages_seed"] = client.measured(
+        lambda: pages_seed(segment_id=segment_id, activities=options.activities, today=today),
+        server_pid=None,
+    )
+    seed_seconds = seeded.seconds
+    _say(options, "ranking run of the year")
+    (run, ranking_seconds), memory["ranking_run_compute"] = client.measured(
+        lambda: timed(
+            lambda: ranking_run(
+                start=pages_seeded.year_start, end=today, user_id=pages_seeded.user_id
+            )
+        ),
+        server_pid=None,
+    )
+    paths = _paths(pages_seeded, segment_id=segment_id, run_id=run.pk)
+    cookie = client.session_cookie(pages_seeded.user_id)
+    write_key = source_create(name=TRACKING_SOURCE).write_key
+    config = GunicornConfig(workers=options.workers, threads=options.threads)
+    pages: dict[str, dict[str, Any]] = {}
+    tracking: dict[str, dict[str, Any]] = {}
+    with gunicorn_serving(
+        config,
+        environment=server_environment(connection.settings_dict),
+        ready=lambda _host, port: _login_page_ready(port),
+    ) as server:
+        for name, label, marker in PAGES:
+            _say(options, f"GET {label} x {options.requests}")
+            # One untimed round of every path: templates, caches, connections.
+            client.pages_get(port=server.port, cookie=cookie, paths=paths[name],
+                             requests=len(paths[name]), marker=marker)  # fmt: skip
+            timing, memory[name] = client.measured(
+                partial(client.pages_get, port=server.port, cookie=cookie, paths=paths[name],
+                        requests=options.requests, marker=marker),
+                server_pid=server.pid,
+            )  # fmt: skip
+            pages[name] = {"label": label, "paths": len(paths[name]), **asdict(timing)}
+        for name, path, each in (("batch", "/v1/batch", BATCH_EVENTS), ("track", "/v1/track", 1)):
+            _say(options, f"POST {path} x {options.requests}")
+            bodies = client.tracking_bodies(requests=options.requests, events_each=each,
+                                            prefix=name)  # fmt: skip
+            rate, memory[f"tracking_{name}"] = client.measured(
+                partial(client.tracking_send, port=server.port, write_key=write_key, path=path,
+                        bodies=bodies, events_each=each, clients=options.connections),
+                server_pid=server.pid,
+            )  # fmt: skip
+            tracking[name] = {"path": path, **asdict(rate)}
+    stored = Activity.objects.filter(source__name=TRACKING_SOURCE).count()
+    sent = sum(t["events"] for t in tracking.values())
+    if stored != sent:
+        raise BenchmarkError(f"the tracking calls stored {stored:,} activities of {sent:,} sent")
+    _tracking_source_delete()
+
+    _say(options, f"incremental rollup of {options.new_activities:,} activities")
+    activities_add(seeded=seeded, count=options.new_activities, seed=options.seed)
+    (rolled, rollup_seconds), memory["incremental_rollup"] = client.measured(
+        lambda: timed(lambda: scores_rollup(segment_id=segment_id, at=at, alerts=False)),
+        server_pid=None,
+    )
+    checked_after_rollup = agreement_check(
+        reference=reference_scores(segment_id=segment_id, at=at),
+        product_side=product_scores(segment_id=segment_id),
+        when=f"after the incremental rollup of {options.new_activities:,} activities",
+    )
+    sizes = {
+        "accounts": options.accounts, "members": seeded.members, "contacts": options.contacts,
+        "activities": options.activities, "new_activities": options.new_activities,
+        "requests": options.requests, "tracking_clients": options.connections,
+        **{k: v for k, v in asdict(pages_seeded).items() if isinstance(v, int)
+           and not k.endswith("_id")},
+    }  # fmt: skip
+    return PagesResult(
+        sizes=sizes,
+        history_days=HISTORY_DAYS,
+        at=at.isoformat(),
+        today=today.isoformat(),
+        seed_seconds=round(seed_seconds, 3),
+        recompute_seconds=round(recompute_seconds, 3),
+        checked_after_recompute=checked_after_recompute,
+        ranking_run_seconds=round(ranking_seconds, 3),
+        ranking_run_programs=run.entries.count(),
+        pages=pages,
+        tracking=tracking,
+        rollup_seconds=round(rollup_seconds, 3),
+        rollup_accounts=rolled.accounts_refreshed,
+        checked_after_rollup=checked_after_rollup,
+        memory_mb=memory,
+        server=config.as_dict(),
+        machine={
+            **machine_facts(settings=DATABASE_SETTINGS, load_at_start=load_at_start),
+            "memory_mb": _memory_total_mb(),
+        },
+    )
+
+
+def _memory_total_mb() -> int:
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
