@@ -1,7 +1,7 @@
 """Readiness served on the API (issue 19, part 4): the account list's
 readiness fields, ordering and filters (/api/accounts/), and an account's
 readiness per segment (/api/accounts/<id>/readiness/), figures worked out by
-hand (a hand-written model, as tests/readiness/test_serving.py, and rows
+hand (a hand-written model, as tests/readiness/hand_model.py, and rows
 written by hand, tests/readiness/served_world.py)."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from engagement.models import AccountEngagement
 from readiness.models import ReadinessModelStatus
 from readiness.services import readiness_scores_refresh
 from tests.factories import ICPSegmentFactory, UserFactory
+from tests.readiness.hand_model import TODAY, World, hand_model
 from tests.readiness.served_world import FALLBACK_REASON, ServedWorld, served_world
-from tests.readiness.test_serving import TODAY, World, _model
 
 pytestmark = pytest.mark.django_db
 
@@ -125,9 +125,11 @@ def test_an_accounts_readiness_per_segment_worked_out_by_hand(api: APIClient) ->
     world = World()
     world.segment.name = "Fintech"
     world.segment.save()
-    _model(world.segment)
+    hand_model(world.segment)
     fallback = ICPSegmentFactory.create(name="Growth")
-    _model(fallback, status=ReadinessModelStatus.FALLBACK, parameters={}, reason=FALLBACK_REASON)
+    hand_model(
+        fallback, status=ReadinessModelStatus.FALLBACK, parameters={}, reason=FALLBACK_REASON
+    )
     world.hot.memberships.create(segment=fallback, fit_score=10)
     unmodelled = ICPSegmentFactory.create(name="Startups")
     world.hot.memberships.create(segment=unmodelled, fit_score=10)

@@ -6,98 +6,30 @@ figure checkable by hand."""
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
-from accounts.models import Account, ICPSegment
+from accounts.models import Account
 from engagement.models import AccountReadiness, Alert, AlertKind
 from readiness.feature_names import FEATURE_NAMES, feature_label
-from readiness.models import ReadinessModel, ReadinessModelStatus
+from readiness.models import ReadinessModelStatus
 from readiness.selectors import FALLBACK, NOT_SCORED, SCORED, account_readiness
 from readiness.services import readiness_scores_refresh
 from tests.factories import (
-    ActivityFactory,
-    EngagementSnapshotFactory,
     ICPSegmentFactory,
-    UserFactory,
     segment_member,
 )
-from tests.readiness.history import at
+from tests.readiness.hand_model import (
+    TODAY,
+    YESTERDAY,
+    World,
+    calibrated,
+    hand_model,
+    parameters,
+)
 
 pytestmark = pytest.mark.django_db
-
-TODAY = dt.date(2026, 12, 1)
-YESTERDAY = dt.date(2026, 11, 30)
-
-# z = -4 + 0.045 * score + 1.2 * demo_interest_30d - 0.8 * tier_unknown (no
-# scaling: mean 0, scale 1; a missing score is imputed as 50), calibrated as
-# p = 1 / (1 + exp(-2 z + 0.5)), so each term moves the calibrated log-odds by
-# twice its size.
-COEF = {"score": 0.045, "demo_interest_30d": 1.2, "tier_unknown": -0.8}
-RELIABILITY = [
-    {"bin": 1, "count": 100, "mean_predicted": 0.05, "observed_rate": 0.12, "positives": 12},
-    {"bin": 2, "count": 50, "mean_predicted": 0.80, "observed_rate": 0.80, "positives": 40},
-]
-
-
-def _parameters() -> dict[str, Any]:
-    n = len(FEATURE_NAMES)
-    return {
-        "kind": "logistic_platt",
-        "feature_names": list(FEATURE_NAMES),
-        "impute": [50.0 if name == "score" else 0.0 for name in FEATURE_NAMES],
-        "log": [False] * n,
-        "mean": [0.0] * n,
-        "scale": [1.0] * n,
-        "coef": [COEF.get(name, 0.0) for name in FEATURE_NAMES],
-        "intercept": -4.0,
-        "calibration": {"a": -2.0, "b": 0.5, "split": "time"},
-    }
-
-
-def _model(segment: ICPSegment, *, version: int = 1, **fields: Any) -> ReadinessModel:
-    values: dict[str, Any] = {
-        "status": ReadinessModelStatus.TRAINED,
-        "feature_names": list(FEATURE_NAMES),
-        "parameters": _parameters(),
-        "metrics": {
-            "metrics": {
-                "model": {"auc": 0.81, "reliability": RELIABILITY},
-                "score": {"auc": 0.74, "reliability": []},
-                "mql": {"auc": 0.58, "reliability": []},
-            }
-        },
-        **fields,
-    }
-    return ReadinessModel.objects.create(
-        segment=segment, version=version, trained_at=timezone.now(), as_of=TODAY, **values
-    )
-
-
-def _p(z: float) -> float:
-    return 1 / (1 + math.exp(-2 * z + 0.5))
-
-
-class World:
-    def __init__(self) -> None:
-        self.segment = ICPSegmentFactory.create()
-        # warm: score 60 yesterday, a demo request on 20 November, no tier
-        self.warm = segment_member(self.segment, tier=None)
-        # hot: score 90 yesterday, a demo request, tier 1
-        self.hot = segment_member(self.segment, tier=1, owner=UserFactory.create())
-        # unknown: no snapshot yesterday (score imputed as 50), no activity, tier 1
-        self.unknown = segment_member(self.segment, tier=1)
-        for account, score in ((self.warm, 60), (self.hot, 90)):
-            EngagementSnapshotFactory.create(
-                account=account, segment=self.segment, day=YESTERDAY, score=score
-            )
-            ActivityFactory.create(
-                account=account, type="demo_request", occurred_at=at(dt.date(2026, 11, 20))
-            )
 
 
 def _stored(account: Account) -> AccountReadiness:
@@ -106,13 +38,13 @@ def _stored(account: Account) -> AccountReadiness:
 
 def test_every_member_gets_the_probability_worked_out_by_hand() -> None:
     world = World()
-    _model(world.segment)
+    hand_model(world.segment)
     (scored,) = readiness_scores_refresh(today=TODAY)
     assert (scored.accounts, scored.model_version, scored.fallback) == (3, 1, False)
     expected = {
-        world.warm: _p(-4 + 0.045 * 60 + 1.2 - 0.8),  # 0.0911
-        world.hot: _p(-4 + 0.045 * 90 + 1.2),  # 0.8808
-        world.unknown: _p(-4 + 0.045 * 50),  # 0.0180
+        world.warm: calibrated(-4 + 0.045 * 60 + 1.2 - 0.8),  # 0.0911
+        world.hot: calibrated(-4 + 0.045 * 90 + 1.2),  # 0.8808
+        world.unknown: calibrated(-4 + 0.045 * 50),  # 0.0180
     }
     for account, probability in expected.items():
         stored = _stored(account)
@@ -123,7 +55,7 @@ def test_every_member_gets_the_probability_worked_out_by_hand() -> None:
 
 def test_the_band_is_the_wilson_interval_of_the_nearest_backtest_decile() -> None:
     world = World()
-    _model(world.segment)
+    hand_model(world.segment)
     readiness_scores_refresh(today=TODAY)
     # warm (0.091) and unknown (0.018) are nearest the decile predicting 0.05:
     # 12 of 100 opened; hot (0.881) the one predicting 0.80: 40 of 50.
@@ -140,7 +72,7 @@ def test_the_band_is_the_wilson_interval_of_the_nearest_backtest_decile() -> Non
 
 def test_reasons_are_the_largest_terms_of_the_calibrated_log_odds_each_way() -> None:
     world = World()
-    _model(world.segment)
+    hand_model(world.segment)
     readiness_scores_refresh(today=TODAY)
     warm = _stored(world.warm)
     # Each term times the calibration's slope 2: score 2 * 0.045 * 60 = 5.4,
@@ -164,7 +96,7 @@ def test_reasons_are_the_largest_terms_of_the_calibrated_log_odds_each_way() -> 
 def test_a_fallback_segment_stores_no_probability_and_says_why() -> None:
     world = World()
     reason = "too little history: 3 accounts opened an opportunity and 40 did not"
-    _model(world.segment, status=ReadinessModelStatus.FALLBACK, parameters={}, reason=reason)
+    hand_model(world.segment, status=ReadinessModelStatus.FALLBACK, parameters={}, reason=reason)
     (scored,) = readiness_scores_refresh(today=TODAY)
     assert scored.fallback
     stored = _stored(world.hot)
@@ -177,15 +109,17 @@ def test_a_fallback_segment_stores_no_probability_and_says_why() -> None:
 
 def test_the_latest_version_serves_and_former_members_lose_their_row() -> None:
     world = World()
-    _model(world.segment, version=1)
+    hand_model(world.segment, version=1)
     readiness_scores_refresh(today=TODAY)
-    newer = _parameters()
+    newer = parameters()
     newer["intercept"] = -5.0
-    _model(world.segment, version=2, parameters=newer)
+    hand_model(world.segment, version=2, parameters=newer)
     world.unknown.memberships.all().delete()
     readiness_scores_refresh(today=TODAY)
     assert _stored(world.hot).model_version == 2
-    assert _stored(world.hot).probability == pytest.approx(_p(-5 + 0.045 * 90 + 1.2), abs=1e-12)
+    assert _stored(world.hot).probability == pytest.approx(
+        calibrated(-5 + 0.045 * 90 + 1.2), abs=1e-12
+    )
     assert not AccountReadiness.objects.filter(account=world.unknown).exists()
 
 
@@ -202,7 +136,7 @@ def test_an_alert_when_a_probability_rises_to_the_threshold_and_only_then() -> N
     world = World()
     world.segment.readiness_alert_percent = 50
     world.segment.save()
-    _model(world.segment)
+    hand_model(world.segment)
     readiness_scores_refresh(today=TODAY)
     # A first probability has nothing to cross from: no alert, even at 0.88.
     assert not Alert.objects.exists()
@@ -216,7 +150,7 @@ def test_an_alert_when_a_probability_rises_to_the_threshold_and_only_then() -> N
         AlertKind.READINESS,
         50,
     )
-    assert alert.probability == pytest.approx(_p(-4 + 0.045 * 90 + 1.2), abs=1e-12)
+    assert alert.probability == pytest.approx(calibrated(-4 + 0.045 * 90 + 1.2), abs=1e-12)
     assert alert.score == 90 and alert.model_version == 1
     assert alert.recipient_id == world.hot.owner_id
     # Still above: no second alert.
@@ -226,7 +160,7 @@ def test_an_alert_when_a_probability_rises_to_the_threshold_and_only_then() -> N
 
 def test_account_readiness_reads_in_three_queries(django_assert_num_queries: Any) -> None:
     world = World()
-    _model(world.segment)
+    hand_model(world.segment)
     readiness_scores_refresh(today=TODAY)
     other = ICPSegmentFactory.create()
     world.hot.memberships.create(segment=other, fit_score=10)
@@ -244,7 +178,7 @@ def test_scoring_a_segment_takes_a_fixed_number_of_queries(
     django_assert_num_queries: Any,
 ) -> None:
     world = World()
-    _model(world.segment)
+    hand_model(world.segment)
     readiness_scores_refresh(today=TODAY)
     for _ in range(5):
         segment_member(world.segment)

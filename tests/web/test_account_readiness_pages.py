@@ -2,7 +2,7 @@
 Readiness column, its sort and filter and the CSV; the account page's
 Readiness section (scored, fallback, not scored); readiness alerts in words.
 Figures are the hand-written ones of tests/readiness/served_world.py and the
-hand-made model of tests/readiness/test_serving.py."""
+hand-made model of tests/readiness/hand_model.py."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from engagement.models import AlertKind
 from readiness.models import ReadinessModelStatus
 from readiness.services import readiness_scores_refresh
 from tests.factories import AlertFactory, ICPSegmentFactory
+from tests.readiness.hand_model import TODAY, World, hand_model
 from tests.readiness.served_world import FALLBACK_REASON, ServedWorld, served_world
-from tests.readiness.test_serving import TODAY, World, _model
 
 # The page writes ranges with an en dash and negative weights with a minus sign.
 DASH, MINUS = "\u2013", "\u2212"
@@ -112,9 +112,9 @@ def test_the_account_page_explains_readiness_in_each_segment(client: Client, rep
     world = World()
     world.segment.name = "Fintech"
     world.segment.save()
-    _model(world.segment)
+    hand_model(world.segment)
     growth = ICPSegmentFactory.create(name="Growth")
-    _model(growth, status=ReadinessModelStatus.FALLBACK, parameters={}, reason=FALLBACK_REASON)
+    hand_model(growth, status=ReadinessModelStatus.FALLBACK, parameters={}, reason=FALLBACK_REASON)
     startups = ICPSegmentFactory.create(name="Startups")
     for segment in (growth, startups):
         world.warm.memberships.create(segment=segment, fit_score=10)
@@ -142,7 +142,7 @@ def test_the_account_page_explains_readiness_in_each_segment(client: Client, rep
 
 def test_an_unknown_value_reads_unknown(client: Client, rep: Any) -> None:
     world = World()
-    _model(world.segment)
+    hand_model(world.segment)
     readiness_scores_refresh(today=TODAY)
     client.force_login(rep)
     html = client.get(f"/accounts/{world.unknown.pk}/").content.decode()

@@ -13,8 +13,8 @@ import pytest
 from readiness.models import ReadinessModelStatus
 from readiness.services import readiness_scores_refresh
 from tests.factories import ICPSegmentFactory
+from tests.readiness.hand_model import TODAY, World, hand_model
 from tests.readiness.served_world import FALLBACK_REASON, ServedWorld, served_world
-from tests.readiness.test_serving import TODAY, World, _model
 from tests.web.browser import check_page, log_in
 
 # The page writes ranges with an en dash and negative weights with a minus sign.
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def modelled(rep: Any) -> World:
-    """The hand-made model's world (tests/readiness/test_serving.py), warm a
+    """The hand-made model's world (tests/readiness/hand_model.py), warm a
     member of two more segments: one falls back, one has no model."""
     world = World()
     world.segment.name = "Mid-market SaaS"
@@ -33,9 +33,9 @@ def modelled(rep: Any) -> World:
     world.warm.name = "Warmfield"
     world.warm.owner = rep
     world.warm.save()
-    _model(world.segment)
+    hand_model(world.segment)
     growth = ICPSegmentFactory.create(name="Growth")
-    _model(growth, status=ReadinessModelStatus.FALLBACK, parameters={}, reason=FALLBACK_REASON)
+    hand_model(growth, status=ReadinessModelStatus.FALLBACK, parameters={}, reason=FALLBACK_REASON)
     startups = ICPSegmentFactory.create(name="Startups")
     for segment in (growth, startups):
         world.warm.memberships.create(segment=segment, fit_score=10)
@@ -91,18 +91,20 @@ def test_a_rep_reads_why_an_account_is_ready(modelled: World, live_server: Any, 
 def test_a_rep_sorts_the_list_by_readiness_and_keeps_the_likely_ones(
     listed: ServedWorld, live_server: Any, page: Any
 ) -> None:
+    from playwright.sync_api import expect
+
     base = live_server.url
     log_in(page, base, "rep", landing="/my-accounts/")
     page.goto(f"{base}/accounts/?segment={listed.segment.pk}")
-    page.get_by_role("link", name="Readiness", exact=True).click()
+    page.locator("#main").get_by_role("link", name="Readiness", exact=True).click()
     page.wait_for_url("**sort=-readiness**")
     # Most likely first; clicked again, least likely first: unknown last both ways.
     names = page.locator("table.accounts tbody a.account-link")
-    assert names.all_inner_texts() == ["Alpha", "Bravo", "Charlie", "Delta"]
+    expect(names).to_have_text(["Alpha", "Bravo", "Charlie", "Delta"])
     check_page(page, "account-list-readiness")
-    page.get_by_role("link", name="Readiness", exact=True).click()
+    page.locator("#main").get_by_role("link", name="Readiness", exact=True).click()
     page.wait_for_url("**sort=readiness**")
-    assert names.all_inner_texts() == ["Bravo", "Alpha", "Charlie", "Delta"]
+    expect(names).to_have_text(["Bravo", "Alpha", "Charlie", "Delta"])
     cells = page.locator('table.accounts tbody td[data-label="Readiness"]')
     assert [text.split("\n")[0].strip() for text in cells.all_inner_texts()] == [
         "30%", "62%", "— fallback", "— not scored",
@@ -114,4 +116,4 @@ def test_a_rep_sorts_the_list_by_readiness_and_keeps_the_likely_ones(
     page.get_by_label("Readiness at least (%)").fill("50")
     page.get_by_role("button", name="Filter").click()
     page.wait_for_url("**readiness_min=50**")
-    assert names.all_inner_texts() == ["Alpha"]
+    expect(names).to_have_text(["Alpha"])
