@@ -12,7 +12,6 @@ segment; `--boosting` measures gradient boosting beside them. Stores nothing."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -24,16 +23,10 @@ from django.utils import timezone
 from accounts.models import ICPSegment
 from readiness.backtest import METHOD_LABELS
 from readiness.charts import reliability_svg
+from readiness.management.arguments import day
 from readiness.metrics import Metrics
 from readiness.months import history_month_ends
 from readiness.selectors import history_backtest, labelled_history
-
-
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"{text!r} is not a date in YYYY-MM-DD form") from None
 
 
 def _figure(value: float | None, digits: int = 3) -> str:
@@ -45,7 +38,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--segment", type=int, help="One segment's id (default: all active).")
-        parser.add_argument("--today", type=_day, help="Today (default: today, UTC).")
+        parser.add_argument("--today", type=day, help="Today (default: today, UTC).")
         parser.add_argument("--json", type=Path, help="Write every figure to this JSON file.")
         parser.add_argument("--svg", type=Path, help="Write reliability charts to this folder.")
         parser.add_argument(

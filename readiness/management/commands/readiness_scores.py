@@ -5,20 +5,13 @@ and the readiness alerts raised."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from readiness.management.arguments import day
 from readiness.model_selectors import active_segment_ids_missing
 from readiness.services import readiness_scores_refresh
-
-
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"{text!r} is not a date in YYYY-MM-DD form") from None
 
 
 class Command(BaseCommand):
@@ -31,7 +24,7 @@ class Command(BaseCommand):
             action="append",
             help="A segment's id (repeatable; default: every active one).",
         )
-        parser.add_argument("--today", type=_day, help="Today (default: today, UTC).")
+        parser.add_argument("--today", type=day, help="Today (default: today, UTC).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         wanted = options["segment"]

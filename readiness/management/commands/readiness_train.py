@@ -4,19 +4,12 @@ segment gets a new version, trained or falling back; progress is printed."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
+from readiness.management.arguments import day
 from readiness.services import readiness_models_train
-
-
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"{text!r} is not a date in YYYY-MM-DD form") from None
 
 
 class _PrintedProgress:
@@ -47,7 +40,7 @@ class Command(BaseCommand):
             action="append",
             help="A segment's id (repeatable; default: every active one).",
         )
-        parser.add_argument("--today", type=_day, help="Today (default: today, UTC).")
+        parser.add_argument("--today", type=day, help="Today (default: today, UTC).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:

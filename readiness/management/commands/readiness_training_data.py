@@ -15,25 +15,19 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import ICPSegment
+from readiness.management.arguments import day
 from readiness.months import month_end, month_ends_between
 from readiness.training import training_data
-
-
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"{text!r} is not a date in YYYY-MM-DD form") from None
 
 
 class Command(BaseCommand):
     help = "Build each segment's point-in-time readiness training data; print its size and time."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--since", type=_day, help="First month (default: 12 months back).")
-        parser.add_argument("--until", type=_day, help="Last month end (default: the last past).")
+        parser.add_argument("--since", type=day, help="First month (default: 12 months back).")
+        parser.add_argument("--until", type=day, help="Last month end (default: the last past).")
         parser.add_argument("--segment", type=int, help="One segment's id (default: all active).")
-        parser.add_argument("--today", type=_day, help="Today (default: today, UTC).")
+        parser.add_argument("--today", type=day, help="Today (default: today, UTC).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         today = options["today"] or timezone.now().date()
