@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 
 
 def day(text: str) -> dt.date:
@@ -13,3 +13,15 @@ def day(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise CommandError(f"{text!r} is not a date in YYYY-MM-DD form") from None
+
+
+def segments_and_today_add(parser: CommandParser) -> None:
+    """`--segment ID` (repeatable; default: every active segment) and `--today`:
+    what readiness_train and readiness_scores both take."""
+    parser.add_argument(
+        "--segment",
+        type=int,
+        action="append",
+        help="A segment's id (repeatable; default: every active one).",
+    )
+    parser.add_argument("--today", type=day, help="Today (default: today, UTC).")

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from readiness.management.arguments import day
+from readiness.management.arguments import segments_and_today_add
 from readiness.model_selectors import active_segment_ids_missing
 from readiness.services import readiness_scores_refresh
 
@@ -18,13 +18,7 @@ class Command(BaseCommand):
     help = "Score every member of each active segment (or the ones given) with its latest model."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--segment",
-            type=int,
-            action="append",
-            help="A segment's id (repeatable; default: every active one).",
-        )
-        parser.add_argument("--today", type=day, help="Today (default: today, UTC).")
+        segments_and_today_add(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         wanted = options["segment"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from readiness.management.arguments import day
+from readiness.management.arguments import segments_and_today_add
 from readiness.services import readiness_models_train
 
 
@@ -34,13 +34,7 @@ class Command(BaseCommand):
     help = "Train a new readiness model version per active segment (or the ones given)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--segment",
-            type=int,
-            action="append",
-            help="A segment's id (repeatable; default: every active one).",
-        )
-        parser.add_argument("--today", type=day, help="Today (default: today, UTC).")
+        segments_and_today_add(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
