@@ -297,6 +297,24 @@ ANONYMOUS_MIX: dict[str, float] = {
     ActivityType.AD_CLICK: 4,
     ActivityType.OTHER: 2,
 }
+# An account in a buying cycle (its in-market window) looks at what buying
+# needs: these types' weights in both mixes above are multiplied by the
+# factor for its days in market. Form fills are not among them, so the old
+# MQL rule does not see the cycle any better than before.
+IN_MARKET_MIX_FACTORS: dict[str, float] = {
+    ActivityType.PRICING_PAGE_VIEW: 3.0,
+    ActivityType.DEMO_REQUEST: 4.0,
+    ActivityType.MEETING_HELD: 2.0,
+}
+# ... and its buying committee forms: the people who sign and pay, and those
+# who can stop it, join the research (a contact's propensity is multiplied by
+# its role's factor for the account's days in market).
+IN_MARKET_ROLE_FACTORS: dict[str, float] = {
+    BuyingRole.DECISION_MAKER: 4.0,
+    BuyingRole.ECONOMIC_BUYER: 4.0,
+    BuyingRole.BLOCKER: 2.0,
+    BuyingRole.TECHNICAL_EVALUATOR: 1.5,
+}
 JUNK_MIX: dict[str, float] = {
     ActivityType.PAGE_VIEW: 60,
     ActivityType.CONTENT_DOWNLOAD: 25,

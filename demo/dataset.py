@@ -12,7 +12,10 @@ from engagement import scoring
 
 # --- Parameters of the process (docs/demo-data.md explains each) -------------
 
+# Days of history by default (seed_demo --days); the campaigns run in the last
+# 365 of them, whatever the length.
 WINDOW_DAYS = 365
+WINDOW_DAYS_MAX = 1095
 # Organic activities per weekday of an account with intent 1 and no surge.
 BASE_DAILY_RATE = 0.40
 WEEKEND_FACTOR = 0.25
@@ -20,7 +23,7 @@ INTENT_SIGMA = 0.8
 TIER_INTENT = {1: 1.3, 2: 1.0, 3: 0.75}
 SURGE_PROBABILITY = 0.35
 SURGE_MULTIPLIER = 2.5
-SURGE_DAYS = (45, 120)
+SURGE_DAYS = (60, 150)
 ANONYMOUS_SHARE = 0.25
 # The lift a program's first touch gives lasts as long as DESIGN 5's influence window.
 EFFECT_DAYS = 90
@@ -28,10 +31,15 @@ EFFECT_DAYS = 90
 HALF_LIFE_DAYS = scoring.HALF_LIFE_DAYS_DEFAULT
 SCORE_SCALE = scoring.SCALE_DEFAULT
 ANONYMOUS_FACTOR = scoring.ANONYMOUS_FACTOR_DEFAULT
-# Daily probability of opening an opportunity: a floor (outbound, partners)
-# plus a part that grows with the engagement score.
+# Daily probability of opening an opportunity: a floor (outbound, partners),
+# a part that grows with engagement, and a part for an account in a buying
+# cycle (its in-market window), which reaches H_IN_MARKET after
+# IN_MARKET_RAMP_DAYS of it: deals come from accounts that are buying, and
+# engagement volume alone also rises with steady intent that never buys.
 H_BASE = 0.0002
-H_MAX = 0.02
+H_MAX = 0.006
+H_IN_MARKET = 0.015
+IN_MARKET_RAMP_DAYS = 45
 # Decayed points at which the hazard reaches H_BASE + H_MAX and stops rising.
 ENGAGEMENT_SATURATION = 220.0
 # Days after a deal closes before the account can open the next one.
@@ -229,6 +237,7 @@ class DemoDataset:
     seed: int
     today: date
     window_start: date
+    window_days: int
     source_name: str
     source_write_key: str
     users: tuple[DemoUser, ...]

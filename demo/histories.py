@@ -20,6 +20,8 @@ from demo.catalogue import (
     DEAL_LIFTS,
     EVENT_NAMES,
     HOUR_WEIGHTS,
+    IN_MARKET_MIX_FACTORS,
+    IN_MARKET_ROLE_FACTORS,
     JUNK_MIX,
     KNOWN_MIX,
     NO_SEGMENT_DEAL_FACTOR,
@@ -41,14 +43,15 @@ from demo.dataset import (
     ENGAGEMENT_SATURATION,
     EXPANSION_DEAL_FACTOR,
     H_BASE,
+    H_IN_MARKET,
     H_MAX,
     HALF_LIFE_DAYS,
+    IN_MARKET_RAMP_DAYS,
     REOPEN_COOLDOWN_DAYS,
     SURGE_MULTIPLIER,
     WEEKEND_FACTOR,
     WIN_RATE_BY_GRADE,
     WIN_RATE_TIER_FACTOR,
-    WINDOW_DAYS,
     DemoAccount,
     DemoAccountHistory,
     DemoActivity,
@@ -86,14 +89,30 @@ def engagement_points(*, activity_type: str, seniority: str | None) -> float:
     return weight * SENIORITY_MULTIPLIERS.get(seniority, 1.0)
 
 
-def opportunity_hazard(engagement: float) -> float:
-    """Daily probability of opening an opportunity at `engagement` decayed points.
+def opportunity_hazard(engagement: float, *, days_in_market: int | None = None) -> float:
+    """Daily probability of opening an opportunity at `engagement` decayed points,
+    `days_in_market` days into the account's buying cycle (None: not in one).
 
-    Quadratic, not linear: deals come from accounts that are clearly in
-    market, so doubling engagement roughly quadruples the engaged part.
+    The engaged part is quadratic, not linear: doubling engagement roughly
+    quadruples it. The buying cycle's part climbs over IN_MARKET_RAMP_DAYS
+    (a committee forms before it asks for a proposal), then holds.
     """
     share = min(1.0, max(0.0, engagement) / ENGAGEMENT_SATURATION)
-    return H_BASE + H_MAX * share**2
+    hazard = H_BASE + H_MAX * share**2
+    if days_in_market is not None:
+        hazard += H_IN_MARKET * min(1.0, (days_in_market + 1) / IN_MARKET_RAMP_DAYS)
+    return hazard
+
+
+def _days_in_market(account: DemoAccount, day: int) -> int | None:
+    """Days since the account's in-market window began, or None outside it."""
+    if account.surge and account.surge[0] <= day < account.surge[1]:
+        return day - account.surge[0]
+    return None
+
+
+def _in_market_weights(mix: dict[str, float]) -> list[float]:
+    return [weight * IN_MARKET_MIX_FACTORS.get(kind, 1.0) for kind, weight in mix.items()]
 
 
 def _daily_rates(dataset: DemoDataset, account: DemoAccount) -> list[float]:
@@ -104,11 +123,11 @@ def _daily_rates(dataset: DemoDataset, account: DemoAccount) -> list[float]:
         (plan.days[0], programs[plan.program_index].effect)
         for plan in dataset.touch_plans.get(account.index, ())
     ]
-    for day in range(WINDOW_DAYS):
+    for day in range(dataset.window_days):
         rate = BASE_DAILY_RATE * account.intent
         if (weekday_of_start + day) % 7 >= 5:
             rate *= WEEKEND_FACTOR
-        if account.surge and account.surge[0] <= day < account.surge[1]:
+        if _days_in_market(account, day) is not None:
             rate *= SURGE_MULTIPLIER
         for first, effect in boosts:
             if first <= day < first + EFFECT_DAYS:
@@ -121,10 +140,10 @@ def _deal_multipliers(dataset: DemoDataset, account: DemoAccount) -> list[float]
     """Each day's multiplier on the account's opportunity hazard: 1 + the
     program's planted deal lift (catalogue.DEAL_LIFTS) for EFFECT_DAYS from its
     first touch, multiplied over the programs that touched the account."""
-    multipliers = [1.0] * WINDOW_DAYS
+    multipliers = [1.0] * dataset.window_days
     for plan in dataset.touch_plans.get(account.index, ()):
         lift = DEAL_LIFTS.get(dataset.programs[plan.program_index].tracking_key, 0.0)
-        for day in range(plan.days[0], min(WINDOW_DAYS, plan.days[0] + EFFECT_DAYS)):
+        for day in range(plan.days[0], min(dataset.window_days, plan.days[0] + EFFECT_DAYS)):
             multipliers[day] *= 1 + lift
     return multipliers
 
@@ -144,6 +163,13 @@ def _history_generate(
     known_types, known_weights = list(KNOWN_MIX), list(KNOWN_MIX.values())
     anon_types, anon_weights = list(ANONYMOUS_MIX), list(ANONYMOUS_MIX.values())
     contact_weights = [contact.propensity for contact in contacts]
+    # In a buying cycle the mix leans to buying and the committee joins in.
+    cycle_known = _in_market_weights(KNOWN_MIX)
+    cycle_anon = _in_market_weights(ANONYMOUS_MIX)
+    cycle_contacts = [
+        contact.propensity * IN_MARKET_ROLE_FACTORS.get(contact.buying_role, 1.0)
+        for contact in contacts
+    ]
     touches_by_day: dict[int, list[int]] = {}
     for plan in dataset.touch_plans.get(account.index, ()):
         for day in plan.days:
@@ -151,26 +177,32 @@ def _history_generate(
     decay = math.exp(-math.log(2) / HALF_LIFE_DAYS)
     primary = next((s for s in dataset.segments if s.name == account.primary_segment), None)
     deal_factor = primary.deal_factor if primary else NO_SEGMENT_DEAL_FACTOR
-    last_day = WINDOW_DAYS - 1
+    last_day = dataset.window_days - 1
 
     activities: list[DemoActivity] = []
     opportunities: list[DemoOpportunity] = []
     engagement = 0.0
     blocked_until = -1
     number = 0
-    for day in range(WINDOW_DAYS):
+    for day in range(dataset.window_days):
         rng.seed(stream + day)
         on = dataset.day(day)
+        in_market = _days_in_market(account, day)
+        known_w, anon_w, contact_w = (
+            (known_weights, anon_weights, contact_weights)
+            if in_market is None
+            else (cycle_known, cycle_anon, cycle_contacts)
+        )
         # (moment, type, contact or None, anonymous slot, program index or None)
         events: list[tuple[datetime, str, DemoContact | None, int, int | None]] = []
         for _ in range(poisson_quantile(rng.random(), rates[day])):
             if rng.random() < ANONYMOUS_SHARE:
-                kind = rng.choices(anon_types, weights=anon_weights)[0]
+                kind = rng.choices(anon_types, weights=anon_w)[0]
                 slot = rng.randrange(len(account.anonymous_ids))
                 events.append((_moment(rng, on), kind, None, slot, None))
             else:
-                kind = rng.choices(known_types, weights=known_weights)[0]
-                contact = rng.choices(contacts, weights=contact_weights)[0]
+                kind = rng.choices(known_types, weights=known_w)[0]
+                contact = rng.choices(contacts, weights=contact_w)[0]
                 events.append((_moment(rng, on), kind, contact, 0, None))
         for program_index in touches_by_day.get(day, ()):
             spec = PROGRAM_SPECS[program_index]
@@ -180,7 +212,7 @@ def _history_generate(
                 slot = rng.randrange(len(account.anonymous_ids))
                 events.append((_moment(rng, on), kind, None, slot, program_index))
             else:
-                contact = rng.choices(contacts, weights=contact_weights)[0]
+                contact = rng.choices(contacts, weights=contact_w)[0]
                 events.append((_moment(rng, on), kind, contact, 0, program_index))
         events.sort(key=lambda event: event[0])
         for moment, kind, actor, slot, touch_index in events:
@@ -210,7 +242,10 @@ def _history_generate(
             engagement += engagement_points(
                 activity_type=kind, seniority=actor.seniority if actor else None
             )
-        hazard = min(1.0, opportunity_hazard(engagement) * deal_multipliers[day])
+        hazard = min(
+            1.0,
+            opportunity_hazard(engagement, days_in_market=in_market) * deal_multipliers[day],
+        )
         # Draw every day, blocked or not, so one deal's timing does not
         # reshuffle every later random number of the account.
         draw = rng.random()
@@ -225,7 +260,9 @@ def _history_generate(
                 deal_factor=deal_factor,
             )
             opportunities.append(opportunity)
-            blocked_until = decided + REOPEN_COOLDOWN_DAYS if decided <= last_day else WINDOW_DAYS
+            blocked_until = (
+                decided + REOPEN_COOLDOWN_DAYS if decided <= last_day else dataset.window_days
+            )
         engagement *= decay
     return DemoAccountHistory(account.index, activities, opportunities)
 
@@ -271,7 +308,7 @@ def _opportunity_open(
     # Lost deals die a little earlier than won ones close.
     decided = day + (cycle if won else max(7, round(cycle * rng.uniform(0.6, 1.0))))
     opened_on = dataset.day(day)
-    if decided <= WINDOW_DAYS - 1:
+    if decided <= dataset.window_days - 1:
         status = OpportunityStatus.WON if won else OpportunityStatus.LOST
         crm_stage = "Closed Won" if won else "Closed Lost"
         close_on = dataset.day(decided)
@@ -425,7 +462,7 @@ def demo_junk_activities(dataset: DemoDataset) -> list[DemoActivity]:
                 DemoActivity(
                     message_id=f"demo-{dataset.seed}-junk-{number}-{position + 1}",
                     type=kind,
-                    occurred_at=_moment(rng, dataset.day(rng.randrange(WINDOW_DAYS))),
+                    occurred_at=_moment(rng, dataset.day(rng.randrange(dataset.window_days))),
                     account_domain=None,
                     contact_email=contact.email,
                     event_name=EVENT_NAMES[kind],

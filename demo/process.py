@@ -13,7 +13,8 @@ true effects, the junk activity).
 The process, in order:
 
 1. Accounts get firmographics, a tier, an owner and a latent *intent*
-   (lognormal, scaled by tier); some get an "in-market" surge window.
+   (lognormal, scaled by tier); some get a buying cycle (an "in-market"
+   window, `DemoAccount.surge`).
 2. Fit against each ICP segment comes from accounts.fit; an account joins a
    segment by the product's rule (its required criteria, which say what the
    segment's name says, and the minimum fit); an account outside every ICP
@@ -24,9 +25,13 @@ The process, in order:
    first touch its organic activity rate is multiplied by (1 + effect) for
    EFFECT_DAYS days. Programs differ in effect, reach and cost.
 5. Day by day, an account's activity count is Poisson(base * intent *
-   weekday * surge * program effects). A running decayed engagement E
-   (DESIGN 4 weights, 30-day half-life) sets the daily hazard of opening an
-   opportunity: H_BASE + H_MAX * min(1, E / ENGAGEMENT_SATURATION) ** 2.
+   weekday * surge * program effects). In a buying cycle the mix leans to
+   pricing, demos and meetings and the committee (deciders, payers) joins
+   in. The daily hazard of opening an opportunity is H_BASE + H_MAX *
+   min(1, E / ENGAGEMENT_SATURATION) ** 2, with E the running decayed
+   engagement (DESIGN 4 weights, 30-day half-life), plus H_IN_MARKET ramped
+   over IN_MARKET_RAMP_DAYS in a buying cycle, times 1 + each touching
+   program's planted deal lift (catalogue.DEAL_LIFTS) for EFFECT_DAYS.
 6. Deal size depends on tier and segment, win rate on fit grade and tier,
    cycle length on tier.
 
@@ -79,6 +84,7 @@ from demo.dataset import (
     SURGE_PROBABILITY,
     TIER_INTENT,
     WINDOW_DAYS,
+    WINDOW_DAYS_MAX,
     DemoAccount,
     DemoCampaign,
     DemoContact,
@@ -104,7 +110,7 @@ from demo.draws import (
 
 
 def _accounts_generate(
-    rng: random.Random, *, count: int, seed: int
+    rng: random.Random, *, count: int, seed: int, days: int
 ) -> tuple[list[DemoAccount], list[DemoMembership]]:
     industry_weights = {name: spec[0] for name, spec in INDUSTRIES.items()}
     names: set[str] = set()
@@ -133,8 +139,9 @@ def _accounts_generate(
         owner = weighted(rng, OWNER_WEIGHTS)
         intent = rng.lognormvariate(0, INTENT_SIGMA) * TIER_INTENT[tier]
         surge: tuple[int, int] | None = None
-        if rng.random() < SURGE_PROBABILITY:
-            start = rng.randrange(0, WINDOW_DAYS - 30)
+        # One buying cycle at most; its chance grows with the history's length.
+        if rng.random() < min(0.95, SURGE_PROBABILITY * days / WINDOW_DAYS):
+            start = rng.randrange(0, days - 30)
             surge = (start, start + rng.randint(*SURGE_DAYS))
         firmographics = {
             "industry": industry,
@@ -281,15 +288,22 @@ def _spend_lines(rng: random.Random, *, program: DemoProgram, today: date) -> li
     return lines
 
 
-def demo_dataset_generate(*, accounts: int, seed: int, today: date) -> DemoDataset:
-    """Everything but the activity histories, which `demo_histories` streams."""
+def demo_dataset_generate(
+    *, accounts: int, seed: int, today: date, days: int = WINDOW_DAYS
+) -> DemoDataset:
+    """Everything but the activity histories, which `demo_histories` streams.
+    `days` of history end at `today`; the campaigns run in the last 365."""
     if accounts < 1:
         raise ValueError("accounts must be at least 1")
+    if not WINDOW_DAYS <= days <= WINDOW_DAYS_MAX:
+        raise ValueError(f"days must be {WINDOW_DAYS} to {WINDOW_DAYS_MAX}, not {days}")
     rng = random.Random(seed)
-    window_start = today - timedelta(days=WINDOW_DAYS)
-    last_day = WINDOW_DAYS - 1
+    window_start = today - timedelta(days=days)
+    last_day = days - 1
+    # Program days in the catalogue count from the start of the last 365.
+    shift = days - WINDOW_DAYS
 
-    account_list, memberships = _accounts_generate(rng, count=accounts, seed=seed)
+    account_list, memberships = _accounts_generate(rng, count=accounts, seed=seed, days=days)
     contacts = _contacts_generate(rng, accounts=account_list)
     contacts += _junk_contacts_generate(rng, count=max(2, accounts // 25))
 
@@ -317,8 +331,9 @@ def demo_dataset_generate(*, accounts: int, seed: int, today: date) -> DemoDatas
             target_indexes.add(account.index)
         campaign_programs = []
         for program_spec in spec.programs:
-            starts_on = window_start + timedelta(days=program_spec.start)
-            ends_on = window_start + timedelta(days=program_spec.end)
+            first_day, end_day = program_spec.start + shift, program_spec.end + shift
+            starts_on = window_start + timedelta(days=first_day)
+            ends_on = window_start + timedelta(days=end_day)
             program = DemoProgram(
                 index=len(programs),
                 campaign_name=spec.name,
@@ -339,19 +354,17 @@ def demo_dataset_generate(*, accounts: int, seed: int, today: date) -> DemoDatas
             programs.append(program)
             campaign_programs.append(program)
             spend += _spend_lines(rng, program=program, today=today)
-            touch_end = min(program_spec.end, last_day)
-            if program_spec.start > touch_end:
+            touch_end = min(end_day, last_day)
+            if first_day > touch_end:
                 continue
             # A running program has reached only the share of its accounts
             # that its elapsed days allow.
-            elapsed = (touch_end - program_spec.start + 1) / (
-                program_spec.end - program_spec.start + 1
-            )
+            elapsed = (touch_end - first_day + 1) / (end_day - first_day + 1)
             # Holdout accounts are never in `treated`: they get no touch at all.
             for account in treated:
                 if rng.random() >= program_spec.reach * elapsed:
                     continue
-                first = rng.randint(program_spec.start, touch_end)
+                first = rng.randint(first_day, touch_end)
                 extra = poisson(rng, program_spec.touches - 1)
                 later = sorted(rng.randint(first, min(first + 60, touch_end)) for _ in range(extra))
                 plans.setdefault(account.index, []).append(
@@ -380,6 +393,7 @@ def demo_dataset_generate(*, accounts: int, seed: int, today: date) -> DemoDatas
         seed=seed,
         today=today,
         window_start=window_start,
+        window_days=days,
         source_name=SOURCE_NAME,
         source_write_key=f"demo_{key_rng.getrandbits(128):032x}",
         users=DEMO_USERS,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -120,15 +120,18 @@ def _activity_row(
 
 @transaction.atomic
 @statement_timeout_lifted()
-def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoSeedResult:
-    """Write the demo dataset of (accounts, seed, today); re-running adds nothing.
+def demo_seed(
+    *, accounts: int, seed: int, today: date, progress: bool, days: int = WINDOW_DAYS
+) -> DemoSeedResult:
+    """Write the demo dataset of (accounts, seed, today, days of history);
+    re-running adds nothing.
 
     Every row is keyed on its natural key (domain, email, names, tracking
     keys, external ids, message ids), so a second run with the same
     arguments updates rows in place and skips activities already stored.
     """
     started = time.monotonic()
-    dataset = demo_dataset_generate(accounts=accounts, seed=seed, today=today)
+    dataset = demo_dataset_generate(accounts=accounts, seed=seed, today=today, days=days)
 
     logins: list[DemoLogin] = []
     user_ids: dict[str, int] = {}
@@ -313,7 +316,7 @@ def demo_seed(*, accounts: int, seed: int, today: date, progress: bool) -> DemoS
             for opportunity in opportunities
         ]
     )
-    _demo_scores(today=today, progress=progress)
+    _demo_scores(today=today, first_day=dataset.window_start, progress=progress)
     # Touches are kept up by tasks as activity arrives; the demo's arrive at once.
     touches_recompute()
     _demo_readiness(today=today)
@@ -341,11 +344,10 @@ def _demo_readiness(*, today: date) -> None:
         readiness_models_train(segment_ids=untrained, today=today)
 
 
-def _demo_scores(*, today: date, progress: bool) -> None:
+def _demo_scores(*, today: date, first_day: date, progress: bool) -> None:
     """Refresh segment membership, score the demo and backfill daily snapshots over
     its whole history (the window's first day to `today`), so trends and every
     campaign's lift read a snapshot on any day. History raises no alerts."""
-    first_day = today - timedelta(days=WINDOW_DAYS)
     days = (today - first_day).days + 1
     # Scores are valid at the end of `today`, or now if today is not over: never later.
     at = snapshots.score_valid_at(today)

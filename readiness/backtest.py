@@ -27,11 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from readiness import model
+from readiness.comparison import Comparison, paired_comparison
 from readiness.feature_names import FEATURE_INDEX, FEATURE_NAMES, LABEL_HORIZON_DAYS
 from readiness.metrics import Metrics, metrics
 from readiness.scoring import probabilities
 
 METHODS: tuple[str, ...] = ("model", "score", "mql")
+BASELINES: tuple[str, ...] = ("score", "mql")
 METHOD_LABELS = {
     "model": "readiness model",
     "score": "engagement score (calibrated)",
@@ -61,8 +63,9 @@ class Backtest:
     origins: list[Origin] = field(default_factory=list)
     predictions: dict[str, list[float]] = field(default_factory=dict)
     observed: list[int] = field(default_factory=list)
-    # Row index (into the input) of each pooled prediction.
+    # Row index (into the input) of each pooled prediction, and its account.
     rows: list[int] = field(default_factory=list)
+    accounts: list[int] = field(default_factory=list)
 
     @property
     def tested(self) -> list[Origin]:
@@ -77,6 +80,23 @@ class Backtest:
             return {}
         return {name: metrics(self.predictions[name], self.observed) for name in self.methods}
 
+    def comparisons(self) -> list[Comparison]:
+        """The model against each baseline on the pooled rows, paired and
+        resampled by account (readiness.comparison): "better than both
+        baselines" is both verdicts "better"."""
+        if not self.observed:
+            return []
+        return [
+            paired_comparison(
+                baseline=baseline,
+                model=self.predictions["model"],
+                other=self.predictions[baseline],
+                observed=self.observed,
+                account_ids=self.accounts,
+            )
+            for baseline in BASELINES
+        ]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "origins": [
@@ -84,6 +104,7 @@ class Backtest:
                 for origin in self.origins
             ],
             "metrics": {name: figures.as_dict() for name, figures in self.metrics().items()},
+            "comparisons": [comparison.as_dict() for comparison in self.comparisons()],
         }
 
 
@@ -142,4 +163,5 @@ def backtest(
             )
         result.observed += [labels[i] for i in test]
         result.rows += test
+        result.accounts += [account_ids[i] for i in test]
     return result

@@ -60,6 +60,49 @@ def backtest_figures(metrics: dict[str, Any]) -> list[MethodFigures]:
     return rows
 
 
+@dataclass(frozen=True)
+class ComparisonFigures:
+    """The model minus one baseline on the backtest's pooled rows, paired and
+    resampled by account (readiness.comparison): each difference with its 95%
+    interval, and the verdict ("better", "tie" or "worse")."""
+
+    baseline: str
+    label: str
+    auc: float
+    auc_low: float
+    auc_high: float
+    brier: float
+    brier_low: float
+    brier_high: float
+    verdict: str
+    accounts: int
+    resamples: int
+
+
+def backtest_comparisons(metrics: dict[str, Any]) -> list[ComparisonFigures]:
+    """The stored comparisons of the model with each baseline ([] for a
+    fallback, or a version trained before comparisons were stored)."""
+    rows = []
+    for stored in (metrics or {}).get("comparisons") or []:
+        auc, brier = stored["auc"], stored["brier"]
+        rows.append(
+            ComparisonFigures(
+                baseline=stored["baseline"],
+                label=METHOD_LABELS[stored["baseline"]],
+                auc=float(auc["value"]),
+                auc_low=float(auc["low"]),
+                auc_high=float(auc["high"]),
+                brier=float(brier["value"]),
+                brier_low=float(brier["low"]),
+                brier_high=float(brier["high"]),
+                verdict=str(stored["verdict"]),
+                accounts=int(stored["accounts"]),
+                resamples=int(stored["resamples"]),
+            )
+        )
+    return rows
+
+
 def backtest_reliability(metrics: dict[str, Any]) -> dict[str, list[ReliabilityBin]]:
     """Each method's stored reliability table (decile bins), by its label."""
     stored = (metrics or {}).get("metrics") or {}
@@ -106,6 +149,19 @@ class SegmentReadiness:
     @property
     def figures(self) -> list[MethodFigures]:
         return backtest_figures(self.serving.metrics) if self.serving else []
+
+    @property
+    def comparisons(self) -> list[ComparisonFigures]:
+        return backtest_comparisons(self.serving.metrics) if self.serving else []
+
+    @property
+    def beats_both_baselines(self) -> bool | None:
+        """Whether the model was better than both baselines in its backtest;
+        None when no comparison was stored."""
+        comparisons = self.comparisons
+        if not comparisons:
+            return None
+        return all(row.verdict == "better" for row in comparisons)
 
     @property
     def reliability(self) -> dict[str, list[ReliabilityBin]]:

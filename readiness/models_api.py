@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.db.models import QuerySet
@@ -25,7 +26,12 @@ from rest_framework.response import Response
 
 from core.api_parsers import BoundedJSONParser
 from core.api_permissions import ModelPermissionsWithView
-from readiness.model_selectors import FIGURES, backtest_figures, readiness_model_list
+from readiness.model_selectors import (
+    FIGURES,
+    backtest_comparisons,
+    backtest_figures,
+    readiness_model_list,
+)
 from readiness.model_services import SegmentsUnknown, readiness_train_job_start
 from readiness.models import ReadinessModel
 
@@ -44,15 +50,32 @@ class MethodFiguresSerializer(serializers.Serializer):
     positives = serializers.IntegerField(allow_null=True)
 
 
+class ComparisonSerializer(serializers.Serializer):
+    baseline = serializers.CharField()
+    # A declared field (popped by DRF's metaclass), not Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
+    auc = serializers.FloatField()
+    auc_low = serializers.FloatField()
+    auc_high = serializers.FloatField()
+    brier = serializers.FloatField()
+    brier_low = serializers.FloatField()
+    brier_high = serializers.FloatField()
+    verdict = serializers.ChoiceField(choices=["better", "tie", "worse"])
+    accounts = serializers.IntegerField()
+    resamples = serializers.IntegerField()
+
+
 class ReadinessModelSerializer(serializers.ModelSerializer):
     segment = serializers.CharField(source="segment.name", read_only=True)
     backtest = serializers.SerializerMethodField()
+    comparisons = serializers.SerializerMethodField()
 
     class Meta:
         model = ReadinessModel
         fields = ["id", "segment", "segment_id", "version", "status", "reason", "trained_at",
                   "as_of", "trained_through", "rows", "positive_rows", "accounts",
-                  "positive_accounts", "negative_accounts", "backtest"]  # fmt: skip
+                  "positive_accounts", "negative_accounts", "backtest",
+                  "comparisons"]  # fmt: skip
 
     @extend_schema_field(MethodFiguresSerializer(many=True))
     def get_backtest(self, version: ReadinessModel) -> list[dict[str, Any]]:
@@ -63,6 +86,13 @@ class ReadinessModelSerializer(serializers.ModelSerializer):
                                                           for name in FIGURES}}
             for row in backtest_figures(version.metrics)
         ]  # fmt: skip
+
+    @extend_schema_field(ComparisonSerializer(many=True))
+    def get_comparisons(self, version: ReadinessModel) -> list[dict[str, Any]]:
+        """The model minus each baseline in the backtest, with 95% intervals
+        from a paired bootstrap over accounts, and the verdict ([] for a
+        fallback or a version trained before comparisons were stored)."""
+        return [asdict(row) for row in backtest_comparisons(version.metrics)]
 
 
 class ReadinessModelListApi(generics.ListAPIView):

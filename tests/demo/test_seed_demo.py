@@ -25,7 +25,7 @@ from campaigns import services
 from campaigns.holdout import holdout_draw
 from campaigns.models import Campaign, CampaignTarget, Program, Spend
 from demo.catalogue import ACTIVITY_WEIGHTS, FREE_MAIL_DOMAINS, PROGRAM_SPECS
-from demo.dataset import H_BASE, H_MAX
+from demo.dataset import H_BASE, H_IN_MARKET, H_MAX, IN_MARKET_RAMP_DAYS
 from demo.draws import contact_title, demo_holdout_seed
 from demo.histories import demo_histories, opportunity_hazard
 from demo.process import demo_dataset_generate
@@ -200,6 +200,8 @@ def test_if_empty_does_nothing_on_a_non_empty_database() -> None:
         ("--accounts", "many"),
         ("--seed", "-1"),
         ("--today", "2026-13-01"),
+        ("--days", "364"),
+        ("--days", "1096"),
     ],
 )
 def test_bad_arguments_are_refused(args: tuple[str, str]) -> None:
@@ -258,6 +260,84 @@ def test_opportunity_hazard_rises_with_engagement() -> None:
     assert hazards == sorted(hazards)
     assert hazards[0] == H_BASE
     assert hazards[-1] == H_BASE + H_MAX
+
+
+def test_opportunity_hazard_in_a_buying_cycle_by_hand() -> None:
+    ramp = IN_MARKET_RAMP_DAYS
+    assert opportunity_hazard(0, days_in_market=0) == pytest.approx(H_BASE + H_IN_MARKET / ramp)
+    assert opportunity_hazard(0, days_in_market=9) == pytest.approx(
+        H_BASE + H_IN_MARKET * 10 / ramp
+    )
+    # Full from the ramp's last day on; the engaged part adds: 110 of 220 points is (1/2)^2.
+    assert opportunity_hazard(110, days_in_market=ramp - 1) == pytest.approx(
+        H_BASE + H_MAX * 0.25 + H_IN_MARKET
+    )
+    assert opportunity_hazard(110, days_in_market=400) == opportunity_hazard(
+        110, days_in_market=ramp - 1
+    )
+    assert opportunity_hazard(110) == pytest.approx(H_BASE + H_MAX * 0.25)
+
+
+def _in_market(surge: tuple[int, int] | None, day: int) -> bool:
+    return surge is not None and surge[0] <= day < surge[1]
+
+
+def test_a_buying_cycle_shows_in_what_the_account_does_and_who_does_it() -> None:
+    """In its in-market window an account looks at pricing and asks for demos
+    more, its deciders and payers join in, and it opens most opportunities."""
+    dataset = demo_dataset_generate(accounts=300, seed=5, today=date(2026, 3, 31))
+    roles = {contact.email: contact.buying_role for contact in dataset.contacts}
+    kinds = {True: Counter[str](), False: Counter[str]()}
+    signers = {True: 0, False: 0}
+    known = {True: 0, False: 0}
+    opened = {True: 0, False: 0}
+    days = {True: 0, False: 0}
+    for account, history in zip(dataset.accounts, demo_histories(dataset), strict=True):
+        for day in range(dataset.window_days):
+            days[_in_market(account.surge, day)] += 1
+        for activity in history.activities:
+            if activity.tracking_key:
+                continue
+            inside = _in_market(
+                account.surge, (activity.occurred_at.date() - dataset.window_start).days
+            )
+            kinds[inside][activity.type] += 1
+            if activity.contact_email:
+                known[inside] += 1
+                signers[inside] += roles[activity.contact_email] in (
+                    "decision_maker", "economic_buyer"
+                )  # fmt: skip
+        for opportunity in history.opportunities:
+            opened[
+                _in_market(account.surge, (opportunity.opened_on - dataset.window_start).days)
+            ] += 1
+
+    def share(inside: bool, kind: str) -> float:
+        return kinds[inside][kind] / sum(kinds[inside].values())
+
+    assert share(True, "pricing_page_view") > 2 * share(False, "pricing_page_view")
+    assert share(True, "demo_request") > 2.5 * share(False, "demo_request")
+    # Form fills (the MQL rule) are not part of the cycle's mix: their share falls.
+    assert share(True, "form_fill") < share(False, "form_fill")
+    assert signers[True] / known[True] > 2 * signers[False] / known[False]
+    rate_in, rate_out = opened[True] / days[True], opened[False] / days[False]
+    assert rate_in > 4 * rate_out, (rate_in, rate_out)
+
+
+def test_a_longer_history_keeps_the_campaigns_in_its_last_year() -> None:
+    today = date(2026, 3, 31)
+    year = demo_dataset_generate(accounts=20, seed=3, today=today)
+    two = demo_dataset_generate(accounts=20, seed=3, today=today, days=730)
+    assert two.window_start == today - timedelta(days=730)
+    assert two.window_days == 730 and year.window_days == 365
+    assert [(p.starts_on, p.ends_on) for p in two.programs] == [
+        (p.starts_on, p.ends_on) for p in year.programs
+    ]
+    history = next(demo_histories(two))
+    assert min(a.occurred_at.date() for a in history.activities) < today - timedelta(days=365)
+    for days in (364, 1096):
+        with pytest.raises(ValueError, match="days must be 365 to 1095"):
+            demo_dataset_generate(accounts=20, seed=3, today=today, days=days)
 
 
 # --- One default-size run, shared by the tests below --------------------------------

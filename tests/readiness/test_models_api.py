@@ -89,6 +89,23 @@ def test_the_latest_version_of_each_segment_with_its_stored_backtest(
         "fallback", "too little history", [])  # fmt: skip
 
 
+def test_a_version_lists_its_stored_comparisons_with_the_baselines() -> None:
+    segment = ICPSegmentFactory.create(name="SaaS")
+    stored = {"baseline": "score", "accounts": 344, "rows": 1376, "resamples": 2000,
+              "auc": {"value": 0.021, "standard_error": 0.012, "low": -0.001, "high": 0.044},
+              "brier": {"value": -0.0016, "standard_error": 0.0009, "low": -0.0031,
+                        "high": 0.0002},
+              "verdict": "tie"}  # fmt: skip
+    _version(segment, 1, metrics={"metrics": {"model": MODEL}, "comparisons": [stored]})
+    body = api_client_as(MARKETER, username="m").get("/api/readiness/models/").json()
+    (row,) = body["results"] if isinstance(body, dict) else body
+    assert row["comparisons"] == [
+        {"baseline": "score", "label": "engagement score (calibrated)", "auc": 0.021,
+         "auc_low": -0.001, "auc_high": 0.044, "brier": -0.0016, "brier_low": -0.0031,
+         "brier_high": 0.0002, "verdict": "tie", "accounts": 344, "resamples": 2000}
+    ]  # fmt: skip
+
+
 def test_all_lists_every_version_newest_first(versions: dict[str, Any]) -> None:
     api = api_client_as(EXECUTIVE, username="exec")
     body = api.get("/api/readiness/models/?all=1").json()

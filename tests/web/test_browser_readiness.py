@@ -34,6 +34,15 @@ def _figures(auc: float, brier: float, ece: float, lift: float | None, step: flo
             "reliability": _table(pairs)}  # fmt: skip
 
 
+def _comparison(baseline: str, auc: float, auc_low: float, brier: float, verdict: str) -> Any:
+    return {"baseline": baseline, "accounts": 344, "rows": 1376, "resamples": 2000,
+            "auc": {"value": auc, "standard_error": 0.01, "low": auc_low,
+                    "high": auc + (auc - auc_low)},
+            "brier": {"value": brier, "standard_error": 0.001, "low": brier - 0.002,
+                      "high": brier + 0.0015},
+            "verdict": verdict}  # fmt: skip
+
+
 @pytest.fixture
 def models() -> dict[str, ICPSegment]:
     saas = ICPSegmentFactory.create(name="Mid-market SaaS")
@@ -45,7 +54,9 @@ def models() -> dict[str, ICPSegment]:
         segment=saas, version=1, status="trained", trained_at=TRAINED_AT, **common,
         metrics={"metrics": {"model": _figures(0.706, 0.1071, 0.0221, 3.02, 0.05),
                              "score": _figures(0.688, 0.1102, 0.0301, 2.61, 0.04),
-                             "mql": _figures(0.571, 0.1201, 0.0121, None, 0.01)}},
+                             "mql": _figures(0.571, 0.1201, 0.0121, None, 0.01)},
+                 "comparisons": [_comparison("score", 0.018, 0.003, -0.0031, "better"),
+                                 _comparison("mql", 0.135, 0.094, -0.0130, "better")]},
     )  # fmt: skip
     ReadinessModel.objects.create(
         segment=health,
@@ -75,6 +86,13 @@ def test_a_marketer_reads_the_models_sets_a_threshold_and_trains(
     assert rows.count() == 3
     assert [c.strip() for c in rows.nth(0).locator("th, td").all_inner_texts()][:5] == [
         "Readiness model", "0.706", "0.1071", "0.0221", "3.02\u00d7"]  # fmt: skip
+    assert saas.get_by_role(
+        "heading", name="Model against the baselines: better than both"
+    ).is_visible()
+    comparison = saas.locator("table.readiness-comparison tbody tr")
+    assert [c.strip() for c in comparison.nth(0).locator("th, td").all_inner_texts()] == [
+        "Engagement score (calibrated)", "+0.018 [+0.003, +0.033]",
+        "-0.0031 [-0.0051, -0.0016]", "Model better"]  # fmt: skip
     assert saas.locator("svg").count() == 1
     assert saas.locator("table.readiness-reliability-table tbody tr").count() == 10
     health = page.locator(f"#segment-{models['health'].pk}")

@@ -138,6 +138,51 @@ def test_the_serving_version_and_its_backtest_are_the_stored_figures(
     assert "Dormant" not in html
 
 
+def _comparison(
+    baseline: str, auc: tuple[float, float, float], brier: tuple[float, float, float], verdict: str
+) -> dict[str, Any]:
+    return {"baseline": baseline, "accounts": 344, "rows": 1376, "resamples": 2000,
+            "auc": {"value": auc[0], "standard_error": 0.01, "low": auc[1], "high": auc[2]},
+            "brier": {"value": brier[0], "standard_error": 0.001, "low": brier[1],
+                      "high": brier[2]},
+            "verdict": verdict}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("score_verdict", "heading"),
+    [("better", "better than both"), ("tie", "not better than both")],
+)
+def test_the_model_against_each_baseline_with_intervals_and_verdict(
+    client: Client, rep: Any, score_verdict: str, heading: str
+) -> None:
+    saas = ICPSegmentFactory.create(name="Mid-market SaaS")
+    comparisons = [
+        _comparison("score", (0.0194, -0.0051, 0.0432), (-0.00187, -0.00356, -0.00031),
+                    score_verdict),
+        _comparison("mql", (0.1481, 0.1107, 0.1862), (-0.00391, -0.00642, -0.00158), "better"),
+    ]  # fmt: skip
+    _model(saas, version=1, metrics={"metrics": FIGURES, "comparisons": comparisons})
+    client.force_login(rep)
+    html = section(client.get("/readiness/").content.decode(), saas)
+    assert f"Model against the baselines: {heading}" in text(html)
+    verdict_words = {"better": "Model better", "tie": "No clear difference"}
+    assert rows_of(html, "readiness-comparison") == [
+        ["Engagement score (calibrated)", "+0.019 [-0.005, +0.043]",
+         "-0.0019 [-0.0036, -0.0003]", verdict_words[score_verdict]],
+        ["MQL rule (form fill in 30 days)", "+0.148 [+0.111, +0.186]",
+         "-0.0039 [-0.0064, -0.0016]", "Model better"],
+    ]  # fmt: skip
+    assert "2000 resamples of the 344 accounts" in text(html)
+
+
+def test_a_version_without_stored_comparisons_shows_no_verdict(
+    client: Client, marketer: Any, segments: dict[str, ICPSegment]
+) -> None:
+    client.force_login(marketer)
+    saas = section(client.get("/readiness/").content.decode(), segments["saas"])
+    assert "readiness-comparison" not in saas and "Model against the baselines" not in saas
+
+
 def test_a_fallback_says_so_plainly_with_its_reason(
     client: Client, executive: Any, segments: dict[str, ICPSegment]
 ) -> None:

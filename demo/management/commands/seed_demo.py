@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Account
+from demo.dataset import WINDOW_DAYS, WINDOW_DAYS_MAX
 from demo.services import DemoLogin, demo_logins, demo_seed
 
 DEFAULT_ACCOUNTS = 200
@@ -39,6 +40,16 @@ def _seed(value: str) -> int:
     return number
 
 
+def _history_days(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise CommandError(f"--days {value!r} is not a whole number") from None
+    if not WINDOW_DAYS <= number <= WINDOW_DAYS_MAX:
+        raise CommandError(f"--days must be between {WINDOW_DAYS} and {WINDOW_DAYS_MAX}")
+    return number
+
+
 def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -49,8 +60,8 @@ def _day(value: str) -> date:
 class Command(BaseCommand):
     help = (
         "Seed deterministic demo data: accounts, buying teams, ICP segments, twelve months "
-        "of activity, campaigns with holdouts, spend, opportunities and one user per role. "
-        "Safe to re-run: nothing is duplicated."
+        "(or --days) of activity, campaigns with holdouts, spend, opportunities and one user "
+        "per role. Safe to re-run: nothing is duplicated."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -70,7 +81,16 @@ class Command(BaseCommand):
             "--today",
             type=_day,
             default=None,
-            help="Last day of the twelve-month window, YYYY-MM-DD (default: today, UTC).",
+            help="Last day of the history window, YYYY-MM-DD (default: today, UTC).",
+        )
+        parser.add_argument(
+            "--days",
+            type=_history_days,
+            default=WINDOW_DAYS,
+            help=(
+                f"Days of history up to --today, {WINDOW_DAYS} to {WINDOW_DAYS_MAX} "
+                f"(default {WINDOW_DAYS}); the campaigns run in the last {WINDOW_DAYS}."
+            ),
         )
         parser.add_argument(
             "--if-empty",
@@ -88,6 +108,7 @@ class Command(BaseCommand):
             accounts=options["accounts"],
             seed=options["seed"],
             today=today,
+            days=options["days"],
             # Verbosity 0 asks for silence, progress bar included.
             progress=options["verbosity"] > 0,
         )

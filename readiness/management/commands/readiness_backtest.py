@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.models import ICPSegment
 from readiness.backtest import METHOD_LABELS
 from readiness.charts import reliability_svg
+from readiness.comparison import Comparison
 from readiness.management.arguments import day
 from readiness.metrics import Metrics
 from readiness.months import history_month_ends
@@ -77,8 +78,10 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  {origin.month_end}: trained on {origin.train_rows} rows; {status}"
                 )
+            comparisons = result.comparisons()
             if figures:
                 self._table(figures)
+                self._comparisons(comparisons)
             if options["svg"] is not None and figures:
                 path = options["svg"] / f"reliability-segment-{segment.pk}.svg"
                 path.write_text(
@@ -97,12 +100,32 @@ class Command(BaseCommand):
                     "positive_accounts": counts.positive_accounts,
                     "negative_accounts": counts.negative_accounts,
                     "seconds": round(seconds, 2),
-                    **result.as_dict(),
+                    "origins": result.as_dict()["origins"],
+                    "metrics": {name: m.as_dict() for name, m in figures.items()},
+                    "comparisons": [comparison.as_dict() for comparison in comparisons],
                 }
             )
         if options["json"] is not None:
             options["json"].write_text(json.dumps(report, indent=2, default=str))
             self.stdout.write(f"\nwrote {options['json']}")
+
+    def _comparisons(self, comparisons: list[Comparison]) -> None:
+        self.stdout.write(
+            "  model minus baseline, paired bootstrap over accounts "
+            "(difference, standard error, 95% interval):"
+        )
+        for comparison in comparisons:
+            auc, brier = comparison.auc, comparison.brier
+            self.stdout.write(
+                f"  vs {METHOD_LABELS[comparison.baseline]:31} "
+                f"AUC {auc.value:+.3f} ± {auc.standard_error:.3f} "
+                f"[{auc.low:+.3f}, {auc.high:+.3f}]  "
+                f"Brier {brier.value:+.4f} ± {brier.standard_error:.4f} "
+                f"[{brier.low:+.4f}, {brier.high:+.4f}]  -> {comparison.verdict}"
+            )
+        verdicts = {comparison.verdict for comparison in comparisons}
+        both = "yes" if verdicts == {"better"} else "no"
+        self.stdout.write(f"  better than both baselines: {both}")
 
     def _table(self, figures: dict[str, Metrics]) -> None:
         methods = list(figures)
