@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config.env import env
 
@@ -141,6 +142,38 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 5
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Queues by kind of work (issue 20, docs/scaling.md). A worker started without
+# -Q consumes every queue declared here, so one worker (make worker) runs
+# everything; across machines, workers split them (`celery -A config worker
+# -Q rollup`, `-Q recompute,reports`, ...) so a long recompute or import never
+# delays the rollup that puts new activity into scores within a minute.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_QUEUE_NAMES = ("celery", "rollup", "recompute", "imports", "reports")
+CELERY_TASK_QUEUES = tuple(Queue(name, routing_key=name) for name in CELERY_QUEUE_NAMES)
+CELERY_TASK_ROUTES = {
+    # Ingest-triggered: small, frequent, latency matters.
+    "engagement.scores_rollup": {"queue": "rollup"},
+    "engagement.scores_rollup_pending": {"queue": "rollup"},
+    "engagement.scores_rollup_all": {"queue": "rollup"},
+    "campaigns.touches_refresh": {"queue": "rollup"},
+    "campaigns.touches_refresh_batch": {"queue": "rollup"},
+    "campaigns.touches_sweep": {"queue": "rollup"},
+    # Whole-table rebuilds and model training: long, scheduled or on demand.
+    "engagement.scores_recompute": {"queue": "recompute"},
+    "engagement.scores_recompute_job": {"queue": "recompute"},
+    "engagement.scores_refresh_all": {"queue": "recompute"},
+    "engagement.junk_rules_apply": {"queue": "recompute"},
+    "accounts.*": {"queue": "recompute"},
+    "campaigns.touches_recompute": {"queue": "recompute"},
+    "campaigns.program_touches_recompute": {"queue": "recompute"},
+    "readiness.*": {"queue": "recompute"},
+    # Files users upload.
+    "imports.*": {"queue": "imports"},
+    # Reports computed ahead: the program ranking.
+    "campaigns.programs_rank_scheduled": {"queue": "reports"},
+    "campaigns.ranking_run_job": {"queue": "reports"},
+    # Everything else (alert delivery, the worker heartbeat) on the default queue.
+}
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "config.worker_heartbeat_record", "schedule": 60.0},
     # Accounts join and leave segments as imports and tracking change them.

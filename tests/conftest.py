@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from tests import bad_input
 from tests.access_cells import ACCESS_MATRIX_KEY, access_matrix_lines
 from tests.api_clients import api_client_as
 from tests.proof_figures import recorded
-from tests.real_services import require_service, worker_process
+from tests.real_services import PrivateRedis, require_service, worker_process
 
 
 @pytest.fixture
@@ -118,3 +119,15 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.section("proof figures")
     for proof, line in lines:
         terminalreporter.write_line(f"[{proof}] {line}")
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        require_service("the redis-server binary is not installed")
+    server = PrivateRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

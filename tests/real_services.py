@@ -5,6 +5,7 @@ process on a broker. The fixtures built on these live in tests/conftest.py."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 from celery import Celery
 from django.conf import settings
 from django.db import connection
@@ -46,12 +48,20 @@ def database_url_for_workers() -> str:
 
 @contextmanager
 def worker_process(
-    url: str, log: Path, *, pool: str = "solo", concurrency: int = 1
+    url: str,
+    log: Path,
+    *,
+    pool: str = "solo",
+    concurrency: int = 1,
+    queues: tuple[str, ...] | None = None,
 ) -> Iterator[tuple[str, str, str, Path, subprocess.Popen[bytes]]]:
-    """Run `celery worker` on a private queue of the broker at `url`; yield
+    """Run `celery worker` on a private queue of the broker at `url` (or on
+    `queues`; () for no -Q, every declared queue, as `make worker` runs); yield
     (broker, queue, node name, log, process) once it is ready."""
-    queue = f"test-{uuid.uuid4().hex[:12]}"
-    node = f"{queue}@testhost"
+    private = queues is None
+    queue = f"test-{uuid.uuid4().hex[:12]}" if private else ",".join(queues or ())
+    node = f"test-{uuid.uuid4().hex[:12]}@testhost"
+    listen = ["--queues", queue] if queue else []
     environ = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -61,7 +71,7 @@ def worker_process(
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}",
-         f"--concurrency={concurrency}", "--queues", queue, "--hostname", node, "--loglevel=INFO",
+         f"--concurrency={concurrency}", *listen, "--hostname", node, "--loglevel=INFO",
          "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=PROJECT,
         env=environ,
@@ -84,5 +94,47 @@ def worker_process(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        with Celery("test-cleanup").connection_for_write(url) as broker_connection:
-            Queue(queue, channel=broker_connection.default_channel).delete()
+        if private:
+            with Celery("test-cleanup").connection_for_write(url) as broker_connection:
+                Queue(queue, channel=broker_connection.default_channel).delete()
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, on a free port, that the test may
+    stop and start again (never the shared one other sessions use). It keeps
+    its data across a restart (append-only file), as a production broker does."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+             "--dir", str(self.directory)],
+            stdout=(self.directory / "redis.log").open("a"),
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if self.client().ping():
+                    return
+            except redis.ConnectionError:
+                assert self.process.poll() is None, "redis-server exited"
+                assert time.monotonic() < deadline, "redis-server did not answer within 10 s"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None

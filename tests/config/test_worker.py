@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -11,14 +9,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import redis
 from celery import Celery
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from core.models import WorkerHeartbeat
-from tests.real_services import brokers, require_service, worker_process
+from tests.real_services import PrivateRedis, brokers, worker_process
 
 
 @pytest.mark.services
@@ -85,59 +82,6 @@ def test_a_real_worker_rolls_up_engagement_scores(worker: tuple[str, str, str, P
     row = AccountEngagement.objects.filter(account=account, segment=segment).first()
     assert row is not None, "no score from the worker; log:\n" + log.read_text()[-4000:]
     assert row.raw_score == pytest.approx(40.0)  # 30 x 1.5 = 45, capped at 40
-
-
-class PrivateRedis:
-    """A redis-server of the test's own, on a free port, that the test may
-    stop and start again (never the shared one other sessions use). It keeps
-    its data across a restart (append-only file), as a production broker does."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-             "--dir", str(self.directory)],
-            stdout=(self.directory / "redis.log").open("a"),
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if self.client().ping():
-                    return
-            except redis.ConnectionError:
-                assert self.process.poll() is None, "redis-server exited"
-                assert time.monotonic() < deadline, "redis-server did not answer within 10 s"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        self.process = None
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    if shutil.which("redis-server") is None:
-        require_service("the redis-server binary is not installed")
-    server = PrivateRedis(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @contextmanager
