@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from argparse import ArgumentParser
+from argparse import ArgumentParser, ArgumentTypeError
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from accounts.models import Account
 from demo.dataset import WINDOW_DAYS, WINDOW_DAYS_MAX
@@ -20,41 +21,30 @@ MIN_ACCOUNTS = 10
 MAX_ACCOUNTS = 50_000
 
 
-def _positive_accounts(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise CommandError(f"--accounts {value!r} is not a whole number") from None
-    if not MIN_ACCOUNTS <= number <= MAX_ACCOUNTS:
-        raise CommandError(f"--accounts must be between {MIN_ACCOUNTS} and {MAX_ACCOUNTS}")
-    return number
+def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high` (no upper bound
+    when None), or an error naming the value
+    (argparse prints it with the usage; call_command raises CommandError)."""
 
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if high is None and number < low:
+            raise ArgumentTypeError(f"{number} is below {low}")
+        if high is not None and not low <= number <= high:
+            raise ArgumentTypeError(f"{number} is not between {low} and {high}")
+        return number
 
-def _seed(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise CommandError(f"--seed {value!r} is not a whole number") from None
-    if number < 0:
-        raise CommandError("--seed must not be negative")
-    return number
-
-
-def _history_days(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise CommandError(f"--days {value!r} is not a whole number") from None
-    if not WINDOW_DAYS <= number <= WINDOW_DAYS_MAX:
-        raise CommandError(f"--days must be between {WINDOW_DAYS} and {WINDOW_DAYS_MAX}")
-    return number
+    return parse
 
 
 def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"--today {value!r} is not a date in YYYY-MM-DD form") from None
+        raise ArgumentTypeError(f"{value!r} is not a date in YYYY-MM-DD form") from None
 
 
 class Command(BaseCommand):
@@ -67,13 +57,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--accounts",
-            type=_positive_accounts,
+            type=_whole_number(MIN_ACCOUNTS, MAX_ACCOUNTS),
             default=DEFAULT_ACCOUNTS,
             help=f"Number of accounts (default {DEFAULT_ACCOUNTS}).",
         )
         parser.add_argument(
             "--seed",
-            type=_seed,
+            type=_whole_number(0),
             default=DEFAULT_SEED,
             help=f"Random seed; the same seed gives the same data (default {DEFAULT_SEED}).",
         )
@@ -85,7 +75,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--days",
-            type=_history_days,
+            type=_whole_number(WINDOW_DAYS, WINDOW_DAYS_MAX),
             default=WINDOW_DAYS,
             help=(
                 f"Days of history up to --today, {WINDOW_DAYS} to {WINDOW_DAYS_MAX} "
