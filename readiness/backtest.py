@@ -97,12 +97,15 @@ class Backtest:
             for baseline in BASELINES
         ]
 
+    def origins_as_dicts(self) -> list[dict[str, Any]]:
+        return [
+            {**origin.__dict__, "month_end": origin.month_end.isoformat()}
+            for origin in self.origins
+        ]
+
     def as_dict(self) -> dict[str, Any]:
         return {
-            "origins": [
-                {**origin.__dict__, "month_end": origin.month_end.isoformat()}
-                for origin in self.origins
-            ],
+            "origins": self.origins_as_dicts(),
             "metrics": {name: figures.as_dict() for name, figures in self.metrics().items()},
             "comparisons": [comparison.as_dict() for comparison in self.comparisons()],
         }

@@ -58,6 +58,12 @@ class Comparison:
         return asdict(self)
 
 
+def better_than_every_baseline(verdicts: Sequence[str]) -> bool:
+    """Issue 19's "better than both baselines": every comparison says better
+    (False when there is none)."""
+    return bool(verdicts) and all(verdict == "better" for verdict in verdicts)
+
+
 def comparison_verdict(auc: Difference, brier: Difference) -> str:
     better = auc.low > 0 or brier.high < 0
     worse = auc.high < 0 or brier.low > 0

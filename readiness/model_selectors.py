@@ -16,6 +16,7 @@ from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
 from accounts.models import ICPSegment
 from engagement.models import AccountReadiness
 from readiness.backtest import METHOD_LABELS, METHODS
+from readiness.comparison import better_than_every_baseline
 from readiness.metrics import ReliabilityBin
 from readiness.models import ReadinessModel
 
@@ -161,7 +162,7 @@ class SegmentReadiness:
         comparisons = self.comparisons
         if not comparisons:
             return None
-        return all(row.verdict == "better" for row in comparisons)
+        return better_than_every_baseline([row.verdict for row in comparisons])
 
     @property
     def reliability(self) -> dict[str, list[ReliabilityBin]]:

@@ -107,3 +107,21 @@ def test_gradient_boosting_is_measured_only_when_asked() -> None:
     measured = backtest(**rows, boosting=True)  # type: ignore[arg-type]
     assert set(measured.metrics()) == {"model", "score", "mql", "boosting"}
     assert len(measured.predictions["boosting"]) == len(measured.observed)
+
+
+def test_the_pooled_rows_compare_the_model_with_each_baseline_by_account() -> None:
+    data = synthetic_history(accounts=150, months=6)
+    result = backtest(
+        features=data.features, labels=data.labels, month_ends=data.month_ends,
+        account_ids=data.account_ids,
+    )  # fmt: skip
+    figures = result.metrics()
+    tested = {data.account_ids[row] for row in result.rows}
+    assert result.accounts == [data.account_ids[row] for row in result.rows]
+    for comparison in result.comparisons():
+        model_auc, other_auc = figures["model"].auc, figures[comparison.baseline].auc
+        assert model_auc is not None and other_auc is not None
+        assert comparison.auc.value == pytest.approx(model_auc - other_auc, abs=1e-12)
+        brier = figures["model"].brier - figures[comparison.baseline].brier
+        assert comparison.brier.value == pytest.approx(brier, abs=1e-12)
+        assert (comparison.accounts, comparison.rows) == (len(tested), len(result.observed))

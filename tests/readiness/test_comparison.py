@@ -12,6 +12,7 @@ import pytest
 from readiness.comparison import (
     Difference,
     account_resamples,
+    better_than_every_baseline,
     comparison_verdict,
     paired_comparison,
 )
@@ -116,3 +117,14 @@ def test_mismatched_lengths_are_refused() -> None:
             baseline="score", model=MODEL, other=BASELINE[:3], observed=OBSERVED,
             account_ids=ACCOUNTS,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "better"),
+    [(["better", "better"], True), (["better", "tie"], False), (["worse", "better"], False),
+     ([], False)],
+)  # fmt: skip
+def test_better_than_both_baselines_means_every_verdict_better(
+    verdicts: list[str], better: bool
+) -> None:
+    assert better_than_every_baseline(verdicts) is better

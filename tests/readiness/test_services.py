@@ -128,6 +128,15 @@ def test_a_trained_model_is_stored_as_json_that_scores_like_the_fitted_one() -> 
     assert set(figures) == {"model", "score", "mql"}
     assert 0.5 < figures["model"]["auc"] <= 1.0
     assert len(figures["model"]["reliability"]) == 10
+    # The comparison with each baseline is stored beside the figures: its AUC
+    # difference is the difference of the two stored AUCs.
+    comparisons = {row["baseline"]: row for row in stored.metrics["comparisons"]}
+    assert set(comparisons) == {"score", "mql"}
+    for baseline, row in comparisons.items():
+        expected_difference = figures["model"]["auc"] - figures[baseline]["auc"]
+        assert row["auc"]["value"] == pytest.approx(expected_difference, abs=1e-12)
+        assert row["auc"]["low"] <= row["auc"]["value"] <= row["auc"]["high"]
+        assert row["verdict"] in {"better", "tie", "worse"}
 
 
 def test_readiness_train_prints_its_progress() -> None:

@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.models import ICPSegment
 from readiness.backtest import METHOD_LABELS
 from readiness.charts import reliability_svg
-from readiness.comparison import Comparison
+from readiness.comparison import Comparison, better_than_every_baseline
 from readiness.management.arguments import day
 from readiness.metrics import Metrics
 from readiness.months import history_month_ends
@@ -100,7 +100,7 @@ class Command(BaseCommand):
                     "positive_accounts": counts.positive_accounts,
                     "negative_accounts": counts.negative_accounts,
                     "seconds": round(seconds, 2),
-                    "origins": result.as_dict()["origins"],
+                    "origins": result.origins_as_dicts(),
                     "metrics": {name: m.as_dict() for name, m in figures.items()},
                     "comparisons": [comparison.as_dict() for comparison in comparisons],
                 }
@@ -123,8 +123,8 @@ class Command(BaseCommand):
                 f"Brier {brier.value:+.4f} ± {brier.standard_error:.4f} "
                 f"[{brier.low:+.4f}, {brier.high:+.4f}]  -> {comparison.verdict}"
             )
-        verdicts = {comparison.verdict for comparison in comparisons}
-        both = "yes" if verdicts == {"better"} else "no"
+        verdicts = [comparison.verdict for comparison in comparisons]
+        both = "yes" if better_than_every_baseline(verdicts) else "no"
         self.stdout.write(f"  better than both baselines: {both}")
 
     def _table(self, figures: dict[str, Metrics]) -> None:
