@@ -284,6 +284,9 @@ def _history_copied() -> Iterator[None]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {PENDING_TRIGGER}")
         yield
+        # The COPY's deferred foreign-key checks are pending trigger events, which
+        # ALTER TABLE refuses to run beside: run them now, as the commit would.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {PENDING_TRIGGER}")
 
 
