@@ -8,8 +8,9 @@ which pairs are recomputed:
 
 - `touches_refresh_batch(batch_id=...)`: the pairs of the activity a score
   rollup just claimed (engagement's `activity_batch_claimed` signal, sent on
-  the claim's commit, enqueues it): new activity reaches the touches as it
-  reaches the scores, and a claim takes every committed row exactly once;
+  the claim's commit, enqueues it), read by the batch's activity id range:
+  new activity reaches the touches as it reaches the scores, and a claim
+  takes every committed row exactly once;
 - `touches_refresh(activity_ids=...)`: the pairs of given activities;
 - `touches_sweep()`: every few minutes, the pairs of activity above a cursor
   that trails by `SWEEP_OVERLAP`. Ids are handed out at insert but transactions
@@ -38,7 +39,7 @@ from django.utils import timezone
 
 from campaigns.models import Program, Touch, TouchSweep
 from core.bulk import LOOKUP_CHUNK, chunks
-from engagement.models import Activity
+from engagement.models import Activity, RollupBatch
 
 # Longer than any ingest or import transaction is expected to stay open.
 SWEEP_OVERLAP = dt.timedelta(minutes=30)
@@ -46,6 +47,7 @@ SWEEP_OVERLAP = dt.timedelta(minutes=30)
 _ACTIVITY = Activity._meta.db_table
 _PROGRAM = Program._meta.db_table
 _TOUCH = Touch._meta.db_table
+_BATCH = RollupBatch._meta.db_table
 
 # Activity that counts as a touch: on a known account, keyed, not excluded (junk).
 _COUNTS = "a.account_id IS NOT NULL AND a.tracking_key <> '' AND a.excluded_reason = ''"
@@ -107,8 +109,17 @@ def touches_refresh(*, activity_ids: Sequence[int]) -> int:
 @transaction.atomic
 def touches_refresh_batch(*, batch_id: int) -> int:
     """Recompute the pairs of the activities a rollup claimed as one batch (sent
-    by engagement once the claim commits: no activity can be missed)."""
-    return _pairs_refresh("s.rollup_batch = %s", [batch_id])
+    by engagement once the claim commits: no activity can be missed).
+
+    The batch's rows are read by its activity id range (RollupBatch's first and
+    last ids; the claim's pending rows are gone once it commits): a superset of
+    the batch, which is harmless since a refresh recomputes whole pairs."""
+    batch = f"SELECT {{}} FROM {_BATCH} WHERE id = %s"  # noqa: S608  # nosec B608
+    return _pairs_refresh(
+        f"s.id BETWEEN ({batch.format('first_activity_id')})"
+        f" AND ({batch.format('last_activity_id')})",
+        [batch_id, batch_id],
+    )
 
 
 @dataclass(frozen=True)

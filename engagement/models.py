@@ -111,11 +111,8 @@ class Activity(models.Model):
     properties = models.JSONField(default=dict, blank=True)
     # Non-blank: stored but counted zero (junk contact, unsupported country ...).
     excluded_reason = models.CharField(max_length=200, blank=True)
-    # The RollupBatch that claimed this activity into the scores; null while
-    # pending. 0 marks activity stored before batches existed (migration 0009).
-    # A plain integer, not a foreign key: the claim UPDATE stays one statement
-    # with no constraint check per row.
-    rollup_batch = models.BigIntegerField(null=True, blank=True)
+    # Whether the scores hold it yet is not a column here: ActivityPending holds
+    # one narrow row per activity not yet rolled up (issue 20).
 
     class Meta:
         verbose_name_plural = "activities"
@@ -157,22 +154,67 @@ class Activity(models.Model):
                 name="activity_anonymous_idx",
                 condition=Q(contact__isnull=True) & ~Q(anonymous_id=""),
             ),
-            # The rollup's claim: UPDATE ... SET rollup_batch = :b WHERE rollup_batch
-            # IS NULL. Partial, so it holds only the few pending rows.
-            models.Index(
-                fields=["id"], name="activity_pending_idx", condition=Q(rollup_batch__isnull=True)
-            ),
-            # The rollup reads back the batch it claimed: WHERE rollup_batch = :b.
-            # Partial, so that an ingested (pending) row costs no entry here.
-            models.Index(
-                fields=["rollup_batch"],
-                name="activity_claimed_batch_idx",
-                condition=Q(rollup_batch__isnull=False),
-            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class ActivityPending(models.Model):
+    """One activity not rolled up into the scores yet (issue 20): inserted on
+    ingest, deleted by the rollup that claims it.
+
+    The claim used to be `UPDATE engagement_activity SET rollup_batch = :b`,
+    which wrote a new version of every claimed row of the widest, largest
+    table, with its index entries. This table holds two integers per row and
+    only the activity not yet rolled up (a batch's rows are deleted when its
+    rollup commits), so a claim costs the same whatever the history's size.
+    Activity without a row here is in the scores ("claimed").
+
+    Rows are written by a database trigger on insert into engagement_activity
+    (migration 0023), not by the ingest code: every path that stores activity
+    (the tracking API's JSON and ORM inserts, CSV imports, demo seeding, the
+    bench datasets' COPY, raw SQL) then makes it pending, and none can forget.
+    On PostgreSQL it is one statement-level AFTER INSERT trigger with a
+    transition table (one INSERT ... SELECT per statement, not per row); on
+    SQLite a row trigger. A migration that makes SQLite rebuild
+    engagement_activity (a new table, copy, rename) drops the trigger and must
+    create it again; tests/engagement/test_activity_pending.py fails otherwise.
+    """
+
+    # The activity's id. Not checked by the database (db_constraint=False): the
+    # trigger writes only the ids it just inserted, and the check would cost an
+    # index probe into the activity table per ingested row. Deleting activity
+    # through Django deletes its row here (CASCADE).
+    activity = models.OneToOneField(
+        Activity,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="+",
+    )
+    # Null while pending; the RollupBatch id while the rollup that claimed it
+    # runs (its transaction deletes the row before it commits, so other
+    # transactions see only pending rows).
+    batch = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "pending activities"
+        indexes = [
+            # The rollup reads back the batch it claimed: WHERE batch = :b (the
+            # sums, the touched accounts, the batch's id range, the delete).
+            # Partial, so that an ingested (pending) row costs no entry here.
+            # The claim itself (WHERE batch IS NULL) reads the whole table,
+            # which holds only pending rows: no index needed.
+            models.Index(
+                fields=["batch"],
+                name="activity_pending_batch_idx",
+                condition=Q(batch__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"activity {self.activity_id} pending"
 
 
 def default_activity_weights() -> dict[str, float]:
@@ -642,13 +684,21 @@ class RollupCursor(models.Model):
 
 
 class RollupBatch(models.Model):
-    """One claim of pending activity: its id is what Activity.rollup_batch holds.
+    """One claim of pending activity: its id is what ActivityPending.batch holds
+    while the claiming rollup runs.
 
     Ids come from this table's sequence so that concurrent claimers never share
     a batch number.
     """
 
     claimed_at = models.DateTimeField(auto_now_add=True)
+    # The lowest and highest activity id the claim took (null until it has
+    # claimed, and when it claimed none). The batch's pending rows are deleted
+    # when it commits, so what reads the batch afterwards (campaigns' touches,
+    # engagement.signals) reads this id range: a superset of the batch, which
+    # an idempotent refresh may read.
+    first_activity_id = models.BigIntegerField(null=True, blank=True)
+    last_activity_id = models.BigIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"rollup batch {self.pk}"

@@ -41,6 +41,7 @@ from engagement.models import (
     AccountEngagement,
     AccountReadiness,
     Activity,
+    ActivityPending,
     Alert,
     AlertInboxVisit,
     EngagementSnapshot,
@@ -304,7 +305,8 @@ def account_engagement_explain(
 
 def rollup_health(*, now: dt.datetime | None = None) -> dict[str, Any]:
     """/healthz: the activity waiting for the score rollup, in one statement over
-    the partial index of pending rows (activity_pending_idx).
+    the pending table (ActivityPending: only the rows not rolled up yet), joined
+    to their activity for the oldest receipt.
 
     Not ok when the oldest pending activity was received more than
     SCORES_ROLLUP_STALE_SECONDS ago while some segment has a current scoring
@@ -314,10 +316,10 @@ def rollup_health(*, now: dt.datetime | None = None) -> dict[str, Any]:
     """
     now = now or timezone.now()
     scorable = Exists(ScoringModel.objects.filter(is_current=True))
-    backlog = Activity.objects.filter(rollup_batch__isnull=True).aggregate(
+    backlog = ActivityPending.objects.filter(batch__isnull=True).aggregate(
         pending=Count("pk"),
         scorable=Count("pk", filter=Q(scorable)),
-        oldest=Min("received_at"),
+        oldest=Min("activity__received_at"),
     )
     stale_after = settings.SCORES_ROLLUP_STALE_SECONDS
     oldest: dt.datetime | None = backlog["oldest"]

@@ -9,5 +9,6 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 # Sent once a rollup's claim of pending activity has committed, with
-# `batch_id` (the `Activity.rollup_batch` value of every row it claimed).
+# `batch_id` (a RollupBatch: its first_activity_id and last_activity_id bound
+# the ids of every row it claimed).
 activity_batch_claimed = Signal()

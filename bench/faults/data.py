@@ -27,7 +27,13 @@ from django.utils import timezone
 from accounts.models import Account, Contact, Seniority
 from accounts.services import segment_memberships_refresh
 from bench.server import HOST
-from engagement.models import AccountEngagement, Activity, ContactEngagement, IPRange
+from engagement.models import (
+    AccountEngagement,
+    Activity,
+    ActivityPending,
+    ContactEngagement,
+    IPRange,
+)
 from engagement.networks import network_bounds
 from engagement.rollup.recompute import scores_recompute, scores_refresh
 from engagement.services.segments import segment_create
@@ -153,7 +159,7 @@ def stored_mix(*, source_id: int) -> dict[str, int]:
 
 def unscored() -> int:
     """Activity no rollup has claimed yet (the incremental rollup's pending rows)."""
-    return Activity.objects.filter(rollup_batch__isnull=True).count()
+    return ActivityPending.objects.filter(batch__isnull=True).count()
 
 
 @dataclass

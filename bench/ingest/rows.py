@@ -85,6 +85,12 @@ def bench_data_delete() -> None:
     if source_ids:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL statement_timeout = 0")
+            # Their pending rows first (ActivityPending has no foreign key to cascade).
+            cursor.execute(
+                "DELETE FROM engagement_activitypending p USING engagement_activity a"
+                " WHERE a.id = p.activity_id AND a.source_id = ANY(%s)",
+                [source_ids],
+            )
             cursor.execute(
                 "DELETE FROM engagement_activity WHERE source_id = ANY(%s)", [source_ids]
             )

@@ -15,6 +15,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from accounts.junk import junk_exclusion_reason
 from accounts.models import Account, Contact, ICPSegment
 from bench import BenchmarkError
 from bench.rollup.copy_rows import NULL, copy_line, copy_lines
-from engagement.models import Activity, ScoringModel, Source
+from engagement.models import Activity, ActivityPending, ScoringModel, Source
 from engagement.services.sources import source_create
 
 SOURCE_NAME = "bench rollup"
@@ -98,11 +99,12 @@ MEMBERSHIP_COLUMNS = ("segment_id", "account_id", "fit_score", "fit_grade", "com
 ACTIVITY_COLUMNS = (
     "source_id", "message_id", "type", "occurred_at", "received_at", "account_id",
     "contact_id", "anonymous_id", "tracking_key", "event_name", "properties",
-    "excluded_reason", "rollup_batch",
+    "excluded_reason",
 )  # fmt: skip
-# History is stored as claimed long ago (batch 0, as migration 0009 marks what
-# was there); the new activities arrive pending, as ingested rows do.
-HISTORY_BATCH = "0"
+# History is stored as claimed long ago: it is copied with the pending trigger
+# off (`_history_copied`), so it has no ActivityPending row; the new activities
+# arrive pending, as ingested rows do (the trigger writes their pending rows).
+PENDING_TRIGGER = "engagement_activity_pending"  # engagement migration 0023
 CREATED_AT = (AT - dt.timedelta(days=HISTORY_DAYS + 30)).isoformat()
 
 
@@ -179,7 +181,6 @@ def _activity_lines(
     source_id: int,
     message_prefix: str,
     within_days: float,
-    rollup_batch: str,
     at: dt.datetime,
 ) -> Iterator[str]:
     """`count` activities of the last `within_days` days before `at`."""
@@ -225,7 +226,7 @@ def _activity_lines(
                 source_id, f"{message_prefix}{n:08d}", kind, occurred, occurred,
                 NULL if account_id is None else account_id,
                 NULL if contact_id is None else contact_id,
-                anonymous_id, "", "", "{}", excluded, rollup_batch,
+                anonymous_id, "", "", "{}", excluded,
             )
         )  # fmt: skip
 
@@ -265,18 +266,34 @@ def bench_data_delete() -> None:
             "at a database of its own (createdb, migrate) and run it again."
         )
     tables = [
-        Activity._meta.db_table, Contact._meta.db_table, Account._meta.db_table,
-        ICPSegment._meta.db_table,
+        Activity._meta.db_table, ActivityPending._meta.db_table, Contact._meta.db_table,
+        Account._meta.db_table, ICPSegment._meta.db_table,
     ]  # fmt: skip
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     Source.objects.filter(name=SOURCE_NAME).delete()
 
 
+@contextmanager
+def _history_copied() -> Iterator[None]:
+    """One transaction with engagement's pending trigger off: what it copies is
+    history the scores already hold, with no ActivityPending row (and no pending
+    rows written and deleted for millions of rows). ALTER TABLE is transactional:
+    if the COPY fails, the trigger is on again."""
+    table = Activity._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {PENDING_TRIGGER}")
+        yield
+        # The COPY's deferred foreign-key checks are pending trigger events, which
+        # ALTER TABLE refuses to run beside: run them now, as the commit would.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {PENDING_TRIGGER}")
+
+
 def _vacuum_analyze() -> None:
     """Fresh statistics and hint bits, so that no timed phase pays for the COPY."""
     with connection.cursor() as cursor:
-        for model in (Account, Contact, Activity, ICPSegment):
+        for model in (Account, Contact, Activity, ActivityPending, ICPSegment):
             cursor.execute(f"VACUUM (ANALYZE) {model._meta.db_table}")
         cursor.execute("VACUUM (ANALYZE) accounts_segmentmembership")
 
@@ -360,7 +377,10 @@ def dataset_seed(
         junk_reason_by_contact=junk_reason_by_contact,
         contact_ids=contact_ids,
     )
-    with tqdm(total=activities, unit="activity", desc="seeding activities", **bar_options) as bar:
+    with (
+        tqdm(total=activities, unit="activity", desc="seeding activities", **bar_options) as bar,
+        _history_copied(),
+    ):
         copy_lines(
             Activity._meta.db_table,
             ACTIVITY_COLUMNS,
@@ -371,7 +391,6 @@ def dataset_seed(
                 source_id=source_id,
                 message_prefix="h",
                 within_days=HISTORY_DAYS,
-                rollup_batch=HISTORY_BATCH,
                 at=at,
             ),
             bar,
@@ -403,10 +422,10 @@ def activities_add(*, seeded: Seeded, count: int, seed: int, progress: bool = Fa
                 source_id=seeded.source_id,
                 message_prefix="n",
                 within_days=NEW_ACTIVITY_DAYS,
-                rollup_batch=NULL,
                 at=seeded.at,
             ),
             bar,
         )
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Activity._meta.db_table}")
+        cursor.execute(f"ANALYZE {ActivityPending._meta.db_table}")

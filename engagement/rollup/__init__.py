@@ -4,10 +4,11 @@ The score services live here, apart from services.py (ingest, sources, junk),
 because they are their own concern: set-based SQL over the activity table.
 
 - `scores_rollup` claims the activity committed since the last claim (one
-  UPDATE of `rollup_batch`) and adds that batch to every scored segment in the
-  same transaction: forward decay (DESIGN 4) makes each new term a plain
-  addition, so the cost is O(new activities) and the result equals a full
-  recompute. A claimed row is in every segment's sums exactly once.
+  UPDATE of the narrow pending table, `ActivityPending`, whose rows it deletes
+  before committing; the activity rows are not written) and adds that batch
+  to every scored segment in the same transaction: forward decay (DESIGN 4)
+  makes each new term a plain addition, so the cost is O(new activities) and
+  the result equals a full recompute. A claimed row is in every segment's sums exactly once.
 - `scores_recompute` rebuilds a segment from all claimed activity (claiming the
   pending first), by ranges of accounts, one transaction each, resumable.
 Both refresh the touched accounts' scores, stages and breadth with a fixed

@@ -20,6 +20,7 @@ from accounts.models import SegmentMembership
 from engagement.models import (
     AccountEngagement,
     Activity,
+    ActivityPending,
     RollupBatch,
     RollupCursor,
     ScoringModel,
@@ -30,6 +31,8 @@ from engagement.rollup.refresh import AccountScope, accounts_refresh
 from engagement.rollup.scoring_models import SegmentScoring, scoring_of
 from engagement.rollup.sums import ActivityFilter, anonymous_sums, contact_sums_add_sql
 from engagement.signals import activity_batch_claimed
+
+_PENDING = ActivityPending._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -47,23 +50,41 @@ class RollupResult:
 def _claim(batch_id: int) -> int:
     """Mark pending committed activity as this batch's; returns how many rows.
 
-    On PostgreSQL rows another claimer holds are skipped (SKIP LOCKED), so
-    concurrent rollups take disjoint batches instead of queueing; rows still
-    being inserted are invisible and stay pending for the next claim. SQLite
-    has one writer at a time, so a plain UPDATE is the same thing there.
+    Writes the narrow pending table only (ActivityPending.batch), never the
+    activity rows: the cost follows the number of pending rows, not the size
+    of the history (issue 20). On PostgreSQL rows another claimer holds are
+    skipped (SKIP LOCKED), so concurrent rollups take disjoint batches instead
+    of queueing; rows still being inserted (and their pending rows, written in
+    the same transaction) are invisible and stay pending for the next claim.
+    SQLite has one writer at a time, so a plain UPDATE is the same thing there.
     """
-    table = Activity._meta.db_table
     if connection.vendor == "postgresql":
         sql = f"""
-            UPDATE {table} SET rollup_batch = %s WHERE id IN (
-                SELECT id FROM {table} WHERE rollup_batch IS NULL FOR UPDATE SKIP LOCKED
+            UPDATE {_PENDING} SET batch = %s WHERE activity_id IN (
+                SELECT activity_id FROM {_PENDING} WHERE batch IS NULL FOR UPDATE SKIP LOCKED
             )
         """  # noqa: S608 - table names are ours; every value is a parameter  # nosec B608
     else:
-        sql = f"UPDATE {table} SET rollup_batch = %s WHERE rollup_batch IS NULL"  # noqa: S608  # nosec B608
+        sql = f"UPDATE {_PENDING} SET batch = %s WHERE batch IS NULL"  # noqa: S608  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql, [batch_id])
         return int(cursor.rowcount)
+
+
+def _claim_close(batch_id: int) -> None:
+    """Keep the batch's activity id range on its RollupBatch row (read after the
+    commit: campaigns' touches) and delete its pending rows, so the commit
+    leaves its activity claimed. Two statements over the batch's index range."""
+    batch_table = RollupBatch._meta.db_table
+    bounds = f"""
+        UPDATE {batch_table} SET
+            first_activity_id = (SELECT MIN(activity_id) FROM {_PENDING} WHERE batch = %s),
+            last_activity_id = (SELECT MAX(activity_id) FROM {_PENDING} WHERE batch = %s)
+        WHERE id = %s
+    """  # noqa: S608 - table names are ours; every value is a parameter  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(bounds, [batch_id, batch_id, batch_id])
+        cursor.execute(f"DELETE FROM {_PENDING} WHERE batch = %s", [batch_id])  # noqa: S608  # nosec B608
 
 
 def _segments_share_locked() -> list[tuple[int, dt.datetime]]:
@@ -104,7 +125,9 @@ def _accounts_lock(
         SELECT m.account_id, m.segment_id, %s, %s, 0, 0, 0, %s, 0, %s, NULL, %s, %s
         FROM {SegmentMembership._meta.db_table} m
         WHERE m.segment_id = %s AND m.account_id IN (
-            SELECT a.account_id FROM {Activity._meta.db_table} a WHERE a.rollup_batch = %s
+            SELECT a.account_id FROM {Activity._meta.db_table} a
+            JOIN {_PENDING} p ON p.activity_id = a.id
+            WHERE p.batch = %s
         )
         ORDER BY m.account_id
         ON CONFLICT (account_id, segment_id) DO UPDATE SET computed_at = {table}.computed_at
@@ -151,7 +174,7 @@ def pending_roll(*, at: dt.datetime, alerts: bool = True) -> RollupResult:
     all claimed activity. With no such segment at all, nothing is claimed.
     alerts=False: accounts rising into the qualified band are disarmed unalerted.
     """
-    if not Activity.objects.filter(rollup_batch__isnull=True).exists():
+    if not ActivityPending.objects.filter(batch__isnull=True).exists():
         return RollupResult(segment_id=None, accounts_refreshed=0)
     segments = _segments_share_locked()
     if not segments:
@@ -172,6 +195,8 @@ def pending_roll(*, at: dt.datetime, alerts: bool = True) -> RollupResult:
         for segment_id, landmark in segments
         if segment_id in scorings
     }
+    if claimed:
+        _claim_close(batch.pk)
     return RollupResult(
         segment_id=None, accounts_refreshed=sum(by_segment.values()), activities=claimed,
         batch_id=batch.pk, by_segment=by_segment,

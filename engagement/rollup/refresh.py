@@ -21,6 +21,7 @@ from engagement.alerts import alerts_create
 from engagement.models import (
     AccountEngagement,
     Activity,
+    ActivityPending,
     ContactEngagement,
 )
 from engagement.rollup.dialect import json_rows_source
@@ -112,9 +113,14 @@ class AccountScope:
 
     @classmethod
     def of_batch(cls, batch_id: int) -> AccountScope:
-        touched = Activity.objects.filter(rollup_batch=batch_id).values("account_id")
-        table = Activity._meta.db_table
-        sql = f"{{column}} IN (SELECT account_id FROM {table} WHERE rollup_batch = %s)"  # noqa: S608  # nosec B608
+        """The accounts of the activity a rollup claimed as this batch (its
+        pending rows carry the batch until the rollup commits)."""
+        claimed = ActivityPending.objects.filter(batch=batch_id).values("activity_id")
+        touched = Activity.objects.filter(id__in=claimed).values("account_id")
+        sql = (
+            f"{{column}} IN (SELECT a.account_id FROM {Activity._meta.db_table} a"  # noqa: S608  # nosec B608
+            f" JOIN {ActivityPending._meta.db_table} p ON p.activity_id = a.id WHERE p.batch = %s)"
+        )
         return cls(Q(account_id__in=touched), sql, (batch_id,))
 
     def sql(self, column: str) -> tuple[str, list[Any]]:

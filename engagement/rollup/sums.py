@@ -21,6 +21,7 @@ from django.db.models import Q
 from accounts.models import SegmentMembership
 from engagement.models import (
     Activity,
+    ActivityPending,
     ContactEngagement,
 )
 from engagement.rollup.dialect import (
@@ -36,6 +37,9 @@ from engagement.scoring import (
     ENGAGED_CONTACT_POINTS,
     points_at,
 )
+
+# Activity not rolled up yet (ActivityPending); a batch's rows while its rollup runs.
+_PENDING = ActivityPending._meta.db_table
 
 
 def term_sql(
@@ -326,7 +330,11 @@ class ActivityFilter:
 
     @classmethod
     def batch(cls, batch_id: int) -> ActivityFilter:
-        return cls("a.rollup_batch = %s", [batch_id])
+        """The activity a rollup claimed as this batch (in its own transaction)."""
+        return cls(
+            f"a.id IN (SELECT p.activity_id FROM {_PENDING} p WHERE p.batch = %s)",  # noqa: S608  # nosec B608
+            [batch_id],
+        )
 
     @classmethod
     def before(cls, moment: dt.datetime) -> ActivityFilter:
@@ -337,7 +345,11 @@ class ActivityFilter:
         """Everything claimed so far (pending rows are the next rollup's), for a
         range of accounts."""
         in_range, params = accounts.sql("a.account_id")
-        return cls(f"a.rollup_batch IS NOT NULL AND {in_range}", params)
+        claimed = (
+            f"NOT EXISTS (SELECT 1 FROM {_PENDING} p"  # noqa: S608  # nosec B608
+            " WHERE p.activity_id = a.id AND p.batch IS NULL)"
+        )
+        return cls(f"{claimed} AND {in_range}", params)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from django.db.models import F
 from accounts.models import Account
 from bench.rollup import benchmark, dataset
 from bench.rollup.reference import scores_compare
-from engagement.models import AccountEngagement, Activity, Alert
+from engagement.models import AccountEngagement, Activity, ActivityPending, Alert
 
 TINY = [
     "--accounts", "30", "--contacts", "200", "--activities", "3000",
@@ -125,6 +125,23 @@ def test_the_dataset_depends_only_on_the_sizes_and_the_seed(postgresql: None) ->
     first = fingerprint(7)
     assert fingerprint(7) == first  # the run before is emptied, ids restart
     assert fingerprint(8) != first
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_the_seeded_history_is_rolled_up_and_the_new_activities_pending(postgresql: None) -> None:
+    seeded = dataset.dataset_seed(accounts=20, contacts=100, activities=500, seed=3)
+    # History is COPYed with the pending trigger off: no pending row.
+    assert Activity.objects.count() == 500
+    assert not ActivityPending.objects.exists()
+    dataset.activities_add(seeded=seeded, count=40, seed=3)
+    # The late activities arrive as ingested rows do (the trigger is on again).
+    new = set(Activity.objects.filter(message_id__startswith="n").values_list("id", flat=True))
+    assert len(new) == 40
+    assert set(ActivityPending.objects.values_list("activity_id", flat=True)) == new
+    # A second seed empties the pending table with the rest.
+    dataset.dataset_seed(accounts=20, contacts=100, activities=100, seed=3)
+    assert not ActivityPending.objects.exists()
 
 
 @pytest.mark.services

@@ -12,7 +12,7 @@ from pytest_django import DjangoAssertNumQueries
 from accounts.models import ICPSegment
 from core.models import WorkerHeartbeat
 from core.services import worker_heartbeat_record
-from engagement.models import Activity, ScoringModel
+from engagement.models import Activity, ActivityPending, ScoringModel
 from engagement.selectors import rollup_health
 from tests.factories import AccountFactory, SourceFactory
 
@@ -75,10 +75,11 @@ def _activities(count: int, *, received_ago: dt.timedelta, claimed: bool = False
         Activity(
             source=source, message_id=f"{prefix}-{n}", type="page_view",
             occurred_at=timezone.now() - dt.timedelta(days=3), account=account,
-            rollup_batch=7 if claimed else None,
         )
         for n in range(count)
     )  # fmt: skip
+    if claimed:  # as a rollup leaves them: no pending row
+        ActivityPending.objects.filter(activity_id__in=[row.pk for row in rows]).delete()
     # received_at is set on insert (auto_now_add): move it back by hand.
     Activity.objects.filter(pk__in=[row.pk for row in rows]).update(
         received_at=timezone.now() - received_ago
@@ -94,7 +95,9 @@ def _pending_in_sql() -> tuple[int, dt.datetime | None]:
     """The backlog recomputed in plain SQL, apart from the code under test."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT received_at FROM {Activity._meta.db_table} WHERE rollup_batch IS NULL"  # noqa: S608
+            f"SELECT a.received_at FROM {Activity._meta.db_table} a"  # noqa: S608
+            f" JOIN {ActivityPending._meta.db_table} p ON p.activity_id = a.id"
+            " WHERE p.batch IS NULL"
         )
         received = [
             value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
@@ -194,16 +197,20 @@ def test_the_rollup_check_is_one_query_whatever_the_backlog(
 
 
 @pytest.mark.django_db
-def test_the_rollup_check_reads_the_partial_index_of_pending_rows(postgresql: None) -> None:
+def test_the_rollup_check_reads_the_pending_table_not_the_history(postgresql: None) -> None:
     _scoring_model()
     _activities(2000, received_ago=dt.timedelta(hours=1), claimed=True)
     _activities(3, received_ago=dt.timedelta(hours=1))
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Activity._meta.db_table}")
+        cursor.execute(f"ANALYZE {ActivityPending._meta.db_table}")
     with CaptureQueriesContext(connection) as captured:
         rollup_health()
     (query,) = captured.captured_queries
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + query["sql"])
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "activity_pending_idx" in plan, plan
+    # The pending rows, then each one's activity by its primary key: no scan of history.
+    assert "engagement_activitypending" in plan, plan
+    assert "Seq Scan on engagement_activity " not in plan, plan
+    assert "engagement_activity_pkey" in plan, plan

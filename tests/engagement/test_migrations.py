@@ -1,4 +1,4 @@
-"""The claims migration on a table that already holds activity."""
+"""Migrations of the rollup's claims on a table that already holds activity."""
 
 from __future__ import annotations
 
@@ -41,5 +41,53 @@ def test_stored_activity_counts_as_claimed_and_new_activity_as_pending() -> None
             "new": None,
             "raw": None,
         }
+    finally:
+        MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+
+
+PENDING_BEFORE = [("engagement", "0022_account_readiness_roles")]
+PENDING_AFTER = [("engagement", "0023_activity_pending")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_activity_pending_moves_to_its_own_table_and_back() -> None:
+    executor = MigrationExecutor(connection)
+    executor.migrate(PENDING_BEFORE)
+    old = executor.loader.project_state(PENDING_BEFORE).apps
+    source = old.get_model("engagement", "Source").objects.create(
+        name="Old", write_key_hash="h" * 64, write_key_prefix="h"
+    )
+    activity = old.get_model("engagement", "Activity")
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for message_id, batch in (
+        ("claimed", 5),
+        ("history", 0),
+        ("pending-1", None),
+        ("pending-2", None),
+    ):
+        activity.objects.create(
+            source=source, message_id=message_id, type="page_view", occurred_at=at,
+            rollup_batch=batch,
+        )  # fmt: skip
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(PENDING_AFTER)
+        new = executor.loader.project_state(PENDING_AFTER).apps
+        pending = new.get_model("engagement", "ActivityPending")
+        new.get_model("engagement", "Activity").objects.create(
+            source_id=source.pk, message_id="new", type="page_view", occurred_at=at
+        )
+        # The rows that were pending, and the one stored since (by the trigger).
+        assert sorted(
+            pending.objects.filter(batch=None).values_list("activity__message_id", flat=True)
+        ) == ["new", "pending-1", "pending-2"]
+        assert pending.objects.count() == 3
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(PENDING_BEFORE)
+        # Backwards: pending rows null again, the rest claimed (batch 0, as 0009 marks).
+        assert dict(activity.objects.values_list("message_id", "rollup_batch")) == {
+            "claimed": 0, "history": 0, "pending-1": None, "pending-2": None, "new": None,
+        }  # fmt: skip
     finally:
         MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())

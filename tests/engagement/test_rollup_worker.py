@@ -14,7 +14,12 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import ICPSegment, SegmentMembership
-from engagement.models import AccountEngagement, Activity, ScoringModel
+from engagement.models import (
+    AccountEngagement,
+    ActivityPending,
+    RollupBatch,
+    ScoringModel,
+)
 from engagement.rollup.incremental import ROLLUP_SCHEDULED_KEY
 from engagement.rollup.recompute import scores_recompute
 from engagement.services.sources import source_create
@@ -56,15 +61,15 @@ def test_an_ingested_call_reaches_the_score_through_one_debounced_rollup(
                 "timestamp": now}  # fmt: skip
         assert post(client, "/v1/track", body, issued.write_key).status_code == 200
     # Stored and committed, not yet scored: the rollup waits for the window.
-    assert Activity.objects.filter(rollup_batch__isnull=True).count() == 2
+    assert ActivityPending.objects.filter(batch=None).count() == 2
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if not Activity.objects.filter(rollup_batch__isnull=True).exists():
+        if not ActivityPending.objects.exists():
             break
         time.sleep(0.25)
     row = AccountEngagement.objects.get(account=account, segment=segment)
     assert row.raw_score == pytest.approx(40.0, rel=1e-3), log.read_text()[-4000:]  # 30 + 10
     # Both calls landed in one window: one enqueued rollup claimed them as one batch.
-    assert Activity.objects.values("rollup_batch").distinct().count() == 1
+    assert RollupBatch.objects.filter(first_activity_id__isnull=False).count() == 1
     assert "engagement.scores_rollup_pending" in log.read_text()

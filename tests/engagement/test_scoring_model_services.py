@@ -15,8 +15,10 @@ from core.models import Job
 from engagement.models import (
     AccountEngagement,
     Activity,
+    ActivityPending,
     Alert,
     ContactEngagement,
+    RollupBatch,
     ScoreRecomputeRun,
     ScoringModel,
 )
@@ -60,7 +62,8 @@ def test_the_preview_gives_the_hand_computed_moves_and_saves_nothing() -> None:
     ]
     assert not AccountEngagement.objects.exists()
     assert not ContactEngagement.objects.exists()
-    assert not Activity.objects.filter(rollup_batch__isnull=False).exists()
+    assert not RollupBatch.objects.exists()
+    assert ActivityPending.objects.count() == Activity.objects.count()
     assert not ScoreRecomputeRun.objects.exists()
     assert not Alert.objects.exists()
 

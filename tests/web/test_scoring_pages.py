@@ -327,7 +327,9 @@ def test_the_preview_runs_in_a_fixed_number_of_queries(
     # statements for a segment of one chunk (demo size), whatever its accounts
     # (PostgreSQL's adds its work_mem setting and a row estimate to each).
     # PostgreSQL may ask its statistics for up to two more (sizing the chunks).
-    with django_assert_max_num_queries(102 if connection.vendor == "postgresql" else 100):
+    # The first recompute's claim of pending activity closes its batch with two
+    # statements (its id range, its pending rows deleted; issue 20).
+    with django_assert_max_num_queries(104 if connection.vendor == "postgresql" else 102):
         response = client.post(f"/scoring/{segment.pk}/", data, headers={"HX-Request": "true"})
     assert response.context["preview"].accounts == 6 + extra
 
