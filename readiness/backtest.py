@@ -83,8 +83,9 @@ class Backtest:
     def comparisons(self) -> list[Comparison]:
         """The model against each baseline on the pooled rows, paired and
         resampled by account (readiness.comparison): "better than both
-        baselines" is both verdicts "better"."""
-        if not self.observed:
+        baselines" is both verdicts "better". None when the pooled rows hold
+        one outcome only (no AUC, so no claim either way)."""
+        if len(set(self.observed)) < 2:
             return []
         return [
             paired_comparison(

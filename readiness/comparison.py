@@ -75,7 +75,10 @@ def comparison_verdict(auc: Difference, brier: Difference) -> str:
 
 
 def _difference(value: float, resampled: np.ndarray) -> Difference:
+    # A resample that drew accounts of one outcome only has no AUC: left out.
     resampled = resampled[np.isfinite(resampled)]
+    if len(resampled) < 2:
+        raise ValueError("too few resamples hold both outcomes to give an interval")
     low, high = np.percentile(resampled, [2.5, 97.5])
     return Difference(
         value=float(value),
@@ -123,6 +126,8 @@ def paired_comparison(
         raise ValueError("model, baseline, observed and account_ids differ in length")
     if not observed:
         raise ValueError("no rows to compare")
+    if len(set(observed)) < 2:
+        raise ValueError("the rows hold one outcome only: AUC is not defined")
     model_p = np.asarray(model, dtype=float)
     other_p = np.asarray(other, dtype=float)
     y = np.asarray(observed, dtype=float)

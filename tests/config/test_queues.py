@@ -50,7 +50,8 @@ def _queue_of(name: str) -> str:
 
 def test_every_task_goes_to_the_queue_of_its_kind() -> None:
     app.loader.import_default_modules()
-    ours = {name for name in app.tasks if not name.startswith("celery.")}
+    # Celery's own tasks and those a test module defines (tests.core.count_to) aside.
+    ours = {name for name in app.tasks if not name.startswith(("celery.", "tests."))}
     assert ours == set(EXPECTED), "a task was added or renamed: give it its queue here"
     assert {name: _queue_of(name) for name in sorted(ours)} == EXPECTED
 

@@ -125,3 +125,13 @@ def test_the_pooled_rows_compare_the_model_with_each_baseline_by_account() -> No
         brier = figures["model"].brier - figures[comparison.baseline].brier
         assert comparison.brier.value == pytest.approx(brier, abs=1e-12)
         assert (comparison.accounts, comparison.rows) == (len(tested), len(result.observed))
+
+
+def test_pooled_rows_of_one_outcome_make_no_comparison() -> None:
+    data = synthetic_history(accounts=150, months=6)
+    result = backtest(
+        features=data.features, labels=data.labels, month_ends=data.month_ends,
+        account_ids=data.account_ids,
+    )  # fmt: skip
+    result.observed = [0] * len(result.observed)
+    assert result.comparisons() == []

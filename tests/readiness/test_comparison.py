@@ -128,3 +128,18 @@ def test_better_than_both_baselines_means_every_verdict_better(
     verdicts: list[str], better: bool
 ) -> None:
     assert better_than_every_baseline(verdicts) is better
+
+
+def test_rows_of_one_outcome_have_no_comparison() -> None:
+    with pytest.raises(ValueError, match="one outcome only"):
+        paired_comparison(
+            baseline="score", model=MODEL, other=BASELINE, observed=[0, 0, 0, 0],
+            account_ids=ACCOUNTS,
+        )  # fmt: skip
+    # Two accounts, each of one outcome: every resample drawing one account
+    # twice has one outcome; with 2 resamples that can leave fewer than two AUCs.
+    with pytest.raises(ValueError, match="too few resamples"):
+        paired_comparison(
+            baseline="score", model=[0.9, 0.1], other=[0.5, 0.5], observed=[1, 0],
+            account_ids=[1, 2], resamples=1,
+        )  # fmt: skip

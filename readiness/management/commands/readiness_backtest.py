@@ -110,6 +110,12 @@ class Command(BaseCommand):
             self.stdout.write(f"\nwrote {options['json']}")
 
     def _comparisons(self, comparisons: list[Comparison]) -> None:
+        if not comparisons:
+            self.stdout.write(
+                "  model against the baselines: not computed (the pooled rows hold one "
+                "outcome only, so AUC is not defined)"
+            )
+            return
         self.stdout.write(
             "  model minus baseline, paired bootstrap over accounts "
             "(difference, standard error, 95% interval):"
