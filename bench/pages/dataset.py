@@ -98,6 +98,14 @@ def _user() -> int:
     return int(user.pk)
 
 
+def program_days(n: int) -> tuple[int, int]:
+    """Program n's first and last day, counted from the snapshots' first day:
+    staggered, so some ended long enough ago to be judged and some still run;
+    30 days at least, never past the last snapshot day."""
+    first = (n * 7) % 180
+    return first, min(SNAPSHOT_DAYS - 1, first + 30 + (n * 11) % 215)
+
+
 @transaction.atomic
 def pages_seed(*, segment_id: int, activities: int, today: dt.date) -> PagesSeeded:
     """Seed what the pages read; the full recompute must have run (the snapshots
@@ -113,9 +121,8 @@ def pages_seed(*, segment_id: int, activities: int, today: dt.date) -> PagesSeed
     Program.objects.bulk_create(
         Program(
             campaign=campaign, name=f"Program {n:03d}", channel=CHANNELS[n % len(CHANNELS)],
-            # Staggered: some ended long enough ago to be judged, some still running.
-            starts_on=year_start + dt.timedelta(days=(n * 7) % 180),
-            ends_on=min(today, year_start + dt.timedelta(days=120 + (n * 11) % 245)),
+            starts_on=year_start + dt.timedelta(days=program_days(n)[0]),
+            ends_on=year_start + dt.timedelta(days=program_days(n)[1]),
             tracking_key=f"bench-pages-{n:03d}", status="active",
         )
         for n in range(count)

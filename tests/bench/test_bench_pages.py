@@ -114,3 +114,11 @@ def test_percentiles_are_nearest_rank_in_milliseconds() -> None:
     assert client.percentile(latencies, 0.95) == 95.0
     assert client.percentile([0.2], 0.95) == 200.0
     assert client.percentile([0.3, 0.1, 0.2], 0.50) == 200.0
+
+
+def test_every_program_the_dataset_can_seed_runs_30_days_within_the_snapshot_year() -> None:
+    # At 1M activities the dataset seeds 200 programs; one of them once ended
+    # before it started (a check constraint refused it).
+    for n in range(dataset.MAX_PROGRAMS):
+        first, last = dataset.program_days(n)
+        assert first >= 0 and first + 30 <= last <= dataset.SNAPSHOT_DAYS - 1, (n, first, last)
