@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -12,15 +13,27 @@ BEFORE = [("engagement", "0008_alert_model_version")]
 AFTER = [("engagement", "0009_rollup_claims")]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_stored_activity_counts_as_claimed_and_new_activity_as_pending() -> None:
+def _migrated_forward() -> None:
+    """Back to the latest migrations, for the tests that follow."""
     executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE).apps
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def _migrated_back_with_a_source(target: list[tuple[str, str]]) -> tuple[Any, Any]:
+    """Migrate the database back to `target`; return that state's Activity model
+    and a Source created in it."""
+    executor = MigrationExecutor(connection)
+    executor.migrate(target)
+    old = executor.loader.project_state(target).apps
     source = old.get_model("engagement", "Source").objects.create(
         name="Old", write_key_hash="h" * 64, write_key_prefix="h"
     )
-    activity = old.get_model("engagement", "Activity")
+    return old.get_model("engagement", "Activity"), source
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stored_activity_counts_as_claimed_and_new_activity_as_pending() -> None:
+    activity, source = _migrated_back_with_a_source(BEFORE)
     at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     activity.objects.create(source=source, message_id="old", type="page_view", occurred_at=at)
     try:
@@ -42,7 +55,7 @@ def test_stored_activity_counts_as_claimed_and_new_activity_as_pending() -> None
             "raw": None,
         }
     finally:
-        MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+        _migrated_forward()
 
 
 PENDING_BEFORE = [("engagement", "0022_account_readiness_roles")]
@@ -51,13 +64,7 @@ PENDING_AFTER = [("engagement", "0023_activity_pending")]
 
 @pytest.mark.django_db(transaction=True)
 def test_activity_pending_moves_to_its_own_table_and_back() -> None:
-    executor = MigrationExecutor(connection)
-    executor.migrate(PENDING_BEFORE)
-    old = executor.loader.project_state(PENDING_BEFORE).apps
-    source = old.get_model("engagement", "Source").objects.create(
-        name="Old", write_key_hash="h" * 64, write_key_prefix="h"
-    )
-    activity = old.get_model("engagement", "Activity")
+    activity, source = _migrated_back_with_a_source(PENDING_BEFORE)
     at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     for message_id, batch in (
         ("claimed", 5),
@@ -90,4 +97,4 @@ def test_activity_pending_moves_to_its_own_table_and_back() -> None:
             "claimed": 0, "history": 0, "pending-1": None, "pending-2": None, "new": None,
         }  # fmt: skip
     finally:
-        MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+        _migrated_forward()

@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 
-from readiness.backtest import backtest, trains_for
-from tests.readiness.synthetic import synthetic_history
+from readiness.backtest import Backtest, backtest, trains_for
+from tests.readiness.synthetic import Synthetic, synthetic_history
 
 
 @pytest.mark.parametrize(
@@ -109,12 +109,17 @@ def test_gradient_boosting_is_measured_only_when_asked() -> None:
     assert len(measured.predictions["boosting"]) == len(measured.observed)
 
 
-def test_the_pooled_rows_compare_the_model_with_each_baseline_by_account() -> None:
+def _six_months_backtested() -> tuple[Synthetic, Backtest]:
     data = synthetic_history(accounts=150, months=6)
     result = backtest(
         features=data.features, labels=data.labels, month_ends=data.month_ends,
         account_ids=data.account_ids,
     )  # fmt: skip
+    return data, result
+
+
+def test_the_pooled_rows_compare_the_model_with_each_baseline_by_account() -> None:
+    data, result = _six_months_backtested()
     figures = result.metrics()
     tested = {data.account_ids[row] for row in result.rows}
     assert result.accounts == [data.account_ids[row] for row in result.rows]
@@ -128,10 +133,6 @@ def test_the_pooled_rows_compare_the_model_with_each_baseline_by_account() -> No
 
 
 def test_pooled_rows_of_one_outcome_make_no_comparison() -> None:
-    data = synthetic_history(accounts=150, months=6)
-    result = backtest(
-        features=data.features, labels=data.labels, month_ends=data.month_ends,
-        account_ids=data.account_ids,
-    )  # fmt: skip
+    _data, result = _six_months_backtested()
     result.observed = [0] * len(result.observed)
     assert result.comparisons() == []
