@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import Group
-from django.db.models import Count, Q, QuerySet, Value
-from django.db.models.functions import Concat
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Concat
 
 from accounts.fit import GRADE_THRESHOLDS, LOWEST_GRADE, Fit, segment_member
 from accounts.junk import JunkRules
@@ -19,31 +19,48 @@ from accounts.models import (
     Contact,
     ICPSegment,
     JunkRule,
+    Opportunity,
     OpportunityStatus,
 )
 from accounts.roles import ROLES
 from core import bulk
 
-# Who counts in an account's buying team, over its `contacts` relation: junk
-# contacts (DESIGN 4: free-mail, competitors, job seekers ...) are kept with
-# their reason but are nobody's buying team.
-BUYING_TEAM = Q(contacts__is_junk=False)
+# Who counts in an account's buying team: junk contacts (DESIGN 4: free-mail,
+# competitors, job seekers ...) are kept with their reason but are nobody's
+# buying team.
+BUYING_TEAM = Q(is_junk=False)
+
+
+def _count_per_account(rows: QuerySet) -> Coalesce:
+    """The number of `rows` (a queryset of a model with an `account` key) of
+    the outer query's account, as a correlated subquery: 0 where it has none."""
+    counted = (
+        rows.filter(account=OuterRef("pk"))
+        .order_by()
+        .values("account")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
 def account_list(*, search: str = "", owner_id: int | None = None) -> QuerySet[Account]:
     """Accounts with owner joined and buying-team and open-deal counts annotated.
 
     The buying team is the account's contacts less the junk ones (BUYING_TEAM).
-    One query per page, whatever the page size.
+    One query per page, whatever the page size. The counts are correlated
+    subqueries, not joins with GROUP BY: joined, every other annotation a
+    caller adds (the account list's score, stage and changes) was computed
+    once per contact row before grouping (70,813 rows for 8,995 accounts in
+    the 1M pages benchmark, docs/benchmarks.md), while a subquery is computed
+    only for the page's rows once PostgreSQL has sorted and limited them.
     """
     accounts = (
         Account.objects.select_related("owner")
         .annotate(
-            contact_count=Count("contacts", filter=BUYING_TEAM, distinct=True),
-            open_opportunity_count=Count(
-                "opportunities",
-                filter=Q(opportunities__status=OpportunityStatus.OPEN),
-                distinct=True,
+            contact_count=_count_per_account(Contact.objects.filter(BUYING_TEAM)),
+            open_opportunity_count=_count_per_account(
+                Opportunity.objects.filter(status=OpportunityStatus.OPEN)
             ),
         )
         .order_by("name", "id")

@@ -115,7 +115,14 @@ except ValueError as error:
 if _database["ENGINE"] == "django.db.backends.postgresql":
     # A runaway query must not hold a connection forever; long batch work
     # (recomputes, imports) raises the timeout for its own transaction.
-    _database.setdefault("OPTIONS", {})["options"] = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
+    # JIT off (docs/benchmarks.md "JIT"): on the 1M pages benchmark it compiled
+    # for 0.1-1.5 s before queries that ran in 0.1-1.4 s (the account list),
+    # and the full recompute was no faster with it (1.44-1.77 s on, 1.34-1.58
+    # s off). PostgreSQL's default cost threshold triggers it on every page
+    # query over a whole segment, and more often as tables grow.
+    _database.setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c jit=off"
+    )
     _database["OPTIONS"].setdefault("connect_timeout", 5)
 else:
     # SQLite: wait for a competing writer instead of failing at once.
