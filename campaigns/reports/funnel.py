@@ -32,7 +32,7 @@ def funnel_report(
         pk for pk in (data.targets if campaign_ids is None else campaign_ids)
         if campaign_running(data.campaigns.get(pk), start=data.start, end=data.end)
     }  # fmt: skip
-    targeted = {a for c in chosen for a, (held, _) in data.targets.get(c, {}).items() if not held}
+    targeted: set[int] = set().union(*(data.target_split(c).treated for c in chosen))
     if members is not None:
         targeted &= members
     deals = [d for d in data.deals.values() if d.account_id in targeted]

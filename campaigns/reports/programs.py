@@ -21,15 +21,14 @@ def _lift(data: MeasurementData, *, campaign_ids: set[int], touched: set[int] | 
     holdout: list[float] = []
     not_measured = 0
     for campaign_id in sorted(campaign_ids):
-        for account_id, (in_holdout, delta) in data.targets.get(campaign_id, {}).items():
-            if not in_holdout and touched is not None and account_id not in touched:
-                continue
-            if delta is None:
+        split = data.target_split(campaign_id)
+        holdout.extend(split.holdout_changes)
+        not_measured += split.holdout_not_measured
+        for change in split.treated_changes_of(touched):
+            if change is None:
                 not_measured += 1
-            elif in_holdout:
-                holdout.append(delta)
             else:
-                treated.append(delta)
+                treated.append(change)
     if data.lift_reason is not None:
         return metrics.lift_unavailable(data.lift_reason, not_measured=not_measured)
     return replace(metrics.lift_welch(treated, holdout), not_measured=not_measured)
@@ -41,8 +40,7 @@ def group_metrics(
     """Every DESIGN 5 number for a set of programs (a program, a campaign's, a channel's)."""
     spend = sum((data.spend.get(p, ZERO) for p in program_ids), ZERO)
     touched: set[int] = set().union(*(data.touched.get(p, set()) for p in program_ids))
-    targeted = {a for c in campaign_ids for a, (held, _) in data.targets.get(c, {}).items()
-                if not held}  # fmt: skip
+    targeted: set[int] = set().union(*(data.target_split(c).treated for c in campaign_ids))
     engaged, qualified = touched & data.engaged, touched & data.qualified
     lift = _lift(data, campaign_ids=campaign_ids, touched=None if whole_campaign else touched)
     credit = program_credit(data, program_ids)

@@ -182,10 +182,10 @@ def test_scores_from_history_cost_a_fixed_number_of_queries(
         CampaignTarget.objects.create(campaign=campaign, account=account)
         ActivityFactory.create(contact=ContactFactory.create(account=account),
                                occurred_at=when("2026-03-10"))  # fmt: skip
-    # Eleven, the data check, and for each of the two days: the model, the
+    # Twelve, the data check, and for each of the two days: the model, the
     # members, and the five statements of the history sums (six on PostgreSQL,
     # which also sets the sums' work_mem).
     per_day = 7 + (connection.vendor == "postgresql")
-    with django_assert_num_queries(11 + 1 + 2 * per_day):
+    with django_assert_num_queries(12 + 1 + 2 * per_day):
         data = measurement_load(start=START, end=END)
     assert len(data.targets[campaign.pk]) == 5 + extra

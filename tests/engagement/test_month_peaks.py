@@ -1,0 +1,242 @@
+"""Monthly snapshot peaks (issue 20): the triggers of engagement migration 0025
+keep engagement_engagementmonthpeak equal to a GROUP BY over the daily
+snapshots after every kind of write, on both databases; `best_scores_in`
+reads the same best scores as the daily rows give, for any period."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import defaultdict
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from accounts.models import Account
+from engagement.models import EngagementMonthPeak, EngagementSnapshot
+from engagement.peak_selectors import WholeMonths, best_scores_in, whole_months
+from engagement.rollup.snapshots import snapshots_take
+from tests.factories import (
+    AccountFactory,
+    EngagementSnapshotFactory,
+    ICPSegmentFactory,
+    ScoringModelFactory,
+    segment_member,
+)
+
+pytestmark = pytest.mark.django_db
+
+Key = tuple[int, int, dt.date, int]
+
+
+def peaks_by_hand() -> dict[Key, int]:
+    """(account, segment, month, version) -> highest score, from the daily rows."""
+    best: dict[Key, int] = {}
+    for account, segment, day, version, score in EngagementSnapshot.objects.values_list(
+        "account_id", "segment_id", "day", "model_version", "score"
+    ):
+        key = (account, segment, day.replace(day=1), version)
+        best[key] = max(score, best.get(key, score))
+    return best
+
+
+def peaks_stored() -> dict[Key, int]:
+    return {
+        (account, segment, month, version): top
+        for account, segment, month, version, top in EngagementMonthPeak.objects.values_list(
+            "account_id", "segment_id", "month", "model_version", "top"
+        )
+    }
+
+
+def test_the_peak_triggers_are_installed() -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = "
+                "'engagement_engagementsnapshot'::regclass AND NOT tgisinternal"
+                " AND tgenabled = 'O'"
+            )
+        else:
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                " AND tbl_name = 'engagement_engagementsnapshot'"
+            )
+        assert sorted(row[0] for row in cursor.fetchall()) == [
+            "engagement_snapshot_peaks_delete",
+            "engagement_snapshot_peaks_insert",
+            "engagement_snapshot_peaks_update",
+        ]
+
+
+def test_inserts_raise_the_month_peak_and_never_lower_it() -> None:
+    account = AccountFactory.create()
+    segment = ICPSegmentFactory.create()
+
+    def snap(day: dt.date, score: int, version: int = 1) -> None:
+        EngagementSnapshotFactory.create(
+            account=account, segment=segment, day=day, score=score, model_version=version
+        )
+
+    snap(dt.date(2026, 3, 5), 40)
+    snap(dt.date(2026, 3, 9), 70)
+    snap(dt.date(2026, 3, 31), 55)
+    snap(dt.date(2026, 4, 1), 12)
+    snap(dt.date(2026, 4, 2), 30, version=2)  # a new model mid-month: a peak of its own
+    assert peaks_stored() == {
+        (account.pk, segment.pk, dt.date(2026, 3, 1), 1): 70,
+        (account.pk, segment.pk, dt.date(2026, 4, 1), 1): 12,
+        (account.pk, segment.pk, dt.date(2026, 4, 1), 2): 30,
+    }
+    assert peaks_stored() == peaks_by_hand()
+
+
+def test_a_snapshot_taken_again_lower_lowers_the_peak() -> None:
+    account = AccountFactory.create()
+    segment = ICPSegmentFactory.create()
+    first = EngagementSnapshotFactory.create(
+        account=account, segment=segment, day=dt.date(2026, 3, 9), score=70
+    )
+    EngagementSnapshotFactory.create(
+        account=account, segment=segment, day=dt.date(2026, 3, 10), score=50
+    )
+    EngagementSnapshot.objects.filter(pk=first.pk).update(score=20)
+    assert peaks_stored() == {(account.pk, segment.pk, dt.date(2026, 3, 1), 1): 50}
+    # A bulk update across months and accounts: one statement.
+    other = EngagementSnapshotFactory.create(segment=segment, day=dt.date(2026, 5, 2), score=90)
+    EngagementSnapshot.objects.update(score=33)
+    assert peaks_stored() == {
+        (account.pk, segment.pk, dt.date(2026, 3, 1), 1): 33,
+        (other.account_id, segment.pk, dt.date(2026, 5, 1), 1): 33,
+    }
+    assert peaks_stored() == peaks_by_hand()
+
+
+def test_deleting_snapshots_or_their_account_takes_their_peaks() -> None:
+    segment = ICPSegmentFactory.create()
+    kept, gone = AccountFactory.create_batch(2)
+    for account in (kept, gone):
+        for day, score in ((dt.date(2026, 3, 9), 80), (dt.date(2026, 3, 20), 45)):
+            EngagementSnapshotFactory.create(account=account, segment=segment, day=day, score=score)
+    EngagementSnapshot.objects.filter(account=kept, day=dt.date(2026, 3, 9)).delete()
+    assert peaks_stored()[(kept.pk, segment.pk, dt.date(2026, 3, 1), 1)] == 45
+    Account.objects.filter(pk=gone.pk).delete()
+    assert peaks_stored() == {(kept.pk, segment.pk, dt.date(2026, 3, 1), 1): 45}
+    EngagementSnapshot.objects.all().delete()
+    assert peaks_stored() == {}
+
+
+def test_the_nightly_snapshot_upsert_keeps_the_peaks() -> None:
+    # snapshots_take writes with INSERT ... ON CONFLICT DO UPDATE: the day's
+    # first take inserts (the insert trigger); taken again over a score
+    # raised by hand, it updates it back (the update trigger).
+    model = ScoringModelFactory.create()
+    account = segment_member(model.segment)
+    day = dt.date(2026, 3, 9)
+    key = (account.pk, model.segment_id, dt.date(2026, 3, 1), model.version)
+    snapshots_take(segment_id=model.segment_id, day=day)
+    taken = EngagementSnapshot.objects.get().score
+    assert peaks_stored() == {key: taken}
+    EngagementSnapshot.objects.update(score=taken + 50)
+    assert peaks_stored() == {key: taken + 50}
+    snapshots_take(segment_id=model.segment_id, day=day)
+    assert EngagementSnapshot.objects.get().score == taken
+    assert peaks_stored() == {key: taken} == peaks_by_hand()
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        # inside one month: none whole
+        (dt.date(2026, 3, 5), dt.date(2026, 3, 20), (dt.date(2026, 4, 1), dt.date(2026, 4, 1))),
+        # a whole month, first to last day
+        (dt.date(2026, 3, 1), dt.date(2026, 3, 31), (dt.date(2026, 3, 1), dt.date(2026, 4, 1))),
+        # a rolling year, as the pages benchmark asks for
+        (dt.date(2025, 12, 4), dt.date(2026, 12, 3), (dt.date(2026, 1, 1), dt.date(2026, 12, 1))),
+        # February of a leap year, and a period over a year's end
+        (dt.date(2028, 2, 1), dt.date(2028, 2, 29), (dt.date(2028, 2, 1), dt.date(2028, 3, 1))),
+        (dt.date(2025, 11, 30), dt.date(2026, 1, 31), (dt.date(2025, 12, 1), dt.date(2026, 2, 1))),
+        # one day
+        (dt.date(2026, 3, 1), dt.date(2026, 3, 1), (dt.date(2026, 3, 1), dt.date(2026, 3, 1))),
+    ],
+)
+def test_whole_months_of_a_period(start: dt.date, end: dt.date, expected: tuple) -> None:
+    assert whole_months(start, end) == WholeMonths(*expected)
+
+
+def test_best_scores_of_any_period_equal_the_daily_rows() -> None:
+    rng = random.Random(20)
+    segments = ICPSegmentFactory.create_batch(2)
+    accounts = AccountFactory.create_batch(4)
+    first = dt.date(2025, 12, 20)
+    rows = [
+        EngagementSnapshot(
+            account=account, segment=segment, day=first + dt.timedelta(days=n),
+            model_version=1 if n < 60 else 2, score=rng.randrange(0, 101), raw_score=0.0,
+            stage="aware",
+        )
+        for account in accounts
+        for segment in segments
+        for n in range(0, 130, rng.choice((1, 2, 3)))
+    ]  # fmt: skip
+    EngagementSnapshot.objects.bulk_create(rows)
+    assert peaks_stored() == peaks_by_hand()
+    daily = defaultdict(list)
+    for row in rows:
+        daily[(row.account.pk, row.segment.pk, row.model_version)].append((row.day, row.score))
+    periods = [(dt.date(2026, 1, 1), dt.date(2026, 3, 31)), (dt.date(2025, 12, 1), first)]
+    periods += [
+        (start, start + dt.timedelta(days=rng.randrange(0, 120)))
+        for start in (first + dt.timedelta(days=rng.randrange(-15, 120)) for _ in range(25))
+    ]
+    for start, end in periods:
+        expected = {
+            key: max(score for day, score in days if start <= day <= end)
+            for key, days in daily.items()
+            if any(start <= day <= end for day, _ in days)
+        }
+        assert best_scores_in(start=start, end=end) == (expected, bool(expected)), (start, end)
+
+
+def test_best_scores_cost_two_queries_whatever_the_history(
+    django_assert_num_queries: object,
+) -> None:
+    EngagementSnapshotFactory.create(day=dt.date(2026, 2, 10))
+    with django_assert_num_queries(2):  # type: ignore[operator]
+        best_scores_in(start=dt.date(2026, 1, 5), end=dt.date(2026, 6, 3))
+    with django_assert_num_queries(1):  # type: ignore[operator]
+        best_scores_in(start=dt.date(2026, 2, 5), end=dt.date(2026, 2, 20))
+
+
+PEAKS_BEFORE = [("engagement", "0024_snapshot_day_segment_index")]
+PEAKS_AFTER = [("engagement", "0025_month_peaks")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_fills_the_peaks_of_stored_snapshots() -> None:
+    executor = MigrationExecutor(connection)
+    executor.migrate(PEAKS_BEFORE)
+    old = executor.loader.project_state(PEAKS_BEFORE).apps
+    account = old.get_model("accounts", "Account").objects.create(name="Old", domain="old.test")
+    segment = old.get_model("accounts", "ICPSegment").objects.create(name="Old segment")
+    snapshot = old.get_model("engagement", "EngagementSnapshot")
+    for day, score in ((dt.date(2026, 3, 9), 61), (dt.date(2026, 3, 30), 20),
+                       (dt.date(2026, 4, 2), 5)):  # fmt: skip
+        snapshot.objects.create(
+            account=account, segment=segment, day=day, model_version=1, score=score,
+            raw_score=0.0, stage="aware",
+        )  # fmt: skip
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(PEAKS_AFTER)
+        assert peaks_stored() == {
+            (account.pk, segment.pk, dt.date(2026, 3, 1), 1): 61,
+            (account.pk, segment.pk, dt.date(2026, 4, 1), 1): 5,
+        }
+        executor = MigrationExecutor(connection)
+        executor.migrate(PEAKS_BEFORE)  # and back: table and triggers dropped
+        snapshot.objects.filter(score=5).delete()
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
