@@ -133,6 +133,10 @@ def pages_seed(*, segment_id: int, activities: int, today: dt.date) -> PagesSeed
         "'0') WHERE id %% %s = 0",
         [count, KEYED_EVERY],
     )
+    # As autovacuum would have by the time anyone reads the pages: the planner
+    # otherwise sees no keyed activity at all.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE engagement_activity")
     touches = touches_recompute()
     # Every member a target; a deterministic tenth held out.
     targets = _execute(
