@@ -22,7 +22,7 @@ from accounts.api import AccountSerializer
 from accounts.models import Account, FitGrade, ICPSegment
 from core.api_permissions import ModelPermissionsWithView
 from core.ids import id_read
-from engagement import selectors
+from engagement import list_selectors, selectors
 from engagement.models import Alert, ScoringModel, Stage
 from engagement.services import segments as segment_services
 
@@ -188,7 +188,9 @@ class AccountEngagedListApi(generics.ListAPIView):
             raise ValidationError({"ordering": "ordering by readiness needs ?segment=<id>"})
         if segment_id is None and keys & set(SCORE_ORDERINGS):
             raise ValidationError({"ordering": "ordering by score needs ?segment=<id>"})
-        return selectors.account_list_engaged(segment_id=segment_id, today=timezone.now().date())
+        return list_selectors.account_list_engaged(
+            segment_id=segment_id, today=timezone.now().date()
+        )
 
 
 class MyAccountSerializer(AccountEngagedSerializer):
@@ -213,7 +215,7 @@ class MyAccountsApi(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Account]:
         user_id = cast(int, self.request.user.pk)  # IsAuthenticated: never anonymous
-        return selectors.my_accounts(user_id=user_id, today=timezone.now().date())
+        return list_selectors.my_accounts(user_id=user_id, today=timezone.now().date())
 
 
 class AccountEngagementApi(APIView):

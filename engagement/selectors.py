@@ -11,35 +11,29 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection
 from django.db.models import (
     BooleanField,
-    Case,
     Count,
     DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
-    IntegerField,
-    JSONField,
     Min,
-    OuterRef,
     Q,
     QuerySet,
     Subquery,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.fit import criteria_explain
-from accounts.models import Account, AccountFollow, ICPSegment, SegmentMembership
-from accounts.selectors import FIRMOGRAPHIC_FIELDS, account_list, firmographics_of
+from accounts.models import Account, ICPSegment, SegmentMembership
+from accounts.selectors import FIRMOGRAPHIC_FIELDS, firmographics_of
 from core.ttlcache import TtlCache
 from engagement.models import (
     AccountEngagement,
-    AccountReadiness,
     Activity,
     ActivityPending,
     Alert,
@@ -48,7 +42,6 @@ from engagement.models import (
     EventTypeMapping,
     ScoringModel,
     Source,
-    Stage,
 )
 from engagement.networks import address_key, innermost_range_domain_sql
 from engagement.rollup.scoring_models import scoring_of
@@ -131,18 +124,6 @@ def account_ids_for_addresses(addresses: set[str]) -> dict[str, int]:
 
 
 # --- Engagement reads for the API ---------------------------------------------------
-
-
-def account_list_engaged(*, segment_id: int | None, today: dt.date) -> QuerySet[Account]:
-    """Accounts (with buying team and open deals counted) and, for a segment,
-    their score, stage, fit grade and score change over 7 and 30 days (None
-    where no snapshot was taken on that day). One query."""
-    accounts = account_list()
-    if segment_id is None:
-        return accounts
-    # The account list page's query for one segment (one owner of the score,
-    # stage, fit and change annotations), in name order like account_list.
-    return account_list_scored(segment_id=segment_id, today=today, ordering="name")
 
 
 def segment_list_counted() -> QuerySet[ICPSegment]:
@@ -343,157 +324,7 @@ def rollup_health(*, now: dt.datetime | None = None) -> dict[str, Any]:
     return health
 
 
-# --- The account list page (web) and the shell's alert count ----------------------------
-
-
-class ScoreChange(models.TextChoices):
-    """The account list's score-change filter: which way, over which period."""
-
-    ROSE_7D = "rose_7d", "Rose in 7 days"
-    FELL_7D = "fell_7d", "Fell in 7 days"
-    ROSE_30D = "rose_30d", "Rose in 30 days"
-    FELL_30D = "fell_30d", "Fell in 30 days"
-
-
-_SCORE_CHANGE_FILTERS = {
-    ScoreChange.ROSE_7D: Q(score_change_7d__gt=0),
-    ScoreChange.FELL_7D: Q(score_change_7d__lt=0),
-    ScoreChange.ROSE_30D: Q(score_change_30d__gt=0),
-    ScoreChange.FELL_30D: Q(score_change_30d__lt=0),
-}
-
-
-@dataclass(frozen=True)
-class AccountListFilters:
-    """What the account list is narrowed to. Score, stage, fit and change filters
-    apply to the chosen segment's values, or to each account's best segment."""
-
-    search: str = ""
-    stage: str = ""
-    score_min: int | None = None
-    score_max: int | None = None
-    score_change: str = ""
-    fit_grade: str = ""
-    tier: int | None = None
-    owner_id: int | None = None
-    is_target: bool | None = None
-    # Readiness (issue 19): the probability, 0-1; accounts without one (the
-    # segment falls back, or not scored yet) are left out by either bound.
-    readiness_min: float | None = None
-    readiness_max: float | None = None
-
-
-_STAGE_RANK = Case(
-    *(When(stage=stage, then=Value(rank)) for rank, stage in enumerate(Stage.values)),
-    default=None,
-    output_field=IntegerField(),
-)
-
-# Sort key of the page -> the annotation it orders by; unknown values sort last
-# whichever the direction, and name then id break ties so that pages are stable.
-ACCOUNT_LIST_ORDERINGS: dict[str, str] = {
-    "name": "name",
-    "score": "score",
-    "stage": "stage_rank",
-    "change_7d": "score_change_7d",
-    "change_30d": "score_change_30d",
-    "fit": "fit_score",
-    "engaged": "engaged_contacts",
-    "owner": "owner__username",
-    "open_deals": "open_opportunity_count",
-    "tier": "tier",
-    "readiness": "readiness_probability",
-}
-ACCOUNT_LIST_DEFAULT_ORDERING = "-score"
-
-
-def account_list_scored(
-    *,
-    segment_id: int | None,
-    today: dt.date,
-    filters: AccountListFilters = AccountListFilters(),  # frozen: safe to share
-    ordering: str = ACCOUNT_LIST_DEFAULT_ORDERING,
-) -> QuerySet[Account]:
-    """The account list page: accounts (buying team and open deals counted, owner
-    joined) with, for `segment_id` or else for each account's best-scoring
-    segment, the score, stage, fit, engaged contacts, required roles covered and
-    the score change over 7 and 30 days (None where no snapshot was taken on
-    that day: unknown, never a change from 0) and its readiness (issue 19):
-    `readiness_probability` (0-1), `readiness_band_low`/`_high`,
-    `readiness_fallback_reason` (why the segment falls back; with a null
-    probability and a null reason the account is not scored yet). Filtered
-    and ordered in SQL: one query per page whatever the page size. In a
-    segment, only its members are listed; without one, every account
-    (unscored ones with None)."""
-    accounts = account_list(search=filters.search, owner_id=filters.owner_id)
-    if segment_id is not None:
-        accounts = accounts.filter(memberships__segment_id=segment_id)
-        segment: Any = Value(segment_id)
-    else:
-        best = AccountEngagement.objects.filter(account=OuterRef("pk")).order_by(
-            "-score", "segment_id"
-        )
-        accounts = accounts.annotate(best_segment_id=Subquery(best.values("segment_id")[:1]))
-        segment = OuterRef("best_segment_id")
-    engagement = AccountEngagement.objects.filter(account=OuterRef("pk"), segment_id=segment)
-    membership = SegmentMembership.objects.filter(account=OuterRef("pk"), segment_id=segment)
-    model = ScoringModel.objects.filter(segment_id=segment, is_current=True)
-    readiness = AccountReadiness.objects.filter(account=OuterRef("pk"), segment_id=segment)
-
-    def score_on(day: dt.date) -> Subquery:
-        return Subquery(
-            EngagementSnapshot.objects.filter(
-                account=OuterRef("pk"), segment_id=segment, day=day
-            ).values("score")[:1]
-        )
-
-    score = Subquery(engagement.values("score")[:1])
-    accounts = accounts.annotate(
-        scored_segment_id=Subquery(engagement.values("segment_id")[:1]),
-        scored_segment_name=Subquery(engagement.values("segment__name")[:1]),
-        score=score,
-        stage=Subquery(engagement.values("stage")[:1]),
-        engaged_contacts=Subquery(engagement.values("engaged_contacts")[:1]),
-        roles_covered=Subquery(engagement.values("roles_covered")[:1], output_field=JSONField()),
-        required_roles=Subquery(model.values("required_roles")[:1], output_field=JSONField()),
-        fit_grade=Subquery(membership.values("fit_grade")[:1]),
-        fit_score=Subquery(membership.values("fit_score")[:1]),
-        # No snapshot on that day (the account joined the segment since, or
-        # history was never backfilled): the change is unknown, None, never a
-        # change from 0. Lists order such rows last.
-        score_change_7d=score - score_on(today - dt.timedelta(days=7)),
-        score_change_30d=score - score_on(today - dt.timedelta(days=30)),
-        # Not `readiness`: Account.readiness is AccountReadiness's related name.
-        readiness_probability=Subquery(readiness.values("probability")[:1]),
-        readiness_band_low=Subquery(readiness.values("band_low")[:1]),
-        readiness_band_high=Subquery(readiness.values("band_high")[:1]),
-        readiness_fallback_reason=Subquery(readiness.values("fallback_reason")[:1]),
-    ).annotate(stage_rank=_STAGE_RANK)
-    conditions = Q()
-    if filters.stage:
-        conditions &= Q(stage=filters.stage)
-    if filters.score_min is not None:
-        conditions &= Q(score__gte=filters.score_min)
-    if filters.score_max is not None:
-        conditions &= Q(score__lte=filters.score_max)
-    if filters.score_change:
-        conditions &= _SCORE_CHANGE_FILTERS[ScoreChange(filters.score_change)]
-    if filters.fit_grade:
-        conditions &= Q(fit_grade=filters.fit_grade)
-    if filters.tier is not None:
-        conditions &= Q(tier=filters.tier)
-    if filters.is_target is not None:
-        conditions &= Q(is_target=filters.is_target)
-    if filters.readiness_min is not None:
-        conditions &= Q(readiness_probability__gte=filters.readiness_min)
-    if filters.readiness_max is not None:
-        conditions &= Q(readiness_probability__lte=filters.readiness_max)
-    key = ordering.lstrip("-")
-    if key not in ACCOUNT_LIST_ORDERINGS:
-        raise ValueError(f"unknown ordering {ordering!r}")
-    field = F(ACCOUNT_LIST_ORDERINGS[key])
-    order = field.desc(nulls_last=True) if ordering.startswith("-") else field.asc(nulls_last=True)
-    return accounts.filter(conditions).order_by(order, "name", "id")
+# --- The shell's alert count and My accounts' alerts ---------------------------------
 
 
 # Without a record of when the user last looked at their alerts (their last
@@ -563,25 +394,3 @@ def alert_inbox(*, user_id: int, now: dt.datetime, limit: int = ALERT_INBOX_LIMI
     )
     listed = list(alerts[:limit])
     return AlertInbox(alerts=listed, new=sum(alert.is_new for alert in listed))
-
-
-# --- My accounts (web) and its API twin -------------------------------------------------
-
-
-def my_accounts(*, user_id: int, today: dt.date) -> QuerySet[Account]:
-    """The accounts the user owns or follows, each as the account list shows it
-    (account_list_scored: the best segment's score, stage and 7- and 30-day
-    change) with `owned` and `following`, by this week's change, largest rise
-    first, unknown changes last. One query per page whatever the data."""
-    follows = AccountFollow.objects.filter(user_id=user_id, account=OuterRef("pk"))
-    return (
-        account_list_scored(segment_id=None, today=today, ordering="-change_7d")
-        .annotate(
-            # False, not null, for an account without owner (followed only).
-            owned=Case(
-                When(owner_id=user_id, then=True), default=False, output_field=BooleanField()
-            ),
-            following=Exists(follows),
-        )
-        .filter(Q(owned=True) | Q(following=True))
-    )

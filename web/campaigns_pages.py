@@ -29,7 +29,7 @@ from campaigns.holdout import holdout_frozen
 from campaigns.models import Campaign, Program
 from campaigns.utm import InvalidDestination, utm_link
 from core.csvimport import FileRefused, RowError
-from engagement import selectors as engagement_selectors
+from engagement import list_selectors
 from engagement.tracking import tracking_key_normal
 from web.campaigns_forms import (
     CampaignForm,
@@ -197,7 +197,7 @@ def _filter_form(data: QueryDict) -> AccountListForm:
 
 def _filtered_accounts(request: HttpRequest, form: AccountListForm) -> Any:
     """The account list's accounts for these filters (its selector, the one owner)."""
-    return engagement_selectors.account_list_scored(
+    return list_selectors.account_list_scored(
         segment_id=form.segment_id(),
         today=_today(),
         filters=form.filters(user_id=request.user.pk),

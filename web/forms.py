@@ -10,13 +10,13 @@ from django import forms
 from accounts.models import FitGrade
 from core.csvimport import dates_out_of_range
 from engagement.account_selectors import TimelineFilter
-from engagement.models import Stage
-from engagement.selectors import (
+from engagement.list_selectors import (
     ACCOUNT_LIST_DEFAULT_ORDERING,
     ACCOUNT_LIST_ORDERINGS,
     AccountListFilters,
     ScoreChange,
 )
+from engagement.models import Stage
 
 ANY = [("", "Any")]
 SORT_CHOICES = [

@@ -10,7 +10,7 @@ from engagement.models import Alert, AlertKind
 
 
 def readiness_missing_reason(account: Any) -> str:
-    """Why a row of the account list (engagement.selectors.account_list_scored)
+    """Why a row of the account list (engagement.list_selectors.account_list_scored)
     shows no readiness: its segment falls back to the engagement score (and
     why), or it is not scored."""
     if account.readiness_fallback_reason:

@@ -24,6 +24,7 @@ from accounts import services as account_services
 from accounts.models import Account
 from accounts.roles import SALES
 from core.csvimport import csv_cell_neutralise
+from engagement import list_selectors
 from engagement import selectors as engagement_selectors
 from engagement.services import alert_inbox as alert_inbox_services
 from web.forms import AccountListForm
@@ -52,7 +53,7 @@ ACCOUNT_COLUMNS = (
 def _account_list(request: HttpRequest) -> tuple[AccountListForm, Any]:
     """The filter form bound to the URL and the accounts it selects, in order."""
     form = AccountListForm(request.GET, segments=account_selectors.segment_choices())
-    accounts = engagement_selectors.account_list_scored(
+    accounts = list_selectors.account_list_scored(
         segment_id=form.segment_id(),
         today=timezone.now().date(),
         filters=form.filters(user_id=request.user.pk),
@@ -107,7 +108,7 @@ class MyAccountsView(ReadPage, View):
         user_id = _user_id(request)
         now = timezone.now()
         today = now.date()
-        accounts = engagement_selectors.my_accounts(user_id=user_id, today=today)
+        accounts = list_selectors.my_accounts(user_id=user_id, today=today)
         page = Paginator(accounts, ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
         rows = list(page.object_list)
         inbox = engagement_selectors.alert_inbox(user_id=user_id, now=now)
@@ -196,7 +197,7 @@ class MyAccountsCsvView(ReadPage, View):
     account list's columns. Reading it does not mark alerts as seen."""
 
     def get(self, request: HttpRequest) -> StreamingHttpResponse:
-        accounts = engagement_selectors.my_accounts(
+        accounts = list_selectors.my_accounts(
             user_id=_user_id(request), today=timezone.now().date()
         )
         return _csv_response(accounts, name="my-accounts")
