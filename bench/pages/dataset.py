@@ -164,13 +164,14 @@ def pages_seed(*, segment_id: int, activities: int, today: dt.date) -> PagesSeed
         "'USD', '', s.status, s.opened, CASE WHEN s.status = 'open' THEN s.opened + 60 "
         "ELSE least(%s::date, s.opened + 20 + n %% 70) END, 'marketing', '', now(), now() "
         "FROM generate_series(1, %s) n "
-        "JOIN LATERAL (SELECT account_id FROM accounts_segmentmembership "
-        "  WHERE segment_id = %s ORDER BY account_id OFFSET n %% greatest(1, "
-        "  (SELECT count(*) FROM accounts_segmentmembership WHERE segment_id = %s)) LIMIT 1) m "
-        "ON true "
+        # Deal n goes to the (n mod members)-th member by account id: numbered
+        # once and joined (an OFFSET per deal read n rows for the n-th).
+        "JOIN (SELECT account_id, row_number() OVER (ORDER BY account_id) - 1 AS rank, "
+        "  count(*) OVER () AS members FROM accounts_segmentmembership WHERE segment_id = %s) m "
+        "ON m.rank = n %% m.members "
         "CROSS JOIN LATERAL (SELECT (ARRAY['open', 'won', 'lost'])[1 + n %% 3] AS status, "
         "  %s::date + (n * 13) %% %s AS opened) s",
-        [today, max(20, activities // ACTIVITIES_PER_OPPORTUNITY), segment_id, segment_id,
+        [today, max(20, activities // ACTIVITIES_PER_OPPORTUNITY), segment_id,
          year_start, SNAPSHOT_DAYS - 30],
     )  # fmt: skip
     # Daily snapshots for the year: the stored score, lower further back, with
