@@ -1,5 +1,5 @@
-"""`manage.py bench [--only ingest rollup pages] [--events N] [--accounts N ...] [--out FILE]`:
-benchmarks on PostgreSQL.
+"""`manage.py bench [--only ingest rollup pages scaling] [--events N] [--accounts N ...]
+[--out FILE]`: benchmarks on PostgreSQL.
 
 docs/benchmarks.md records the figures, how to reproduce them and what limits them.
 """
@@ -15,11 +15,12 @@ import orjson
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from bench import BENCHMARKS, BenchmarkError
+from bench import BENCHMARKS, DEFAULT_BENCHMARKS, BenchmarkError
 from bench.arguments import whole_number
 from bench.ingest import benchmark as ingest
 from bench.pages import benchmark as pages
 from bench.rollup import benchmark as rollup
+from bench.scaling import benchmark as scaling
 
 # Two cores: two worker processes use both for Python while PostgreSQL takes its
 # share; threads let a worker parse one request while another waits on a commit.
@@ -34,14 +35,21 @@ TARGET_EVENTS_PER_SECOND = 20_000
 TARGET_RATIO_TO_COPY = 0.25
 
 
-Options = TypeVar("Options", ingest.IngestOptions, rollup.RollupOptions, pages.PagesOptions)
+Options = TypeVar(
+    "Options", ingest.IngestOptions, rollup.RollupOptions, pages.PagesOptions,
+    scaling.ScalingOptions,
+)  # fmt: skip
+# scaling: the backlog the worker processes drain, in --new-activities.
+BACKLOG_TIMES_NEW = 10
 
 
 def _benchmark_options(kind: type[Options], options: dict[str, Any]) -> Options:
     """A benchmark's options from the command's: each field from the option of
     the same name (`--new-activities` is `new_activities`), `progress` from the
     verbosity."""
-    given = {f.name: options[f.name] for f in fields(kind) if f.name != "progress"}
+    given = {f.name: options[f.name] for f in fields(kind) if f.name not in ("progress", "backlog")}
+    if kind is scaling.ScalingOptions:
+        given["backlog"] = options["new_activities"] * BACKLOG_TIMES_NEW
     return kind(**given, progress=options["verbosity"] > 0)
 
 
@@ -57,7 +65,11 @@ class Command(BaseCommand):
         "pages: on the rollup's dataset plus a campaign, spend, deals and daily "
         "snapshots, p50/p95 of the account list, account page, reports and ranking run "
         "through gunicorn with a logged-in session, tracking requests per second, the "
-        "incremental rollup, and peak memory of each step."
+        "incremental rollup, and peak memory of each step. "
+        "scaling (only with --only): on the rollup's dataset, a backlog of 10 x "
+        "--new-activities drained by real Celery workers, one process against two; then "
+        "a PostgreSQL primary and streaming standby of its own (initdb, pg_basebackup) "
+        "with the pages dataset, the report queries timed on each."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -65,8 +77,9 @@ class Command(BaseCommand):
             "--only",
             nargs="+",
             choices=BENCHMARKS,
-            default=list(BENCHMARKS),
-            help=f"Benchmarks to run (default: all of {', '.join(BENCHMARKS)}).",
+            default=list(DEFAULT_BENCHMARKS),
+            help=f"Benchmarks to run (default: {', '.join(DEFAULT_BENCHMARKS)}; scaling "
+            "starts PostgreSQL servers of its own and runs only when named).",
         )
         parser.add_argument(
             "--events",
@@ -97,6 +110,19 @@ class Command(BaseCommand):
             help=f"pages: requests timed per page and per tracking endpoint "
             f"(default {pages.PagesOptions.requests}).",
         )
+        scaling_defaults = scaling.ScalingOptions()
+        for name, what, maximum in (
+            ("max-batch", "SCORES_ROLLUP_MAX_BATCH of the bounded worker setups", MAX_ROWS),
+            ("replica-activities", "activities seeded on the replica's primary", MAX_ROWS),
+            ("replica-requests", "timed runs of each report query on each side", 100_000),
+        ):
+            default = getattr(scaling_defaults, name.replace("-", "_"))
+            parser.add_argument(
+                f"--{name}",
+                type=whole_number(f"--{name}", 1, maximum),
+                default=default,
+                help=f"scaling: {what} (default {default:,}).",
+            )
         parser.add_argument(
             "--explain",
             action="store_true",
@@ -158,6 +184,10 @@ class Command(BaseCommand):
                 paged = pages.run(_benchmark_options(pages.PagesOptions, options))
                 results["pages"] = paged.as_dict()
                 self._pages_report(paged)
+            if "scaling" in options["only"]:
+                scaled = scaling.run(_benchmark_options(scaling.ScalingOptions, options))
+                results["scaling"] = scaled.as_dict()
+                self._scaling_report(scaled)
         except BenchmarkError as problem:
             raise CommandError(str(problem)) from None
         if options["out"]:
@@ -307,4 +337,59 @@ class Command(BaseCommand):
         self.stdout.write(
             "  peak memory of this process (MB, since it started): "
             + ", ".join(f"{step} {m['process_peak_mb']:.0f}" for step, m in memory.items())
+        )
+
+    def _scaling_report(self, result: scaling.ScalingResult) -> None:
+        sizes = result.sizes
+        self.stdout.write(
+            f"scaling: {sizes['accounts']:,} accounts, {sizes['contacts']:,} contacts, "
+            f"{sizes['activities']:,} activities; a backlog of {sizes['backlog']:,} pending "
+            f"drained by celery -Q rollup --pool prefork (seeded in {result.seed_seconds:.1f}s)"
+        )
+        self.stdout.write(
+            f"  {'workers':<40} {'seconds':>8} {'activities/s':>13} {'CPU workers':>12} "
+            f"{'CPU postgres':>13} {'machine':>8} {'lock waits':>11}"
+        )
+        for drain in result.drains:
+            batch = f"batch {drain['max_batch']:,}" if drain["max_batch"] else "one claim"
+            label = f"{drain['processes']} process(es), {batch}"
+            busy = drain["cores_busy"]
+            self.stdout.write(
+                f"  {label:<40} {drain['seconds']:>8.2f} {drain['activities_per_second']:>13,.0f} "
+                f"{busy['workers'] or 0:>11.2f}c {busy['postgres'] or 0:>12.2f}c "
+                f"{busy['machine'] or 0:>7.2f}c {drain['lock_wait_share']:>11.0%}"
+            )
+        for drain in result.drains:
+            shares = ", ".join(f"{k} {v:.0%}" for k, v in drain["session_shares"].items())
+            self.stdout.write(
+                f"  {drain['processes']} process(es), batch {drain['max_batch'] or 'all'}: "
+                f"{drain['busy_sessions_mean']:.2f} sessions busy on average; {shares}"
+            )
+        self.stdout.write(
+            f"  two processes / one (same batches): {result.two_to_one:.2f}; every score equal "
+            f"to the hand-written SQL after each drain "
+            f"({result.drains[-1]['checked_accounts']:,} accounts)"
+        )
+        rep = result.replica
+        self.stdout.write(
+            f"  replica: {rep['sizes']['activities']:,} activities on a primary of its own, "
+            f"standby by pg_basebackup -R in {rep['basebackup_seconds']:.1f}s, caught up in "
+            f"{rep['catch_up_seconds']:.3f}s; in recovery {rep['standby_in_recovery']}, "
+            f"refuses writes {rep['standby_refuses_writes']}"
+        )
+        self.stdout.write(
+            f"  {'query':<40} {'primary p50':>12} {'p95':>8} {'standby p50':>12} {'p95':>8}"
+        )
+        for name, query in rep["queries"].items():
+            label = f"{name} ({query['requests']}, answers equal)"
+            self.stdout.write(
+                f"  {label:<40} {query['primary']['p50_ms']:>12.1f} "
+                f"{query['primary']['p95_ms']:>8.1f} {query['standby']['p50_ms']:>12.1f} "
+                f"{query['standby']['p95_ms']:>8.1f}"
+            )
+        lag = rep["lag_ms"]
+        self.stdout.write(
+            f"  replication lag, commit on the primary to replay on the standby "
+            f"({lag['markers']} rows): p50 {lag['p50']} ms, p95 {lag['p95']} ms, "
+            f"max {lag['max']} ms (pg_stat_replication replay_lag {rep['replay_lag_reported']})"
         )
