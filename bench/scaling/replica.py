@@ -21,7 +21,6 @@ primary takes to be replayed on the standby, polled every millisecond.
 
 from __future__ import annotations
 
-import math
 import os
 import subprocess  # nosec B404
 import sys
@@ -41,6 +40,7 @@ from django.utils import timezone
 
 from bench import BenchmarkError
 from bench.measure import timed
+from bench.pages.client import percentile
 from bench.pages.dataset import pages_seed
 from bench.rollup.dataset import dataset_seed
 from bench.scaling.clusters import Cluster, primary_and_standby, replayed_wait
@@ -108,11 +108,6 @@ def _migrate(cluster: Cluster, base: dict[str, Any]) -> None:
         raise BenchmarkError(f"migrate on the primary failed:\n{done.stderr[-3000:]}")
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
 def _fingerprint(value: Any) -> bytes:
     return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS)
 
@@ -150,7 +145,7 @@ def _time_queries(
 
 
 def _lag(primary: Cluster, standby: Cluster) -> tuple[list[float], str]:
-    """Milliseconds from a committed insert on the primary to its replay on the
+    """Seconds from a committed insert on the primary to its replay on the
     standby, LAG_MARKERS times; and the primary's own replay_lag figure."""
     writer, reader = primary.connect(), standby.connect()
     try:
@@ -168,7 +163,7 @@ def _lag(primary: Cluster, standby: Cluster) -> tuple[list[float], str]:
                     if (r.fetchone() or [False])[0]:
                         break
                     time.sleep(0.0005)
-                lags.append((time.perf_counter() - committed) * 1000)
+                lags.append(time.perf_counter() - committed)
                 time.sleep(0.02)
             w.execute("SELECT coalesce(replay_lag::text, '') FROM pg_stat_replication")
             reported = str((w.fetchone() or [""])[0])
@@ -225,8 +220,8 @@ def run(*, accounts: int, contacts: int, activities: int, requests: int, seed: i
             if not equal:
                 raise BenchmarkError(f"the standby's {name} differs from the primary's")
             figures[name] = {"equal": equal, "requests": requests} | {
-                side: {"p50_ms": round(_percentile(t[name][0], 0.5) * 1000, 1),
-                       "p95_ms": round(_percentile(t[name][0], 0.95) * 1000, 1)}
+                side: {"p50_ms": percentile(t[name][0], 0.5),
+                       "p95_ms": percentile(t[name][0], 0.95)}
                 for side, t in timings.items()
             }  # fmt: skip
         say("replica: replication lag")
@@ -250,9 +245,9 @@ def run(*, accounts: int, contacts: int, activities: int, requests: int, seed: i
         queries=figures,
         lag_ms={
             "markers": len(lags),
-            "p50": round(_percentile(lags, 0.5), 2),
-            "p95": round(_percentile(lags, 0.95), 2),
-            "max": round(max(lags), 2),
+            "p50": percentile(lags, 0.5),
+            "p95": percentile(lags, 0.95),
+            "max": percentile(lags, 1.0),
         },
         replay_lag_reported=reported,
         standby_in_recovery=in_recovery,

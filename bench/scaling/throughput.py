@@ -92,10 +92,13 @@ def backlog_reset(*, seeded: Seeded, count: int, seed: int) -> None:
 
 def _rollup_enqueue(broker: str) -> None:
     """Enqueue one `engagement.scores_rollup_pending` on the workers' broker, as
-    ingest's debounce does (this process may have eager tasks or another broker)."""
-    app = Celery("bench-scaling", broker=broker)
+    ingest's debounce does. On a connection of its own: this process may have
+    eager tasks or another broker, and Celery prefers a CELERY_BROKER_URL in
+    the environment to the app's own broker setting."""
+    app = Celery("bench-scaling")
     try:
-        app.send_task(ROLLUP_TASK, queue="rollup", routing_key="rollup")
+        with app.connection_for_write(broker) as link:
+            app.send_task(ROLLUP_TASK, queue="rollup", routing_key="rollup", connection=link)
     finally:
         app.close()
 
