@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 
 from bench import BenchmarkError
-from bench.cpu import postgres_backends_seconds, process_tree_seconds
+from bench.cpu import cpu_by_process
 from bench.server import HOST, database_url, free_port
 
 
@@ -164,27 +164,33 @@ def _machine_busy() -> float | None:
     return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
-@contextmanager
-def cpu_measured(*, worker_pid: int, database: str) -> Iterator[list[CpuUse]]:
-    """CPU seconds of the worker processes, of PostgreSQL (the database's backends
-    and the shared background processes) and of the whole machine, over the
-    block; appended to the yielded list when it ends."""
-    out: list[CpuUse] = []
-    started = time.perf_counter()
-    workers = process_tree_seconds(worker_pid)
-    postgres = postgres_backends_seconds(database)
-    machine = _machine_busy()
-    yield out
-    after_workers = process_tree_seconds(worker_pid)
-    after_postgres = postgres_backends_seconds(database)
-    after_machine = _machine_busy()
-    out.append(
-        CpuUse(
-            wall=time.perf_counter() - started,
-            workers=None if workers is None or after_workers is None else after_workers - workers,
-            postgres=(
-                None if postgres is None or after_postgres is None else after_postgres - postgres
-            ),
-            machine=None if machine is None or after_machine is None else after_machine - machine,
+class CpuTracker:
+    """CPU seconds of the worker processes and of PostgreSQL (the database's
+    backends and the shared background processes) over a drain, and of the
+    whole machine. Sampled at every poll: a process first seen after the start
+    counts from zero, one that exits keeps what it was last seen using (Celery
+    closes a task's database connection, and the backend exits with its CPU
+    time, right as the drain ends)."""
+
+    def __init__(self, *, worker_pid: int, database: str) -> None:
+        self.worker_pid, self.database = worker_pid, database
+        self.started = time.perf_counter()
+        self.machine = _machine_busy()
+        self.first = cpu_by_process(root=worker_pid, database=database)
+        self.last = dict(self.first)
+
+    def sample(self) -> None:
+        self.last.update(cpu_by_process(root=self.worker_pid, database=self.database))
+
+    def used(self) -> CpuUse:
+        self.sample()
+        machine = _machine_busy()
+        spent = {"workers": 0.0, "postgres": 0.0}
+        for key, seconds in self.last.items():
+            spent[key[0]] += seconds - self.first.get(key, 0.0)
+        return CpuUse(
+            wall=time.perf_counter() - self.started,
+            workers=spent["workers"],
+            postgres=spent["postgres"],
+            machine=None if machine is None or self.machine is None else machine - self.machine,
         )
-    )

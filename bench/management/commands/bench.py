@@ -391,5 +391,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  replication lag, commit on the primary to replay on the standby "
             f"({lag['markers']} rows): p50 {lag['p50']} ms, p95 {lag['p95']} ms, "
-            f"max {lag['max']} ms (pg_stat_replication replay_lag {rep['replay_lag_reported']})"
+            f"max {lag['max']} ms"
         )
