@@ -104,7 +104,7 @@ def _rollup_enqueue(broker: str) -> None:
     ingest's debounce does. On a connection of its own: this process may have
     eager tasks or another broker, and Celery prefers a CELERY_BROKER_URL in
     the environment to the app's own broker setting."""
-    app = Celery("bench-scaling")
+    app = Celery("bench-scaling", broker=broker)
     try:
         with app.connection_for_write(broker) as link:
             app.send_task(ROLLUP_TASK, queue="rollup", routing_key="rollup", connection=link)

@@ -5,6 +5,7 @@ enqueued at once, and the cron command drains the backlog batch by batch."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from io import StringIO
 from typing import Any
@@ -15,12 +16,13 @@ from django.core.management import call_command
 from django.db import connection, transaction
 
 from accounts.models import ICPSegment
-from engagement.models import ActivityPending
+from engagement.models import Activity, ActivityPending
 from engagement.rollup import claims, incremental
 from engagement.rollup.incremental import scores_rollup
-from tests.engagement.test_rollup_claims import AT, act
-from tests.factories import ContactFactory, ScoringModelFactory
+from tests.factories import ContactFactory, ScoringModelFactory, SourceFactory
 from tests.factories import segment_member as member
+
+AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -32,9 +34,19 @@ def _scored_with_pending(segment: ICPSegment, count: int) -> list[int]:
     """A scored segment (landmark set) and `count` pending activities; their ids."""
     account = member(segment)
     contact = ContactFactory.create(account=account)
-    act(account, contact, "page_view", 1)
+    source = SourceFactory.create()
+
+    def view(n: int) -> int:
+        return int(
+            Activity.objects.create(
+                source=source, message_id=f"bounded-{n}", type="page_view",
+                occurred_at=AT - dt.timedelta(hours=n + 2), account=account, contact=contact,
+            ).pk
+        )  # fmt: skip
+
+    view(-1)
     scores_rollup(segment_id=segment.pk, at=AT)  # the first: the segment's recompute
-    return sorted(act(account, contact, "page_view", n / 10).pk for n in range(count))
+    return sorted(view(n) for n in range(count))
 
 
 @pytest.mark.django_db
