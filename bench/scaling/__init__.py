@@ -7,5 +7,6 @@ queries on a streaming replica started for the run (docs/scaling.md).
 - `workers`: a private redis-server, real `celery worker` processes, CPU and
   lock waits of a drain;
 - `clusters`: a primary and a standby of the run's own (initdb, pg_basebackup);
-- `replica`: seeding the primary, timing the report queries on both sides.
+- `replica`: seeding the primary, timing the report queries on both sides;
+- `report`: the lines the command prints.
 """
