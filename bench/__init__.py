@@ -8,6 +8,9 @@ They measure the real stack (PostgreSQL, gunicorn) and refuse to run on SQLite.
 - `rollup/`: the score recompute against hand-written SQL and a naive ORM loop;
 - `pages/`: the pages, reports and tracking endpoints through gunicorn, and the
   incremental rollup, on the rollup's dataset (issue 20);
+- `scaling/`: rollup throughput with one worker process against two, and the
+  report queries on a streaming replica of its own (issue 20, part 5; not in
+  the default run: it starts PostgreSQL servers);
 - `measure`: what both measure alike (CHECKPOINT, wall time, machine facts);
 - `server`, `cpu`: gunicorn on loopback and CPU time by process (ingest).
 """
@@ -15,7 +18,10 @@ They measure the real stack (PostgreSQL, gunicorn) and refuse to run on SQLite.
 from __future__ import annotations
 
 # The names `--only` accepts, in the order `bench` runs them.
-BENCHMARKS: tuple[str, ...] = ("ingest", "rollup", "pages")
+BENCHMARKS: tuple[str, ...] = ("ingest", "rollup", "pages", "scaling")
+# What `bench` runs without --only: not `scaling`, which starts PostgreSQL
+# servers of its own (initdb, as the postgres user when run as root).
+DEFAULT_BENCHMARKS: tuple[str, ...] = ("ingest", "rollup", "pages")
 
 
 class BenchmarkError(Exception):

@@ -136,3 +136,25 @@ def cpu_per_batch(before: CpuSample, after: CpuSample, *, batches: int) -> dict[
         "database": per_batch(database),
         "other": per_batch(other),
     }
+
+
+def cpu_by_process(*, root: int, database: str) -> dict[tuple[str, int], float]:
+    """CPU seconds so far of each process of a drain: ("workers", pid) for `root`
+    and its children, ("postgres", pid) for the backends of `database` and the
+    shared background processes. Sampled repeatedly (bench.scaling), so that a
+    backend that exits between two samples keeps what it was last seen using."""
+    out: dict[tuple[str, int], float] = {}
+    for pid in _pids():
+        stat = _stat(pid)
+        if stat is None:
+            continue
+        if pid == root or stat[0] == root:
+            out[("workers", pid)] = stat[1]
+            continue
+        try:
+            title = (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if title.startswith("postgres: ") and _postgres_process_counts(title, database):
+            out[("postgres", pid)] = stat[1]
+    return out

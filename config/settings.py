@@ -274,6 +274,16 @@ SCORES_ROLLUP_DEBOUNCE_SECONDS = env.integer("SCORES_ROLLUP_DEBOUNCE_SECONDS", d
 # and the sweep every minute, so ten minutes means ten sweeps missed.
 SCORES_ROLLUP_STALE_SECONDS = env.integer("SCORES_ROLLUP_STALE_SECONDS", default=600, minimum=1)
 
+# The most pending activities one rollup claims (the oldest first); 0 claims
+# every pending row, as one batch, which is the default: one worker process
+# adds a backlog fastest in one statement per segment. A bound lets several
+# worker processes share a backlog (each claim skips the rows another holds,
+# and a full batch enqueues the next rollup at once, engagement.rollup.
+# incremental); docs/scaling.md measures what that buys on two cores.
+SCORES_ROLLUP_MAX_BATCH: int | None = (
+    env.integer("SCORES_ROLLUP_MAX_BATCH", default=0, minimum=0) or None
+)
+
 # PostgreSQL work_mem for the score statements that aggregate a whole range of
 # accounts (recompute, history backfill): their hash aggregates stay in memory
 # instead of sorting on disk. Set per transaction, not for the server.

@@ -38,7 +38,7 @@ def scores_rollup_all_task() -> None:
     recompute, and a recompute that crashed is resumed."""
     for segment_id in recompute.segments_to_recompute():
         recompute.scores_recompute(segment_id=segment_id)
-    incremental.scores_rollup()
+    incremental.scores_rollup(on_full_batch=incremental.rollup_continue)
 
 
 @shared_task(name="engagement.scores_refresh_all", acks_late=True, ignore_result=True)

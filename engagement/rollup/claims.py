@@ -10,10 +10,11 @@ engagement.rollup.recompute (which claims before it rebuilds).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from accounts.models import SegmentMembership
@@ -47,7 +48,7 @@ class RollupResult:
     by_segment: dict[int, int] = field(default_factory=dict)
 
 
-def _claim(batch_id: int) -> int:
+def _claim(batch_id: int, max_batch: int | None) -> int:
     """Mark pending committed activity as this batch's; returns how many rows.
 
     Writes the narrow pending table only (ActivityPending.batch), never the
@@ -57,17 +58,30 @@ def _claim(batch_id: int) -> int:
     of queueing; rows still being inserted (and their pending rows, written in
     the same transaction) are invisible and stay pending for the next claim.
     SQLite has one writer at a time, so a plain UPDATE is the same thing there.
+
+    With `max_batch` the claim takes at most that many rows, the oldest first
+    (lowest activity id): the rest stay pending for the next claim, which a
+    second worker process can make while this one adds its batch.
     """
+    bound = "" if max_batch is None else " ORDER BY activity_id LIMIT %s"
+    params: list[int] = [batch_id] if max_batch is None else [batch_id, max_batch]
     if connection.vendor == "postgresql":
         sql = f"""
             UPDATE {_PENDING} SET batch = %s WHERE activity_id IN (
-                SELECT activity_id FROM {_PENDING} WHERE batch IS NULL FOR UPDATE SKIP LOCKED
+                SELECT activity_id FROM {_PENDING} WHERE batch IS NULL{bound}
+                FOR UPDATE SKIP LOCKED
             )
         """  # noqa: S608 - table names are ours; every value is a parameter  # nosec B608
-    else:
+    elif max_batch is None:
         sql = f"UPDATE {_PENDING} SET batch = %s WHERE batch IS NULL"  # noqa: S608  # nosec B608
+    else:
+        sql = f"""
+            UPDATE {_PENDING} SET batch = %s WHERE activity_id IN (
+                SELECT activity_id FROM {_PENDING} WHERE batch IS NULL{bound}
+            )
+        """  # noqa: S608 - table names are ours; every value is a parameter  # nosec B608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [batch_id])
+        cursor.execute(sql, params)
         return int(cursor.rowcount)
 
 
@@ -165,10 +179,19 @@ def _scorings(segment_ids: Sequence[int]) -> dict[int, SegmentScoring]:
 
 
 @transaction.atomic
-def pending_roll(*, at: dt.datetime, alerts: bool = True) -> RollupResult:
-    """Claim every pending committed activity as one batch and add it to every
-    segment that has a landmark, in one transaction: a claimed row is in every
-    segment's sums or (rolled back) pending again, never lost or counted twice.
+def pending_roll(
+    *, at: dt.datetime, alerts: bool = True, on_full_batch: Callable[[], None] | None = None
+) -> RollupResult:
+    """Claim pending committed activity as one batch (at most
+    SCORES_ROLLUP_MAX_BATCH rows, the oldest first, when it is set) and add it
+    to every segment that has a landmark, in one transaction: a claimed row is
+    in every segment's sums or (rolled back) pending again, never lost or
+    counted twice.
+
+    `on_full_batch` is called right after a claim that took a full bounded
+    batch (more may be pending), before the batch is added: the task path
+    enqueues the next rollup there, so that another worker process claims the
+    next rows (skipping these, which this transaction holds) while this one adds.
 
     Segments without a landmark are not scored yet: their first recompute reads
     all claimed activity. With no such segment at all, nothing is claimed.
@@ -181,7 +204,10 @@ def pending_roll(*, at: dt.datetime, alerts: bool = True) -> RollupResult:
         return RollupResult(segment_id=None, accounts_refreshed=0)
     scorings = _scorings([segment_id for segment_id, _ in segments])
     batch = RollupBatch.objects.create()
-    claimed = _claim(batch.pk)
+    max_batch = settings.SCORES_ROLLUP_MAX_BATCH
+    claimed = _claim(batch.pk, max_batch)
+    if on_full_batch is not None and max_batch is not None and claimed >= max_batch:
+        on_full_batch()
     if claimed:
         # Campaigns recompute the program touches of the batch (engagement/signals.py).
         transaction.on_commit(

@@ -8,6 +8,7 @@ has one rollup run per debounce window.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -21,7 +22,11 @@ from engagement.rollup.recompute import scores_recompute
 
 
 def scores_rollup(
-    *, segment_id: int | None = None, at: dt.datetime | None = None, alerts: bool = True
+    *,
+    segment_id: int | None = None,
+    at: dt.datetime | None = None,
+    alerts: bool = True,
+    on_full_batch: Callable[[], None] | None = None,
 ) -> RollupResult:
     """Claim the activity committed since the last claim and add it to every scored
     segment; re-score only the accounts it touched. O(new activities).
@@ -30,6 +35,7 @@ def scores_rollup(
     all segments are rolled up regardless, since a claim is made once for all of
     them. A segment never scored has no landmark yet: rolling it up recomputes it.
     alerts=False (a benchmark, a replay) raises no alert, as in scores_recompute.
+    `on_full_batch`: see claims.pending_roll (the tasks pass `rollup_continue`).
     """
     at = at or timezone.now()
     if (
@@ -37,7 +43,7 @@ def scores_rollup(
         and not RollupCursor.objects.filter(segment_id=segment_id, landmark__isnull=False).exists()
     ):
         return scores_recompute(segment_id=segment_id, at=at, alerts=alerts)
-    rolled = pending_roll(at=at, alerts=alerts)
+    rolled = pending_roll(at=at, alerts=alerts, on_full_batch=on_full_batch)
     if segment_id is None:
         return rolled
     return RollupResult(
@@ -69,7 +75,20 @@ def scores_rollup_schedule() -> None:
 ROLLUP_SCHEDULED_KEY = "engagement:rollup-scheduled"
 
 
+def rollup_continue() -> None:
+    """A bounded claim took a full batch (SCORES_ROLLUP_MAX_BATCH), so more may
+    be pending: enqueue the next rollup now, not at commit. Its claim skips the
+    rows this rollup holds, so an idle worker process adds the next batch while
+    this one adds its own; the chain ends with the first claim short of a full
+    batch. With eager tasks (no broker) nothing is enqueued: it would run inline,
+    inside this transaction; the sweep and the `scores_rollup` command go on."""
+    from engagement.tasks import scores_rollup_pending_task
+
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        scores_rollup_pending_task.apply_async()
+
+
 def scores_rollup_pending() -> RollupResult:
     """The ingest-triggered rollup: reopen the debounce window, then claim and add."""
     cache.delete(ROLLUP_SCHEDULED_KEY)
-    return scores_rollup()
+    return scores_rollup(on_full_batch=rollup_continue)

@@ -1,5 +1,5 @@
-"""`manage.py bench [--only ingest rollup pages] [--events N] [--accounts N ...] [--out FILE]`:
-benchmarks on PostgreSQL.
+"""`manage.py bench [--only ingest rollup pages scaling] [--events N] [--accounts N ...]
+[--out FILE]`: benchmarks on PostgreSQL.
 
 docs/benchmarks.md records the figures, how to reproduce them and what limits them.
 """
@@ -15,11 +15,13 @@ import orjson
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from bench import BENCHMARKS, BenchmarkError
+from bench import BENCHMARKS, DEFAULT_BENCHMARKS, BenchmarkError
 from bench.arguments import whole_number
 from bench.ingest import benchmark as ingest
 from bench.pages import benchmark as pages
 from bench.rollup import benchmark as rollup
+from bench.scaling import benchmark as scaling
+from bench.scaling import report as scaling_report
 
 # Two cores: two worker processes use both for Python while PostgreSQL takes its
 # share; threads let a worker parse one request while another waits on a commit.
@@ -34,14 +36,21 @@ TARGET_EVENTS_PER_SECOND = 20_000
 TARGET_RATIO_TO_COPY = 0.25
 
 
-Options = TypeVar("Options", ingest.IngestOptions, rollup.RollupOptions, pages.PagesOptions)
+Options = TypeVar(
+    "Options", ingest.IngestOptions, rollup.RollupOptions, pages.PagesOptions,
+    scaling.ScalingOptions,
+)  # fmt: skip
+# scaling: the backlog the worker processes drain, in --new-activities.
+BACKLOG_TIMES_NEW = 10
 
 
 def _benchmark_options(kind: type[Options], options: dict[str, Any]) -> Options:
     """A benchmark's options from the command's: each field from the option of
     the same name (`--new-activities` is `new_activities`), `progress` from the
     verbosity."""
-    given = {f.name: options[f.name] for f in fields(kind) if f.name != "progress"}
+    given = {f.name: options[f.name] for f in fields(kind) if f.name not in ("progress", "backlog")}
+    if kind is scaling.ScalingOptions:
+        given["backlog"] = options["new_activities"] * BACKLOG_TIMES_NEW
     return kind(**given, progress=options["verbosity"] > 0)
 
 
@@ -57,7 +66,11 @@ class Command(BaseCommand):
         "pages: on the rollup's dataset plus a campaign, spend, deals and daily "
         "snapshots, p50/p95 of the account list, account page, reports and ranking run "
         "through gunicorn with a logged-in session, tracking requests per second, the "
-        "incremental rollup, and peak memory of each step."
+        "incremental rollup, and peak memory of each step. "
+        "scaling (only with --only): on the rollup's dataset, a backlog of 10 x "
+        "--new-activities drained by real Celery workers, one process against two; then "
+        "a PostgreSQL primary and streaming standby of its own (initdb, pg_basebackup) "
+        "with the pages dataset, the report queries timed on each."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -65,8 +78,9 @@ class Command(BaseCommand):
             "--only",
             nargs="+",
             choices=BENCHMARKS,
-            default=list(BENCHMARKS),
-            help=f"Benchmarks to run (default: all of {', '.join(BENCHMARKS)}).",
+            default=list(DEFAULT_BENCHMARKS),
+            help=f"Benchmarks to run (default: {', '.join(DEFAULT_BENCHMARKS)}; scaling "
+            "starts PostgreSQL servers of its own and runs only when named).",
         )
         parser.add_argument(
             "--events",
@@ -97,6 +111,19 @@ class Command(BaseCommand):
             help=f"pages: requests timed per page and per tracking endpoint "
             f"(default {pages.PagesOptions.requests}).",
         )
+        scaling_defaults = scaling.ScalingOptions()
+        for name, what, maximum in (
+            ("max-batch", "SCORES_ROLLUP_MAX_BATCH of the bounded worker setups", MAX_ROWS),
+            ("replica-activities", "activities seeded on the replica's primary", MAX_ROWS),
+            ("replica-requests", "timed runs of each report query on each side", 100_000),
+        ):
+            default = getattr(scaling_defaults, name.replace("-", "_"))
+            parser.add_argument(
+                f"--{name}",
+                type=whole_number(f"--{name}", 1, maximum),
+                default=default,
+                help=f"scaling: {what} (default {default:,}).",
+            )
         parser.add_argument(
             "--explain",
             action="store_true",
@@ -158,6 +185,11 @@ class Command(BaseCommand):
                 paged = pages.run(_benchmark_options(pages.PagesOptions, options))
                 results["pages"] = paged.as_dict()
                 self._pages_report(paged)
+            if "scaling" in options["only"]:
+                scaled = scaling.run(_benchmark_options(scaling.ScalingOptions, options))
+                results["scaling"] = scaled.as_dict()
+                for line in scaling_report.lines(scaled):
+                    self.stdout.write(line)
         except BenchmarkError as problem:
             raise CommandError(str(problem)) from None
         if options["out"]:
