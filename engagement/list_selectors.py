@@ -127,8 +127,9 @@ def _segment_columns(
     """The columns for one chosen segment, as LEFT JOINs on the rows of that
     segment (each unique per account and segment, so no row is repeated):
     PostgreSQL can hash-join them once over the whole segment to sort it by
-    score or change, where a correlated subquery per column and member was
-    7 times slower at 1M activities (docs/benchmarks.md)."""
+    score or change, where correlated subqueries probed two indexes per
+    member for the sort key, about twice as slow at 1M activities
+    (docs/benchmarks.md)."""
     week, month = today - dt.timedelta(days=7), today - dt.timedelta(days=30)
     accounts = accounts.annotate(
         _membership=FilteredRelation(
@@ -147,7 +148,11 @@ def _segment_columns(
     ).filter(_membership__segment_id=segment_id)
     model = ScoringModel.objects.filter(segment_id=segment_id, is_current=True)
     columns: dict[str, Any] = {
-        **{name: F(f"_engagement__{field}") for name, field in _ENGAGEMENT_COLUMNS.items()},
+        **{
+            name: F(f"_engagement__{field}")
+            for name, field in _ENGAGEMENT_COLUMNS.items()
+            if name != "scored_segment_name"
+        },
         # The segment's name where the account is scored in it. Not
         # `_engagement__segment__name`: Django joins that to an alias it never
         # declares ("missing FROM-clause entry"), so an uncorrelated subquery,
@@ -161,7 +166,9 @@ def _segment_columns(
         ),
         "required_roles": Subquery(model.values("required_roles")[:1], output_field=JSONField()),
         **{name: F(f"_membership__{field}") for name, field in _MEMBERSHIP_COLUMNS.items()},
-        # No snapshot on that day: the change is unknown, None (see below).
+        # No snapshot on that day (the account joined the segment since, or
+        # history was never backfilled): the change is unknown, None, never a
+        # change from 0. Lists order such rows last.
         "score_change_7d": F("_engagement__score") - F("_snapshot_7d__score"),
         "score_change_30d": F("_engagement__score") - F("_snapshot_30d__score"),
         **{name: F(f"_readiness__{field}") for name, field in _READINESS_COLUMNS.items()},
