@@ -24,10 +24,17 @@ def program_credit(data: MeasurementData, program_ids: set[int]) -> dict[str, An
         "won_revenue_influenced": ZERO, "won_revenue_attributed": ZERO,
     }  # fmt: skip
     deal_ids: set[int] = set()
-    for deal_id, programs in data.influencers.items():
+    influenced = (
+        data.influenced_by.get(next(iter(program_ids)), [])
+        if len(program_ids) == 1
+        else sorted(
+            set().union(*(data.influenced_by.get(p, ()) for p in program_ids)),
+            key=data.influence_order.__getitem__,
+        )
+    )
+    for deal_id in influenced:
+        programs = data.influencers[deal_id]
         mine = programs & program_ids
-        if not mine:
-            continue
         deal = data.deals[deal_id]
         deal_ids.add(deal_id)
         share = sum(metrics.even_split(deal.amount, programs)[p] for p in mine)

@@ -40,7 +40,13 @@ def group_metrics(
     """Every DESIGN 5 number for a set of programs (a program, a campaign's, a channel's)."""
     spend = sum((data.spend.get(p, ZERO) for p in program_ids), ZERO)
     touched: set[int] = set().union(*(data.touched.get(p, set()) for p in program_ids))
-    targeted: set[int] = set().union(*(data.target_split(c).treated for c in campaign_ids))
+    # One campaign (a program's row): its treated targets counted, not copied
+    # (a copy per program was programs x targets again).
+    accounts_targeted = (
+        len(data.target_split(next(iter(campaign_ids))).treated)
+        if len(campaign_ids) == 1
+        else len(set().union(*(data.target_split(c).treated for c in campaign_ids)))
+    )
     engaged, qualified = touched & data.engaged, touched & data.qualified
     lift = _lift(data, campaign_ids=campaign_ids, touched=None if whole_campaign else touched)
     credit = program_credit(data, program_ids)
@@ -48,7 +54,7 @@ def group_metrics(
     deal_accounts = {data.deals[d].account_id for d in deal_ids}
     row: dict[str, Any] = {
         "spend": spend,
-        "accounts_targeted": len(targeted),
+        "accounts_targeted": accounts_targeted,
         "accounts_touched": len(touched),
         "accounts_engaged": len(engaged),
         "accounts_qualified": len(qualified),
