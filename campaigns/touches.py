@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from campaigns.models import Program, Touch, TouchSweep
 from core.bulk import LOOKUP_CHUNK, chunks
-from engagement.models import Activity, RollupBatch
+from engagement.models import Activity, RollupBatch, TrackingKeyCarried
 
 # Longer than any ingest or import transaction is expected to stay open.
 SWEEP_OVERLAP = dt.timedelta(minutes=30)
@@ -48,6 +48,10 @@ _ACTIVITY = Activity._meta.db_table
 _PROGRAM = Program._meta.db_table
 _TOUCH = Touch._meta.db_table
 _BATCH = RollupBatch._meta.db_table
+# Keyed activity dropped by retention (engagement.services.retention): first,
+# last and count per key and account, read beside live activity so that a
+# touch's first touch and count survive the drop.
+_CARRIED = TrackingKeyCarried._meta.db_table
 
 # Activity that counts as a touch: on a known account, keyed, not excluded (junk).
 _COUNTS = "a.account_id IS NOT NULL AND a.tracking_key <> '' AND a.excluded_reason = ''"
@@ -62,19 +66,27 @@ def _upsert_sql(pairs_where: str | None) -> str:
     (before ANALYZE sees them) the planner estimated one keyed row and ran
     that join as a nested loop over every keyed row for every keyed row,
     which at 10M activities (500,000 keyed) did not finish in 5 minutes."""
-    pairs = (
-        ""
-        if pairs_where is None
-        else f"""AND (a.tracking_key, a.account_id) IN (
+
+    def pairs(alias: str) -> str:
+        if pairs_where is None:
+            return ""
+        return f"""AND ({alias}.tracking_key, {alias}.account_id) IN (
             SELECT s.tracking_key, s.account_id FROM {_ACTIVITY} s
             WHERE s.account_id IS NOT NULL AND s.tracking_key <> '' AND {pairs_where}
         )"""  # noqa: S608  # nosec B608
-    )
+
+    # The pairs' filter appears twice (live and carried): its parameters too.
     return f"""
         INSERT INTO {_TOUCH} (program_id, account_id, first_touch_at, last_touch_at, touch_count)
-        SELECT p.id, a.account_id, MIN(a.occurred_at), MAX(a.occurred_at), COUNT(*)
-        FROM {_ACTIVITY} a JOIN {_PROGRAM} p ON p.tracking_key = a.tracking_key
-        WHERE {_COUNTS} {pairs}
+        SELECT p.id, a.account_id, MIN(a.first_at), MAX(a.last_at), SUM(a.n)
+        FROM (
+            SELECT a.tracking_key, a.account_id, a.occurred_at AS first_at,
+                   a.occurred_at AS last_at, 1 AS n
+            FROM {_ACTIVITY} a WHERE {_COUNTS} {pairs("a")}
+            UNION ALL
+            SELECT k.tracking_key, k.account_id, k.first_at, k.last_at, CAST(k.count AS INTEGER)
+            FROM {_CARRIED} k WHERE k.excluded_reason = '' {pairs("k")}
+        ) a JOIN {_PROGRAM} p ON p.tracking_key = a.tracking_key
         GROUP BY p.id, a.account_id
         ON CONFLICT (program_id, account_id) DO UPDATE SET
             first_touch_at = excluded.first_touch_at,
@@ -83,25 +95,33 @@ def _upsert_sql(pairs_where: str | None) -> str:
     """  # noqa: S608 - table names from model metadata; values are bound parameters  # nosec B608
 
 
+# A touch row no counted activity, live or carried, supports.
+_UNSUPPORTED = f"""NOT EXISTS (
+            SELECT 1 FROM {_ACTIVITY} a JOIN {_PROGRAM} p ON p.tracking_key = a.tracking_key
+            WHERE p.id = {_TOUCH}.program_id AND a.account_id = {_TOUCH}.account_id
+              AND {_COUNTS}
+        ) AND NOT EXISTS (
+            SELECT 1 FROM {_CARRIED} k JOIN {_PROGRAM} p ON p.tracking_key = k.tracking_key
+            WHERE p.id = {_TOUCH}.program_id AND k.account_id = {_TOUCH}.account_id
+              AND k.excluded_reason = ''
+        )"""  # noqa: S608  # nosec B608
+
+
 def _stale_delete_sql(pairs_where: str) -> str:
     """Touches of those pairs that no counted activity supports any more (an
-    activity excluded as junk, or moved to another account)."""
+    activity excluded as junk, or moved to another account), live or carried."""
     return f"""
         DELETE FROM {_TOUCH} WHERE (program_id, account_id) IN (
             SELECT p.id, s.account_id FROM {_ACTIVITY} s
             JOIN {_PROGRAM} p ON p.tracking_key = s.tracking_key
             WHERE s.account_id IS NOT NULL AND {pairs_where}
-        ) AND NOT EXISTS (
-            SELECT 1 FROM {_ACTIVITY} a JOIN {_PROGRAM} p ON p.tracking_key = a.tracking_key
-            WHERE p.id = {_TOUCH}.program_id AND a.account_id = {_TOUCH}.account_id
-              AND {_COUNTS}
-        )
+        ) AND {_UNSUPPORTED}
     """  # noqa: S608  # nosec B608
 
 
 def _pairs_refresh(pairs_where: str, params: Sequence[Any]) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(pairs_where), list(params))
+        cursor.execute(_upsert_sql(pairs_where), [*params, *params])
         written = cursor.rowcount
         cursor.execute(_stale_delete_sql(pairs_where), list(params))
     return max(written, 0)
@@ -171,15 +191,7 @@ def touches_sweep(*, now: dt.datetime | None = None) -> SweepResult:
 def touches_recompute() -> int:
     """Every pair from all activity; touches no activity supports are deleted."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            DELETE FROM {_TOUCH} WHERE NOT EXISTS (
-                SELECT 1 FROM {_ACTIVITY} a JOIN {_PROGRAM} p ON p.tracking_key = a.tracking_key
-                WHERE p.id = {_TOUCH}.program_id AND a.account_id = {_TOUCH}.account_id
-                  AND {_COUNTS}
-            )
-            """  # noqa: S608  # nosec B608
-        )
+        cursor.execute(f"DELETE FROM {_TOUCH} WHERE {_UNSUPPORTED}")  # noqa: S608  # nosec B608
         cursor.execute(_upsert_sql(None))
         return max(cursor.rowcount, 0)
 

@@ -170,6 +170,7 @@ CELERY_TASK_ROUTES = {
     "engagement.scores_recompute_job": {"queue": "recompute"},
     "engagement.scores_refresh_all": {"queue": "recompute"},
     "engagement.junk_rules_apply": {"queue": "recompute"},
+    "engagement.activity_retention": {"queue": "recompute"},
     "accounts.*": {"queue": "recompute"},
     "campaigns.touches_recompute": {"queue": "recompute"},
     "campaigns.program_touches_recompute": {"queue": "recompute"},
@@ -207,6 +208,12 @@ CELERY_BEAT_SCHEDULE = {
     "touches-recompute-daily": {
         "task": "campaigns.touches_recompute",
         "schedule": crontab(hour=0, minute=35),
+    },
+    # Raw activity older than ACTIVITY_RETENTION_MONTHS folded and dropped (does
+    # nothing while it is unset), after the nightly snapshots and recompute.
+    "activity-retention-daily": {
+        "task": "engagement.activity_retention",
+        "schedule": crontab(hour=2, minute=5),
     },
 }
 
@@ -282,6 +289,16 @@ SCORES_ROLLUP_STALE_SECONDS = env.integer("SCORES_ROLLUP_STALE_SECONDS", default
 # incremental); docs/scaling.md measures what that buys on two cores.
 SCORES_ROLLUP_MAX_BATCH: int | None = (
     env.integer("SCORES_ROLLUP_MAX_BATCH", default=0, minimum=0) or None
+)
+
+# Whole months of raw activity kept before the current month; older activity
+# is folded into carried sums (scores, history and touches stay the same) and
+# deleted by the nightly retention task (engagement.services.retention,
+# docs/scaling.md). 0, the default, keeps everything. Scores are exact after a
+# drop for the models current then; a later half-life change cannot re-weigh
+# dropped months (weights and seniority can).
+ACTIVITY_RETENTION_MONTHS: int | None = (
+    env.integer("ACTIVITY_RETENTION_MONTHS", default=0, minimum=0) or None
 )
 
 # PostgreSQL work_mem for the score statements that aggregate a whole range of

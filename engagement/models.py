@@ -780,3 +780,120 @@ class ScoreRecomputeRun(models.Model):
 
     def __str__(self) -> str:
         return f"recompute of segment {self.segment_id} through account {self.through_account_id}"
+
+
+class ActivityRetentionRun(models.Model):
+    """One run of activity retention (`engagement.services.retention`): raw
+    activity that occurred before `cutoff` was folded into the carried sums
+    below and deleted. The latest run's cutoff is where stored activity starts:
+    readers of raw activity say that history before it is not measurable from
+    activity (the daily snapshots keep its scores)."""
+
+    ran_at = models.DateTimeField()
+    cutoff = models.DateTimeField()
+    months_kept = models.PositiveSmallIntegerField()
+    activities_dropped = models.BigIntegerField()
+    carried_rows = models.BigIntegerField()
+    snapshot_days_backfilled = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            # The latest cutoff: ORDER BY cutoff DESC LIMIT 1.
+            models.Index(fields=["cutoff"], name="retention_run_cutoff_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"activity before {self.cutoff:%Y-%m-%d} dropped"
+
+
+class ActivityCarried(models.Model):
+    """What dropped activity still contributes to scores (DESIGN 4): per decay
+    rate, account, contact (None: anonymous activity on the account), activity
+    type and exclusion, the forward-decay sum `sum exp(rate * (t - landmark))`
+    and the latest time. No weight and no seniority multiplier are in it: a
+    recompute applies the current model's weight per type and the contact's
+    current seniority, so a changed weight or seniority re-weighs dropped
+    activity exactly. The exclusion follows the contact's junk flag as live
+    activity's does. What cannot be re-derived: a half-life no current model
+    had when the month was dropped (its rate has no rows here), and an account's
+    membership is not part of the key, so an account joining a segment later
+    brings its dropped activity with it.
+
+    Rows hold one landmark (the latest run's cutoff): each run folds the old
+    rows forward to its cutoff and adds the newly dropped activity, so the
+    table has at most one row per key.
+    """
+
+    decay_rate = models.FloatField()
+    # Derived data, rebuilt by each retention run: no database checks (as
+    # ContactEngagement); deletes cascade through Django's collector.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    contact = models.ForeignKey(
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    type = models.CharField(max_length=24, choices=ActivityType.choices)
+    excluded_reason = models.CharField(max_length=200, blank=True)
+    landmark = models.DateTimeField()
+    decay_sum = models.FloatField()
+    count = models.BigIntegerField()
+    latest = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "carried activity sums"
+        indexes = [
+            # The recompute's ranges: WHERE decay_rate = :r AND account_id in a range.
+            models.Index(fields=["decay_rate", "account"], name="activity_carried_rate_idx"),
+            # The junk sync: WHERE contact_id IN (...).
+            models.Index(
+                fields=["contact"],
+                name="activity_carried_contact_idx",
+                condition=Q(contact__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"carried {self.type} of account {self.account_id}"
+
+
+class TrackingKeyCarried(models.Model):
+    """What dropped keyed activity still says about program touches: per
+    tracking key, account, contact and exclusion, the first and last time and the count,
+    so that a touch's first touch (where influence starts) and count survive
+    retention. campaigns.touches adds these rows to live activity's."""
+
+    tracking_key = models.CharField(max_length=200)
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    # Kept so that the exclusion can follow the contact's junk flag.
+    contact = models.ForeignKey(
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    excluded_reason = models.CharField(max_length=200, blank=True)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    count = models.BigIntegerField()
+
+    class Meta:
+        verbose_name_plural = "carried tracking keys"
+        indexes = [
+            # Touches of one program: WHERE tracking_key = :k.
+            models.Index(fields=["tracking_key", "account"], name="tracking_carried_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"carried key {self.tracking_key} on account {self.account_id}"

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from core.jobs import job_running
 from engagement.alerts import alert_deliver, alerts_deliver_due
 from engagement.rollup import incremental, recompute, scoring_models, snapshots
 from engagement.services.junk import junk_rules_apply
+from engagement.services.retention import activity_retention_apply
 
 
 @shared_task(name="engagement.scores_rollup", acks_late=True, ignore_result=True)
@@ -89,3 +91,12 @@ def junk_rules_apply_task(job_id: int) -> None:
     no person reviewed is judged again by the saved lists."""
     with job_running(job_id) as progress:
         junk_rules_apply(progress=progress)
+
+
+@shared_task(name="engagement.activity_retention", acks_late=True, ignore_result=True)
+def activity_retention_task() -> None:
+    """Nightly: fold and drop raw activity older than ACTIVITY_RETENTION_MONTHS
+    whole months (nothing while the setting is unset). Idempotent: a run with
+    nothing older does nothing."""
+    if settings.ACTIVITY_RETENTION_MONTHS:
+        activity_retention_apply(months=settings.ACTIVITY_RETENTION_MONTHS)

@@ -6,7 +6,8 @@ that first touch, with a 95% Wilson interval and the number of accounts,
 ranked (campaigns.conversion_rates), against the base rate of the segment.
 
 Set-based and a fixed number of queries whatever the accounts and groups: the
-segment's name (with `segment`), the programs (program and channel), each
+segment's name (with `segment`), the retention cutoff (activity before it is
+gone: `activity_from` and `period_partly_dropped` say so), the programs (program and channel), each
 touched account's first touch by each group, each touched account's first
 touch by anything (the base rate), and the opportunities of the touched
 accounts. Definitions: docs/readiness.md, "What converts"."""
@@ -26,7 +27,8 @@ from django.db.models.functions import Coalesce, NullIf, RowNumber
 from accounts.models import ICPSegment, Opportunity, OpportunityStatus, SegmentMembership
 from campaigns import conversion_rates as rates
 from campaigns.models import Channel, Program
-from engagement.models import Activity, ActivityType
+from engagement.models import Activity, ActivityCarried, ActivityType
+from engagement.retention_selectors import retention_cutoff
 
 PROGRAM = "program"
 CHANNEL = "channel"
@@ -148,11 +150,19 @@ def _type_touches(in_period: QuerySet[Activity]) -> Touches:
 
 
 def _first_source_touches(counted: QuerySet[Activity], in_period: QuerySet[Activity],
-                          *, start_at: dt.datetime, end_at: dt.datetime) -> Touches:  # fmt: skip
+                          *, start_at: dt.datetime, end_at: dt.datetime,
+                          dropped: bool) -> Touches:  # fmt: skip
     """Each account's first counted activity ever, when it falls in the period,
-    by its `utm_source` property, or else the tracking source that sent it."""
+    by its `utm_source` property, or else the tracking source that sent it.
+    After retention dropped old activity (`dropped`), an account with counted
+    carried activity was first touched before the cutoff: never in the period."""
+    touched = in_period.values("account_id")
+    if dropped:
+        touched = touched.exclude(
+            account_id__in=ActivityCarried.objects.filter(excluded_reason="").values("account_id")
+        )
     first_rows = (
-        counted.filter(account_id__in=in_period.values("account_id"))
+        counted.filter(account_id__in=touched)
         .annotate(order=Window(RowNumber(), partition_by=[F("account_id")],
                                order_by=[F("occurred_at").asc(), F("id").asc()]))
         .filter(order=1)
@@ -217,6 +227,9 @@ def conversion_report(query: ConversionQuery) -> dict[str, Any]:
         if segment_name is None:
             raise SegmentNotFound(f"no segment {query.segment_id}")
     start_at, end_at = _period_bounds(query.start, query.end)
+    # Activity before the retention cutoff is gone: a period reaching back
+    # before it is measured from what is left, and says so.
+    cutoff = retention_cutoff()
     counted = _counted(query.segment_id)
     in_period = counted.filter(occurred_at__gte=start_at, occurred_at__lt=end_at)
 
@@ -227,7 +240,8 @@ def conversion_report(query: ConversionQuery) -> dict[str, Any]:
     elif query.dimension == ACTIVITY_TYPE:
         touches = _type_touches(in_period)
     else:
-        touches = _first_source_touches(counted, in_period, start_at=start_at, end_at=end_at)
+        touches = _first_source_touches(counted, in_period, start_at=start_at, end_at=end_at,
+                                        dropped=cutoff is not None)  # fmt: skip
     base_firsts: dict[int, dt.datetime] = dict(_firsts(in_period))
     deals = _deals(in_period)
 
@@ -246,6 +260,8 @@ def conversion_report(query: ConversionQuery) -> dict[str, Any]:
         "segment": segment_name,
         "window_days": rates.WINDOW_DAYS,
         "min_accounts_to_rank": rates.MIN_ACCOUNTS_TO_RANK,
+        "activity_from": _day(cutoff) if cutoff is not None else None,
+        "period_partly_dropped": cutoff is not None and start_at < cutoff,
         "base": _figures(base),
         "rows": [
             {

@@ -41,6 +41,7 @@ from campaigns import metrics
 from campaigns.models import Campaign, CampaignTarget, Program, Spend, Touch
 from engagement.models import Activity, EngagementSnapshot, ScoringModel
 from engagement.peak_selectors import best_scores_in
+from engagement.retention_selectors import HistoryDropped
 from engagement.rollup import snapshots
 from engagement.scoring import ENGAGED_MIN_DEFAULT, QUALIFIED_MIN_DEFAULT
 
@@ -228,9 +229,15 @@ def target_scores(
             targets[campaign_id][account_id] = (in_holdout, None)
         return dict(targets), reason
     for segment_id, day in sorted(missing):
-        for account_id, score in snapshots.scores_as_of(
-            segment_id=segment_id, day=day, accounts=target_accounts
-        ).items():
+        try:
+            computed = snapshots.scores_as_of(
+                segment_id=segment_id, day=day, accounts=target_accounts
+            )
+        except HistoryDropped:
+            # Retention dropped that day's activity: only its snapshots tell,
+            # and these targets have none there (not measured, not zero).
+            continue
+        for account_id, score in computed.items():
             scores.setdefault((account_id, segment_id, day), score)
 
     def score_on(campaign_id: int, account_id: int, day: dt.date) -> float | None:

@@ -25,6 +25,7 @@ from engagement.models import (
     RollupCursor,
     ScoreRecomputeRun,
 )
+from engagement.retention_selectors import retention_cutoff
 from engagement.rollup.claims import RollupResult, pending_roll
 from engagement.rollup.refresh import AccountScope, accounts_refresh
 from engagement.rollup.scoring_models import segment_scoring, segments_for_scoring
@@ -213,9 +214,13 @@ def _recompute_chunk(
     AccountEngagement.objects.filter(accounts.q(), segment_id=segment_id).exclude(
         account_id__in=members.values("account_id")
     ).delete()
+    # Read under the cursor lock, which a retention run also takes: a drop
+    # commits wholly before or after this range.
+    carried = retention_cutoff() is not None
     sums = person_sums(
-        scoring, landmark, at, which=ActivityFilter.claimed_in_range(accounts), replace=accounts
-    )
+        scoring, landmark, at, which=ActivityFilter.claimed_in_range(accounts, carried=carried),
+        replace=accounts,
+    )  # fmt: skip
     refreshed = accounts_refresh(
         scoring=scoring, landmark=landmark, at=at, scope=AccountScope.of_range(accounts),
         anonymous=sums.anonymous, replace_anonymous=True, alerts=alerts, contacts=sums.contacts,

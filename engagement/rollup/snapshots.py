@@ -3,7 +3,9 @@
 `snapshots_take` stores every member's score at the end of a day;
 `snapshots_backfill` scores past days from the activity in one pass;
 `scores_as_of` computes a past day's score exactly from history. All three
-score a day at `score_valid_at(day)`.
+score a day at `score_valid_at(day)`. After activity retention dropped old
+months, the last two add the carried sums of the dropped activity and refuse a
+day before the cutoff (engagement.retention_selectors.HistoryDropped).
 """
 
 from __future__ import annotations
@@ -23,9 +25,19 @@ from core import bulk
 from engagement.models import (
     AccountEngagement,
     Activity,
+    ActivityCarried,
     EngagementSnapshot,
 )
-from engagement.rollup.dialect import days_since_sql, json_rows_source, landmark_param
+from engagement.retention_selectors import history_check, retention_cutoff
+from engagement.rollup.dialect import (
+    aware,
+    case_sql,
+    days_since_sql,
+    decay_exp_sql,
+    float_placeholder,
+    json_rows_source,
+    landmark_param,
+)
 from engagement.rollup.recompute import scores_refresh
 from engagement.rollup.refresh import AccountScore, ScoreInputs, account_score
 from engagement.rollup.scoring_models import SegmentScoring, segment_scoring
@@ -137,11 +149,16 @@ def scores_as_of(*, segment_id: int, day: dt.date, accounts: QuerySet[Any]) -> d
     """
     scoring = segment_scoring(segment_id=segment_id)
     at = score_valid_at(day)
+    cutoff = retention_cutoff()
+    history_check(at=at, what="a score", cutoff=cutoff)
     subquery, subquery_params = accounts.query.sql_with_params()
     before = ActivityFilter.before(at)
     which = ActivityFilter(
-        f"{before.sql} AND a.account_id IN ({subquery})", [*before.params, *subquery_params]
-    )
+        f"{before.sql} AND a.account_id IN ({subquery})", [*before.params, *subquery_params],
+        until=at,
+    )  # fmt: skip
+    if cutoff is not None:
+        which = which.with_carried(f"k.account_id IN ({subquery})", subquery_params)
     member_ids = list(
         SegmentMembership.objects.filter(segment_id=segment_id, account_id__in=accounts)
         .values_list("account_id", flat=True)
@@ -217,6 +234,41 @@ def _member_activity_terms(
                 yield account_id, contact_id, role, float(offset), float(value)
 
 
+def _carried_terms(
+    scoring: SegmentScoring, landmark: dt.datetime
+) -> list[tuple[int, int | None, str | None, dt.datetime, float]]:
+    """The members' carried sums of dropped activity (ActivityCarried, the
+    segment's decay rate, not excluded) against `landmark`: (account, contact or
+    None, the contact's buying role, latest time, weighted sum), weighed as
+    `term_sql` weighs a live activity (the type's weight, the contact's
+    seniority multiplier; anonymous rows 1)."""
+    params = scoring.params
+    weight, weight_params = case_sql("k.type", dict(params.activity_weights), 0.0)
+    multiplier, multiplier_params = case_sql("c.seniority", dict(params.seniority_multipliers), 1.0)
+    sql = f"""
+        SELECT k.account_id, k.contact_id, c.buying_role, MAX(k.latest),
+               SUM({weight} * {multiplier} * k.decay_sum
+                   * {decay_exp_sql(days_since_sql("k.landmark"))})
+        FROM {ActivityCarried._meta.db_table} k
+        JOIN {SegmentMembership._meta.db_table} m
+          ON m.account_id = k.account_id AND m.segment_id = %s
+        LEFT JOIN accounts_contact c ON c.id = k.contact_id
+        WHERE k.decay_rate = {float_placeholder()} AND k.excluded_reason = ''
+        GROUP BY k.account_id, k.contact_id, c.buying_role
+    """  # noqa: S608 - table names are ours; every value is a parameter  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [*weight_params, *multiplier_params, params.decay_rate, landmark_param(landmark),
+             scoring.segment_id, params.decay_rate],
+        )  # fmt: skip
+        rows = cursor.fetchall()
+    return [
+        (account_id, contact_id, role, aware(seen) or landmark, float(term))
+        for account_id, contact_id, role, seen, term in rows
+    ]
+
+
 def snapshots_backfill(
     *,
     segment_id: int,
@@ -241,6 +293,8 @@ def snapshots_backfill(
     """
     if since > until:
         raise ValueError(f"since {since} is after until {until}")
+    cutoff = retention_cutoff()
+    history_check(at=score_valid_at(since), what="a backfilled day", cutoff=cutoff)
     scoring = segment_scoring(segment_id=segment_id)
     version, params = scoring.model_version, scoring.params
     member_ids = list(
@@ -263,6 +317,15 @@ def snapshots_backfill(
             for own in sums.values():
                 for contact_id in own:
                     own[contact_id] *= factor
+        if previous_landmark is None and cutoff is not None:
+            # Activity dropped by retention all happened before the cutoff, so
+            # before every day scored here: it starts the running sums.
+            for account_id, contact_id, role, seen, term in _carried_terms(scoring, landmark):
+                own = sums[account_id]
+                own[contact_id] = own.get(contact_id, 0.0) + term
+                if contact_id is not None:
+                    roles[contact_id] = role or ""
+                latest[account_id] = max(latest.get(account_id, seen), seen)
         activity = _member_activity_terms(scoring, landmark, since=previous_landmark)
         pending = next(activity, None)
         day = first_day

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -21,6 +21,7 @@ from django.db.models import Q
 from accounts.models import SegmentMembership
 from engagement.models import (
     Activity,
+    ActivityCarried,
     ActivityPending,
     ContactEngagement,
 )
@@ -304,6 +305,8 @@ def person_sums(
                 "SELECT set_config('work_mem', %s, true)", [f"{settings.SCORES_WORK_MEM_MB}MB"]
             )
         cursor.execute(stage_sql, stage_params)
+        if which.carried_sql is not None:
+            _carried_merge(scoring, landmark, which, cursor)
         if replace is not None:
             _contact_sums_replace(scoring, landmark, replace, cursor)
         contacts = contact_totals(
@@ -321,12 +324,67 @@ def person_sums(
     return PersonSums(contacts=contacts, anonymous=anonymous)
 
 
+def _carried_merge(
+    scoring: SegmentScoring, landmark: dt.datetime, which: ActivityFilter, cursor: Any
+) -> None:
+    """Add to the staged sums what the activity dropped by retention contributes
+    (ActivityCarried rows of the segment's decay rate that `which` selects):
+    each row's count-like sum, times the current model's weight of its type and
+    the contact's current seniority multiplier, moved from the row's landmark
+    to `landmark` (a pure decay, DESIGN 4). A separate statement, so that the
+    staging aggregate over activity, the recompute's costliest, keeps its plan;
+    when no row is carried nothing else runs."""
+    params = scoring.params
+    weight, weight_params = case_sql("k.type", dict(params.activity_weights), 0.0)
+    multiplier, multiplier_params = case_sql("c.seniority", dict(params.seniority_multipliers), 1.0)
+    temporary, membership = _PERSON_SUMS_TABLE, SegmentMembership._meta.db_table
+    number = float_placeholder()
+    cursor.execute(
+        f"""
+        INSERT INTO {temporary} (account_id, contact_id, decay_sum, latest, role)
+        SELECT g.account_id, g.contact_id, g.decay_sum * {multiplier}, g.latest, c.buying_role
+        FROM (
+            SELECT k.account_id, k.contact_id, MAX(k.latest) AS latest,
+                   SUM({weight} * k.decay_sum
+                       * {decay_exp_sql(days_since_sql("k.landmark"))}) AS decay_sum
+            FROM {ActivityCarried._meta.db_table} k
+            JOIN {membership} m ON m.account_id = k.account_id AND m.segment_id = %s
+            WHERE k.decay_rate = {number} AND k.excluded_reason = '' AND {which.carried_sql}
+            GROUP BY k.account_id, k.contact_id
+        ) g
+        LEFT JOIN accounts_contact c ON c.id = g.contact_id
+        """,  # noqa: S608 - table names are ours; every value is a parameter  # nosec B608
+        [
+            *multiplier_params, *weight_params, params.decay_rate, landmark_param(landmark),
+            scoring.segment_id, params.decay_rate, *which.carried_params,
+        ],
+    )  # fmt: skip
+    if cursor.rowcount == 0:
+        return
+    # A pair with both live and carried activity now has two rows: one each.
+    merged = f"{temporary}_merged"
+    cursor.execute(
+        f"""CREATE TEMPORARY TABLE {merged} AS
+            SELECT account_id, contact_id, SUM(decay_sum) AS decay_sum, MAX(latest) AS latest,
+                   MAX(role) AS role
+            FROM {temporary} GROUP BY account_id, contact_id"""  # noqa: S608  # nosec B608
+    )
+    cursor.execute(f"DROP TABLE {temporary}")
+    cursor.execute(f"ALTER TABLE {merged} RENAME TO {temporary}")
+
+
 @dataclass(frozen=True)
 class ActivityFilter:
-    """Which activity rows `a` a sum reads: SQL over the alias `a`, and its parameters."""
+    """Which activity rows `a` a sum reads: SQL over the alias `a`, and its
+    parameters; and whether the sums of activity dropped by retention belong to
+    it (`carried_sql` over ActivityCarried's alias `k`; None for a batch of new
+    activity), and up to when it reads (`until`; None: everything claimed)."""
 
     sql: str
     params: list[Any]
+    carried_sql: str | None = None
+    carried_params: list[Any] = field(default_factory=list)
+    until: dt.datetime | None = None
 
     @classmethod
     def batch(cls, batch_id: int) -> ActivityFilter:
@@ -338,10 +396,18 @@ class ActivityFilter:
 
     @classmethod
     def before(cls, moment: dt.datetime) -> ActivityFilter:
-        return cls("a.occurred_at < %s", [connection.ops.adapt_datetimefield_value(moment)])
+        return cls(
+            "a.occurred_at < %s", [connection.ops.adapt_datetimefield_value(moment)], until=moment
+        )
+
+    def with_carried(self, sql: str, params: Sequence[Any] = ()) -> ActivityFilter:
+        """The same selection plus the carried sums `sql` selects (over `k`): for
+        a caller that read a retention cutoff (nothing is carried without one,
+        and the merge then costs no statement)."""
+        return replace(self, carried_sql=sql, carried_params=list(params))
 
     @classmethod
-    def claimed_in_range(cls, accounts: AccountRange) -> ActivityFilter:
+    def claimed_in_range(cls, accounts: AccountRange, *, carried: bool) -> ActivityFilter:
         """Everything claimed so far (pending rows are the next rollup's), for a
         range of accounts."""
         in_range, params = accounts.sql("a.account_id")
@@ -349,7 +415,10 @@ class ActivityFilter:
             f"NOT EXISTS (SELECT 1 FROM {_PENDING} p"  # noqa: S608  # nosec B608
             " WHERE p.activity_id = a.id AND p.batch IS NULL)"
         )
-        return cls(f"{claimed} AND {in_range}", params)
+        claimed_range = cls(f"{claimed} AND {in_range}", params)
+        return (
+            claimed_range.with_carried(*accounts.sql("k.account_id")) if carried else claimed_range
+        )
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,15 @@ from accounts.models import Contact
 from accounts.services import contact_junk_review, contacts_junk_evaluate
 from core import bulk
 from core.jobs import JobProgress
-from engagement.models import Activity
+from engagement.models import Activity, ActivityCarried, TrackingKeyCarried
 
 # --- Junk ------------------------------------------------------------------------
 
 
 def activities_exclusion_sync(*, contact_ids: Sequence[int]) -> int:
     """Make the contacts' activity follow their junk flag: excluded with the
-    reason while junk, counted again once the flag is reversed. Nothing is deleted."""
+    reason while junk, counted again once the flag is reversed. Nothing is deleted.
+    Returns the live activities updated."""
     junk_reason = (
         Contact.objects.filter(pk=OuterRef("contact_id"), is_junk=True)
         .annotate(reason=Concat(Value(JUNK_EXCLUSION_PREFIX), "junk_reason"))
@@ -33,6 +34,11 @@ def activities_exclusion_sync(*, contact_ids: Sequence[int]) -> int:
         updated += Activity.objects.filter(contact_id__in=chunk).update(
             excluded_reason=Coalesce(Subquery(junk_reason), Value(""))
         )
+        # Activity dropped by retention follows the flag in its carried sums.
+        for carried in (ActivityCarried, TrackingKeyCarried):
+            carried.objects.filter(contact_id__in=chunk).update(
+                excluded_reason=Coalesce(Subquery(junk_reason), Value(""))
+            )
     return updated
 
 

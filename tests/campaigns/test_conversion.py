@@ -12,6 +12,8 @@ import pytest
 from campaigns import conversion_rates as rates
 from campaigns.conversion_rates import Deal, GroupRate, account_outcome, ranked, wilson_interval
 from campaigns.reports.conversion import ConversionQuery, SegmentNotFound, conversion_report
+from engagement.models import ActivityPending
+from engagement.services.retention import activity_retention_apply
 from tests.campaigns import conversion_scenario
 from tests.campaigns.conversion_scenario import END, START, TODAY
 
@@ -164,6 +166,30 @@ def test_channel_content_type_and_first_touch_source_by_hand() -> None:
 
 
 @pytest.mark.django_db
+def test_after_retention_the_first_touch_stays_before_the_period_and_a_partial_period_says_so() -> (
+    None
+):
+    s = conversion_scenario.build()
+    segment = s.segment.pk
+    before = by_group(report("first_touch_source", segment))
+    assert report("program", segment)["activity_from"] is None
+    ActivityPending.objects.all().delete()  # rolled up
+    # Five months kept before June: A8's December page view is dropped, so its
+    # first live activity is now 25 January, inside the period; it was first
+    # touched in December all the same, and stays out of the first touches.
+    result = activity_retention_apply(months=5, now=dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC))
+    assert result.activities_dropped == 1
+    assert by_group(report("first_touch_source", segment)) == before
+    data = report("program", segment)
+    assert data["activity_from"] == dt.date(2026, 1, 1)
+    assert data["period_partly_dropped"] is False
+    earlier = conversion_report(ConversionQuery(
+        dimension="program", start=dt.date(2025, 12, 1), end=END, segment_id=segment, today=TODAY,
+    ))  # fmt: skip
+    assert earlier["period_partly_dropped"] is True
+
+
+@pytest.mark.django_db
 def test_an_unknown_segment_is_refused() -> None:
     with pytest.raises(SegmentNotFound):
         report("program", 999_999)
@@ -172,13 +198,14 @@ def test_an_unknown_segment_is_refused() -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("dimension", "queries"),
-    [("program", 5), ("channel", 5), ("content", 4), ("activity_type", 4),
-     ("first_touch_source", 4)],
+    [("program", 6), ("channel", 6), ("content", 5), ("activity_type", 5),
+     ("first_touch_source", 5)],
 )  # fmt: skip
 def test_the_report_reads_a_fixed_number_of_queries(
     dimension: str, queries: int, django_assert_num_queries: Any
 ) -> None:
-    # The segment, (the programs), the groups' first touches, the base's, the deals.
+    # The segment, the retention cutoff, (the programs), the groups' first
+    # touches, the base's, the deals.
     s = conversion_scenario.build()
     with django_assert_num_queries(queries):
         small = report(dimension, s.segment.pk)

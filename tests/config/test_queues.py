@@ -27,6 +27,7 @@ EXPECTED = {
     "engagement.scores_recompute_job": "recompute",
     "engagement.scores_refresh_all": "recompute",
     "engagement.junk_rules_apply": "recompute",
+    "engagement.activity_retention": "recompute",
     "accounts.segment_refresh": "recompute",
     "accounts.segments_refresh_all": "recompute",
     "accounts.segment_refresh_job": "recompute",

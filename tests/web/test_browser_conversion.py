@@ -5,11 +5,15 @@ unranked, another grouping and a segment picked, the table downloaded as CSV."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from engagement.models import ActivityPending
+from engagement.services.retention import activity_retention_apply
 from tests.campaigns import conversion_scenario
 from tests.web.browser import check_page, log_in
 
@@ -72,3 +76,20 @@ def test_a_marketer_reads_what_converts_picks_a_grouping_and_downloads_the_csv(
     shown = texts(page, 'table#conversion tbody td[data-figure="accounts"]')
     assert [r["accounts"] for r in rows] == [s.replace(",", "") for s in shown]
     assert download.value.suggested_filename == "conversion-conversion.csv"
+
+
+def test_after_retention_the_report_says_which_activity_is_gone(
+    history: conversion_scenario.Scenario, live_server: Any, page: Any
+) -> None:
+    ActivityPending.objects.all().delete()  # rolled up
+    result = activity_retention_apply(months=11, now=timezone.now())
+    assert result.cutoff.date() == dt.date(2026, 1, 1)  # today is in December 2026
+    base = live_server.url
+    log_in(page, base, "marketer")
+    page.goto(f"{base}/reports/conversion/")
+    note = page.get_by_role("note")
+    assert note.is_visible()
+    assert note.inner_text().startswith(
+        "Activity before 1 January 2026 was removed by the retention setting"
+    )
+    check_page(page, "conversion-retention")

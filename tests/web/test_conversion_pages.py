@@ -7,12 +7,15 @@ a 400 naming what was wrong, and the page reads a fixed number of queries.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from typing import Any
 
 import pytest
 from django.test import Client
 
+from engagement.models import ActivityPending
+from engagement.services.retention import activity_retention_apply
 from tests.campaigns import conversion_scenario
 from tests.web.report_cells import cells
 
@@ -126,8 +129,26 @@ def test_the_page_reads_a_fixed_number_of_queries(
     url = f"/reports/conversion/?{PERIOD}&segment={s.segment.pk}"
     client.get(url)  # warm the content types and session caches
     # session, user, the permission check's two, the segments, the report's
-    # five (segment, programs, first touches, base, deals), the shell's rooms,
-    # alert count and roles
-    with django_assert_num_queries(13):
+    # six (segment, retention cutoff, programs, first touches, base, deals),
+    # the shell's rooms, alert count and roles
+    with django_assert_num_queries(14):
         response = client.get(url)
     assert response.status_code == 200
+
+
+def test_a_period_reaching_before_the_retention_cutoff_says_so(
+    client: Client, marketer: Any
+) -> None:
+    s = conversion_scenario.build()
+    ActivityPending.objects.all().delete()  # rolled up
+    activity_retention_apply(months=5, now=dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC))
+    client.force_login(marketer)
+    note = "Activity before 1 January 2026 was removed by the retention setting"
+    inside = client.get(f"/reports/conversion/?{PERIOD}&segment={s.segment.pk}")
+    assert inside.status_code == 200 and note not in inside.content.decode()
+    before = client.get(
+        f"/reports/conversion/?start=2025-12-01&end=2026-03-31&segment={s.segment.pk}"
+    )
+    assert before.status_code == 200 and note in before.content.decode()
+    answer = client.get("/api/reports/conversion/?start=2025-12-01&end=2026-03-31").json()
+    assert answer["activity_from"] == "2026-01-01" and answer["period_partly_dropped"] is True

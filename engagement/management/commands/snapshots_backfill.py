@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
+from engagement.retention_selectors import HistoryDropped
 from engagement.rollup import scoring_models, snapshots
 
 
@@ -40,10 +41,13 @@ class Command(BaseCommand):
         for segment_id in scoring_models.segments_for_scoring(segment_ids=wanted):
             with tqdm(total=days, unit="day", desc=f"segment {segment_id}",
                       disable=options["verbosity"] == 0) as bar:  # fmt: skip
-                written = snapshots.snapshots_backfill(
-                    segment_id=segment_id,
-                    since=options["since"],
-                    until=until,
-                    on_day=bar.update,
-                )
+                try:
+                    written = snapshots.snapshots_backfill(
+                        segment_id=segment_id,
+                        since=options["since"],
+                        until=until,
+                        on_day=bar.update,
+                    )
+                except HistoryDropped as problem:
+                    raise CommandError(str(problem)) from None
             self.stdout.write(f"segment {segment_id}: {written} snapshots over {days} days")
