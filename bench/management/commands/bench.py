@@ -191,18 +191,18 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, help="Also write the results to FILE as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if connection.vendor != "postgresql":
-            raise CommandError(
-                f"bench measures PostgreSQL, and the database is {connection.vendor}. "
-                "Set DATABASE_URL=postgres://USER@HOST:5432/NAME (a database of its own, "
-                "migrated) and run it again."
-            )
         chosen = options["only"]
         if "pages" not in chosen and (
             options["sizes"] or tuple(options["postgres_setups"]) != ("machine",)
         ):
             raise CommandError(
                 "--sizes and --postgres are the pages benchmark's: add pages to --only"
+            )
+        if connection.vendor != "postgresql":
+            raise CommandError(
+                f"bench measures PostgreSQL, and the database is {connection.vendor}. "
+                "Set DATABASE_URL=postgres://USER@HOST:5432/NAME (a database of its own, "
+                "migrated) and run it again."
             )
         # Given, or None: the pages at several sizes scale them with each size.
         given = {name: options[name] for name in ("accounts", "contacts")}
