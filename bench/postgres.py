@@ -204,7 +204,7 @@ def migrate(settings_dict: Mapping[str, Any]) -> None:
         "DATABASE_URL": database_url(settings_dict),
         "SECRET_KEY": str(settings.SECRET_KEY),
     }
-    done = subprocess.run(
+    done = subprocess.run(  # nosec B603 - our own interpreter and manage.py
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=settings.BASE_DIR, env=environment, capture_output=True, text=True, timeout=900,
         check=False,
