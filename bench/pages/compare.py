@@ -159,9 +159,34 @@ def _shown(value: float | None, unit: str) -> str:
     return f"{value:,.1f}"
 
 
+def between_setups(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """What the PostgreSQL setup changes (`--postgres tuned,defaults`): for each
+    size run on every setup, each figure on each setup, in the order given,
+    and the ratio of the last setup's value to the first's. No targets: the
+    issue sets none between setups."""
+    names = list(runs)
+    by_size = [
+        {size: r for r in runs[name] if (size := figure(r, "sizes", "activities")) is not None}
+        for name in names
+    ]
+    common = sorted(set.intersection(*(set(sized) for sized in by_size))) if names else []
+    out = []
+    for size in common:
+        table = rows([sized[size] for sized in by_size])
+        out.append({
+            "activities": size,
+            "columns": names,
+            "rows": [asdict(row) | {"target": "", "verdict": ""} for row in table],
+        })  # fmt: skip
+    return out
+
+
 def lines(compared: Mapping[str, Any]) -> list[str]:
-    """The comparison as a table, one row a line."""
-    sizes = [f"{size:,.0f}" if size is not None else MISSING for size in compared["sizes"]]
+    """The comparison as a table, one row a line (the verdicts' count where
+    there are targets)."""
+    sizes = compared.get("columns") or [
+        f"{size:,.0f}" if size is not None else MISSING for size in compared["sizes"]
+    ]
     head = f"  {'figure':<52} {'unit':<10}" + "".join(f" {s:>12}" for s in sizes)
     out = [head + f" {'ratio':>8}  {'target':<24} verdict"]
     for row in compared["rows"]:
@@ -169,7 +194,9 @@ def lines(compared: Mapping[str, Any]) -> list[str]:
         ratio = MISSING if row["ratio"] is None else f"{row['ratio']:.3f}"
         out.append(f"  {row['figure']:<52} {row['unit']:<10}{values} {ratio:>8}  "
                    f"{row['target']:<24} {row['verdict']}".rstrip())  # fmt: skip
-    targets = compared["targets"]
+    targets = compared.get("targets")
+    if targets is None:
+        return out
     out.append(
         f"  targets: {targets['met']} met, {targets['missed']} missed, {targets['missing']} "
         f"without a figure: {compared['verdict']}"

@@ -76,6 +76,13 @@ class SetupRuns:
         }
 
 
+def between_setups(setups: Sequence[SetupRuns]) -> list[dict[str, Any]]:
+    """The setups compared at each size they all ran (`compare.between_setups`)."""
+    return compare.between_setups(
+        {setup.postgres: [result.as_dict() for result in setup.results] for setup in setups}
+    )
+
+
 def _on_private_cluster(
     setup: str, runs: Sequence[PagesOptions], done: Callable[[PagesResult], None]
 ) -> list[PagesResult]:

@@ -99,6 +99,25 @@ def test_a_missing_figure_is_said_to_be_missing_never_taken_as_zero() -> None:
     assert "missing" in table and "without a figure: missing" in table
 
 
+def test_the_setups_are_compared_at_each_size_they_all_ran() -> None:
+    def run(activities: int, p95: float) -> dict[str, Any]:
+        return _result(activities, p95=p95, rollup=1.0, empty=1.0, full=1.0, seed_mb=1.0,
+                       workers_mb=None)  # fmt: skip
+
+    compared = compare.between_setups({
+        "tuned": [run(1_000, 100.0), run(2_000, 120.0)],
+        "defaults": [run(1_000, 150.0)],  # 2,000 did not run on it: left out
+    })  # fmt: skip
+    (at_1000,) = compared
+    assert at_1000["activities"] == 1_000 and at_1000["columns"] == ["tuned", "defaults"]
+    p95 = _by_figure(at_1000)["account list, p95"]
+    # 150 / 100; no target between setups, so no verdict.
+    assert p95["values"] == [100.0, 150.0] and p95["ratio"] == 1.5
+    assert {row["verdict"] for row in at_1000["rows"]} == {""}
+    head, *_rows = compare.lines(at_1000)
+    assert "targets" not in at_1000 and head.split()[2:4] == ["tuned", "defaults"]
+
+
 def test_accounts_and_contacts_scale_with_each_size_unless_given() -> None:
     runs = sizes.size_options(PagesOptions(), sizes=[10_000_000, 1_000_000], accounts=None,
                               contacts=None)  # fmt: skip

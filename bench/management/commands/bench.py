@@ -233,6 +233,9 @@ class Command(BaseCommand):
                 else:
                     results["pages_sizes"] = [setup.as_dict() for setup in setups]
                     self._pages_comparison(results["pages_sizes"])
+                if len(setups) > 1:
+                    results["pages_setups"] = pages_sizes.between_setups(setups)
+                    self._pages_between_setups(results["pages_setups"])
             if "scaling" in options["only"]:
                 scaled = scaling.run(_benchmark_options(scaling.ScalingOptions, options))
                 results["scaling"] = scaled.as_dict()
@@ -407,6 +410,16 @@ class Command(BaseCommand):
                 styled = {"PASS": self.style.SUCCESS, "FAIL": self.style.WARNING}
                 verdict = line.rsplit(" ", 1)[-1]
                 self.stdout.write(styled[verdict](line) if verdict in styled else line)
+
+    def _pages_between_setups(self, sizes: list[dict[str, Any]]) -> None:
+        for compared in sizes:
+            columns = compared["columns"]
+            self.stdout.write(
+                f"pages at {compared['activities']:,.0f} activities, PostgreSQL "
+                f"{' against '.join(columns)} (ratio {columns[-1]} / {columns[0]}):"
+            )
+            for line in pages_compare.lines(compared):
+                self.stdout.write(line)
 
 
 def _mb(value: float | None) -> str:
