@@ -12,7 +12,11 @@ They measure the real stack (PostgreSQL, gunicorn) and refuse to run on SQLite.
   report queries on a streaming replica of its own (issue 20, part 5; not in
   the default run: it starts PostgreSQL servers);
 - `measure`: what both measure alike (CHECKPOINT, wall time, machine facts);
-- `server`, `cpu`: gunicorn on loopback and CPU time by process (ingest).
+- `options`: the options every benchmark shares (seed, progress, dataset sizes);
+- `postgres`: clusters of a run's own (initdb; the pages benchmark's `tuned`
+  and `defaults`, the scaling benchmark's primary and standby);
+- `server`, `cpu`: starting a server process and waiting for it (gunicorn,
+  redis-server, Celery workers), and CPU time by process (ingest).
 """
 
 from __future__ import annotations

@@ -14,9 +14,10 @@ import subprocess  # nosec B404
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -97,6 +98,58 @@ def _tail(log: Any, limit: int = 4000) -> str:
 
 
 @contextmanager
+def process_serving(
+    command: Sequence[str],
+    *,
+    what: str,
+    ready: Callable[[], bool],
+    environment: Mapping[str, str] | None = None,
+    startup_seconds: float = 60.0,
+    poll_seconds: float = 0.1,
+    stop_seconds: float = 20.0,
+    log: Path | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `command` (its output to `log`, or a temporary file) and yield the process
+    once `ready()` is true; stop it when the block ends, on error too (SIGTERM,
+    then SIGKILL after `stop_seconds`). `ready` may raise OSError while the
+    program is starting. The bench's servers, gunicorn, redis-server and Celery
+    workers, all start this way."""
+    with log.open("w+b") if log else tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(  # noqa: S603 - our own programs and arguments  # nosec B603
+            list(command),
+            cwd=settings.BASE_DIR,
+            env=None if environment is None else dict(environment),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + startup_seconds
+            while True:
+                if process.poll() is not None:
+                    raise BenchmarkError(
+                        f"{what} exited with status {process.returncode}:\n{_tail(output)}"
+                    )
+                try:
+                    if ready():
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise BenchmarkError(
+                        f"{what} was not ready within {startup_seconds:.0f}s:\n{_tail(output)}"
+                    )
+                time.sleep(poll_seconds)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=stop_seconds)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
 def gunicorn_serving(
     config: GunicornConfig,
     *,
@@ -130,36 +183,12 @@ def gunicorn_serving(
         "warning",
         "--no-control-socket",
     ]
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments  # nosec B603
-            command,
-            cwd=settings.BASE_DIR,
-            env=dict(environment),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + startup_seconds
-            while True:
-                if process.poll() is not None:
-                    raise BenchmarkError(
-                        f"gunicorn exited with status {process.returncode}:\n{_tail(log)}"
-                    )
-                try:
-                    if ready(HOST, port):
-                        break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise BenchmarkError(
-                        f"gunicorn was not ready within {startup_seconds:.0f}s:\n{_tail(log)}"
-                    )
-                time.sleep(0.2)
-            yield RunningServer(port=port, pid=process.pid)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with process_serving(
+        command,
+        what="gunicorn",
+        ready=lambda: ready(HOST, port),
+        environment=environment,
+        startup_seconds=startup_seconds,
+        poll_seconds=0.2,
+    ) as process:
+        yield RunningServer(port=port, pid=process.pid)

@@ -37,6 +37,7 @@ from bench.ingest.rows import (
 )
 from bench.ingest.workload import BATCH_SIZE, USER_PREFIX, workload_generate
 from bench.measure import checkpoint, load_average, machine_facts
+from bench.options import BenchOptions
 from bench.server import GunicornConfig, gunicorn_serving, server_environment
 from engagement.models import Activity, Source
 from engagement.services.sources import source_create
@@ -47,15 +48,13 @@ RATE_LIMIT_PER_SECOND = 1_000_000
 DATABASE_SETTINGS = ("server_version", "synchronous_commit", "fsync", "shared_buffers")
 
 
-@dataclass(frozen=True)
-class IngestOptions:
+@dataclass(frozen=True, kw_only=True)
+class IngestOptions(BenchOptions):
     events: int = 1_000_000
     connections: int = 8
     workers: int = 2
     threads: int = 4
-    seed: int = 42
     keep: bool = False
-    progress: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,9 @@
 """The pages benchmark (`manage.py bench --only pages`, issue 20, docs/benchmarks.md):
 what users feel as history grows.
 
+0. Empty the dataset's tables and, with gunicorn, time /v1/batch (the same
+   bodies' size and clients as in step 2) on the empty activity table: the
+   rate ingest keeps at full history is compared with it.
 1. Seed the rollup benchmark's dataset (`bench.rollup.dataset`, COPY), run the
    full recompute (timed) and check every score against the hand-written SQL
    (`bench.rollup.reference`); then seed what the pages read on top of it
@@ -30,10 +33,12 @@ from django.utils import timezone
 
 from bench import BenchmarkError
 from bench.measure import load_average, machine_facts, timed
+from bench.options import DatasetOptions
 from bench.pages import client
 from bench.pages.dataset import PagesSeeded, accounts_sample, pages_seed
+from bench.postgres import REPORTED_SETTINGS
 from bench.rollup import benchmark as rollup
-from bench.rollup.dataset import HISTORY_DAYS, activities_add, dataset_seed
+from bench.rollup.dataset import HISTORY_DAYS, activities_add, bench_data_delete, dataset_seed
 from bench.rollup.reference import agreement_check, product_scores, reference_scores
 from bench.server import GunicornConfig, gunicorn_serving, server_environment
 from campaigns.services import ranking_run
@@ -42,9 +47,15 @@ from engagement.rollup.incremental import scores_rollup
 from engagement.services.sources import source_create
 
 TRACKING_SOURCE = "bench pages tracking"
+# Untimed /v1/batch calls before each timed series, under a source of their
+# own (the timed source's rows are counted exactly): the series on the empty
+# table runs on a gunicorn just started, the one at full history on one that
+# has served only pages, and neither should time the first call's loading.
+WARM_UP_SOURCE = f"{TRACKING_SOURCE} warm-up"
 BATCH_EVENTS = 100
 ACCOUNT_PAGES = 50  # distinct accounts the account page cycles through
-DATABASE_SETTINGS = ("server_version", "shared_buffers", "work_mem", "jit")
+# The settings reported with the result: the ones the tuned cluster sets.
+DATABASE_SETTINGS = REPORTED_SETTINGS
 # What each page must show (beside answering 200 without the login form).
 PAGES: tuple[tuple[str, str, bytes], ...] = (
     ("account_list", "account list, segment, by 30-day score change", b"Bench Account"),
@@ -56,22 +67,21 @@ PAGES: tuple[tuple[str, str, bytes], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class PagesOptions:
-    accounts: int = 10_000
-    contacts: int = 80_000
-    activities: int = 1_000_000
+@dataclass(frozen=True, kw_only=True)
+class PagesOptions(DatasetOptions):
     new_activities: int = 10_000
     requests: int = 200
     connections: int = 8
     workers: int = 2
     threads: int = 4
-    seed: int = 42
-    progress: bool = False
+    # Which PostgreSQL the run is on (bench.postgres.SETUPS), for the record:
+    # the caller points the default connection at it.
+    postgres: str = "machine"
 
 
 @dataclass(frozen=True)
 class PagesResult:
+    postgres: str
     sizes: dict[str, int]
     history_days: int
     at: str
@@ -83,6 +93,9 @@ class PagesResult:
     ranking_run_programs: int
     pages: dict[str, dict[str, Any]]
     tracking: dict[str, dict[str, Any]]
+    # /v1/batch on the empty activity table, before the seeding: the rate the
+    # one at full history (tracking["batch"]) is compared with.
+    tracking_empty: dict[str, Any]
     rollup_seconds: float
     rollup_accounts: int
     checked_after_rollup: int
@@ -129,8 +142,9 @@ def _login_page_ready(port: int) -> bool:
 
 
 def _tracking_source_delete() -> None:
-    Activity.objects.filter(source__name=TRACKING_SOURCE).delete()
-    Source.objects.filter(name=TRACKING_SOURCE).delete()
+    """The tracking calls' rows and sources, the warm-up's too."""
+    Activity.objects.filter(source__name__startswith=TRACKING_SOURCE).delete()
+    Source.objects.filter(name__startswith=TRACKING_SOURCE).delete()
 
 
 def run(options: PagesOptions) -> PagesResult:
@@ -150,10 +164,56 @@ def run(options: PagesOptions) -> PagesResult:
             cursor.execute("RESET statement_timeout")
 
 
+def _batch_rate(options: PagesOptions, *, port: int, pid: int, write_key: str, prefix: str
+                ) -> tuple[dict[str, Any], dict[str, float]]:  # fmt: skip
+    """`options.requests` /v1/batch calls of BATCH_EVENTS from `options.connections`
+    clients, after one untimed call per client (WARM_UP_SOURCE); the rate and
+    the memory of the step."""
+    client.tracking_send(
+        port=port, write_key=source_create(name=WARM_UP_SOURCE).write_key, path="/v1/batch",
+        bodies=client.tracking_bodies(requests=options.connections, events_each=BATCH_EVENTS,
+                                      prefix=f"{prefix}-warm-up"),
+        events_each=BATCH_EVENTS, clients=options.connections,
+    )  # fmt: skip
+    bodies = client.tracking_bodies(requests=options.requests, events_each=BATCH_EVENTS,
+                                    prefix=prefix)  # fmt: skip
+    rate, memory = client.measured(
+        partial(client.tracking_send, port=port, write_key=write_key, path="/v1/batch",
+                bodies=bodies, events_each=BATCH_EVENTS, clients=options.connections),
+        server_pid=pid,
+    )  # fmt: skip
+    return {"path": "/v1/batch", **asdict(rate)}, memory
+
+
+def _ingest_on_empty(options: PagesOptions) -> tuple[dict[str, Any], dict[str, float]]:
+    """/v1/batch on the empty activity table (every call checked stored, then
+    deleted)."""
+    bench_data_delete()
+    write_key = source_create(name=TRACKING_SOURCE).write_key
+    config = GunicornConfig(workers=options.workers, threads=options.threads)
+    with gunicorn_serving(
+        config,
+        environment=server_environment(connection.settings_dict),
+        ready=lambda _host, port: _login_page_ready(port),
+    ) as server:
+        _say(options, f"POST /v1/batch x {options.requests} on the empty activity table")
+        rate, memory = _batch_rate(
+            options, port=server.port, pid=server.pid, write_key=write_key, prefix="empty"
+        )
+    stored = Activity.objects.filter(source__name=TRACKING_SOURCE).count()
+    if stored != rate["events"]:
+        raise BenchmarkError(
+            f"the tracking calls stored {stored:,} activities of {rate['events']:,} sent"
+        )
+    _tracking_source_delete()
+    return rate, memory
+
+
 def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
     memory: dict[str, dict[str, float]] = {}
-    _say(options, "seeding the rollup dataset")
     _tracking_source_delete()
+    tracking_empty, memory["tracking_batch_empty"] = _ingest_on_empty(options)
+    _say(options, "seeding the rollup dataset")
     # The history ends now: the pages read "today" (the trend chart, the score
     # changes, the reports' year), so the seeded activity must reach it.
     at = timezone.now().replace(second=0, microsecond=0)
@@ -213,16 +273,19 @@ def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
                 server_pid=server.pid,
             )  # fmt: skip
             pages[name] = {"label": label, "paths": len(paths[name]), **asdict(timing)}
-        for name, path, each in (("batch", "/v1/batch", BATCH_EVENTS), ("track", "/v1/track", 1)):
-            _say(options, f"POST {path} x {options.requests}")
-            bodies = client.tracking_bodies(requests=options.requests, events_each=each,
-                                            prefix=name)  # fmt: skip
-            rate, memory[f"tracking_{name}"] = client.measured(
-                partial(client.tracking_send, port=server.port, write_key=write_key, path=path,
-                        bodies=bodies, events_each=each, clients=options.connections),
-                server_pid=server.pid,
-            )  # fmt: skip
-            tracking[name] = {"path": path, **asdict(rate)}
+        _say(options, f"POST /v1/batch x {options.requests}")
+        tracking["batch"], memory["tracking_batch"] = _batch_rate(
+            options, port=server.port, pid=server.pid, write_key=write_key, prefix="batch"
+        )
+        _say(options, f"POST /v1/track x {options.requests}")
+        bodies = client.tracking_bodies(requests=options.requests, events_each=1, prefix="track")
+        rate, memory["tracking_track"] = client.measured(
+            partial(client.tracking_send, port=server.port, write_key=write_key,
+                    path="/v1/track", bodies=bodies, events_each=1,
+                    clients=options.connections),
+            server_pid=server.pid,
+        )  # fmt: skip
+        tracking["track"] = {"path": "/v1/track", **asdict(rate)}
     stored = Activity.objects.filter(source__name=TRACKING_SOURCE).count()
     sent = sum(t["events"] for t in tracking.values())
     if stored != sent:
@@ -248,6 +311,7 @@ def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
            and not k.endswith("_id")},
     }  # fmt: skip
     return PagesResult(
+        postgres=options.postgres,
         sizes=sizes,
         history_days=HISTORY_DAYS,
         at=at.isoformat(),
@@ -259,6 +323,7 @@ def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
         ranking_run_programs=run.entries.count(),
         pages=pages,
         tracking=tracking,
+        tracking_empty=tracking_empty,
         rollup_seconds=round(rollup_seconds, 3),
         rollup_accounts=rolled.accounts_refreshed,
         checked_after_rollup=checked_after_rollup,

@@ -10,6 +10,7 @@ import base64
 import contextlib
 import http.client
 import math
+import os
 import statistics
 import threading
 import time
@@ -227,27 +228,37 @@ def workers_peak_reset(server_pid: int) -> None:
             Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
-def workers_peak_mb(server_pid: int) -> float:
+def workers_peak_mb(server_pid: int) -> float | None:
     """The largest peak resident set (VmHWM) of the server's workers since the
-    last reset, in MB (0 where /proc does not say)."""
-    peaks = [_status_kb(pid, "VmHWM") for pid in _children(server_pid)]
-    return round(max(peaks, default=0) / 1024, 1)
+    last reset, in MB; None where /proc does not say."""
+    peaks = [kb for pid in _children(server_pid) if (kb := _status_kb(pid, "VmHWM"))]
+    return round(max(peaks) / 1024, 1) if peaks else None
+
+
+def own_peak_reset() -> None:
+    """Start a new peak (VmHWM) for this process: several sizes run in one
+    process, and each step's peak is its own, not the largest so far."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 def own_peak_mb() -> float:
-    """This process's peak resident set since it started (ru_maxrss), in MB."""
+    """This process's peak resident set since the last reset (VmHWM), in MB;
+    where /proc does not say, since it started (ru_maxrss)."""
     import resource
 
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    kb = _status_kb(os.getpid(), "VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(kb / 1024, 1)
 
 
 def measured(step: Callable[[], Any], *, server_pid: int | None) -> tuple[Any, dict[str, float]]:
-    """Run `step`; its result and the peaks: the workers' since a reset before
-    it, this process's since it started."""
+    """Run `step`; its result and the peaks since a reset before it: this
+    process's, and the server's workers' (where /proc says)."""
+    own_peak_reset()
     if server_pid is not None:
         workers_peak_reset(server_pid)
     result = step()
     memory = {"process_peak_mb": own_peak_mb()}
-    if server_pid is not None:
-        memory["workers_peak_mb"] = workers_peak_mb(server_pid)
+    if server_pid is not None and (workers := workers_peak_mb(server_pid)) is not None:
+        memory["workers_peak_mb"] = workers
     return result, memory

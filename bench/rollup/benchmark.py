@@ -34,6 +34,7 @@ from django.db import connection
 
 from bench import BenchmarkError
 from bench.measure import checkpoint, load_average, machine_facts, timed
+from bench.options import DatasetOptions
 from bench.rollup.dataset import AT, HISTORY_DAYS, activities_add, dataset_seed
 from bench.rollup.naive import naive_scores
 from bench.rollup.reference import agreement_check, product_scores, reference_scores
@@ -49,17 +50,12 @@ TARGET_NAIVE_TO_RECOMPUTE = 100.0  # the naive loop at least 100 times slower
 DATABASE_SETTINGS = ("server_version", "shared_buffers", "work_mem", "jit")
 
 
-@dataclass(frozen=True)
-class RollupOptions:
-    accounts: int = 10_000
-    contacts: int = 80_000
-    activities: int = 1_000_000
+@dataclass(frozen=True, kw_only=True)
+class RollupOptions(DatasetOptions):
     new_activities: int = 10_000
     naive_sample: int = 200
     rounds: int = 3
-    seed: int = 42
     explain: bool = False
-    progress: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ queries on a streaming replica started for the run (docs/scaling.md).
 - `throughput`: the same backlog drained by each worker setup, checked;
 - `workers`: a private redis-server, real `celery worker` processes, CPU and
   lock waits of a drain;
-- `clusters`: a primary and a standby of the run's own (initdb, pg_basebackup);
+- `clusters`: a primary and a standby of the run's own (`bench.postgres`,
+  pg_basebackup);
 - `replica`: seeding the primary, timing the report queries on both sides;
 - `report`: the lines the command prints.
 """

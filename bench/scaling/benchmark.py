@@ -30,6 +30,7 @@ from django.db import connection
 
 from bench import BenchmarkError
 from bench.measure import load_average, machine_facts
+from bench.options import DatasetOptions
 from bench.rollup.dataset import AT, dataset_seed
 from bench.rollup.reference import agreement_check, product_scores, reference_scores
 from bench.scaling import replica, throughput
@@ -39,17 +40,22 @@ from engagement.rollup.recompute import scores_recompute
 DATABASE_SETTINGS = ("server_version", "shared_buffers", "work_mem", "max_connections")
 
 
-@dataclass(frozen=True)
-class ScalingOptions:
-    accounts: int = 10_000
-    contacts: int = 80_000
-    activities: int = 1_000_000
-    backlog: int = 100_000
+# The backlog the worker processes drain, in new activities (--new-activities).
+BACKLOG_TIMES_NEW = 10
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScalingOptions(DatasetOptions):
+    new_activities: int = 10_000
     max_batch: int = 10_000
     replica_activities: int = 200_000
     replica_requests: int = 30
-    seed: int = 42
-    progress: bool = False
+
+    @property
+    def backlog(self) -> int:
+        """Pending activities drained by each worker setup: ten incremental
+        batches' worth, so that a drain lasts long enough to time."""
+        return self.new_activities * BACKLOG_TIMES_NEW
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,6 @@ primary takes to be replayed on the standby, polled every millisecond.
 
 from __future__ import annotations
 
-import os
-import subprocess  # nosec B404
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,7 +29,6 @@ from typing import Any
 
 import orjson
 import psycopg2
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, connections
 from django.db.utils import load_backend
@@ -42,9 +38,9 @@ from bench import BenchmarkError
 from bench.measure import timed
 from bench.pages.client import percentile
 from bench.pages.dataset import pages_seed
+from bench.postgres import default_database, migrate
 from bench.rollup.dataset import dataset_seed
 from bench.scaling.clusters import Cluster, primary_and_standby, replayed_wait
-from bench.server import database_url
 from campaigns.reports.measurement import measurement_load
 from campaigns.reports.overview import overview_report
 from campaigns.reports.programs import pipeline_report
@@ -70,41 +66,6 @@ class ReplicaResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@contextmanager
-def default_database(settings_dict: dict[str, Any]) -> Iterator[None]:
-    """Point the default connection at another database for the block (what
-    seeds and selectors use is `django.db.connection`). ContentType caches ids
-    per alias: emptied on both sides of the swap."""
-    working = connections["default"]
-    swapped = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, alias="default")
-    ContentType.objects.clear_cache()
-    connections["default"] = swapped
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SET statement_timeout = 0")
-        yield
-    finally:
-        swapped.close()
-        connections["default"] = working
-        ContentType.objects.clear_cache()
-
-
-def _migrate(cluster: Cluster, base: dict[str, Any]) -> None:
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"),
-        "DATABASE_URL": database_url(cluster.settings_dict(base)),
-        "SECRET_KEY": str(settings.SECRET_KEY),
-    }
-    done = subprocess.run(  # nosec B603 - our own interpreter and manage.py
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=settings.BASE_DIR, env=environment, capture_output=True, text=True, timeout=900,
-        check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise BenchmarkError(f"migrate on the primary failed:\n{done.stderr[-3000:]}")
 
 
 def _fingerprint(value: Any) -> bytes:
@@ -218,7 +179,7 @@ def run(*, accounts: int, contacts: int, activities: int, requests: int, seed: i
     base = dict(connection.settings_dict)
     with primary_and_standby() as (primary, make_standby):
         say(f"replica: primary on port {primary.port}, migrating")
-        _, migrate_seconds = timed(lambda: _migrate(primary, base))
+        _, migrate_seconds = timed(lambda: migrate(primary.settings_dict(base)))
         at = timezone.now().replace(second=0, microsecond=0)
         today = timezone.localdate(at)
         say(f"replica: seeding {activities:,} activities on the primary")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess  # nosec B404
 import sys
 import tempfile
 import time
@@ -24,37 +23,31 @@ from django.db import connection
 
 from bench import BenchmarkError
 from bench.cpu import cpu_by_process
-from bench.server import HOST, database_url, free_port
+from bench.server import HOST, database_url, free_port, process_serving
 
 
 @contextmanager
 def private_redis() -> Iterator[str]:
     """A redis-server of this run's own on a free port, nothing saved; its URL."""
+    import redis
+
     binary = shutil.which("redis-server")
     if binary is None:
         raise BenchmarkError("redis-server is not installed: the workers need a broker")
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - a fixed program and our own arguments  # nosec B603
-        [binary, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        import redis
 
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if redis.Redis(host=HOST, port=port, socket_timeout=2).ping():
-                    break
-            except redis.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise BenchmarkError("the private redis-server did not start") from None
-                time.sleep(0.05)
+    def answers() -> bool:
+        try:
+            return bool(redis.Redis(host=HOST, port=port, socket_timeout=2).ping())
+        except redis.ConnectionError:
+            return False
+
+    with process_serving(
+        [binary, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"],
+        what="the private redis-server", ready=answers, startup_seconds=10, poll_seconds=0.05,
+        stop_seconds=10,
+    ):  # fmt: skip
         yield f"redis://{HOST}:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @dataclass(frozen=True)
@@ -83,28 +76,19 @@ def rollup_worker(*, broker: str, processes: int, max_batch: int | None) -> Iter
     }
     with tempfile.NamedTemporaryFile(prefix="scaling-worker-", suffix=".log", delete=False) as f:
         log = Path(f.name)
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments  # nosec B603
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "rollup",
-         "--pool", "prefork", "--concurrency", str(processes), "--hostname", node,
-         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=settings.BASE_DIR, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    command = [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "rollup",
+        "--pool", "prefork", "--concurrency", str(processes), "--hostname", node,
+        "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while f"{node} ready." not in log.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise BenchmarkError(
-                    "the celery worker did not start:\n" + log.read_text(errors="replace")[-3000:]
-                )
-            time.sleep(0.1)
-        yield RunningWorker(pid=process.pid, log=log)
+        with process_serving(
+            command, what="the celery worker", environment=environment, startup_seconds=60,
+            ready=lambda: f"{node} ready." in log.read_text(errors="replace"), stop_seconds=30,
+            log=log,
+        ) as process:  # fmt: skip
+            yield RunningWorker(pid=process.pid, log=log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         log.unlink(missing_ok=True)
 
 

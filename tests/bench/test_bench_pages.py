@@ -61,9 +61,13 @@ def test_the_pages_benchmark_runs_every_step_and_the_scores_agree(
         assert set(rate) == RATE_FIGURES
         assert rate["requests"] == 12 and rate["events"] == 12 * each and rate["clients"] == 2
         assert rate["requests_per_second"] > 0
+    # /v1/batch on the empty activity table too, before the seeding.
+    empty = result["tracking_empty"]
+    assert set(empty) == RATE_FIGURES and empty["events"] == 12 * 100
+    assert result["postgres"] == "machine"
     assert result["ranking_run_seconds"] > 0 and result["ranking_run_programs"] == 4
     steps = {"seed", "recompute", "pages_seed", "ranking_run_compute", "incremental_rollup",
-             "tracking_batch",
+             "tracking_batch_empty", "tracking_batch",
              "tracking_track", *result["pages"]}  # fmt: skip
     assert set(result["memory_mb"]) == steps
     for step, memory in result["memory_mb"].items():
@@ -74,6 +78,9 @@ def test_the_pages_benchmark_runs_every_step_and_the_scores_agree(
     machine = result["machine"]
     assert machine["cpus"] > 0 and machine["memory_mb"] > 0
     assert machine["postgresql"]["server_version"]
+    assert {"shared_buffers", "effective_cache_size", "maintenance_work_mem"} <= set(
+        machine["postgresql"]
+    )
     assert result["server"]["workers"] == 1
 
     # What the pages read was seeded, scaled from the activity count.

@@ -1,5 +1,5 @@
 """`manage.py bench [--only ingest rollup pages scaling] [--events N] [--accounts N ...]
-[--out FILE]`: benchmarks on PostgreSQL.
+[--sizes N,M] [--postgres machine,tuned,defaults] [--out FILE]`: benchmarks on PostgreSQL.
 
 docs/benchmarks.md records the figures, how to reproduce them and what limits them.
 """
@@ -16,9 +16,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from bench import BENCHMARKS, DEFAULT_BENCHMARKS, BenchmarkError
-from bench.arguments import whole_number
+from bench.arguments import names, whole_number, whole_numbers
 from bench.ingest import benchmark as ingest
 from bench.pages import benchmark as pages
+from bench.pages import compare as pages_compare
+from bench.pages import sizes as pages_sizes
+from bench.postgres import SETUPS
 from bench.rollup import benchmark as rollup
 from bench.scaling import benchmark as scaling
 from bench.scaling import report as scaling_report
@@ -40,17 +43,13 @@ Options = TypeVar(
     "Options", ingest.IngestOptions, rollup.RollupOptions, pages.PagesOptions,
     scaling.ScalingOptions,
 )  # fmt: skip
-# scaling: the backlog the worker processes drain, in --new-activities.
-BACKLOG_TIMES_NEW = 10
 
 
 def _benchmark_options(kind: type[Options], options: dict[str, Any]) -> Options:
     """A benchmark's options from the command's: each field from the option of
-    the same name (`--new-activities` is `new_activities`), `progress` from the
-    verbosity."""
-    given = {f.name: options[f.name] for f in fields(kind) if f.name not in ("progress", "backlog")}
-    if kind is scaling.ScalingOptions:
-        given["backlog"] = options["new_activities"] * BACKLOG_TIMES_NEW
+    the same name (`--new-activities` is `new_activities`) where the command
+    has one, `progress` from the verbosity."""
+    given = {f.name: options[f.name] for f in fields(kind) if f.name in options}
     return kind(**given, progress=options["verbosity"] > 0)
 
 
@@ -89,9 +88,15 @@ class Command(BaseCommand):
             help=f"ingest: events to send (default {ingest.IngestOptions.events:,}).",
         )
         defaults = rollup.RollupOptions()
+        for name in ("accounts", "contacts"):
+            default = getattr(defaults, name)
+            parser.add_argument(
+                f"--{name}",
+                type=whole_number(f"--{name}", 1, MAX_ROWS),
+                help=f"rollup: {name} to seed (default {default:,}; pages with --sizes: "
+                f"{default:,} per {defaults.activities:,} activities of each size).",
+            )
         for name, what, low in (
-            ("accounts", "accounts to seed", 1),
-            ("contacts", "contacts to seed", 1),
             ("activities", "activities to seed over 18 months", 1),
             ("new-activities", "activities added for the incremental rollup", 1),
             ("naive-sample", "accounts the naive ORM loop is timed on", 1),
@@ -104,6 +109,27 @@ class Command(BaseCommand):
                 default=default,
                 help=f"rollup: {what} (default {default:,}).",
             )
+        parser.add_argument(
+            "--sizes",
+            type=whole_numbers("--sizes", 1, MAX_ROWS),
+            help="pages: run at each of these activity counts (e.g. 1000000,10000000; no "
+            "commas within a number), each on a fresh database, then compare them: every "
+            "figure at each size, the ratios and the issue's targets. Accounts and contacts "
+            "scale with the activities unless --accounts or --contacts are given. Default: "
+            "the one size of --activities.",
+        )
+        parser.add_argument(
+            "--postgres",
+            dest="postgres_setups",
+            type=names("--postgres", SETUPS),
+            default=("machine",),
+            help="pages: the PostgreSQL to run on, one or more of: machine (the Django "
+            "database, DATABASE_URL, at its cluster's settings; the default), tuned (a "
+            "cluster of the run's own with settings for this machine, bench/postgres.py), "
+            "defaults (a cluster of its own at PostgreSQL's defaults); e.g. tuned,defaults. "
+            "A private cluster is started with initdb (as the postgres user when run as "
+            "root) and removed at the end.",
+        )
         parser.add_argument(
             "--requests",
             type=whole_number("--requests", 1, 1_000_000),
@@ -165,12 +191,24 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, help="Also write the results to FILE as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        chosen = options["only"]
+        if "pages" not in chosen and (
+            options["sizes"] or tuple(options["postgres_setups"]) != ("machine",)
+        ):
+            raise CommandError(
+                "--sizes and --postgres are the pages benchmark's: add pages to --only"
+            )
         if connection.vendor != "postgresql":
             raise CommandError(
                 f"bench measures PostgreSQL, and the database is {connection.vendor}. "
                 "Set DATABASE_URL=postgres://USER@HOST:5432/NAME (a database of its own, "
                 "migrated) and run it again."
             )
+        # Given, or None: the pages at several sizes scale them with each size.
+        given = {name: options[name] for name in ("accounts", "contacts")}
+        defaults = rollup.RollupOptions()
+        for name in given:
+            options[name] = options[name] or getattr(defaults, name)
         results: dict[str, Any] = {}
         try:
             if "ingest" in options["only"]:
@@ -182,9 +220,22 @@ class Command(BaseCommand):
                 results["rollup"] = rolled.as_dict()
                 self._rollup_report(rolled)
             if "pages" in options["only"]:
-                paged = pages.run(_benchmark_options(pages.PagesOptions, options))
-                results["pages"] = paged.as_dict()
-                self._pages_report(paged)
+                setups = pages_sizes.run(
+                    _benchmark_options(pages.PagesOptions, options),
+                    sizes=options["sizes"] or (options["activities"],),
+                    postgres=options["postgres_setups"],
+                    accounts=given["accounts"] if options["sizes"] else options["accounts"],
+                    contacts=given["contacts"] if options["sizes"] else options["contacts"],
+                    done=self._pages_report,
+                )
+                if len(setups) == 1 and len(setups[0].results) == 1:
+                    results["pages"] = setups[0].results[0].as_dict()  # one run: as before
+                else:
+                    results["pages_sizes"] = [setup.as_dict() for setup in setups]
+                    self._pages_comparison(results["pages_sizes"])
+                if len(setups) > 1:
+                    results["pages_setups"] = pages_sizes.between_setups(setups)
+                    self._pages_between_setups(results["pages_setups"])
             if "scaling" in options["only"]:
                 scaled = scaling.run(_benchmark_options(scaling.ScalingOptions, options))
                 results["scaling"] = scaled.as_dict()
@@ -304,6 +355,11 @@ class Command(BaseCommand):
             f"{sizes['snapshots']:,} snapshots (seeded in {result.seed_seconds:.1f}s); "
             f"{result.server['workers']} workers x {result.server['threads']} threads"
         )
+        shown = result.machine.get("postgresql", {})
+        self.stdout.write(
+            f"  PostgreSQL {result.postgres}: "
+            + ", ".join(f"{name} {value}" for name, value in shown.items())
+        )
         memory = result.memory_mb
         self.stdout.write(
             f"  {'full recompute':<50} {result.recompute_seconds:>9.3f} s  "
@@ -320,13 +376,15 @@ class Command(BaseCommand):
             label = f"{page['label']} ({page['requests']})"
             self.stdout.write(
                 f"  {label:<50} {page['p50_ms']:>9.1f} {page['p95_ms']:>9.1f} "
-                f"{memory[name].get('workers_peak_mb', 0):>10.1f}"
+                f"{_mb(memory[name].get('workers_peak_mb')):>10}"
             )
-        for name, rate in result.tracking.items():
-            label = f"POST {rate['path']} ({rate['requests']}, {rate['clients']} clients)"
+        tracked = [("batch_empty", result.tracking_empty, ", empty table"),
+                   *((name, rate, "") for name, rate in result.tracking.items())]  # fmt: skip
+        for name, rate, where in tracked:
+            label = f"POST {rate['path']} ({rate['requests']}, {rate['clients']} clients{where})"
             self.stdout.write(
                 f"  {label:<50} {rate['p50_ms']:>9.1f} {rate['p95_ms']:>9.1f} "
-                f"{memory['tracking_' + name].get('workers_peak_mb', 0):>10.1f}  "
+                f"{_mb(memory['tracking_' + name].get('workers_peak_mb')):>10}  "
                 f"{rate['requests_per_second']:,.0f} requests/s, "
                 f"{rate['events_per_second']:,.0f} events/s"
             )
@@ -337,6 +395,33 @@ class Command(BaseCommand):
             f"{result.checked_after_rollup:,} accounts equal to the SQL"
         )
         self.stdout.write(
-            "  peak memory of this process (MB, since it started): "
+            "  peak memory of this process (MB, each step's own): "
             + ", ".join(f"{step} {m['process_peak_mb']:.0f}" for step, m in memory.items())
         )
+
+    def _pages_comparison(self, setups: list[dict[str, Any]]) -> None:
+        for setup in setups:
+            compared = setup["comparison"]
+            if compared is None:
+                continue
+            shown = ", ".join(f"{name} {value}" for name, value in setup["settings"].items())
+            self.stdout.write(f"pages compared, PostgreSQL {setup['postgres']} ({shown}):")
+            for line in pages_compare.lines(compared):
+                styled = {"PASS": self.style.SUCCESS, "FAIL": self.style.WARNING}
+                verdict = line.rsplit(" ", 1)[-1]
+                self.stdout.write(styled[verdict](line) if verdict in styled else line)
+
+    def _pages_between_setups(self, sizes: list[dict[str, Any]]) -> None:
+        for compared in sizes:
+            columns = compared["columns"]
+            self.stdout.write(
+                f"pages at {compared['activities']:,.0f} activities, PostgreSQL "
+                f"{' against '.join(columns)} (ratio {columns[-1]} / {columns[0]}):"
+            )
+            for line in pages_compare.lines(compared):
+                self.stdout.write(line)
+
+
+def _mb(value: float | None) -> str:
+    """A peak in MB, or that /proc did not say."""
+    return "n/a" if value is None else f"{value:.1f}"
