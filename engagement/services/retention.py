@@ -22,7 +22,8 @@ One run (`activity_retention_apply`), for a cutoff at the start of a month:
      and last time and the count of dropped keyed activity, which the touches
      read beside live activity (first touch and count survive);
    - the activity before the cutoff is deleted, except rows still pending
-     (not in the stored sums yet; a later run takes them);
+     (not in the stored sums yet; a later run takes them); visits never
+     resolved to an account count nowhere and go without a trace;
    - an `ActivityRetentionRun` records the cutoff: readers of raw activity
      refuse, or say, what lies before it.
 
@@ -62,12 +63,14 @@ _ACTIVITY = Activity._meta.db_table
 _PENDING = ActivityPending._meta.db_table
 _CARRIED = ActivityCarried._meta.db_table
 _KEYS_CARRIED = TrackingKeyCarried._meta.db_table
-# Activity a run folds and deletes: before the cutoff, on an account (activity
-# on no account counts nowhere), and rolled up already.
+# Activity a run deletes: before the cutoff and rolled up already. It folds
+# those on an account (_FOLDED): activity on no account (a visit never
+# resolved to a company) counts nowhere, and goes without a trace.
 _DROPPED = (
-    f"a.occurred_at < %s AND a.account_id IS NOT NULL AND NOT EXISTS ("  # noqa: S608  # nosec B608
+    f"a.occurred_at < %s AND NOT EXISTS ("  # noqa: S608  # nosec B608
     f"SELECT 1 FROM {_PENDING} p WHERE p.activity_id = a.id)"
 )
+_FOLDED = f"{_DROPPED} AND a.account_id IS NOT NULL"
 
 
 def retention_cutoff_for(*, months: int, now: dt.datetime) -> dt.datetime:
@@ -218,7 +221,7 @@ def _scores_fold(cutoff: dt.datetime) -> int:
                     SELECT a.account_id, a.contact_id, a.type, a.excluded_reason,
                            {decay_exp_sql(days_since_sql("a.occurred_at"))} AS decay_sum,
                            1 AS count, a.occurred_at AS latest
-                    FROM {_ACTIVITY} a WHERE {_DROPPED}
+                    FROM {_ACTIVITY} a WHERE {_FOLDED}
                     UNION ALL
                     SELECT k.account_id, k.contact_id, k.type, k.excluded_reason,
                            k.decay_sum * {decay_exp_sql(days_since_sql("k.landmark"))},
@@ -252,7 +255,7 @@ def _tracking_keys_fold(cutoff: dt.datetime) -> int:
             FROM (
                 SELECT a.tracking_key, a.account_id, a.contact_id, a.excluded_reason,
                        a.occurred_at AS first_at, a.occurred_at AS last_at, 1 AS count
-                FROM {_ACTIVITY} a WHERE {_DROPPED} AND a.tracking_key <> ''
+                FROM {_ACTIVITY} a WHERE {_FOLDED} AND a.tracking_key <> ''
                 UNION ALL
                 SELECT k.tracking_key, k.account_id, k.contact_id, k.excluded_reason,
                        k.first_at, k.last_at, k.count

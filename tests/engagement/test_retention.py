@@ -278,6 +278,19 @@ def test_pending_activity_is_not_dropped_until_it_is_rolled_up(
     assert activity_retention_apply(months=3, now=NOW).activities_dropped == 1
 
 
+def test_a_visit_never_resolved_to_an_account_is_deleted_without_a_trace(
+    segment: ICPSegment, source: Any
+) -> None:
+    Activity.objects.create(
+        source=source, message_id="anonymous-old", type="page_view", anonymous_id="visitor-1",
+        occurred_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
+    )  # fmt: skip
+    roll_all()
+    result = activity_retention_apply(months=3, now=NOW)
+    assert result.activities_dropped == 1 and not Activity.objects.exists()
+    assert not ActivityCarried.objects.exists() and result.carried_rows == 0
+
+
 def test_the_score_of_a_day_after_the_cutoff_is_unchanged_and_before_it_refused(
     segment: ICPSegment, source: Any
 ) -> None:
