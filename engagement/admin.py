@@ -9,6 +9,7 @@ from accounts.models import Contact, ICPSegment
 from core.admin_dates import CalendarEndDateHierarchy
 from engagement.models import (
     Activity,
+    ActivityRetentionRun,
     Alert,
     EventTypeMapping,
     IPRange,
@@ -132,6 +133,25 @@ class RejectedCallAdmin(admin.ModelAdmin):
     list_filter = ["source"]
     search_fields = ["message_id", "reason"]
     readonly_fields = ["source", "message_id", "reason", "payload", "repeats", "received_at"]
+
+
+@admin.register(ActivityRetentionRun)
+class ActivityRetentionRunAdmin(admin.ModelAdmin):
+    """What each retention run dropped (ACTIVITY_RETENTION_MONTHS): read only,
+    a record of where stored activity starts."""
+
+    list_display = ["ran_at", "cutoff", "months_kept", "activities_dropped", "carried_rows",
+                    "snapshot_days_backfilled"]  # fmt: skip
+    ordering = ["-cutoff"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(EventTypeMapping)

@@ -430,3 +430,19 @@ def test_the_command_says_what_it_dropped_and_refuses_without_a_period(
     call_command("activity_retention", "--months", "24", stdout=out)
     assert "1 rows dropped" in out.getvalue()
     assert connection.vendor in ("postgresql", "sqlite")
+
+
+def test_the_admin_lists_each_run_read_only(
+    segment: ICPSegment, source: Any, admin_client: Any
+) -> None:
+    account = segment_member(segment, name="Golf")
+    act(source, account, None, "page_view", dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
+    roll_all()
+    activity_retention_apply(months=3, now=NOW)
+    listing = admin_client.get("/admin/engagement/activityretentionrun/")
+    assert listing.status_code == 200
+    assert "March 1, 2026, midnight" in listing.content.decode()
+    run = ActivityRetentionRun.objects.get()
+    assert admin_client.post(f"/admin/engagement/activityretentionrun/{run.pk}/delete/",
+                             {"post": "yes"}).status_code == 403  # fmt: skip
+    assert ActivityRetentionRun.objects.filter(pk=run.pk).exists()
