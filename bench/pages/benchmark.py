@@ -12,7 +12,8 @@ what users feel as history grows.
    Marketer and Executive user).
 2. Start gunicorn (`bench.server`) and, with that user's session cookie, GET
    each page `requests` times over a keep-alive connection (p50 and p95): the
-   account list of the segment sorted by 30-day score change, the account page
+   account list of the segment sorted by 30-day score change, the list of every
+   account (each one's best segment) by score, the account page
    of varied accounts, the campaign report and the executive overview for the
    year, the campaign's own report and the ranking run; then POST tracking
    calls from a few concurrent clients: /v1/batch with 100 events and
@@ -59,6 +60,8 @@ DATABASE_SETTINGS = REPORTED_SETTINGS
 # What each page must show (beside answering 200 without the login form).
 PAGES: tuple[tuple[str, str, bytes], ...] = (
     ("account_list", "account list, segment, by 30-day score change", b"Bench Account"),
+    # No segment chosen: each account's best segment and its columns, by score.
+    ("account_list_all", "account list, every account, by score", b"Bench Account"),
     ("account_page", "account page (trend chart, timeline)", b"Bench Account"),
     ("campaign_report", "campaign report, the year", b"bench pages"),
     ("campaign_spend_report", "the campaign's own report", b"bench pages"),
@@ -118,6 +121,7 @@ def _paths(seeded: PagesSeeded, *, segment_id: int, run_id: int) -> dict[str, li
         "account_list": [
             f"/accounts/?segment={segment_id}&sort=-change_30d&page={page}" for page in (1, 2, 3)
         ],
+        "account_list_all": [f"/accounts/?sort=-score&page={page}" for page in (1, 2, 3)],
         "account_page": [
             f"/accounts/{pk}/" for pk in accounts_sample(segment_id=segment_id, count=ACCOUNT_PAGES)
         ],
