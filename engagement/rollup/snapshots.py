@@ -154,9 +154,8 @@ def scores_as_of(*, segment_id: int, day: dt.date, accounts: QuerySet[Any]) -> d
     subquery, subquery_params = accounts.query.sql_with_params()
     before = ActivityFilter.before(at)
     which = ActivityFilter(
-        f"{before.sql} AND a.account_id IN ({subquery})", [*before.params, *subquery_params],
-        until=at,
-    )  # fmt: skip
+        f"{before.sql} AND a.account_id IN ({subquery})", [*before.params, *subquery_params]
+    )
     if cutoff is not None:
         which = which.with_carried(f"k.account_id IN ({subquery})", subquery_params)
     member_ids = list(

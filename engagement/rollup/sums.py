@@ -376,15 +376,14 @@ def _carried_merge(
 @dataclass(frozen=True)
 class ActivityFilter:
     """Which activity rows `a` a sum reads: SQL over the alias `a`, and its
-    parameters; and whether the sums of activity dropped by retention belong to
-    it (`carried_sql` over ActivityCarried's alias `k`; None for a batch of new
-    activity), and up to when it reads (`until`; None: everything claimed)."""
+    parameters; and which sums of activity dropped by retention belong to it
+    (`carried_sql` over ActivityCarried's alias `k`; None: none, as for a batch
+    of new activity or while nothing was ever dropped)."""
 
     sql: str
     params: list[Any]
     carried_sql: str | None = None
     carried_params: list[Any] = field(default_factory=list)
-    until: dt.datetime | None = None
 
     @classmethod
     def batch(cls, batch_id: int) -> ActivityFilter:
@@ -396,9 +395,7 @@ class ActivityFilter:
 
     @classmethod
     def before(cls, moment: dt.datetime) -> ActivityFilter:
-        return cls(
-            "a.occurred_at < %s", [connection.ops.adapt_datetimefield_value(moment)], until=moment
-        )
+        return cls("a.occurred_at < %s", [connection.ops.adapt_datetimefield_value(moment)])
 
     def with_carried(self, sql: str, params: Sequence[Any] = ()) -> ActivityFilter:
         """The same selection plus the carried sums `sql` selects (over `k`): for
