@@ -266,6 +266,7 @@ GET     /admin/engagement/scoringmodel/                   admin admin admin admi
 GET     /admin/engagement/activity/                       admin admin admin admin admin admin 200
 GET     /admin/engagement/alert/                          admin admin admin admin admin admin 200
 GET     /admin/engagement/rejectedcall/                   admin admin admin admin admin admin 200
+GET     /admin/engagement/activityretentionrun/           admin admin admin admin admin admin 200
 GET     /admin/engagement/eventtypemapping/               admin admin admin admin admin admin 200
 GET     /admin/engagement/iprange/                        admin admin admin admin admin admin 200
 GET     /admin/campaigns/campaign/                        admin admin admin admin admin admin 200

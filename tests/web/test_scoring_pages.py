@@ -328,8 +328,9 @@ def test_the_preview_runs_in_a_fixed_number_of_queries(
     # (PostgreSQL's adds its work_mem setting and a row estimate to each).
     # PostgreSQL may ask its statistics for up to two more (sizing the chunks).
     # The first recompute's claim of pending activity closes its batch with two
-    # statements (its id range, its pending rows deleted; issue 20).
-    with django_assert_max_num_queries(104 if connection.vendor == "postgresql" else 102):
+    # statements (its id range, its pending rows deleted; issue 20), and each
+    # recompute's range reads the retention cutoff.
+    with django_assert_max_num_queries(106 if connection.vendor == "postgresql" else 104):
         response = client.post(f"/scoring/{segment.pk}/", data, headers={"HX-Request": "true"})
     assert response.context["preview"].accounts == 6 + extra
 
