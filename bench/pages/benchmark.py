@@ -36,7 +36,7 @@ from bench import BenchmarkError
 from bench.measure import load_average, machine_facts, timed
 from bench.options import DatasetOptions
 from bench.pages import client
-from bench.pages.dataset import PagesSeeded, accounts_sample, pages_seed
+from bench.pages.dataset import PagesSeeded, accounts_sample, pages_seed, pages_vacuum
 from bench.postgres import REPORTED_SETTINGS
 from bench.rollup import benchmark as rollup
 from bench.rollup.dataset import HISTORY_DAYS, activities_add, bench_data_delete, dataset_seed
@@ -245,6 +245,7 @@ def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
         lambda: pages_seed(segment_id=segment_id, activities=options.activities, today=today),
         server_pid=None,
     )
+    pages_vacuum()
     seed_seconds = seeded.seconds
     _say(options, "ranking run of the year")
     (run, ranking_seconds), memory["ranking_run_compute"] = client.measured(

@@ -92,6 +92,45 @@ def test_inserts_raise_the_month_peak_and_never_lower_it() -> None:
     assert peaks_stored() == peaks_by_hand()
 
 
+def _peak_version(account_id: int) -> str:
+    """The peak row's version: PostgreSQL's xmin (the transaction that wrote
+    it: it changes whenever the row is rewritten, value changed or not)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT xmin::text FROM engagement_engagementmonthpeak WHERE account_id = %s",
+            [account_id],
+        )
+        return str(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_day_below_its_month_peak_rewrites_nothing() -> None:
+    """Migration 0027: the nightly snapshot rewrote every peak (a dead row a
+    night each); now a day that does not beat the peak leaves the row as it
+    was, and one that does raises it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row versions (xmin) are PostgreSQL's")
+    account = AccountFactory.create()
+    segment = ICPSegmentFactory.create()
+    EngagementSnapshotFactory.create(account=account, segment=segment,
+                                     day=dt.date(2026, 3, 9), score=70)  # fmt: skip
+    written = _peak_version(account.pk)
+    EngagementSnapshotFactory.create(account=account, segment=segment,
+                                     day=dt.date(2026, 3, 10), score=70)  # fmt: skip
+    EngagementSnapshotFactory.create(account=account, segment=segment,
+                                     day=dt.date(2026, 3, 11), score=40)  # fmt: skip
+    assert _peak_version(account.pk) == written
+    EngagementSnapshotFactory.create(account=account, segment=segment,
+                                     day=dt.date(2026, 3, 12), score=71)  # fmt: skip
+    assert _peak_version(account.pk) != written
+    assert peaks_stored() == {(account.pk, segment.pk, dt.date(2026, 3, 1), 1): 71}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reloptions FROM pg_class WHERE relname = 'engagement_engagementmonthpeak'"
+        )
+        assert cursor.fetchone()[0] == ["fillfactor=70"]
+
+
 def test_a_snapshot_taken_again_lower_lowers_the_peak() -> None:
     account = AccountFactory.create()
     segment = ICPSegmentFactory.create()
