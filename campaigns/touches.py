@@ -109,12 +109,21 @@ _UNSUPPORTED = f"""NOT EXISTS (
 
 def _stale_delete_sql(pairs_where: str) -> str:
     """Touches of those pairs that no counted activity supports any more (an
-    activity excluded as junk, or moved to another account), live or carried."""
+    activity excluded as junk, or moved to another account), live or carried.
+
+    The pairs first, MATERIALIZED: inlined, PostgreSQL ran both NOT EXISTS as
+    anti-joins over every touch and every keyed activity before keeping the
+    batch's pairs (at 1M activities 0.14 s of a 10,000-activity rollup,
+    growing with history); materialized, it probes the (account, key) index
+    for the batch's few hundred pairs."""
     return f"""
-        DELETE FROM {_TOUCH} WHERE (program_id, account_id) IN (
-            SELECT p.id, s.account_id FROM {_ACTIVITY} s
+        WITH pairs AS MATERIALIZED (
+            SELECT DISTINCT p.id AS program_id, s.account_id FROM {_ACTIVITY} s
             JOIN {_PROGRAM} p ON p.tracking_key = s.tracking_key
             WHERE s.account_id IS NOT NULL AND {pairs_where}
+        )
+        DELETE FROM {_TOUCH} WHERE (program_id, account_id) IN (
+            SELECT program_id, account_id FROM pairs
         ) AND {_UNSUPPORTED}
     """  # noqa: S608  # nosec B608
 
