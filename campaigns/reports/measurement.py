@@ -33,7 +33,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import DateTimeField, ExpressionWrapper, F, Sum
 from django.utils import timezone
 
 from accounts.models import Opportunity, SegmentMembership
@@ -121,6 +121,8 @@ class MeasurementData:
     influencers: dict[int, set[int]] = field(default_factory=dict)
     # Why no lift can be measured for the period (outside the data), else None.
     lift_reason: str | None = None
+    # frozenset of programs -> their credit (attribution.program_credit's memo)
+    credit_memo: dict[frozenset[int], dict[str, Any]] = field(default_factory=dict)
 
     @cached_property
     def target_splits(self) -> dict[int, TargetSplit]:
@@ -141,6 +143,18 @@ class MeasurementData:
             for program_id in programs:
                 influenced[program_id].append(deal_id)
         return dict(influenced)
+
+    @cached_property
+    def deal_shares(self) -> dict[int, dict[int, Decimal]]:
+        """opportunity -> each influencing program's even share of its amount
+        (`metrics.even_split`), split once per deal: every program's and
+        group's credit reads it (split again per program and per report row,
+        it was 250,000 splits for 50,000 deals, 1.3 s of a year's report at
+        10M activities). Read once `influencers` is set."""
+        return {
+            deal_id: metrics.even_split(self.deals[deal_id].amount, programs)
+            for deal_id, programs in self.influencers.items()
+        }
 
     @cached_property
     def influence_order(self) -> dict[int, int]:
@@ -346,13 +360,27 @@ def measurement_load(
                            engaged, qualified, targets, deals,
                            lift_reason=lift_reason)  # fmt: skip
     # Influence: every program whose first touch on the deal's account came at
-    # most window_days before it opened (coarse bounds in SQL, exact in Python).
+    # most window_days before it opened (coarse bounds in SQL, exact in Python:
+    # `metrics.influenced` owns the rule). The bounds are per deal as well as
+    # per period, a day wider on each side than the rule: a year's touches x
+    # deals on the same accounts were 260,000 rows at 10M activities, most of
+    # them first touches outside the deal's window.
     earliest = dt.datetime.combine(start - dt.timedelta(days=window_days + 1), dt.time.min,
                                    tzinfo=dt.UTC)  # fmt: skip
+    opened = F("account__opportunities__opened_on")
     influencers: dict[int, set[int]] = defaultdict(set)
     for program_id, first_touch_at, deal_id, opened_on in (
         Touch.objects.filter(first_touch_at__gte=earliest, first_touch_at__lt=period_end)
-        .filter(account__opportunities__opened_on__range=(start, end))
+        .filter(
+            # One filter(): the bounds read the same opportunity row as the range.
+            account__opportunities__opened_on__range=(start, end),
+            first_touch_at__gte=ExpressionWrapper(
+                opened - dt.timedelta(days=window_days + 1), output_field=DateTimeField()
+            ),
+            first_touch_at__lt=ExpressionWrapper(
+                opened + dt.timedelta(days=2), output_field=DateTimeField()
+            ),
+        )
         .values_list("program_id", "first_touch_at", "account__opportunities__id",
                      "account__opportunities__opened_on")
     ):  # fmt: skip

@@ -164,3 +164,39 @@ def test_loading_costs_twelve_queries_whatever_the_size(
     with django_assert_num_queries(12):
         data = measurement_load(start=START, end=END)
     assert len(data.programs) == 2 + extra
+
+
+def test_influence_window_edges_by_hand() -> None:
+    """Each program's first touch on the deal's account at an edge of the
+    window (UTC days): the day it opened, late that evening, counts; so does
+    the window's first day at midnight; the day before it, late, and the day
+    after the deal opened, at midnight, do not. The report narrows the pairs in
+    SQL per deal; this pins the narrowing to the rule's own edges."""
+    from campaigns.models import Touch
+    from tests.factories import AccountFactory, ProgramFactory
+
+    account = AccountFactory.create()
+    opened = dt.date(2026, 3, 20)
+    deal = OpportunityFactory.create(account=account, opened_on=opened, amount=Decimal("900"))
+    utc = dt.UTC
+    firsts = {
+        "opened day, 23:59": dt.datetime(2026, 3, 20, 23, 59, 59, tzinfo=utc),
+        "window start, 00:00": dt.datetime(2025, 12, 20, 0, 0, tzinfo=utc),  # 90 days before
+        "day before the window, 23:59": dt.datetime(2025, 12, 19, 23, 59, 59, tzinfo=utc),
+        "day after opened, 00:00": dt.datetime(2026, 3, 21, 0, 0, tzinfo=utc),
+    }
+    programs = {}
+    for label, first in firsts.items():
+        program = ProgramFactory.create(name=label)
+        Touch.objects.create(program=program, account=account, first_touch_at=first,
+                             last_touch_at=first + dt.timedelta(days=1), touch_count=1)  # fmt: skip
+        programs[label] = program.pk
+    data = measurement_load(start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31), window_days=90)
+    assert data.influencers == {
+        deal.pk: {programs["opened day, 23:59"], programs["window start, 00:00"]}
+    }
+    # The two share the deal evenly: 450 each.
+    rows = by(program_rows(data), "program_id")
+    assert [rows[programs[label]]["pipeline_attributed"] for label in firsts] == [
+        Decimal("450"), Decimal("450"), Decimal("0"), Decimal("0"),
+    ]  # fmt: skip
