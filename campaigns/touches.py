@@ -95,14 +95,18 @@ def _upsert_sql(pairs_where: str | None) -> str:
     """  # noqa: S608 - table names from model metadata; values are bound parameters  # nosec B608
 
 
-# A touch row no counted activity, live or carried, supports.
+# A touch row no counted activity, live or carried, supports. The program's key
+# is looked up first, so that each probe is one (account, key) range of
+# activity_account_key_idx; joined to the program instead, PostgreSQL probed by
+# account only and read every keyed activity of the account.
+_TOUCH_KEY = f"(SELECT p.tracking_key FROM {_PROGRAM} p WHERE p.id = {_TOUCH}.program_id)"  # noqa: S608  # nosec B608
 _UNSUPPORTED = f"""NOT EXISTS (
-            SELECT 1 FROM {_ACTIVITY} a JOIN {_PROGRAM} p ON p.tracking_key = a.tracking_key
-            WHERE p.id = {_TOUCH}.program_id AND a.account_id = {_TOUCH}.account_id
+            SELECT 1 FROM {_ACTIVITY} a
+            WHERE a.account_id = {_TOUCH}.account_id AND a.tracking_key = {_TOUCH_KEY}
               AND {_COUNTS}
         ) AND NOT EXISTS (
-            SELECT 1 FROM {_CARRIED} k JOIN {_PROGRAM} p ON p.tracking_key = k.tracking_key
-            WHERE p.id = {_TOUCH}.program_id AND k.account_id = {_TOUCH}.account_id
+            SELECT 1 FROM {_CARRIED} k
+            WHERE k.account_id = {_TOUCH}.account_id AND k.tracking_key = {_TOUCH_KEY}
               AND k.excluded_reason = ''
         )"""  # noqa: S608  # nosec B608
 
