@@ -200,3 +200,29 @@ def test_influence_window_edges_by_hand() -> None:
     assert [rows[programs[label]]["pipeline_attributed"] for label in firsts] == [
         Decimal("450"), Decimal("450"), Decimal("0"), Decimal("0"),
     ]  # fmt: skip
+
+
+def test_a_one_day_period_measures_each_target_from_that_days_snapshot() -> None:
+    """Start and end the same day: both ends read the one snapshot (a change of
+    0, measured), not a missing second day; a target without a snapshot that
+    day and no activity scores 0 on it (computed), also a change of 0."""
+    from campaigns.models import CampaignTarget
+    from tests.factories import (
+        CampaignFactory,
+        EngagementSnapshotFactory,
+        ICPSegmentFactory,
+        ScoringModelFactory,
+        segment_member,
+    )
+
+    day = dt.date(2026, 3, 10)
+    segment = ICPSegmentFactory.create()
+    ScoringModelFactory.create(segment=segment)
+    campaign = CampaignFactory.create(segment=segment)
+    snapped, quiet = segment_member(segment), segment_member(segment)
+    for account in (snapped, quiet):
+        CampaignTarget.objects.create(campaign=campaign, account=account, in_holdout=False)
+    EngagementSnapshotFactory.create(account=snapped, segment=segment, day=day, score=42)
+    data = measurement_load(start=day, end=day)
+    assert data.lift_reason is None
+    assert data.targets[campaign.pk] == {snapped.pk: (False, 0), quiet.pk: (False, 0)}
