@@ -24,6 +24,7 @@ from accounts import services as account_services
 from accounts.models import Account
 from accounts.roles import SALES
 from core.csvimport import csv_cell_neutralise
+from core.paging import KeysFirst
 from engagement import list_selectors
 from engagement import selectors as engagement_selectors
 from engagement.services import alert_inbox as alert_inbox_services
@@ -65,7 +66,7 @@ def _account_list(request: HttpRequest) -> tuple[AccountListForm, Any]:
 class AccountListView(ReadPage, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         form, accounts = _account_list(request)
-        page = Paginator(accounts, ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
+        page = Paginator(KeysFirst(accounts), ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
         today = timezone.now().date()
         return render(
             request,
@@ -109,7 +110,7 @@ class MyAccountsView(ReadPage, View):
         now = timezone.now()
         today = now.date()
         accounts = list_selectors.my_accounts(user_id=user_id, today=today)
-        page = Paginator(accounts, ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
+        page = Paginator(KeysFirst(accounts), ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
         rows = list(page.object_list)
         inbox = engagement_selectors.alert_inbox(user_id=user_id, now=now)
         # After the reads, at the time they were made: an alert created while

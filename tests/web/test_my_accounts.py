@@ -232,9 +232,9 @@ def test_my_accounts_render_in_a_fixed_number_of_queries(
         AlertFactory.create(account=account, segment=segment, recipient=rep)
     AlertInboxVisit.objects.create(user=rep, seen_at=timezone.now() - dt.timedelta(days=1))
     client.force_login(rep)
-    # session, user, count, page, alerts, the visit recorded (savepoint, update,
-    # release), roles and the alert count in the shell
-    with django_assert_num_queries(11):
+    # session, user, count, the page's keys and its rows, alerts, the visit
+    # recorded (savepoint, update, release), roles and the alert count in the shell
+    with django_assert_num_queries(12):
         response = client.get("/my-accounts/")
     assert len(response.context["accounts"]) == accounts
     assert len(response.context["alerts"]) == accounts

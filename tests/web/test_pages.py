@@ -194,9 +194,9 @@ def test_the_scored_list_renders_in_a_fixed_number_of_queries(
         ContactFactory.create(account=account)
         OpportunityFactory.create(account=account)
     client.force_login(rep)
-    # session, user, segment picker, count, page, permissions (user, groups),
-    # roles and alert count in the shell
-    with django_assert_num_queries(10):
+    # session, user, segment picker, count, the page's keys and its rows,
+    # permissions (user, groups), roles and alert count in the shell
+    with django_assert_num_queries(11):
         response = client.get("/accounts/" + query.format(segment=segment.pk))
     assert len(response.context["accounts"]) == accounts
 
