@@ -5,10 +5,19 @@ serious or critical violation and is no wider than a 390-pixel screen."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from tests.factories import (
+    AccountEngagementFactory,
+    AccountFactory,
+    EngagementSnapshotFactory,
+    ICPSegmentFactory,
+    SegmentMembershipFactory,
+)
 from tests.web.browser import SCREENSHOTS, WIDE, check_page, log_in
 
 pytestmark = [
@@ -97,6 +106,51 @@ def test_filter_sort_search_and_open_an_account(
     result.click()
     page.wait_for_url(f"{base}/accounts/{scenario['bravo'].pk}/")
     assert page.get_by_role("heading", level=1).inner_text().startswith("Bravo")
+
+
+def test_a_long_list_pages_by_30_day_change_in_one_order(
+    marketer: Any, live_server: Any, page: Any
+) -> None:
+    # 53 members, each scored 60 today and 60 - change 30 days ago; the changes
+    # repeat (ties) and two members have no score 30 days ago (unknown).
+    segment = ICPSegmentFactory.create(name="Paged")
+    today = timezone.now().date()
+    changes: dict[str, int | None] = {}
+    for number in range(53):
+        name = f"Account {number:02d}"
+        change = None if number % 25 == 7 else (number * 7) % 23 - 11
+        account = AccountFactory.create(name=name)
+        SegmentMembershipFactory.create(segment=segment, account=account)
+        AccountEngagementFactory.create(segment=segment, account=account, score=60)
+        if change is not None:
+            EngagementSnapshotFactory.create(
+                segment=segment, account=account, day=today - dt.timedelta(days=30),
+                score=60 - change,
+            )  # fmt: skip
+        changes[name] = change
+    # By hand: largest change first, ties by name, the unknown last by name.
+    known = sorted((-c, n) for n, c in changes.items() if c is not None)
+    expected = [n for _, n in known] + sorted(n for n, c in changes.items() if c is None)
+    base = live_server.url
+    log_in(page, base, marketer.username)
+    page.goto(f"{base}/accounts/?segment={segment.pk}&sort=-change_30d")
+    names = page.locator("a.account-link")
+    # The 30-day column's figure, as each row shows it (the arrow is hidden).
+    shown = page.locator("table.accounts tbody td[data-label='30 days']")
+    first, first_shown = names.all_inner_texts(), shown.all_inner_texts()
+    assert page.get_by_text("Page 1 of 2").is_visible()
+    page.get_by_role("link", name="Next →").click()
+    page.wait_for_url("**page=2**")
+    second, second_shown = names.all_inner_texts(), shown.all_inner_texts()
+    assert (len(first), len(second)) == (50, 3)
+    assert first + second == expected
+    # Each row shows its own change: the page's rows are read by key after
+    # their order is chosen, and must not be shuffled on the way.
+    as_shown = {None: "—"} | {c: f"+{c}" if c > 0 else str(c) for c in range(-11, 12)}
+    assert [text.split()[-1] for text in first_shown + second_shown] == [
+        as_shown[changes[name]] for name in expected
+    ]
+    check_page(page, "account-list-page-2")
 
 
 def test_a_sales_rep_gets_the_403_page_on_a_marketers_url(
