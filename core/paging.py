@@ -6,8 +6,8 @@ cut a page, and PostgreSQL computes every selected column of those rows
 while it does so, joins and subqueries alike. Reading the page's keys first
 (only the sort key and the filters are computed) and then the page's rows by
 key (a handful of index probes) does the wide work for the 50 rows shown,
-not for the whole segment: at 1M activities the segment's list 49 -> 25 ms
-of SQL (docs/benchmarks.md)."""
+not for the whole segment: at 1M activities the segment's list 31 -> 19 ms
+of SQL a request (docs/benchmarks.md, "Keys first")."""
 
 from __future__ import annotations
 
