@@ -38,12 +38,15 @@ from bench.ingest.rows import (
 from bench.ingest.workload import BATCH_SIZE, USER_PREFIX, workload_generate
 from bench.measure import checkpoint, load_average, machine_facts
 from bench.options import BenchOptions
-from bench.server import GunicornConfig, gunicorn_serving, server_environment
-from engagement.models import Activity, Source
+from bench.server import (
+    GunicornConfig,
+    gunicorn_serving,
+    server_environment,
+    tracking_source_create,
+)
+from engagement.models import Activity
 from engagement.services.sources import source_create
 
-# The API's own per-source limit is kept in the path but set out of the way.
-RATE_LIMIT_PER_SECOND = 1_000_000
 # The PostgreSQL settings reported with the result.
 DATABASE_SETTINGS = ("server_version", "synchronous_commit", "fsync", "shared_buffers")
 
@@ -135,9 +138,8 @@ def run(options: IngestOptions) -> IngestResult:
         events=options.events, seed=options.seed, progress=options.progress
     )
     bench_data_delete()  # a run that was stopped half way left its rows
-    issued = source_create(name=HTTP_SOURCE)
+    issued = tracking_source_create(name=HTTP_SOURCE)
     copy_source = source_create(name=COPY_SOURCE).source
-    Source.objects.filter(pk=issued.source.pk).update(rate_limit_per_second=RATE_LIMIT_PER_SECOND)
     server = GunicornConfig(workers=options.workers, threads=options.threads)
     try:
         checkpoint(required=False)

@@ -15,9 +15,10 @@ what users feel as history grows.
    account list of the segment sorted by 30-day score change, the list of every
    account (each one's best segment) by score, the account page
    of varied accounts, the campaign report and the executive overview for the
-   year, the campaign's own report and the ranking run; then POST tracking
-   calls from a few concurrent clients: /v1/batch with 100 events and
-   single-event /v1/track (requests per second). The workers' peak memory is
+   year, the campaign's own report and the ranking run; then POST
+   `tracking_requests` tracking calls from a few concurrent clients, in rounds
+   whose bodies are made untimed: /v1/batch with 100 events and single-event
+   /v1/track (requests per second). The workers' peak memory is
    reset before each step and read after it.
 3. Delete the tracking calls, COPY `new_activities` late activities, time the
    incremental rollup and check every score against the reference again.
@@ -29,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from bench import BenchmarkError
@@ -41,11 +42,15 @@ from bench.postgres import REPORTED_SETTINGS
 from bench.rollup import benchmark as rollup
 from bench.rollup.dataset import HISTORY_DAYS, activities_add, bench_data_delete, dataset_seed
 from bench.rollup.reference import agreement_check, product_scores, reference_scores
-from bench.server import GunicornConfig, gunicorn_serving, server_environment
+from bench.server import (
+    GunicornConfig,
+    gunicorn_serving,
+    server_environment,
+    tracking_source_create,
+)
 from campaigns.services import ranking_run
-from engagement.models import Activity, Source
+from engagement.models import Activity, ActivityPending, Source
 from engagement.rollup.incremental import scores_rollup
-from engagement.services.sources import source_create
 
 TRACKING_SOURCE = "bench pages tracking"
 # Untimed /v1/batch calls before each timed series, under a source of their
@@ -74,6 +79,10 @@ PAGES: tuple[tuple[str, str, bytes], ...] = (
 class PagesOptions(DatasetOptions):
     new_activities: int = 10_000
     requests: int = 200
+    # Calls per tracking series (/v1/batch on the empty table and at history,
+    # /v1/track): 200 batches are half a second of work, and two such series
+    # differed by a quarter on the same empty table (docs/benchmarks.md).
+    tracking_requests: int = 2_000
     connections: int = 8
     workers: int = 2
     threads: int = 4
@@ -146,8 +155,20 @@ def _login_page_ready(port: int) -> bool:
 
 
 def _tracking_source_delete() -> None:
-    """The tracking calls' rows and sources, the warm-up's too."""
-    Activity.objects.filter(source__name__startswith=TRACKING_SOURCE).delete()
+    """The tracking calls' rows (and their pending rows) and sources, the
+    warm-up's too. In SQL: the ORM's delete reads every row into this process
+    first (to cascade to the pending rows), 200,000 of them after a series of
+    2,000 batches, which stayed in this process's memory and counted in the
+    next steps' peaks."""
+    activity, pending = Activity._meta.db_table, ActivityPending._meta.db_table
+    source = Source._meta.db_table
+    sql = (
+        f"WITH gone AS (DELETE FROM {activity} a USING {source} s "  # noqa: S608  # nosec B608
+        "WHERE a.source_id = s.id AND starts_with(s.name, %s) RETURNING a.id) "
+        f"DELETE FROM {pending} p USING gone WHERE p.activity_id = gone.id"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [TRACKING_SOURCE])
     Source.objects.filter(name__startswith=TRACKING_SOURCE).delete()
 
 
@@ -170,20 +191,19 @@ def run(options: PagesOptions) -> PagesResult:
 
 def _batch_rate(options: PagesOptions, *, port: int, pid: int, write_key: str, prefix: str
                 ) -> tuple[dict[str, Any], dict[str, float]]:  # fmt: skip
-    """`options.requests` /v1/batch calls of BATCH_EVENTS from `options.connections`
-    clients, after one untimed call per client (WARM_UP_SOURCE); the rate and
-    the memory of the step."""
+    """`options.tracking_requests` /v1/batch calls of BATCH_EVENTS from
+    `options.connections` clients, after one untimed call per client
+    (WARM_UP_SOURCE); the rate and the memory of the step."""
+    warm_up_key = tracking_source_create(name=WARM_UP_SOURCE).write_key
     client.tracking_send(
-        port=port, write_key=source_create(name=WARM_UP_SOURCE).write_key, path="/v1/batch",
-        bodies=client.tracking_bodies(requests=options.connections, events_each=BATCH_EVENTS,
-                                      prefix=f"{prefix}-warm-up"),
-        events_each=BATCH_EVENTS, clients=options.connections,
+        port=port, write_key=warm_up_key, path="/v1/batch",
+        requests=options.connections, events_each=BATCH_EVENTS, prefix=f"{prefix}-warm-up",
+        clients=options.connections,
     )  # fmt: skip
-    bodies = client.tracking_bodies(requests=options.requests, events_each=BATCH_EVENTS,
-                                    prefix=prefix)  # fmt: skip
     rate, memory = client.measured(
         partial(client.tracking_send, port=port, write_key=write_key, path="/v1/batch",
-                bodies=bodies, events_each=BATCH_EVENTS, clients=options.connections),
+                requests=options.tracking_requests, events_each=BATCH_EVENTS, prefix=prefix,
+                clients=options.connections),
         server_pid=pid,
     )  # fmt: skip
     return {"path": "/v1/batch", **asdict(rate)}, memory
@@ -193,14 +213,14 @@ def _ingest_on_empty(options: PagesOptions) -> tuple[dict[str, Any], dict[str, f
     """/v1/batch on the empty activity table (every call checked stored, then
     deleted)."""
     bench_data_delete()
-    write_key = source_create(name=TRACKING_SOURCE).write_key
+    write_key = tracking_source_create(name=TRACKING_SOURCE).write_key
     config = GunicornConfig(workers=options.workers, threads=options.threads)
     with gunicorn_serving(
         config,
         environment=server_environment(connection.settings_dict),
         ready=lambda _host, port: _login_page_ready(port),
     ) as server:
-        _say(options, f"POST /v1/batch x {options.requests} on the empty activity table")
+        _say(options, f"POST /v1/batch x {options.tracking_requests} on the empty activity table")
         rate, memory = _batch_rate(
             options, port=server.port, pid=server.pid, write_key=write_key, prefix="empty"
         )
@@ -258,7 +278,7 @@ def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
     )
     paths = _paths(pages_seeded, segment_id=segment_id, run_id=run.pk)
     cookie = client.session_cookie(pages_seeded.user_id)
-    write_key = source_create(name=TRACKING_SOURCE).write_key
+    write_key = tracking_source_create(name=TRACKING_SOURCE).write_key
     config = GunicornConfig(workers=options.workers, threads=options.threads)
     pages: dict[str, dict[str, Any]] = {}
     tracking: dict[str, dict[str, Any]] = {}
@@ -278,16 +298,15 @@ def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
                 server_pid=server.pid,
             )  # fmt: skip
             pages[name] = {"label": label, "paths": len(paths[name]), **asdict(timing)}
-        _say(options, f"POST /v1/batch x {options.requests}")
+        _say(options, f"POST /v1/batch x {options.tracking_requests}")
         tracking["batch"], memory["tracking_batch"] = _batch_rate(
             options, port=server.port, pid=server.pid, write_key=write_key, prefix="batch"
         )
-        _say(options, f"POST /v1/track x {options.requests}")
-        bodies = client.tracking_bodies(requests=options.requests, events_each=1, prefix="track")
+        _say(options, f"POST /v1/track x {options.tracking_requests}")
         rate, memory["tracking_track"] = client.measured(
             partial(client.tracking_send, port=server.port, write_key=write_key,
-                    path="/v1/track", bodies=bodies, events_each=1,
-                    clients=options.connections),
+                    path="/v1/track", requests=options.tracking_requests, events_each=1,
+                    prefix="track", clients=options.connections),
             server_pid=server.pid,
         )  # fmt: skip
         tracking["track"] = {"path": "/v1/track", **asdict(rate)}
@@ -311,7 +330,8 @@ def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
     sizes = {
         "accounts": options.accounts, "members": seeded.members, "contacts": options.contacts,
         "activities": options.activities, "new_activities": options.new_activities,
-        "requests": options.requests, "tracking_clients": options.connections,
+        "requests": options.requests, "tracking_requests": options.tracking_requests,
+        "tracking_clients": options.connections,
         **{k: v for k, v in asdict(pages_seeded).items() if isinstance(v, int)
            and not k.endswith("_id")},
     }  # fmt: skip

@@ -16,13 +16,17 @@ from django.utils import timezone
 
 from bench.pages import benchmark, client, dataset
 from bench.rollup.reference import product_scores, reference_scores, scores_compare
+from bench.server import RATE_LIMIT_PER_SECOND, tracking_source_create
 from campaigns.models import Campaign, CampaignTarget, Program, RankingRun, Spend, Touch
-from engagement.models import Activity, EngagementSnapshot, Source
+from engagement.models import Activity, ActivityPending, EngagementSnapshot, Source
+from tests.factories import ActivityFactory, SourceFactory
 from tests.web.browser import role_groups_restore
 
 TINY = [
     "--accounts", "30", "--contacts", "200", "--activities", "3000", "--new-activities", "300",
     "--requests", "12", "--workers", "1", "--threads", "2", "--connections", "2",
+    # More than one round of tracking bodies (client.TRACKING_ROUND).
+    "--tracking-requests", "250",
 ]  # fmt: skip
 PAGE_FIGURES = {"label", "paths", "requests", "seconds", "p50_ms", "p95_ms", "mean_ms",
                 "bytes_per_response"}  # fmt: skip
@@ -56,14 +60,17 @@ def test_the_pages_benchmark_runs_every_step_and_the_scores_agree(
         assert page["bytes_per_response"] > 2000
     assert result["pages"]["account_page"]["paths"] == members  # fewer members than 50
     assert set(result["tracking"]) == {"batch", "track"}
+    # 250 calls are two rounds of bodies; every call of every round was stored
+    # (the run checks the count), so the rounds' message ids are distinct.
+    assert client.TRACKING_ROUND < 250 and result["sizes"]["tracking_requests"] == 250
     for name, each in (("batch", 100), ("track", 1)):
         rate = result["tracking"][name]
         assert set(rate) == RATE_FIGURES
-        assert rate["requests"] == 12 and rate["events"] == 12 * each and rate["clients"] == 2
+        assert rate["requests"] == 250 and rate["events"] == 250 * each and rate["clients"] == 2
         assert rate["requests_per_second"] > 0
     # /v1/batch on the empty activity table too, before the seeding.
     empty = result["tracking_empty"]
-    assert set(empty) == RATE_FIGURES and empty["events"] == 12 * 100
+    assert set(empty) == RATE_FIGURES and empty["events"] == 250 * 100
     assert result["postgres"] == "machine"
     assert result["ranking_run_seconds"] > 0 and result["ranking_run_programs"] == 4
     steps = {"seed", "recompute", "pages_seed", "ranking_run_compute", "incremental_rollup",
@@ -129,3 +136,25 @@ def test_every_program_the_dataset_can_seed_runs_30_days_within_the_snapshot_yea
     for n in range(dataset.MAX_PROGRAMS):
         first, last = dataset.program_days(n)
         assert first >= 0 and first + 30 <= last <= dataset.SNAPSHOT_DAYS - 1, (n, first, last)
+
+
+@pytest.mark.services
+@pytest.mark.django_db
+def test_the_tracking_calls_are_deleted_with_their_pending_rows_and_nothing_else(
+    postgresql: None,
+) -> None:
+    tracking = tracking_source_create(name=benchmark.TRACKING_SOURCE).source
+    warm_up = tracking_source_create(name=benchmark.WARM_UP_SOURCE).source
+    kept = SourceFactory.create(name="a customer's site")
+    for source in (tracking, tracking, warm_up, kept):
+        ActivityFactory.create(source=source)  # the insert trigger makes each pending
+    kept_id = Activity.objects.get(source=kept).pk
+    assert ActivityPending.objects.count() == 4
+    # The benchmark's sources answer far more than the API's default limit.
+    assert tracking.rate_limit_per_second is None
+    tracking.refresh_from_db()
+    assert tracking.rate_limit_per_second == RATE_LIMIT_PER_SECOND
+    benchmark._tracking_source_delete()
+    assert list(Activity.objects.values_list("pk", flat=True)) == [kept_id]
+    assert list(ActivityPending.objects.values_list("activity_id", flat=True)) == [kept_id]
+    assert list(Source.objects.values_list("name", flat=True)) == ["a customer's site"]

@@ -170,8 +170,9 @@ def test_two_tiny_sizes_run_in_one_invocation_and_are_compared(
     role_groups_restore()  # a flush by an earlier transactional test takes them
     out = tmp_path / "bench.json"
     call_command("bench", "--only", "pages", "--sizes", "2000,1000", "--new-activities", "100",
-                 "--requests", "3", "--workers", "1", "--threads", "2", "--connections", "2",
-                 "--out", str(out), verbosity=0)  # fmt: skip
+                 "--requests", "3", "--tracking-requests", "3", "--workers", "1",
+                 "--threads", "2", "--connections", "2", "--out", str(out),
+                 verbosity=0)  # fmt: skip
 
     (setup,) = json.loads(out.read_text())["pages_sizes"]
     assert setup["postgres"] == "machine"

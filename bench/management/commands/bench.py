@@ -134,8 +134,14 @@ class Command(BaseCommand):
             "--requests",
             type=whole_number("--requests", 1, 1_000_000),
             default=pages.PagesOptions.requests,
-            help=f"pages: requests timed per page and per tracking endpoint "
-            f"(default {pages.PagesOptions.requests}).",
+            help=f"pages: requests timed per page (default {pages.PagesOptions.requests}).",
+        )
+        parser.add_argument(
+            "--tracking-requests",
+            type=whole_number("--tracking-requests", 1, 1_000_000),
+            default=pages.PagesOptions.tracking_requests,
+            help="pages: calls in each tracking series, /v1/batch on the empty table and at "
+            f"history and /v1/track (default {pages.PagesOptions.tracking_requests:,}).",
         )
         scaling_defaults = scaling.ScalingOptions()
         for name, what, maximum in (
