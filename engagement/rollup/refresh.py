@@ -26,7 +26,13 @@ from engagement.models import (
 )
 from engagement.rollup.dialect import json_rows_source
 from engagement.rollup.scoring_models import SegmentScoring
-from engagement.rollup.sums import NO_CONTACTS, AccountRange, ContactTotals, contact_totals
+from engagement.rollup.sums import (
+    NO_CONTACTS,
+    ROLE_OF_CONTACT,
+    AccountRange,
+    ContactTotals,
+    contact_totals,
+)
 from engagement.scoring import (
     ScoringParameters,
     account_raw,
@@ -139,12 +145,13 @@ def _stored_contact_totals(
 ) -> dict[int, ContactTotals]:
     in_scope, params = scope.sql("e.account_id")
     source = f"""
-        SELECT e.account_id, e.decay_sum, c.buying_role AS role, e.last_activity_at AS latest
+        SELECT e.account_id, e.contact_id, e.decay_sum, e.last_activity_at AS latest
         FROM {ContactEngagement._meta.db_table} e
-        JOIN accounts_contact c ON c.id = e.contact_id
         WHERE e.segment_id = %s AND {in_scope}
     """  # noqa: S608 - table names are ours; every value is a parameter  # nosec B608
-    return contact_totals(scoring, decay, source, [scoring.segment_id, *params])
+    return contact_totals(
+        scoring, decay, source, [scoring.segment_id, *params], role=ROLE_OF_CONTACT
+    )
 
 
 def accounts_refresh(

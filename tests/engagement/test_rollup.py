@@ -115,6 +115,36 @@ def test_the_contact_cap_and_junk_exclusion(segment: ICPSegment) -> None:
     assert row.stage == "engaged"
 
 
+def test_the_incremental_rollup_covers_the_current_roles_of_engaged_contacts_only(
+    segment: ICPSegment,
+) -> None:
+    account = member(segment)
+    champion = ContactFactory.create(account=account, seniority="manager", buying_role="champion")
+    decider = ContactFactory.create(
+        account=account, seniority="manager", buying_role="decision_maker"
+    )
+    act(account, champion, "page_view", 0)  # 1 point: engaged (at least 1)
+    act(account, decider, "page_view", 30)  # 1 x 1/2 = 0.5: not engaged
+    scores_rollup(segment_id=segment.pk, at=AT)
+    row = engagement(account, segment)
+    assert (row.raw_score, row.engaged_contacts, row.roles_covered) == (
+        pytest.approx(1.5),
+        1,
+        ["champion"],
+    )
+
+    # The role is read when the account is re-scored, not kept from before.
+    Contact.objects.filter(pk=champion.pk).update(buying_role="user")
+    act(account, decider, "page_view", 0)  # 0.5 + 1 = 1.5: engaged now
+    scores_rollup(segment_id=segment.pk, at=AT)
+    row = engagement(account, segment)
+    assert (row.raw_score, row.engaged_contacts, row.roles_covered) == (
+        pytest.approx(2.5),
+        2,
+        ["decision_maker"],
+    )
+
+
 def test_deals_set_the_stage_and_silence_means_unaware(segment: ICPSegment) -> None:
     quiet = member(segment)
     pipeline = member(segment)
