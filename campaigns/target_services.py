@@ -1,6 +1,7 @@
-"""Writes of the campaign pages that the API does not make: a campaign edit that
-keeps a running campaign's holdout, a redraw under a new seed, removing
-targets and adding them from a pasted list of domains.
+"""Writes of the campaign pages: a campaign edit that keeps a running
+campaign's holdout (the API's campaign update calls it too), and, which the
+API does not make, a redraw under a new seed, removing targets and adding
+them from a pasted list of domains.
 
 They build on campaigns.services (the holdout draw and the target list have
 one owner there) and on the rule of campaigns.holdout.holdout_frozen.

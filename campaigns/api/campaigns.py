@@ -8,6 +8,7 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
@@ -18,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import FitGrade
-from campaigns import selectors, services
+from campaigns import selectors, services, target_services
 from campaigns.api.shared import (
     ModelPermissionsWithView,
     SpendTotalField,
@@ -109,8 +110,12 @@ class CampaignViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer: Any) -> None:
         with refusals_as_400():
-            campaign = services.campaign_update(
-                campaign_id=serializer.instance.pk, values=serializer.validated_data
+            # The pages' edit: from the first day on, a new holdout fraction or
+            # seed is refused (campaigns.holdout.holdout_frozen), not redrawn.
+            campaign = target_services.campaign_edit(
+                campaign_id=serializer.instance.pk,
+                values=serializer.validated_data,
+                today=timezone.localdate(),
             )
         # Answered as read: a PATCH answered without the counts, spend and owner
         # (a partial serializer skips fields it cannot read), a PUT with counts of 0.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import math
@@ -10,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import SegmentMembership
@@ -220,3 +222,44 @@ def test_the_admin_draws_a_seed_and_redraws_on_a_new_fraction(client: Any) -> No
     assert held == {
         a.pk for a in accounts if drawn_by_hand(campaign.holdout_seed, str(a.domain), "0.5")
     }
+
+
+@pytest.mark.django_db
+def test_the_api_keeps_a_started_campaigns_holdout_and_redraws_a_future_ones(
+    marketer: APIClient,
+) -> None:
+    today = timezone.localdate()
+    started = CampaignFactory.create(
+        starts_on=today - dt.timedelta(days=1), ends_on=today + dt.timedelta(days=30),
+        holdout_fraction=Decimal("0.100"), holdout_seed=7,
+    )  # fmt: skip
+    future = CampaignFactory.create(
+        starts_on=today + dt.timedelta(days=1), ends_on=today + dt.timedelta(days=30),
+        holdout_fraction=Decimal("0.100"), holdout_seed=7,
+    )  # fmt: skip
+    accounts = AccountFactory.create_batch(40)
+    for campaign in (started, future):
+        services.campaign_targets_set(campaign_id=campaign.pk, account_ids=[a.pk for a in accounts])
+
+    def held(campaign: Campaign) -> set[int]:
+        rows = CampaignTarget.objects.filter(campaign=campaign, in_holdout=True)
+        return set(rows.values_list("account_id", flat=True))
+
+    def by_hand(fraction: str) -> set[int]:
+        return {a.pk for a in accounts if drawn_by_hand(7, str(a.domain), fraction)}
+
+    frozen = "The campaign has started, so its holdout is fixed"
+    for field, value in (("holdout_fraction", "0.500"), ("holdout_seed", 8)):
+        refused = marketer.patch(f"/api/campaigns/{started.pk}/", {field: value}, format="json")
+        assert refused.status_code == 400
+        assert list(refused.json()) == [field] and refused.json()[field][0].startswith(frozen)
+    assert held(started) == by_hand("0.1")
+    assert Campaign.objects.get(pk=started.pk).holdout_fraction == Decimal("0.100")
+    renamed = marketer.patch(f"/api/campaigns/{started.pk}/", {"name": "Renamed"}, format="json")
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Renamed"
+
+    redrawn = marketer.patch(
+        f"/api/campaigns/{future.pk}/", {"holdout_fraction": "0.500"}, format="json"
+    )
+    assert redrawn.status_code == 200, redrawn.json()
+    assert held(future) == by_hand("0.5") != by_hand("0.1")
