@@ -6,11 +6,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower, Trim
 
 from accounts.models import Account, ICPSegment
 from campaigns import metrics
 from campaigns.holdout import HOLDOUT_FRACTION_DEFAULT
 from core.csvimport import dates_out_of_range
+from engagement.tracking import MAX_TRACKING_KEY, tracking_key_normal
 
 
 class CampaignObjective(models.TextChoices):
@@ -122,8 +124,10 @@ class Program(models.Model):
     channel = models.CharField(max_length=24, choices=Channel.choices)
     starts_on = models.DateField()
     ends_on = models.DateField()
-    # Matched against Activity.tracking_key (utm_campaign or a program key).
-    tracking_key = models.CharField(max_length=200, unique=True)
+    # Matched against Activity.tracking_key (utm_campaign or a program key),
+    # which the tracker stores trimmed and lower-cased: a key is stored in that
+    # form too (`clean`, and the check below), or no activity would ever match it.
+    tracking_key = models.CharField(max_length=MAX_TRACKING_KEY, unique=True)
     status = models.CharField(
         max_length=12, choices=ProgramStatus.choices, default=ProgramStatus.PLANNED
     )
@@ -137,6 +141,15 @@ class Program(models.Model):
                 condition=Q(ends_on__gte=F("starts_on")), name="program_ends_after_start"
             ),
             models.CheckConstraint(condition=~Q(tracking_key=""), name="program_tracking_key_set"),
+            # SQL's lower() and trim() are narrower than Python's (ASCII
+            # letters, spaces): this catches the keys typed with capitals or
+            # spaces, the Python rule (tracking_key_normal) all of them.
+            models.CheckConstraint(
+                condition=Q(tracking_key=Lower(Trim("tracking_key"))),
+                name="program_tracking_key_normal",
+                violation_error_message="A program's tracking key is stored trimmed and "
+                "lower-case, as the tracker stores the keys it receives.",
+            ),
             models.UniqueConstraint(fields=["campaign", "name"], name="program_name_in_campaign"),
         ]
 
@@ -145,6 +158,12 @@ class Program(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        # Before the unique check (full_clean runs clean first): "Q1" is "q1".
+        self.tracking_key = tracking_key_normal(self.tracking_key or "")
+        if len(self.tracking_key) > MAX_TRACKING_KEY:  # lower() can lengthen ("İ")
+            raise ValidationError(
+                {"tracking_key": f"At most {MAX_TRACKING_KEY} characters once lower-cased."}
+            )
         refused = dates_out_of_range(starts_on=self.starts_on, ends_on=self.ends_on)
         if refused:
             raise ValidationError(refused)

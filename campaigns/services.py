@@ -45,6 +45,7 @@ from campaigns.tasks import program_touches_recompute_task
 from core import bulk, csvimport
 from core.csvimport import Column, ParsedRow, RowError, dates_out_of_range
 from core.jobs import JobProgress
+from engagement.tracking import tracking_key_normal
 
 BATCH_SIZE = bulk.BATCH_SIZE
 
@@ -124,7 +125,8 @@ class ProgramRow:
 
 @transaction.atomic
 def programs_bulk_upsert(*, rows: Sequence[ProgramRow]) -> dict[str, int]:
-    """Insert or update programs by tracking key; returns tracking key -> id."""
+    """Insert or update programs by tracking key (in its normal form,
+    `tracking_key_normal`); returns tracking key -> id."""
     objects = [
         Program(
             campaign_id=row.campaign_id,
@@ -132,7 +134,7 @@ def programs_bulk_upsert(*, rows: Sequence[ProgramRow]) -> dict[str, int]:
             channel=row.channel,
             starts_on=row.starts_on,
             ends_on=row.ends_on,
-            tracking_key=row.tracking_key,
+            tracking_key=tracking_key_normal(row.tracking_key),
             status=row.status,
         )
         for row in rows

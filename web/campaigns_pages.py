@@ -30,7 +30,6 @@ from campaigns.models import Campaign, Program
 from campaigns.utm import InvalidDestination, utm_link
 from core.csvimport import FileRefused, RowError
 from engagement import list_selectors
-from engagement.tracking import tracking_key_normal
 from web.campaigns_forms import (
     CampaignForm,
     ProgramForm,
@@ -415,14 +414,11 @@ class CampaignProgramsView(_Needs, View):
                 )  # fmt: skip
             except InvalidDestination as problem:
                 utm.add_error("destination", f"{str(problem).capitalize()}.")
-        unmatched = {
-            p.pk for p in programs if p.tracking_key != tracking_key_normal(p.tracking_key)
-        }
         return render(
             request,
             "web/campaigns/programs.html",
             {"campaign": campaign, "tab": "programs", "programs": programs, "utm": utm,
-             "link": link, "unmatched": unmatched,
+             "link": link,
              **_may(request, "add_program", "change_program")},
         )  # fmt: skip
 

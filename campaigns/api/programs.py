@@ -8,15 +8,34 @@ import django_filters
 from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.validators import UniqueValidator
 
 from campaigns import selectors, services
 from campaigns.api.shared import ModelPermissionsWithView, SpendTotalField, refusals_as_400
 from campaigns.models import Channel, Program, Spend
 from core.ids import ID_MAX
+from engagement.tracking import MAX_TRACKING_KEY, tracking_key_normal
+
+
+class TrackingKeyField(serializers.CharField):
+    """A program's tracking key, stored as the tracker stores the keys it
+    receives (trimmed, lower-cased), before the unique check reads it: "Q1"
+    is taken when "q1" is."""
+
+    def to_internal_value(self, data: Any) -> str:
+        return tracking_key_normal(super().to_internal_value(data))
 
 
 class ProgramSerializer(serializers.ModelSerializer):
     campaign_name = serializers.CharField(source="campaign.name", read_only=True)
+    tracking_key = TrackingKeyField(
+        max_length=MAX_TRACKING_KEY,
+        help_text="The utm_campaign value (or program key) its links and activity carry; "
+        "stored trimmed and lower-case, as the tracker stores what it receives. Unique.",
+        validators=[
+            UniqueValidator(Program.objects.all(), message="Another program has this tracking key.")
+        ],
+    )
     spend_total = SpendTotalField()
 
     class Meta:
@@ -28,6 +47,15 @@ class ProgramSerializer(serializers.ModelSerializer):
 
 class ProgramFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
+    tracking_key = django_filters.CharFilter(
+        method="tracking_key_is",
+        help_text="A tracking key, in any case (keys are stored lower-case).",
+    )
+
+    def tracking_key_is(
+        self, queryset: QuerySet[Program], name: str, value: str
+    ) -> QuerySet[Program]:
+        return queryset.filter(tracking_key=tracking_key_normal(value))
 
     class Meta:
         model = Program

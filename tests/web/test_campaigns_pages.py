@@ -480,14 +480,6 @@ def test_the_link_builder_adds_the_programs_key_as_utm_campaign(client: Client, 
     assert "must be a full web address" in " ".join(bad.context["utm"].errors["destination"])
 
 
-def test_a_key_the_tracker_can_never_match_is_flagged(client: Client, rep: Any) -> None:
-    campaign = future_campaign()
-    ProgramFactory.create(campaign=campaign, tracking_key="Q3-Ads")  # saved through the API
-    client.force_login(rep)
-    html = client.get(f"/campaigns/{campaign.pk}/programs/").content.decode()
-    assert "never matches" in html
-
-
 def test_the_tab_bar_leaves_out_the_pages_that_do_not_exist(
     client: Client, rep: Any, program: Program
 ) -> None:
