@@ -23,6 +23,7 @@ import shutil
 import subprocess  # nosec B404
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -180,7 +181,13 @@ def clusters_directory(prefix: str) -> Iterator[tuple[Path, list[Cluster]]]:
                 cluster.stop()
             except BenchmarkError:
                 cluster.stop("immediate")  # a server left running would outlive its files
-        shutil.rmtree(directory, ignore_errors=True)
+        # A server stopped while it was starting can still be removing its
+        # socket and lock files as the tree goes: an empty directory was left.
+        for _ in range(50):
+            shutil.rmtree(directory, ignore_errors=True)
+            if not directory.exists():
+                break
+            time.sleep(0.1)
 
 
 @contextmanager
@@ -190,8 +197,10 @@ def private_cluster(name: str, *, server_settings: Mapping[str, str]) -> Iterato
     with clusters_directory(f"wt-bench-pg-{name}-") as (directory, started):
         cluster = Cluster(name, directory / name, free_port(), settings=dict(server_settings))
         cluster_init(cluster)
-        cluster.start()
+        # Listed before it starts: a stop (SIGTERM) while it starts must stop it
+        # too (`Cluster.stop` does nothing before the server wrote its pid file).
         started.append(cluster)
+        cluster.start()
         yield cluster
 
 

@@ -87,8 +87,8 @@ def primary_and_standby() -> Iterator[tuple[Cluster, Callable[[], Cluster]]]:
         with (primary.data / "pg_hba.conf").open("a") as hba:
             hba.write(f"\n# bench scaling: the standby's stream\nhost replication {SUPERUSER} "
                       f"{HOST}/32 trust\n")  # fmt: skip
+        started.append(primary)  # before it starts: see bench.postgres.private_cluster
         primary.start()
-        started.append(primary)
         primary.admin(f"CREATE DATABASE {DATABASE}")
 
         def make_standby() -> Cluster:
@@ -98,8 +98,8 @@ def primary_and_standby() -> Iterator[tuple[Cluster, Callable[[], Cluster]]]:
             run_as_postgres([str(PG_BIN / "pg_basebackup"), "-h", HOST, "-p", str(primary.port),
                              "-U", SUPERUSER, "-D", str(standby.data), "-R", "-X", "stream", "-c",
                              "fast", "--no-sync"], what="pg_basebackup")  # fmt: skip
-            standby.start()
             started.append(standby)
+            standby.start()
             return standby
 
         yield primary, make_standby

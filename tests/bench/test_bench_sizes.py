@@ -6,8 +6,11 @@ removed afterwards, and the options that choose them. No timing is asserted."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ from bench.pages.benchmark import PAGES, PagesOptions
 from bench.postgres import TUNED, private_cluster, programs_missing
 from bench.scaling.benchmark import ScalingOptions
 from bench.server import process_serving
-from tests.real_services import require_service
+from tests.real_services import PROJECT, require_service
 from tests.web.browser import role_groups_restore
 
 
@@ -212,3 +215,36 @@ def test_the_private_cluster_starts_with_the_stated_settings_and_is_removed() ->
     assert not cluster.data.exists() and _our_directories() == before
     with pytest.raises(psycopg2.OperationalError):
         cluster.connect("postgres")
+
+
+@pytest.mark.services
+def test_a_benchmark_stopped_by_sigterm_stops_and_removes_its_private_cluster(
+    postgresql: None,
+) -> None:
+    if programs_missing():
+        require_service("initdb and pg_ctl of PostgreSQL 15 are not installed")
+    before = _our_directories()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "bench", "--only", "pages", "--sizes", "1000",
+         "--postgres", "tuned", "--requests", "1"],
+        cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        # Until its cluster is running (the server's pid file is written).
+        deadline = time.monotonic() + 120
+        started: list[Path] = []
+        while not started and time.monotonic() < deadline and process.poll() is None:
+            started = [
+                d for d in _our_directories() - before if (d / "tuned/postmaster.pid").exists()
+            ]
+            time.sleep(0.1)
+        assert started, "the benchmark started no cluster"
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 128 + signal.SIGTERM, output[-3000:]
+    assert _our_directories() == before  # stopped, files removed
+    postmasters = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(started[0]) not in postmasters

@@ -25,6 +25,7 @@ from bench.postgres import SETUPS
 from bench.rollup import benchmark as rollup
 from bench.scaling import benchmark as scaling
 from bench.scaling import report as scaling_report
+from bench.stopping import sigterm_as_exit
 
 # Two cores: two worker processes use both for Python while PostgreSQL takes its
 # share; threads let a worker parse one request while another waits on a commit.
@@ -216,39 +217,42 @@ class Command(BaseCommand):
         for name in given:
             options[name] = options[name] or getattr(defaults, name)
         results: dict[str, Any] = {}
-        try:
-            if "ingest" in options["only"]:
-                result = ingest.run(_benchmark_options(ingest.IngestOptions, options))
-                results["ingest"] = result.as_dict()
-                self._ingest_report(result)
-            if "rollup" in options["only"]:
-                rolled = rollup.run(_benchmark_options(rollup.RollupOptions, options))
-                results["rollup"] = rolled.as_dict()
-                self._rollup_report(rolled)
-            if "pages" in options["only"]:
-                setups = pages_sizes.run(
-                    _benchmark_options(pages.PagesOptions, options),
-                    sizes=options["sizes"] or (options["activities"],),
-                    postgres=options["postgres_setups"],
-                    accounts=given["accounts"] if options["sizes"] else options["accounts"],
-                    contacts=given["contacts"] if options["sizes"] else options["contacts"],
-                    done=self._pages_report,
-                )
-                if len(setups) == 1 and len(setups[0].results) == 1:
-                    results["pages"] = setups[0].results[0].as_dict()  # one run: as before
-                else:
-                    results["pages_sizes"] = [setup.as_dict() for setup in setups]
-                    self._pages_comparison(results["pages_sizes"])
-                if len(setups) > 1:
-                    results["pages_setups"] = pages_sizes.between_setups(setups)
-                    self._pages_between_setups(results["pages_setups"])
-            if "scaling" in options["only"]:
-                scaled = scaling.run(_benchmark_options(scaling.ScalingOptions, options))
-                results["scaling"] = scaled.as_dict()
-                for line in scaling_report.lines(scaled):
-                    self.stdout.write(line)
-        except BenchmarkError as problem:
-            raise CommandError(str(problem)) from None
+        # SIGTERM ends the run through the cleanup that stops what it started
+        # (private clusters, servers), as Ctrl-C does.
+        with sigterm_as_exit():
+            try:
+                if "ingest" in options["only"]:
+                    result = ingest.run(_benchmark_options(ingest.IngestOptions, options))
+                    results["ingest"] = result.as_dict()
+                    self._ingest_report(result)
+                if "rollup" in options["only"]:
+                    rolled = rollup.run(_benchmark_options(rollup.RollupOptions, options))
+                    results["rollup"] = rolled.as_dict()
+                    self._rollup_report(rolled)
+                if "pages" in options["only"]:
+                    setups = pages_sizes.run(
+                        _benchmark_options(pages.PagesOptions, options),
+                        sizes=options["sizes"] or (options["activities"],),
+                        postgres=options["postgres_setups"],
+                        accounts=given["accounts"] if options["sizes"] else options["accounts"],
+                        contacts=given["contacts"] if options["sizes"] else options["contacts"],
+                        done=self._pages_report,
+                    )
+                    if len(setups) == 1 and len(setups[0].results) == 1:
+                        results["pages"] = setups[0].results[0].as_dict()  # one run: as before
+                    else:
+                        results["pages_sizes"] = [setup.as_dict() for setup in setups]
+                        self._pages_comparison(results["pages_sizes"])
+                    if len(setups) > 1:
+                        results["pages_setups"] = pages_sizes.between_setups(setups)
+                        self._pages_between_setups(results["pages_setups"])
+                if "scaling" in options["only"]:
+                    scaled = scaling.run(_benchmark_options(scaling.ScalingOptions, options))
+                    results["scaling"] = scaled.as_dict()
+                    for line in scaling_report.lines(scaled):
+                        self.stdout.write(line)
+            except BenchmarkError as problem:
+                raise CommandError(str(problem)) from None
         if options["out"]:
             options["out"].write_bytes(
                 orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)

@@ -11,7 +11,6 @@ check fails.
 
 from __future__ import annotations
 
-import signal
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -24,15 +23,12 @@ from bench.arguments import whole_number
 from bench.faults import check
 from bench.faults.services import missing_programs
 from bench.faults.traffic import segment_library
+from bench.stopping import sigterm_as_exit
 
 # --short: what CI runs (tests/bench/test_faults_check.py), each fault once.
 SHORT = check.FaultOptions(messages=2_000, seconds=20.0, rounds=1)
 DEFAULT = check.FaultOptions()
 MAX_MESSAGES = 1_000_000
-
-
-def _terminated(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)
 
 
 class Command(BaseCommand):
@@ -93,15 +89,12 @@ class Command(BaseCommand):
             if options["verbosity"] > 0
             else (lambda _line: None)
         )
-        # SIGTERM (a CI timeout, `kill`) ends the run as Ctrl-C does: through
-        # the cleanup that stops every service it started.
-        previous = signal.signal(signal.SIGTERM, _terminated)
+        # SIGTERM ends the run through the cleanup that stops every service it started.
         try:
-            report = check.run(chosen, say, logs=options["logs"])
+            with sigterm_as_exit():
+                report = check.run(chosen, say, logs=options["logs"])
         except BenchmarkError as problem:
             raise CommandError(str(problem)) from None
-        finally:
-            signal.signal(signal.SIGTERM, previous)
         for line in report.lines():
             self.stdout.write(line)
         if options["out"]:
