@@ -48,7 +48,7 @@ from demo.dataset import ACCOUNT_TAG, WINDOW_DAYS, DemoActivity, DemoOpportunity
 from demo.histories import demo_histories, demo_junk_activities
 from demo.process import demo_dataset_generate
 from engagement.models import Activity, ScoringModel, Source
-from engagement.rollup import recompute, scoring_models, snapshots
+from engagement.rollup import baselines, recompute, scoring_models, snapshots
 from engagement.services.activities import ActivityRow, activities_bulk_insert
 from engagement.services.segments import scoring_models_default_ensure
 from engagement.services.sources import source_ensure
@@ -362,3 +362,5 @@ def _demo_scores(*, today: date, first_day: date, progress: bool) -> None:
             snapshots.snapshots_backfill(
                 segment_id=segment_id, since=first_day, until=today, on_day=bar.update
             )
+            # As the nightly run leaves them: the list by score change reads them.
+            baselines.change_baselines_set(segment_id=segment_id, today=today)

@@ -30,6 +30,7 @@ from django.db.models import (
 
 from accounts.models import Account, AccountFollow, ICPSegment, SegmentMembership
 from accounts.selectors import account_list
+from core.paging import KeysFirst
 from engagement.models import (
     AccountEngagement,
     AccountReadiness,
@@ -121,16 +122,38 @@ _READINESS_COLUMNS = {
 _JSON_COLUMNS = {"roles_covered", "required_roles"}
 
 
+def change_baselines_current(*, segment_id: int, today: dt.date) -> bool:
+    """Whether every engagement row of the segment holds the change baselines
+    of `today` (engagement.rollup.baselines), so that the account list can
+    read its 7- and 30-day changes from them: none of an earlier or later
+    day, none without. One query of three probes of the change index."""
+    rows = AccountEngagement.objects.filter(segment_id=OuterRef("pk"))
+    stale = (
+        Exists(rows.filter(baselines_for__lt=today))
+        | Exists(rows.filter(baselines_for__gt=today))
+        | Exists(rows.filter(baselines_for__isnull=True))
+    )
+    return not ICPSegment.objects.filter(stale, pk=segment_id).exists()
+
+
+def _change_stored(days: int) -> Any:
+    """The score change over `days` from the stored baseline: the expression
+    of the change index (engagement.models.AccountEngagement), read through
+    the chosen segment's engagement row."""
+    return F("_engagement__score") - F(f"_engagement__baseline_score_{days}d")
+
+
 def _segment_columns(
-    accounts: QuerySet[Account], *, segment_id: int, today: dt.date
+    accounts: QuerySet[Account], *, segment_id: int, today: dt.date, baselines_stored: bool
 ) -> tuple[QuerySet[Account], dict[str, Any]]:
     """The columns for one chosen segment, as LEFT JOINs on the rows of that
     segment (each unique per account and segment, so no row is repeated):
     PostgreSQL can hash-join them once over the whole segment to sort it by
     score or change, where correlated subqueries probed two indexes per
     member for the sort key, about twice as slow at 1M activities
-    (docs/benchmarks.md)."""
-    week, month = today - dt.timedelta(days=7), today - dt.timedelta(days=30)
+    (docs/benchmarks.md). The changes come from the stored baselines where
+    `baselines_stored` (they hold today's: change_baselines_current), else
+    from the snapshots of 7 and 30 days ago; the two agree."""
     accounts = accounts.annotate(
         _membership=FilteredRelation(
             "memberships", condition=Q(memberships__segment_id=segment_id)
@@ -139,13 +162,35 @@ def _segment_columns(
             "engagements", condition=Q(engagements__segment_id=segment_id)
         ),
         _readiness=FilteredRelation("readiness", condition=Q(readiness__segment_id=segment_id)),
-        _snapshot_7d=FilteredRelation(
-            "snapshots", condition=Q(snapshots__segment_id=segment_id, snapshots__day=week)
-        ),
-        _snapshot_30d=FilteredRelation(
-            "snapshots", condition=Q(snapshots__segment_id=segment_id, snapshots__day=month)
-        ),
-    ).filter(_membership__segment_id=segment_id)
+    )
+    changes: dict[str, Any]
+    if baselines_stored:
+        changes = {
+            "score_change_7d": _change_stored(7),
+            "score_change_30d": _change_stored(30),
+            # What account_list_pages filters the head by: the change index's
+            # second column. A filter on `_engagement__baselines_for` itself
+            # would join the engagement table a second time.
+            "_baselines_for": F("_engagement__baselines_for"),
+        }
+    else:
+        week, month = today - dt.timedelta(days=7), today - dt.timedelta(days=30)
+        accounts = accounts.annotate(
+            _snapshot_7d=FilteredRelation(
+                "snapshots", condition=Q(snapshots__segment_id=segment_id, snapshots__day=week)
+            ),
+            _snapshot_30d=FilteredRelation(
+                "snapshots", condition=Q(snapshots__segment_id=segment_id, snapshots__day=month)
+            ),
+        )
+        # No snapshot on that day (the account joined the segment since, or
+        # history was never backfilled): the change is unknown, None, never
+        # a change from 0. Lists order such rows last.
+        changes = {
+            "score_change_7d": F("_engagement__score") - F("_snapshot_7d__score"),
+            "score_change_30d": F("_engagement__score") - F("_snapshot_30d__score"),
+        }
+    accounts = accounts.filter(_membership__segment_id=segment_id)
     model = ScoringModel.objects.filter(segment_id=segment_id, is_current=True)
     columns: dict[str, Any] = {
         **{
@@ -166,11 +211,7 @@ def _segment_columns(
         ),
         "required_roles": Subquery(model.values("required_roles")[:1], output_field=JSONField()),
         **{name: F(f"_membership__{field}") for name, field in _MEMBERSHIP_COLUMNS.items()},
-        # No snapshot on that day (the account joined the segment since, or
-        # history was never backfilled): the change is unknown, None, never a
-        # change from 0. Lists order such rows last.
-        "score_change_7d": F("_engagement__score") - F("_snapshot_7d__score"),
-        "score_change_30d": F("_engagement__score") - F("_snapshot_30d__score"),
+        **changes,
         **{name: F(f"_readiness__{field}") for name, field in _READINESS_COLUMNS.items()},
     }
     return accounts, columns
@@ -221,6 +262,7 @@ def account_list_scored(
     today: dt.date,
     filters: AccountListFilters = AccountListFilters(),  # frozen: safe to share
     ordering: str = ACCOUNT_LIST_DEFAULT_ORDERING,
+    baselines_stored: bool | None = None,
 ) -> QuerySet[Account]:
     """The account list page: accounts (buying team and open deals counted, owner
     joined) with, for `segment_id` or else for each account's best-scoring
@@ -232,10 +274,16 @@ def account_list_scored(
     probability and a null reason the account is not scored yet). Filtered
     and ordered in SQL: one query per page whatever the page size. In a
     segment, only its members are listed; without one, every account
-    (unscored ones with None)."""
+    (unscored ones with None). For a segment, the changes come from the
+    stored baselines where they hold today's (`baselines_stored`; None: one
+    query to find out, change_baselines_current), else from the snapshots."""
     accounts = account_list(search=filters.search, owner_id=filters.owner_id)
     if segment_id is not None:
-        accounts, columns = _segment_columns(accounts, segment_id=segment_id, today=today)
+        if baselines_stored is None:
+            baselines_stored = change_baselines_current(segment_id=segment_id, today=today)
+        accounts, columns = _segment_columns(
+            accounts, segment_id=segment_id, today=today, baselines_stored=baselines_stored
+        )
     else:
         accounts, columns = _best_segment_columns(accounts, today=today)
     accounts = accounts.annotate(**columns).annotate(stage_rank=_STAGE_RANK)
@@ -259,6 +307,43 @@ def account_list_scored(
     field = F(ACCOUNT_LIST_ORDERINGS[key])
     order = field.desc(nulls_last=True) if ordering.startswith("-") else field.asc(nulls_last=True)
     return accounts.filter(conditions).order_by(order, "name", "id")
+
+
+# The orderings the stored baselines serve from an index -> the period in days.
+_STORED_CHANGES = {"change_7d": 7, "change_30d": 30}
+
+
+def account_list_pages(
+    *,
+    segment_id: int | None,
+    today: dt.date,
+    filters: AccountListFilters = AccountListFilters(),  # frozen: safe to share
+    ordering: str = ACCOUNT_LIST_DEFAULT_ORDERING,
+) -> KeysFirst[Account]:
+    """account_list_scored as the page reads it, a page's keys first
+    (core.paging). A segment's list sorted by 7- or 30-day change, while its
+    baselines hold today's, reads its keys as a head (the rows with a known
+    change, in the order of the change index: `segment, baselines_for,
+    score - baseline`) and a tail (unknown changes, by name): at 10M
+    activities the page no longer sorts the segment's every member
+    (docs/benchmarks.md, "Stored change baselines")."""
+    stored = segment_id is not None and change_baselines_current(segment_id=segment_id, today=today)
+    rows = account_list_scored(
+        segment_id=segment_id, today=today, filters=filters, ordering=ordering,
+        baselines_stored=stored,
+    )  # fmt: skip
+    key = ordering.lstrip("-")
+    if not stored or key not in _STORED_CHANGES:
+        return KeysFirst(rows)
+    change = ACCOUNT_LIST_ORDERINGS[key]
+    order = F(change).desc() if ordering.startswith("-") else F(change).asc()
+    head = rows.filter(**{f"{change}__isnull": False, "_baselines_for": today})
+    return KeysFirst(
+        rows,
+        head=head.order_by(order, "name", "id"),
+        # Unknown changes sort last either way, by name then id.
+        tail=rows.filter(**{f"{change}__isnull": True}).order_by("name", "id"),
+    )
 
 
 # --- My accounts (web) and its API twin -------------------------------------------------

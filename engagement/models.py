@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from accounts.models import Account, Contact, ICPSegment
 from engagement import scoring
@@ -395,6 +395,19 @@ class AccountEngagement(models.Model):
     # Alert hysteresis: re-armed once the score falls below the engaged band.
     alert_armed = models.BooleanField(default=True)
     computed_at = models.DateTimeField()
+    # The change baselines (issue 20): the account's snapshot scores 7 and 30
+    # days before `baselines_for`, so that the account list sorted by score
+    # change reads its page from an index instead of sorting the segment.
+    # Set for the whole segment each night (engagement.rollup.baselines) and
+    # kept right since by database triggers (migration 0029): a new row takes
+    # its segment's day and reads its snapshots; a snapshot written, changed
+    # or deleted re-reads the baselines that use its day. A null baseline is
+    # a day without snapshot: the change is unknown, never a change from 0.
+    # The list uses them only while every row of the segment holds today's
+    # (engagement.list_selectors.change_baselines_current).
+    baselines_for = models.DateField(null=True, blank=True)
+    baseline_score_7d = models.PositiveSmallIntegerField(null=True, blank=True)
+    baseline_score_30d = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -406,6 +419,19 @@ class AccountEngagement(models.Model):
         indexes = [
             # Account lists sorted by score within a segment.
             models.Index(fields=["segment", "-score"], name="account_engagement_rank_idx"),
+            # The account list of a segment sorted by 7- or 30-day change:
+            # `WHERE segment_id = %s AND baselines_for = today ORDER BY score
+            # - baseline_score_Nd DESC` (or ASC) LIMIT a page, read in index
+            # order (list_selectors.account_list_pages), and the
+            # baselines' currency check (min/max baselines_for of a segment).
+            models.Index(
+                *(F("segment"), F("baselines_for"), F("score") - F("baseline_score_7d")),
+                name="engagement_change_7d_idx",
+            ),
+            models.Index(
+                *(F("segment"), F("baselines_for"), F("score") - F("baseline_score_30d")),
+                name="engagement_change_30d_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core.jobs import job_running
 from engagement.alerts import alert_deliver, alerts_deliver_due
-from engagement.rollup import incremental, recompute, scoring_models, snapshots
+from engagement.rollup import baselines, incremental, recompute, scoring_models, snapshots
 from engagement.services.junk import junk_rules_apply
 from engagement.services.retention import activity_retention_apply
 
@@ -52,11 +52,15 @@ def scores_refresh_all_task() -> None:
     old activity's worth into the scores within a day (a junk flag set or
     reversed, a visitor identified, a seniority edited, an account that joined
     the segment with a history). Chunked and resumable, so it cannot hold the
-    segment for long."""
-    yesterday = timezone.now().date() - dt.timedelta(days=1)
+    segment for long. Last, each segment's change baselines for today, which
+    the account list sorted by score change reads (rollup/baselines.py)."""
+    today = timezone.now().date()
+    yesterday = today - dt.timedelta(days=1)
     for segment_id in scoring_models.segments_scored():
         snapshots.snapshots_take(segment_id=segment_id, day=yesterday)
         recompute.scores_recompute(segment_id=segment_id)
+        # Last: the account list by score change reads them from now on.
+        baselines.change_baselines_set(segment_id=segment_id, today=today)
 
 
 @shared_task(name="engagement.scores_recompute", acks_late=True, ignore_result=True)

@@ -51,22 +51,26 @@ ACCOUNT_COLUMNS = (
 )
 
 
-def _account_list(request: HttpRequest) -> tuple[AccountListForm, Any]:
-    """The filter form bound to the URL and the accounts it selects, in order."""
-    form = AccountListForm(request.GET, segments=account_selectors.segment_choices())
-    accounts = list_selectors.account_list_scored(
-        segment_id=form.segment_id(),
-        today=timezone.now().date(),
-        filters=form.filters(user_id=request.user.pk),
-        ordering=form.ordering(),
-    )
-    return form, accounts
+def _account_list_form(request: HttpRequest) -> AccountListForm:
+    """The account list's filter form bound to the URL."""
+    return AccountListForm(request.GET, segments=account_selectors.segment_choices())
+
+
+def _account_list_query(request: HttpRequest, form: AccountListForm) -> dict[str, Any]:
+    """What the form selects, as the account list's selectors take it."""
+    return {
+        "segment_id": form.segment_id(),
+        "today": timezone.now().date(),
+        "filters": form.filters(user_id=request.user.pk),
+        "ordering": form.ordering(),
+    }
 
 
 class AccountListView(ReadPage, View):
     def get(self, request: HttpRequest) -> HttpResponse:
-        form, accounts = _account_list(request)
-        page = Paginator(KeysFirst(accounts), ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
+        form = _account_list_form(request)
+        accounts = list_selectors.account_list_pages(**_account_list_query(request, form))
+        page = Paginator(accounts, ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
         today = timezone.now().date()
         return render(
             request,
@@ -189,7 +193,8 @@ class AccountListCsvView(ReadPage, View):
     order, every page. Unknown values are empty cells."""
 
     def get(self, request: HttpRequest) -> StreamingHttpResponse:
-        _form, accounts = _account_list(request)
+        form = _account_list_form(request)
+        accounts = list_selectors.account_list_scored(**_account_list_query(request, form))
         return _csv_response(accounts, name="accounts")
 
 

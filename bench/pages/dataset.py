@@ -35,6 +35,7 @@ from accounts.roles import EXECUTIVE, MARKETER
 from bench import BenchmarkError
 from campaigns.models import Campaign, Program, RankingRun
 from campaigns.touches import touches_recompute
+from engagement.rollup.baselines import change_baselines_set
 
 CAMPAIGN_NAME = "bench pages"
 USERNAME = "bench-pages"
@@ -196,6 +197,8 @@ def pages_seed(*, segment_id: int, activities: int, today: dt.date) -> PagesSeed
         )
         for days_ago in range(SNAPSHOT_DAYS - 1, -1, -1)
     )
+    # As the nightly run leaves them: the list by score change reads them.
+    change_baselines_set(segment_id=segment_id, today=today)
     return PagesSeeded(
         campaign_id=campaign.pk, programs=count, keyed_activities=keyed, touches=touches,
         targets=targets, held_out=held_out, spend_lines=spend, opportunities=opportunities,

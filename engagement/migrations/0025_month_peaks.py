@@ -6,7 +6,7 @@ from typing import Any
 import django.db.models.deletion
 from django.db import migrations, models
 
-from core.migration_tools import statement_timeout_lifted
+from core.migration_tools import statement_timeout_lifted, statements_per_vendor
 
 _PEAK = "engagement_engagementmonthpeak"
 _SNAPSHOT = "engagement_engagementsnapshot"
@@ -150,15 +150,6 @@ def _peaks_fill(apps: Any, schema_editor: Any) -> None:
     )
 
 
-def _statements(*, postgresql: list[str], sqlite: list[str]) -> Any:
-    def run(apps: Any, schema_editor: Any) -> None:
-        vendor = schema_editor.connection.vendor
-        for statement in postgresql if vendor == "postgresql" else sqlite:
-            schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0014_segment_readiness_alert"),
@@ -215,7 +206,7 @@ class Migration(migrations.Migration):
         # migration waits for its lock on the table anyway.
         migrations.RunPython(_peaks_fill, migrations.RunPython.noop),
         migrations.RunPython(
-            _statements(postgresql=_TRIGGER_POSTGRESQL, sqlite=_TRIGGER_SQLITE),
-            _statements(postgresql=_TRIGGER_POSTGRESQL_DROP, sqlite=_TRIGGER_SQLITE_DROP),
+            statements_per_vendor(postgresql=_TRIGGER_POSTGRESQL, sqlite=_TRIGGER_SQLITE),
+            statements_per_vendor(postgresql=_TRIGGER_POSTGRESQL_DROP, sqlite=_TRIGGER_SQLITE_DROP),
         ),
     ]

@@ -40,7 +40,7 @@ def _midnight(at: dt.datetime) -> dt.datetime:
     return at.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _cursor_locked(segment_id: int) -> RollupCursor:
+def segment_cursor_locked(segment_id: int) -> RollupCursor:
     """The segment's cursor row, held FOR UPDATE: no rollup adds to the segment
     until the transaction ends."""
     RollupCursor.objects.get_or_create(segment_id=segment_id)
@@ -155,7 +155,7 @@ def recompute_chunk_accounts(*, segment_id: int) -> int:
 def _recompute_begin(*, segment_id: int, at: dt.datetime) -> int:
     """Open (or find, to resume) the segment's run, and settle its landmark."""
     scoring = segment_scoring(segment_id=segment_id)
-    cursor = _cursor_locked(segment_id)
+    cursor = segment_cursor_locked(segment_id)
     rate = scoring.params.decay_rate
     if cursor.landmark is None:
         cursor.landmark = _midnight(at)
@@ -191,7 +191,7 @@ def _recompute_chunk(
     *, segment_id: int, run_id: int, at: dt.datetime, alerts: bool, chunk_accounts: int
 ) -> tuple[int, bool]:
     """Rebuild the next range of member accounts; returns (accounts, run finished)."""
-    cursor = _cursor_locked(segment_id)
+    cursor = segment_cursor_locked(segment_id)
     assert cursor.landmark is not None  # set by _recompute_begin, never cleared
     landmark = cursor.landmark
     scoring = segment_scoring(segment_id=segment_id)
@@ -260,7 +260,7 @@ def scores_refresh(*, segment_id: int, at: dt.datetime | None = None) -> int:
 
     Holds the segment's cursor FOR UPDATE, so no rollup adds to an account
     between the read of its sums and the write of its score."""
-    cursor = _cursor_locked(segment_id)
+    cursor = segment_cursor_locked(segment_id)
     if cursor.landmark is None:
         return scores_recompute(segment_id=segment_id, at=at).accounts_refreshed
     return accounts_refresh(

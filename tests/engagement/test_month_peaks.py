@@ -56,12 +56,12 @@ def test_the_peak_triggers_are_installed() -> None:
             cursor.execute(
                 "SELECT tgname FROM pg_trigger WHERE tgrelid = "
                 "'engagement_engagementsnapshot'::regclass AND NOT tgisinternal"
-                " AND tgenabled = 'O'"
+                " AND tgenabled = 'O' AND tgname LIKE '%peaks%'"
             )
         else:
             cursor.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-                " AND tbl_name = 'engagement_engagementsnapshot'"
+                " AND tbl_name = 'engagement_engagementsnapshot' AND name LIKE '%peaks%'"
             )
         assert sorted(row[0] for row in cursor.fetchall()) == [
             "engagement_snapshot_peaks_delete",

@@ -264,8 +264,17 @@ def test_the_tasks_roll_up_and_refresh_every_scored_segment(segment: ICPSegment)
     scores_rollup_all_task.apply()
     assert engagement(account, segment).raw_score > 0
     AccountEngagement.objects.update(score=0)
+    today = timezone.now().date()
+    EngagementSnapshot.objects.create(
+        account=account, segment=segment, day=today - 30 * DAY, model_version=1, score=33,
+        raw_score=20.0, stage="aware",
+    )  # fmt: skip
     scores_refresh_all_task.apply()
-    assert engagement(account, segment).score > 0
+    refreshed = engagement(account, segment)
+    assert refreshed.score > 0
+    # Then the change baselines for today: the snapshot of 30 days ago, none 7 days ago.
+    assert (refreshed.baselines_for, refreshed.baseline_score_30d) == (today, 33)
+    assert refreshed.baseline_score_7d is None
 
 
 def test_the_recompute_command_scores_one_or_every_segment(segment: ICPSegment) -> None:

@@ -14,6 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from engagement.rollup.baselines import change_baselines_set
 from tests.factories import (
     AccountEngagementFactory,
     AccountFactory,
@@ -180,10 +181,21 @@ def test_an_invalid_filter_is_shown_beside_its_field_and_ignored(
 
 
 @pytest.mark.parametrize("accounts", [3, 30])
-@pytest.mark.parametrize("query", ["", "?segment={segment}&sort=-change_7d", "?sort=stage"])
+@pytest.mark.parametrize(
+    ("query", "baselines", "queries"),
+    [
+        ("", False, 11),
+        # One more: whether the segment's change baselines are today's.
+        ("?segment={segment}&sort=-change_7d", False, 12),
+        # Read from them: the page's keys from the change index.
+        ("?segment={segment}&sort=-change_7d", True, 12),
+        ("?sort=stage", False, 11),
+    ],
+)
 def test_the_scored_list_renders_in_a_fixed_number_of_queries(
-    client: Client, rep: Any, django_assert_num_queries: Any, accounts: int, query: str
-) -> None:
+    client: Client, rep: Any, django_assert_num_queries: Any, accounts: int, query: str,
+    baselines: bool, queries: int,
+) -> None:  # fmt: skip
     segment = ICPSegmentFactory.create()
     for account in AccountFactory.create_batch(accounts, owner=rep):
         SegmentMembershipFactory.create(segment=segment, account=account)
@@ -193,10 +205,12 @@ def test_the_scored_list_renders_in_a_fixed_number_of_queries(
         )
         ContactFactory.create(account=account)
         OpportunityFactory.create(account=account)
+    if baselines:
+        change_baselines_set(segment_id=segment.pk, today=timezone.now().date())
     client.force_login(rep)
     # session, user, segment picker, count, the page's keys and its rows,
     # permissions (user, groups), roles and alert count in the shell
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(queries):
         response = client.get("/accounts/" + query.format(segment=segment.pk))
     assert len(response.context["accounts"]) == accounts
 
