@@ -13,12 +13,12 @@ _ENGAGEMENT = "engagement_accountengagement"
 _SNAPSHOT = "engagement_engagementsnapshot"
 
 
-def _baseline(row: str, days: int, *, sqlite: bool = False) -> str:
+def _baseline(row: str, days: int, *, day_of: str = "", sqlite: bool = False) -> str:
     """The snapshot score of `row`'s (account, segment) `days` before its
-    baselines_for; null where no snapshot was taken that day."""
-    day = (
-        f"date({row}.baselines_for, '-{days} days')" if sqlite else f"{row}.baselines_for - {days}"
-    )
+    baselines day (`day_of`, by default its baselines_for); null where no
+    snapshot was taken that day."""
+    base = day_of or f"{row}.baselines_for"
+    day = f"date({base}, '-{days} days')" if sqlite else f"{base} - {days}"
     where = f"s.account_id = {row}.account_id AND s.segment_id = {row}.segment_id AND s.day = {day}"
     return f"(SELECT s.score FROM {_SNAPSHOT} s WHERE {where})"  # noqa: S608 - ours  # nosec B608
 
@@ -52,12 +52,8 @@ _TRIGGER_POSTGRESQL = [
             WHERE n.baselines_for IS NULL AND d.day IS NOT NULL
         )
         UPDATE {_ENGAGEMENT} e SET baselines_for = dated.day,
-            baseline_score_7d = (SELECT s.score FROM {_SNAPSHOT} s
-                WHERE s.account_id = e.account_id AND s.segment_id = e.segment_id
-                  AND s.day = dated.day - 7),
-            baseline_score_30d = (SELECT s.score FROM {_SNAPSHOT} s
-                WHERE s.account_id = e.account_id AND s.segment_id = e.segment_id
-                  AND s.day = dated.day - 30)
+            baseline_score_7d = {_baseline("e", 7, day_of="dated.day")},
+            baseline_score_30d = {_baseline("e", 30, day_of="dated.day")}
         FROM dated WHERE e.id = dated.id;
         RETURN NULL;
     END
