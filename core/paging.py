@@ -39,10 +39,13 @@ class KeysFirst(Generic[RowT]):
         *,
         head: QuerySet[RowT] | None = None,
         tail: QuerySet[RowT] | None = None,
+        counted: QuerySet[Any] | None = None,
     ) -> None:
         """`head` and `tail`, given together, split `rows` in two sorted
         querysets whose concatenation is `rows` in its order: a page's keys
-        are read from them, its count and its rows from `rows`."""
+        are read from them, its rows from `rows`. `counted`, where given, is
+        a cheaper queryset with as many rows as `rows`, which `count()`
+        counts instead."""
         if any(part is not None and not part.ordered for part in (rows, head, tail)):
             raise ValueError("KeysFirst pages a sorted queryset; this one has no order")
         if (head is None) != (tail is None):
@@ -50,9 +53,10 @@ class KeysFirst(Generic[RowT]):
         self.rows = rows
         self.head = head
         self.tail = tail
+        self.counted = rows if counted is None else counted
 
     def count(self) -> int:
-        return self.rows.count()
+        return self.counted.count()
 
     def __len__(self) -> int:
         return self.count()

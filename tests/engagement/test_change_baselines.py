@@ -252,6 +252,22 @@ def test_the_change_filter_reads_the_baselines() -> None:
     # Changes over 30 days below zero: Hazel 44 - 74, Delta 10 - 40.
     rows: list[Any] = fell[0:10]
     assert [(a.name, a.score_change_30d) for a in rows] == [("Delta", -30), ("Hazel", -30)]
+    assert fell.count() == 2  # a filtered list counts its rows, not the members
+
+
+def test_an_unfiltered_segment_list_counts_its_members_without_the_accounts() -> None:
+    segment = _list_scenario()
+    other = ICPSegmentFactory.create()
+    segment_member(other, name="Elsewhere")
+    pages = account_list_pages(segment_id=segment.pk, today=TODAY, ordering="-score")
+    with CaptureQueriesContext(connection) as captured:
+        assert pages.count() == 14  # 13 scored members and Zero, by hand
+    (count,) = captured.captured_queries
+    assert "accounts_account" not in count["sql"], count["sql"]
+    searched = account_list_pages(
+        segment_id=segment.pk, today=TODAY, filters=AccountListFilters(search="acme")
+    )
+    assert searched.count() == 2
 
 
 def test_baselines_of_another_day_fall_back_to_the_snapshots() -> None:
