@@ -20,6 +20,7 @@ from engagement.rollup.recompute import scores_recompute
 from engagement.services.activities import ActivityRow, activities_bulk_insert
 from engagement.services.sources import source_create
 from imports.services import csv_import
+from tests.db_triggers import triggers_on
 from tests.factories import AccountFactory, ContactFactory, ScoringModelFactory, SourceFactory
 from tests.factories import segment_member as member
 from tests.tracking_client import post, track
@@ -57,18 +58,7 @@ def claim_leaves_none_pending(count: int) -> None:
 
 def test_the_insert_trigger_is_installed() -> None:
     # A migration that makes SQLite rebuild engagement_activity drops it.
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'engagement_activity'::regclass"
-                " AND NOT tgisinternal AND tgenabled = 'O'"
-            )
-        else:
-            cursor.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-                " AND tbl_name = 'engagement_activity'"
-            )
-        assert [row[0] for row in cursor.fetchall()] == ["engagement_activity_pending"]
+    assert triggers_on("engagement_activity") == ["engagement_activity_pending"]
 
 
 def test_tracking_batches_leave_their_activity_pending(segment: ICPSegment) -> None:

@@ -23,6 +23,7 @@ from engagement.list_selectors import (
 from engagement.models import AccountEngagement, EngagementSnapshot
 from engagement.rollup.baselines import change_baselines_set
 from engagement.rollup.recompute import scores_recompute
+from tests.db_triggers import triggers_on
 from tests.factories import (
     AccountEngagementFactory,
     EngagementSnapshotFactory,
@@ -43,22 +44,12 @@ def stored(account: Account, segment: ICPSegment) -> tuple[Any, Any, Any]:
 
 
 def test_the_triggers_are_installed() -> None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'O'"
-                " AND tgname LIKE '%baselines%'"
-            )
-        else:
-            cursor.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%baselines%'"
-            )
-        assert sorted(row[0] for row in cursor.fetchall()) == [
-            "engagement_score_baselines_insert",
-            "engagement_snapshot_baselines_delete",
-            "engagement_snapshot_baselines_insert",
-            "engagement_snapshot_baselines_update",
-        ]
+    assert triggers_on("engagement_accountengagement") == ["engagement_score_baselines_insert"]
+    assert triggers_on("engagement_engagementsnapshot", like="%baselines%") == [
+        "engagement_snapshot_baselines_delete",
+        "engagement_snapshot_baselines_insert",
+        "engagement_snapshot_baselines_update",
+    ]
 
 
 def test_setting_stores_the_scores_of_7_and_30_days_ago_and_none_where_no_snapshot() -> None:

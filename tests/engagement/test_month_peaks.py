@@ -17,6 +17,7 @@ from accounts.models import Account
 from engagement.models import EngagementMonthPeak, EngagementSnapshot
 from engagement.peak_selectors import WholeMonths, best_scores_in, whole_months
 from engagement.rollup.snapshots import snapshots_take
+from tests.db_triggers import triggers_on
 from tests.factories import (
     AccountFactory,
     EngagementSnapshotFactory,
@@ -51,23 +52,11 @@ def peaks_stored() -> dict[Key, int]:
 
 
 def test_the_peak_triggers_are_installed() -> None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT tgname FROM pg_trigger WHERE tgrelid = "
-                "'engagement_engagementsnapshot'::regclass AND NOT tgisinternal"
-                " AND tgenabled = 'O' AND tgname LIKE '%peaks%'"
-            )
-        else:
-            cursor.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-                " AND tbl_name = 'engagement_engagementsnapshot' AND name LIKE '%peaks%'"
-            )
-        assert sorted(row[0] for row in cursor.fetchall()) == [
-            "engagement_snapshot_peaks_delete",
-            "engagement_snapshot_peaks_insert",
-            "engagement_snapshot_peaks_update",
-        ]
+    assert triggers_on("engagement_engagementsnapshot", like="%peaks%") == [
+        "engagement_snapshot_peaks_delete",
+        "engagement_snapshot_peaks_insert",
+        "engagement_snapshot_peaks_update",
+    ]
 
 
 def test_inserts_raise_the_month_peak_and_never_lower_it() -> None:
