@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from engagement.rollup.baselines import change_baselines_set
 from tests.factories import (
     AccountEngagementFactory,
     AccountFactory,
@@ -108,11 +109,14 @@ def test_filter_sort_search_and_open_an_account(
     assert page.get_by_role("heading", level=1).inner_text().startswith("Bravo")
 
 
+@pytest.mark.parametrize("baselines", [False, True])
 def test_a_long_list_pages_by_30_day_change_in_one_order(
-    marketer: Any, live_server: Any, page: Any
+    marketer: Any, live_server: Any, page: Any, baselines: bool
 ) -> None:
     # 53 members, each scored 60 today and 60 - change 30 days ago; the changes
     # repeat (ties) and two members have no score 30 days ago (unknown).
+    # Read from the snapshots, or from the stored change baselines, where the
+    # second page joins the known changes' last row to the unknown ones.
     segment = ICPSegmentFactory.create(name="Paged")
     today = timezone.now().date()
     changes: dict[str, int | None] = {}
@@ -128,6 +132,8 @@ def test_a_long_list_pages_by_30_day_change_in_one_order(
                 score=60 - change,
             )  # fmt: skip
         changes[name] = change
+    if baselines:
+        change_baselines_set(segment_id=segment.pk, today=today)
     # By hand: largest change first, ties by name, the unknown last by name.
     known = sorted((-c, n) for n, c in changes.items() if c is not None)
     expected = [n for _, n in known] + sorted(n for n, c in changes.items() if c is None)
@@ -150,7 +156,7 @@ def test_a_long_list_pages_by_30_day_change_in_one_order(
     assert [text.split()[-1] for text in first_shown + second_shown] == [
         as_shown[changes[name]] for name in expected
     ]
-    check_page(page, "account-list-page-2")
+    check_page(page, "account-list-page-2" + ("-baselines" if baselines else ""))
 
 
 def test_a_sales_rep_gets_the_403_page_on_a_marketers_url(
