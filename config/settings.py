@@ -171,6 +171,7 @@ CELERY_TASK_ROUTES = {
     "engagement.scores_refresh_all": {"queue": "recompute"},
     "engagement.junk_rules_apply": {"queue": "recompute"},
     "engagement.activity_retention": {"queue": "recompute"},
+    "engagement.activity_partitions_ensure": {"queue": "recompute"},
     "accounts.*": {"queue": "recompute"},
     "campaigns.touches_recompute": {"queue": "recompute"},
     "campaigns.program_touches_recompute": {"queue": "recompute"},
@@ -214,6 +215,12 @@ CELERY_BEAT_SCHEDULE = {
     "activity-retention-daily": {
         "task": "engagement.activity_retention",
         "schedule": crontab(hour=2, minute=5),
+    },
+    # The activity table's monthly partitions made ahead (PostgreSQL), and the
+    # months an import of old history left in the default partition moved out.
+    "activity-partitions-daily": {
+        "task": "engagement.activity_partitions_ensure",
+        "schedule": crontab(hour=2, minute=35),
     },
 }
 

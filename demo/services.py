@@ -50,6 +50,10 @@ from demo.process import demo_dataset_generate
 from engagement.models import Activity, ScoringModel, Source
 from engagement.rollup import baselines, recompute, scoring_models, snapshots
 from engagement.services.activities import ActivityRow, activities_bulk_insert
+from engagement.services.partitions import (
+    activity_partitions_ensure,
+    activity_statistics_refresh,
+)
 from engagement.services.segments import scoring_models_default_ensure
 from engagement.services.sources import source_ensure
 from readiness.services import readiness_models_train
@@ -298,6 +302,10 @@ def demo_seed(
     )
     activities_bulk_insert(source_id=source_id, rows=buffer, batch_size=BATCH_SIZE)
     generated += len(buffer)
+    # PostgreSQL: the history's months out of the default partition into their
+    # own, and statistics that know the rows are there before the scoring reads them.
+    activity_partitions_ensure()
+    activity_statistics_refresh()
 
     opportunities_bulk_upsert(
         rows=[

@@ -77,8 +77,9 @@ class Activity(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    # Client-chosen id; (source, message_id) makes every ingest call idempotent.
-    # On PostgreSQL this column, anonymous_id and tracking_key compare byte by
+    # Client-chosen id; (source, message_id) makes every ingest call idempotent,
+    # kept unique by ActivityMessage (below), not by an index here. On
+    # PostgreSQL this column, anonymous_id and tracking_key compare byte by
     # byte (COLLATE "C", migration 0016): their indexes take a random insert
     # per ingested row, and no one sorts them for reading.
     message_id = models.CharField(max_length=200)
@@ -116,9 +117,11 @@ class Activity(models.Model):
 
     class Meta:
         verbose_name_plural = "activities"
-        constraints = [
-            models.UniqueConstraint(fields=["source", "message_id"], name="activity_message_once"),
-        ]
+        # On PostgreSQL the table is partitioned by month of occurred_at
+        # (migration 0030, engagement/partitions.py): its primary key there is
+        # (id, occurred_at), as a partitioned table's unique keys must hold the
+        # partition key; ids still come from one identity sequence. Each index
+        # below is one per partition, made on the parent.
         indexes = [
             # Rollups and the account timeline: an account's activity by time.
             # Partial, like the next: every read names an account (or contact),
@@ -171,13 +174,38 @@ class Activity(models.Model):
         return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
+class ActivityMessage(models.Model):
+    """One (source, message id) stored as an activity: the ingest's idempotency
+    key (issue 20), a narrow table of its own.
+
+    It was a unique index on the activity table, which a table partitioned by
+    month cannot have (a unique index there must hold occurred_at, and a retry
+    whose time was set on receipt would be stored twice). A BEFORE INSERT row
+    trigger on engagement_activity (migration 0030) inserts the key here first
+    and skips the activity when it was stored already, as ON CONFLICT DO
+    NOTHING did: every path that stores activity (the tracking statements, the
+    ORM, COPY, imports, raw SQL) is deduplicated, and none can forget.
+    `month` is the activity's month (UTC): retention deletes the keys of the
+    months it drops with them (engagement/services/retention.py).
+    """
+
+    pk = models.CompositePrimaryKey("source_id", "message_id")
+    source_id = models.BigIntegerField()
+    # Byte order on PostgreSQL, like the activity's column (migration 0030).
+    message_id = models.CharField(max_length=200)
+    month = models.DateField()
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.message_id}"
+
+
 class ActivityPending(models.Model):
     """One activity not rolled up into the scores yet (issue 20): inserted on
     ingest, deleted by the rollup that claims it.
 
     The claim used to be `UPDATE engagement_activity SET rollup_batch = :b`,
     which wrote a new version of every claimed row of the widest, largest
-    table, with its index entries. This table holds two integers per row and
+    table, with its index entries. This table holds two integers and a time per row and
     only the activity not yet rolled up (a batch's rows are deleted when its
     rollup commits), so a claim costs the same whatever the history's size.
     Activity without a row here is in the scores ("claimed").
@@ -208,6 +236,10 @@ class ActivityPending(models.Model):
     # runs (its transaction deletes the row before it commits, so other
     # transactions see only pending rows).
     batch = models.BigIntegerField(null=True, blank=True)
+    # The activity's own time, copied by the trigger (migration 0030): reads of
+    # a claimed batch join on (id, occurred_at), so that on PostgreSQL each row
+    # probes the one monthly partition that holds it, not every partition's key.
+    occurred_at = models.DateTimeField()
 
     class Meta:
         verbose_name_plural = "pending activities"

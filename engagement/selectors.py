@@ -31,10 +31,12 @@ from django.utils import timezone
 from accounts.fit import criteria_explain
 from accounts.models import Account, ICPSegment, SegmentMembership
 from accounts.selectors import FIRMOGRAPHIC_FIELDS, firmographics_of
+from core import bulk
 from core.ttlcache import TtlCache
 from engagement.models import (
     AccountEngagement,
     Activity,
+    ActivityMessage,
     ActivityPending,
     Alert,
     AlertInboxVisit,
@@ -121,6 +123,16 @@ def account_ids_for_addresses(addresses: set[str]) -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [orjson.dumps(sorted(by_key)).decode()])
         return {by_key[key]: account_id for key, account_id in cursor.fetchall()}
+
+
+def messages_stored(*, source_id: int, message_ids: Sequence[str]) -> set[str]:
+    """Which of `message_ids` the source has stored as activity: read from the
+    idempotency keys (ActivityMessage), one primary-key probe each, in chunks."""
+    stored: set[str] = set()
+    in_source = ActivityMessage.objects.filter(source_id=source_id)
+    for chunk in bulk.chunks(list(message_ids), bulk.LOOKUP_CHUNK):
+        stored.update(in_source.filter(message_id__in=chunk).values_list("message_id", flat=True))
+    return stored
 
 
 # --- Engagement reads for the API ---------------------------------------------------

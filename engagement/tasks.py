@@ -17,6 +17,10 @@ from core.jobs import job_running
 from engagement.alerts import alert_deliver, alerts_deliver_due
 from engagement.rollup import baselines, incremental, recompute, scoring_models, snapshots
 from engagement.services.junk import junk_rules_apply
+from engagement.services.partitions import (
+    activity_partitions_ensure,
+    activity_statistics_refresh,
+)
 from engagement.services.retention import activity_retention_apply
 
 
@@ -104,3 +108,13 @@ def activity_retention_task() -> None:
     nothing older does nothing."""
     if settings.ACTIVITY_RETENTION_MONTHS:
         activity_retention_apply(months=settings.ACTIVITY_RETENTION_MONTHS)
+
+
+@shared_task(name="engagement.activity_partitions_ensure", acks_late=True, ignore_result=True)
+def activity_partitions_ensure_task() -> None:
+    """Nightly: the activity table's partitions of this month and the next two,
+    and of the months waiting in its default partition, then its statistics as
+    a whole, which autovacuum never takes (PostgreSQL; nothing on SQLite).
+    Idempotent."""
+    activity_partitions_ensure()
+    activity_statistics_refresh()

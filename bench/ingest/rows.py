@@ -94,5 +94,10 @@ def bench_data_delete() -> None:
             cursor.execute(
                 "DELETE FROM engagement_activity WHERE source_id = ANY(%s)", [source_ids]
             )
+            # Their message keys (ActivityMessage): only retention deletes them
+            # in the product, where activity is never deleted otherwise.
+            cursor.execute(
+                "DELETE FROM engagement_activitymessage WHERE source_id = ANY(%s)", [source_ids]
+            )
     Contact.objects.filter(external_id__startswith=USER_PREFIX).delete()
     Source.objects.filter(pk__in=source_ids).delete()

@@ -26,7 +26,9 @@ from accounts.junk import junk_exclusion_reason
 from accounts.models import Account, Contact, ICPSegment
 from bench import BenchmarkError
 from bench.rollup.copy_rows import NULL, copy_line, copy_lines
-from engagement.models import Activity, ActivityPending, ScoringModel, Source
+from engagement.models import Activity, ActivityMessage, ActivityPending, ScoringModel, Source
+from engagement.partitions import month_of
+from engagement.services.partitions import activity_partitions_ensure
 from engagement.services.sources import source_create
 
 SOURCE_NAME = "bench rollup"
@@ -266,7 +268,8 @@ def bench_data_delete() -> None:
             "at a database of its own (createdb, migrate) and run it again."
         )
     tables = [
-        Activity._meta.db_table, ActivityPending._meta.db_table, Contact._meta.db_table,
+        Activity._meta.db_table, ActivityPending._meta.db_table,
+        ActivityMessage._meta.db_table, Contact._meta.db_table,
         Account._meta.db_table, ICPSegment._meta.db_table,
     ]  # fmt: skip
     with transaction.atomic(), connection.cursor() as cursor:
@@ -377,6 +380,9 @@ def dataset_seed(
         junk_reason_by_contact=junk_reason_by_contact,
         contact_ids=contact_ids,
     )
+    # On PostgreSQL, each month of the history in a partition of its own from
+    # the start (not in the default one, to be moved out later).
+    activity_partitions_ensure(since=month_of(at - dt.timedelta(days=HISTORY_DAYS)))
     with (
         tqdm(total=activities, unit="activity", desc="seeding activities", **bar_options) as bar,
         _history_copied(),

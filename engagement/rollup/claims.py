@@ -20,7 +20,6 @@ from django.db import connection, transaction
 from accounts.models import SegmentMembership
 from engagement.models import (
     AccountEngagement,
-    Activity,
     ActivityPending,
     RollupBatch,
     RollupCursor,
@@ -131,6 +130,7 @@ def _accounts_lock(
     same (segment, account) order by every rollup, so they cannot deadlock.
     """
     table = AccountEngagement._meta.db_table
+    in_batch, batch_params = AccountScope.of_batch(batch_id).sql("m.account_id")
     sql = f"""
         INSERT INTO {table}
             (account_id, segment_id, scoring_model_id, landmark, anonymous_decay_sum, raw_score,
@@ -138,11 +138,7 @@ def _accounts_lock(
              computed_at)
         SELECT m.account_id, m.segment_id, %s, %s, 0, 0, 0, %s, 0, %s, NULL, %s, %s
         FROM {SegmentMembership._meta.db_table} m
-        WHERE m.segment_id = %s AND m.account_id IN (
-            SELECT a.account_id FROM {Activity._meta.db_table} a
-            JOIN {_PENDING} p ON p.activity_id = a.id
-            WHERE p.batch = %s
-        )
+        WHERE m.segment_id = %s AND {in_batch}
         ORDER BY m.account_id
         ON CONFLICT (account_id, segment_id) DO UPDATE SET computed_at = {table}.computed_at
     """  # noqa: S608 - table names are ours; every value is a parameter  # nosec B608
@@ -151,7 +147,7 @@ def _accounts_lock(
         cursor.execute(
             sql,
             [scoring.model_id, adapt(landmark), Stage.UNAWARE, "[]", True, adapt(at),
-             scoring.segment_id, batch_id],
+             scoring.segment_id, *batch_params],
         )  # fmt: skip
 
 

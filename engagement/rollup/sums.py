@@ -403,7 +403,9 @@ class ActivityFilter:
     def batch(cls, batch_id: int) -> ActivityFilter:
         """The activity a rollup claimed as this batch (in its own transaction)."""
         return cls(
-            f"a.id IN (SELECT p.activity_id FROM {_PENDING} p WHERE p.batch = %s)",  # noqa: S608  # nosec B608
+            # (id, occurred_at): one partition's key per row on PostgreSQL.
+            f"(a.id, a.occurred_at) IN (SELECT p.activity_id, p.occurred_at FROM {_PENDING} p"  # noqa: S608  # nosec B608
+            " WHERE p.batch = %s)",
             [batch_id],
         )
 

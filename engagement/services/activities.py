@@ -23,6 +23,7 @@ from core import bulk
 from engagement.imports import IMPORT_SOURCE_NAME
 from engagement.models import Activity, IPRange, Source
 from engagement.rollup.incremental import scores_rollup_schedule
+from engagement.selectors import messages_stored
 from engagement.services.sources import source_ensure
 
 BATCH_SIZE = bulk.BATCH_SIZE
@@ -78,11 +79,7 @@ def activities_bulk_insert(
 
 
 def _activities_insert_orm(*, source_id: int, rows: Sequence[ActivityRow]) -> int:
-    stored = set(
-        Activity.objects.filter(
-            source_id=source_id, message_id__in=[row.message_id for row in rows]
-        ).values_list("message_id", flat=True)
-    )
+    stored = messages_stored(source_id=source_id, message_ids=[row.message_id for row in rows])
     new = [row for row in rows if row.message_id not in stored]
     Activity.objects.bulk_create(
         [
@@ -107,10 +104,9 @@ def _activities_insert_orm(*, source_id: int, rows: Sequence[ActivityRow]) -> in
     return len(new)
 
 
-# ON CONFLICT on the message id's unique index: the row count is then the number
-# of rows inserted. Naming the index matters for speed: a bare ON CONFLICT DO
-# NOTHING (what bulk_create(ignore_conflicts=True) writes) checks every unique
-# index before each row, the primary key's too.
+# No ON CONFLICT: a message id stored already is skipped by the table's
+# BEFORE INSERT trigger (engagement.models.ActivityMessage), and the row count
+# is the number of rows inserted.
 _ACTIVITIES_INSERT_POSTGRESQL = """
 INSERT INTO engagement_activity (
     source_id, received_at, message_id, type, occurred_at, account_id, contact_id,
@@ -121,7 +117,6 @@ FROM json_to_recordset(%s::json) AS r (
     m varchar, t varchar, o timestamptz, a bigint, c bigint, an varchar, ip varchar,
     tk varchar, en varchar, p jsonb, er varchar
 )
-ON CONFLICT (source_id, message_id) DO NOTHING
 """
 
 
@@ -189,10 +184,10 @@ def activities_import_write(
             Source.objects.filter(name=IMPORT_SOURCE_NAME).values_list("pk", flat=True).first()
         )
     values = [v for _, v in records]
-    stored: set[str] = set()
-    in_source = Activity.objects.filter(source_id=source_id or 0)  # none without the source
-    for chunk in bulk.chunks([v["message_id"] for v in values], bulk.LOOKUP_CHUNK):
-        stored.update(in_source.filter(message_id__in=chunk).values_list("message_id", flat=True))
+    stored = messages_stored(
+        source_id=source_id or 0,  # none without the source
+        message_ids=[v["message_id"] for v in values],
+    )
     new = [v for v in values if v["message_id"] not in stored]
     counts = bulk.UpsertCounts(created=len(new), unchanged=len(values) - len(new))
     if not write or not new or source_id is None:

@@ -21,15 +21,20 @@ One run (`activity_retention_apply`), for a cutoff at the start of a month:
    - `TrackingKeyCarried`: per key, account, contact and exclusion, the first
      and last time and the count of dropped keyed activity, which the touches
      read beside live activity (first touch and count survive);
-   - the activity before the cutoff is deleted, except rows still pending
-     (not in the stored sums yet; a later run takes them); visits never
-     resolved to an account count nowhere and go without a trace;
+   - the activity before the cutoff goes, except rows still pending (not in
+     the stored sums yet; a later run takes them); visits never resolved to
+     an account count nowhere and go without a trace. On PostgreSQL a month's
+     partition with no pending row is dropped whole
+     (engagement.services.partitions); what is left before the cutoff (a
+     month with pending rows, the default partition, SQLite's one table) is
+     deleted row by row. The message keys (ActivityMessage) of the months
+     before the cutoff go with them, but those of the rows kept;
    - an `ActivityRetentionRun` records the cutoff: readers of raw activity
      refuse, or say, what lies before it.
 
 The stored contact sums (ContactEngagement) already hold the dropped activity
 and are not touched: the incremental rollup and the daily decay go on as before.
-SQLite has no partitions: both databases delete the rows (docs/scaling.md).
+docs/scaling.md holds what a drop costs either way.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from core.jobs import JobProgress
 from engagement.models import (
     Activity,
     ActivityCarried,
+    ActivityMessage,
     ActivityPending,
     ActivityRetentionRun,
     EngagementSnapshot,
@@ -53,16 +59,19 @@ from engagement.models import (
     ScoringModel,
     TrackingKeyCarried,
 )
+from engagement.partition_selectors import activity_partitions_before
 from engagement.retention_selectors import retention_cutoff
 from engagement.rollup.dialect import days_since_sql, decay_exp_sql, landmark_param
 from engagement.rollup.scoring_models import scoring_of, segments_scored
 from engagement.rollup.snapshots import snapshots_backfill
 from engagement.scoring import HALF_LIFE_DAYS_DEFAULT
+from engagement.services.partitions import activity_partitions_drop
 
 _ACTIVITY = Activity._meta.db_table
 _PENDING = ActivityPending._meta.db_table
 _CARRIED = ActivityCarried._meta.db_table
 _KEYS_CARRIED = TrackingKeyCarried._meta.db_table
+_MESSAGES = ActivityMessage._meta.db_table
 # Activity a run deletes: before the cutoff and rolled up already. It folds
 # those on an account (_FOLDED): activity on no account (a visit never
 # resolved to a company) counts nowhere, and goes without a trace.
@@ -112,13 +121,10 @@ def activity_retention_apply(
         list(RollupCursor.objects.select_for_update().order_by("segment_id"))
         carried = _scores_fold(cutoff)
         keys = _tracking_keys_fold(cutoff)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {_ACTIVITY} WHERE id IN ("  # noqa: S608  # nosec B608
-                f"SELECT a.id FROM {_ACTIVITY} a WHERE {_DROPPED})",
-                [connection.ops.adapt_datetimefield_value(cutoff)],
-            )
-            dropped = max(cursor.rowcount, 0)
+        dropped, partitions = _activity_delete(cutoff)
+        # Last: a partition's DROP holds the activity table until the commit.
+        dropped += activity_partitions_drop(names=partitions)
+        _message_keys_delete(cutoff)
         ActivityRetentionRun.objects.create(
             ran_at=now, cutoff=cutoff, months_kept=months, activities_dropped=dropped,
             carried_rows=carried, snapshot_days_backfilled=backfilled,
@@ -139,6 +145,47 @@ def activity_retention_apply(
             },
         )  # fmt: skip
     return result
+
+
+def _activity_delete(cutoff: dt.datetime) -> tuple[int, list[str]]:
+    """Delete the rolled-up activity before the cutoff that no partition drop
+    takes; returns how many rows, and the partitions to drop (wholly before
+    the cutoff, no pending row). Where the table is not partitioned (SQLite),
+    every such row is deleted here."""
+    at = connection.ops.adapt_datetimefield_value(cutoff)
+    partitions = activity_partitions_before(cutoff=cutoff)
+    tables = [p.name for p in partitions if p.month is None or p.holds_pending]
+    drops = [p.name for p in partitions if p.month is not None and not p.holds_pending]
+    deleted = 0
+    with connection.cursor() as cursor:
+        if not partitions:
+            cursor.execute(
+                f"DELETE FROM {_ACTIVITY} WHERE id IN ("  # noqa: S608  # nosec B608
+                f"SELECT a.id FROM {_ACTIVITY} a WHERE {_DROPPED})",
+                [at],
+            )
+            return max(cursor.rowcount, 0), []
+        for table in tables:
+            cursor.execute(f"DELETE FROM {table} a WHERE {_DROPPED}", [at])  # noqa: S608  # nosec B608
+            deleted += max(cursor.rowcount, 0)
+    return deleted, drops
+
+
+def _message_keys_delete(cutoff: dt.datetime) -> None:
+    """The message keys of the months before the cutoff go with their activity,
+    but those of the rows kept (pending), put back in the same transaction."""
+    month = {
+        "postgresql": "date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date",
+        "sqlite": "substr(occurred_at, 1, 7) || '-01'",
+    }[connection.vendor]
+    at = connection.ops.adapt_datetimefield_value(cutoff)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {_MESSAGES} WHERE month < %s", [cutoff.date()])  # noqa: S608  # nosec B608
+        cursor.execute(
+            f"INSERT INTO {_MESSAGES} (source_id, message_id, month) "  # noqa: S608  # nosec B608
+            f"SELECT source_id, message_id, {month} FROM {_ACTIVITY} WHERE occurred_at < %s",
+            [at],
+        )
 
 
 def snapshots_before_ensure(*, cutoff: dt.datetime, progress: JobProgress | None = None) -> int:

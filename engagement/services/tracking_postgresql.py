@@ -84,7 +84,6 @@ LEFT JOIN LATERAL (
     WHERE r.u = '' AND r.an <> '' AND anonymous.anonymous_id = r.an
     LIMIT 1
 ) AS person ON true
-ON CONFLICT (source_id, message_id) DO NOTHING
 """  # noqa: S608 - constant text of ours (the prefix quoted above); every value is a parameter  # nosec B608
 
 

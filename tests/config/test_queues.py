@@ -28,6 +28,7 @@ EXPECTED = {
     "engagement.scores_refresh_all": "recompute",
     "engagement.junk_rules_apply": "recompute",
     "engagement.activity_retention": "recompute",
+    "engagement.activity_partitions_ensure": "recompute",
     "accounts.segment_refresh": "recompute",
     "accounts.segments_refresh_all": "recompute",
     "accounts.segment_refresh_job": "recompute",

@@ -210,7 +210,13 @@ def test_the_rollup_check_reads_the_pending_table_not_the_history(postgresql: No
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + query["sql"])
         plan = "\n".join(row[0] for row in cursor.fetchall())
+        # On PostgreSQL the history is in monthly partitions (migration 0030):
+        # the ones holding rows must be read by key; an empty one may be scanned.
+        cursor.execute("SELECT DISTINCT tableoid::regclass::text FROM engagement_activity")
+        holding = [row[0] for row in cursor.fetchall()]
     # The pending rows, then each one's activity by its primary key: no scan of history.
     assert "engagement_activitypending" in plan, plan
     assert "Seq Scan on engagement_activity " not in plan, plan
-    assert "engagement_activity_pkey" in plan, plan
+    for table in holding:
+        assert f"Seq Scan on {table} " not in plan, plan
+        assert f"{table}_pkey" in plan, plan

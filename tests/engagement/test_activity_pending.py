@@ -58,7 +58,10 @@ def claim_leaves_none_pending(count: int) -> None:
 
 def test_the_insert_trigger_is_installed() -> None:
     # A migration that makes SQLite rebuild engagement_activity drops it.
-    assert triggers_on("engagement_activity") == ["engagement_activity_pending"]
+    assert triggers_on("engagement_activity") == [
+        "engagement_activity_message_once",
+        "engagement_activity_pending",
+    ]
 
 
 def test_tracking_batches_leave_their_activity_pending(segment: ICPSegment) -> None:

@@ -1,0 +1,111 @@
+"""Writes of the activity table's monthly partitions (PostgreSQL, issue 20):
+months made ahead, months moved out of the default partition, months dropped.
+Names and bounds: engagement.partitions; why and what it measured:
+docs/scaling.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from engagement.partition_selectors import activity_partitions
+from engagement.partitions import (
+    ACTIVITY_TABLE,
+    DEFAULT_PARTITION,
+    month_add,
+    month_of,
+    month_start,
+    months_partitioned,
+    partition_bounds_sql,
+    partition_name,
+)
+
+
+@transaction.atomic
+def activity_partitions_ensure(
+    *, now: dt.datetime | None = None, since: dt.date | None = None
+) -> list[dt.date]:
+    """Make the partitions of now's month and the ones ahead, of every month
+    from `since` (a loader about to write history from then), and of every
+    month (within MONTHS_BACK) whose rows wait in the default partition,
+    moving them there. Returns the months made; nothing on a table that is not
+    partitioned. Running it again makes nothing."""
+    partitions = activity_partitions()
+    if not partitions:
+        return []
+    existing = {p.month for p in partitions if p.month is not None}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date "  # noqa: S608  # nosec B608
+            f"FROM {DEFAULT_PARTITION}"
+        )
+        waiting = {row[0] for row in cursor.fetchall()}
+    now = now or timezone.now()
+    wanted = set(waiting)
+    month = since
+    while month is not None and month <= month_of(now):
+        wanted.add(month)
+        month = month_add(month, 1)
+    made = [month for month in months_partitioned(wanted, now) if month not in existing]
+    for month in made:
+        _partition_make(month, moving=month in waiting)
+    return made
+
+
+def _partition_make(month: dt.date, *, moving: bool) -> None:
+    name = partition_name(month)
+    bounds = partition_bounds_sql(month)
+    with connection.cursor() as cursor:
+        if not moving:
+            cursor.execute(f"CREATE TABLE {name} PARTITION OF {ACTIVITY_TABLE} {bounds}")
+            return
+        # A partition cannot be made over rows the default partition holds:
+        # the month's rows move into a table of their own (no row trigger runs
+        # there: their message keys and pending rows stay as they are), which
+        # is then attached, its indexes, keys and triggers made as it is.
+        cursor.execute(
+            f"CREATE TABLE {name} (LIKE {ACTIVITY_TABLE} "
+            "INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION)"
+        )
+        cursor.execute(
+            f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} "  # noqa: S608  # nosec B608
+            "WHERE occurred_at >= %s AND occurred_at < %s RETURNING *) "
+            f"INSERT INTO {name} SELECT * FROM moved",
+            [month_start(month), month_start(month_add(month, 1))],
+        )
+        cursor.execute(f"ALTER TABLE {ACTIVITY_TABLE} ATTACH PARTITION {name} {bounds}")
+
+
+def activity_partitions_drop(*, names: list[str]) -> int:
+    """Drop these partitions (retention: months wholly before its cutoff with
+    no pending row); returns how many rows they held. A catalogue change: no
+    row is written, nothing is left to VACUUM. DROP locks the activity table
+    until the caller's transaction ends: run it last."""
+    dropped = 0
+    if not names:
+        return 0
+    with connection.cursor() as cursor:
+        # DROP refuses a table with deferred foreign-key checks still to run
+        # (rows written to it earlier in the same transaction): run them now,
+        # as the commit would.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for name in names:
+            cursor.execute(f"SELECT COUNT(*) FROM {name}")  # noqa: S608  # nosec B608
+            dropped += int(cursor.fetchone()[0])
+            cursor.execute(f"DROP TABLE {name}")
+    return dropped
+
+
+def activity_statistics_refresh() -> None:
+    """ANALYZE the activity table as a whole, its partitions and the pending
+    table (PostgreSQL). Autovacuum analyzes each partition but never a
+    partitioned table itself, whose statistics the planner reads for joins
+    over the whole history; a bulk load inside one transaction (demo seeding)
+    is seen by no autovacuum at all, and a plan on stale statistics can read
+    every partition once per outer row."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {ACTIVITY_TABLE}, engagement_activitypending")
