@@ -49,7 +49,7 @@ from bench.server import (
     tracking_source_create,
 )
 from campaigns.services import ranking_run
-from engagement.models import Activity, ActivityPending, Source
+from engagement.models import Activity, ActivityMessage, ActivityPending, Source
 from engagement.rollup.incremental import scores_rollup
 
 TRACKING_SOURCE = "bench pages tracking"
@@ -167,8 +167,13 @@ def _tracking_source_delete() -> None:
         "WHERE a.source_id = s.id AND starts_with(s.name, %s) RETURNING a.id) "
         f"DELETE FROM {pending} p USING gone WHERE p.activity_id = gone.id"
     )
+    keys = (
+        f"DELETE FROM {ActivityMessage._meta.db_table} k USING {source} s "  # noqa: S608  # nosec B608
+        "WHERE k.source_id = s.id AND starts_with(s.name, %s)"
+    )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [TRACKING_SOURCE])
+        cursor.execute(keys, [TRACKING_SOURCE])
     Source.objects.filter(name__startswith=TRACKING_SOURCE).delete()
 
 

@@ -29,7 +29,7 @@ from bench import BenchmarkError
 from bench.rollup.dataset import AT, Seeded, activities_add
 from bench.rollup.reference import agreement_check, product_scores, reference_scores
 from bench.scaling.workers import CpuTracker, DrainSamples, rollup_worker
-from engagement.models import Activity, ActivityPending
+from engagement.models import Activity, ActivityMessage, ActivityPending
 from engagement.rollup.recompute import scores_recompute, scores_refresh
 
 ROLLUP_TASK = "engagement.scores_rollup_pending"
@@ -87,6 +87,12 @@ def backlog_reset(*, seeded: Seeded, count: int, seed: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {Activity._meta.db_table} WHERE source_id = %s AND message_id LIKE 'n%%'",  # noqa: S608  # nosec B608
+            [seeded.source_id],
+        )
+        # Their message keys too, or the same rows added again would be skipped.
+        cursor.execute(
+            f"DELETE FROM {ActivityMessage._meta.db_table}"  # noqa: S608  # nosec B608
+            " WHERE source_id = %s AND message_id LIKE 'n%%'",
             [seeded.source_id],
         )
         cursor.execute(f"DELETE FROM {ActivityPending._meta.db_table}")  # noqa: S608  # nosec B608

@@ -27,6 +27,15 @@ def days_since_sql(column: str) -> str:
     return f"(julianday({column}) - julianday(%s))"
 
 
+def month_of_sql(column: str) -> str:
+    """SQL for the first day of a timestamp column's month in UTC, as a date:
+    the month of an activity's message key (ActivityMessage; migration 0030's
+    triggers write the same) and of its partition (engagement.partitions)."""
+    if connection.vendor == "postgresql":
+        return f"date_trunc('month', {column} AT TIME ZONE 'UTC')::date"
+    return f"substr({column}, 1, 7) || '-01'"
+
+
 def landmark_param(landmark: dt.datetime) -> Any:
     if connection.vendor == "postgresql":
         return landmark.timestamp()

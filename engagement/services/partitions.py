@@ -21,6 +21,7 @@ from engagement.partitions import (
     partition_bounds_sql,
     partition_name,
 )
+from engagement.rollup.dialect import month_of_sql
 
 
 @transaction.atomic
@@ -38,8 +39,7 @@ def activity_partitions_ensure(
     existing = {p.month for p in partitions if p.month is not None}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date "  # noqa: S608  # nosec B608
-            f"FROM {DEFAULT_PARTITION}"
+            f"SELECT DISTINCT {month_of_sql('occurred_at')} FROM {DEFAULT_PARTITION}"  # noqa: S608  # nosec B608
         )
         waiting = {row[0] for row in cursor.fetchall()}
     now = now or timezone.now()

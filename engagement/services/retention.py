@@ -61,7 +61,12 @@ from engagement.models import (
 )
 from engagement.partition_selectors import activity_partitions_before
 from engagement.retention_selectors import retention_cutoff
-from engagement.rollup.dialect import days_since_sql, decay_exp_sql, landmark_param
+from engagement.rollup.dialect import (
+    days_since_sql,
+    decay_exp_sql,
+    landmark_param,
+    month_of_sql,
+)
 from engagement.rollup.scoring_models import scoring_of, segments_scored
 from engagement.rollup.snapshots import snapshots_backfill
 from engagement.scoring import HALF_LIFE_DAYS_DEFAULT
@@ -122,9 +127,11 @@ def activity_retention_apply(
         carried = _scores_fold(cutoff)
         keys = _tracking_keys_fold(cutoff)
         dropped, partitions = _activity_delete(cutoff)
-        # Last: a partition's DROP holds the activity table until the commit.
+        # The last write to the activity table: a partition's DROP holds the
+        # table until the commit (only the keys and the run's record follow).
         dropped += activity_partitions_drop(names=partitions)
-        _message_keys_delete(cutoff)
+        if dropped:  # else no key before the cutoff lost its activity
+            _message_keys_delete(cutoff)
         ActivityRetentionRun.objects.create(
             ran_at=now, cutoff=cutoff, months_kept=months, activities_dropped=dropped,
             carried_rows=carried, snapshot_days_backfilled=backfilled,
@@ -174,10 +181,7 @@ def _activity_delete(cutoff: dt.datetime) -> tuple[int, list[str]]:
 def _message_keys_delete(cutoff: dt.datetime) -> None:
     """The message keys of the months before the cutoff go with their activity,
     but those of the rows kept (pending), put back in the same transaction."""
-    month = {
-        "postgresql": "date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date",
-        "sqlite": "substr(occurred_at, 1, 7) || '-01'",
-    }[connection.vendor]
+    month = month_of_sql("occurred_at")
     at = connection.ops.adapt_datetimefield_value(cutoff)
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {_MESSAGES} WHERE month < %s", [cutoff.date()])  # noqa: S608  # nosec B608
