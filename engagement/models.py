@@ -237,8 +237,10 @@ class ActivityPending(models.Model):
     # transactions see only pending rows).
     batch = models.BigIntegerField(null=True, blank=True)
     # The activity's own time, copied by the trigger (migration 0030): reads of
-    # a claimed batch join on (id, occurred_at), so that on PostgreSQL each row
-    # probes the one monthly partition that holds it, not every partition's key.
+    # a claimed batch on PostgreSQL bound it by its rows' earliest and latest
+    # times, so that only the monthly partitions of those months are probed
+    # (rollup/sums.ActivityFilter.batch; the batch's accounts in
+    # rollup/refresh.AccountScope.of_batch join on (id, occurred_at)).
     occurred_at = models.DateTimeField()
 
     class Meta:

@@ -6,6 +6,7 @@ whole months, and the message keys keep every ingest path exactly-once."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from io import StringIO
 from typing import Any
 
@@ -23,6 +24,7 @@ from engagement.models import (
 )
 from engagement.partition_selectors import activity_partitions
 from engagement.rollup.recompute import scores_recompute
+from engagement.rollup.sums import ActivityFilter
 from engagement.services.activities import ActivityRow, activities_bulk_insert
 from engagement.services.partitions import activity_partitions_ensure
 from engagement.services.retention import activity_retention_apply
@@ -305,3 +307,42 @@ def test_the_command_makes_months_from_since_and_lists_them() -> None:
     assert listed[-1] == "default  engagement_activity_default"
     with pytest.raises(CommandError, match="--since '2024-13': give a month as YYYY-MM"):
         call_command("activity_partitions", "--since", "2024-13")
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_a_claimed_batch_is_read_from_the_partitions_of_its_months_only() -> None:
+    """The rollup's read of a claimed batch (ActivityFilter.batch) selects the
+    batch's rows and probes only the partitions of the months its rows fall
+    in: the others are pruned when the statement starts, whatever plan the
+    planner picks for the rest (docs/scaling.md, "Measured at 10M")."""
+    source = SourceFactory.create()
+    activity_partitions_ensure(now=NOW, since=dt.date(2026, 1, 1))
+    may = dt.datetime(2026, 5, 20, 8, 0, tzinfo=dt.UTC)
+    activities_bulk_insert(
+        source_id=source.pk,
+        rows=[row("january", dt.datetime(2026, 1, 5, tzinfo=dt.UTC)), row("march", MARCH)]
+        + [row(f"may-{n}", may + dt.timedelta(hours=n)) for n in range(3)],
+    )
+    claimed = Activity.objects.filter(message_id__in=["may-0", "may-2"]).values("id")
+    ActivityPending.objects.filter(activity_id__in=claimed).update(batch=77)
+    which = ActivityFilter.batch(77)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.message_id FROM engagement_activity a WHERE {which.sql}",  # noqa: S608
+            which.params,
+        )
+        assert sorted(message for (message,) in cursor.fetchall()) == ["may-0", "may-2"]
+        explain = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "
+        cursor.execute(
+            f"{explain}SELECT a.message_id FROM engagement_activity a WHERE {which.sql}",  # noqa: S608
+            which.params,
+        )
+        plan = [line for (line,) in cursor.fetchall()]
+    # Each scan node is a line naming its partition (or the partition's
+    # index); a pruned one says "(never executed)" on that line.
+    partition = re.compile(r"engagement_activity_(p\d{4}_\d{2}|default)\b")
+    scans = [(found.group(0), line) for line in plan if (found := partition.search(line))]
+    read = {name for name, line in scans if "never executed" not in line}
+    assert read == {"engagement_activity_p2026_05"}, plan
+    assert len({name for name, _ in scans}) > 3  # the other months: planned, then pruned
