@@ -409,9 +409,10 @@ class ActivityFilter:
         was planned as a hash join over a scan of every monthly partition
         (787 ms at 10M activities against 29 ms by probes); the array is
         planned as probes of each partition's key, and the bounds prune the
-        partitions outside the batch's months when the statement starts
-        (10 ms; docs/scaling.md, "Measured at 10M"). An id is unique, so
-        the bounds select nothing more. SQLite plans the IN list once."""
+        partitions outside the batch's months: their scans never run (10 ms;
+        docs/scaling.md, "Measured at 10M"). The bounds hold every row of the
+        batch and an id is unique, so the rows read are exactly the batch's.
+        SQLite plans the IN list once."""
         pending = f"FROM {_PENDING} p WHERE p.batch = %s"
         if connection.vendor != "postgresql":
             return cls(f"a.id IN (SELECT p.activity_id {pending})", [batch_id])  # nosec B608

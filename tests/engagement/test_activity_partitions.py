@@ -314,7 +314,7 @@ def test_the_command_makes_months_from_since_and_lists_them() -> None:
 def test_a_claimed_batch_is_read_from_the_partitions_of_its_months_only() -> None:
     """The rollup's read of a claimed batch (ActivityFilter.batch) selects the
     batch's rows and probes only the partitions of the months its rows fall
-    in: the others are pruned when the statement starts, whatever plan the
+    in: the others are pruned (their scans never run), whatever plan the
     planner picks for the rest (docs/scaling.md, "Measured at 10M")."""
     source = SourceFactory.create()
     activity_partitions_ensure(now=NOW, since=dt.date(2026, 1, 1))
