@@ -42,6 +42,7 @@ from bench.postgres import REPORTED_SETTINGS
 from bench.rollup import benchmark as rollup
 from bench.rollup.dataset import HISTORY_DAYS, activities_add, bench_data_delete, dataset_seed
 from bench.rollup.reference import agreement_check, product_scores, reference_scores
+from bench.rollup.statements import StatementLog, breakdown
 from bench.server import (
     GunicornConfig,
     gunicorn_serving,
@@ -110,6 +111,8 @@ class PagesResult:
     tracking_empty: dict[str, Any]
     rollup_seconds: float
     rollup_accounts: int
+    # Where the rollup's time went: its statements, the slowest three.
+    rollup_breakdown: dict[str, Any]
     checked_after_rollup: int
     memory_mb: dict[str, dict[str, float]]
     server: dict[str, Any]
@@ -323,10 +326,12 @@ def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
 
     _say(options, f"incremental rollup of {options.new_activities:,} activities")
     activities_add(seeded=seeded, count=options.new_activities, seed=options.seed)
-    (rolled, rollup_seconds), memory["incremental_rollup"] = client.measured(
-        lambda: timed(lambda: scores_rollup(segment_id=segment_id, at=at, alerts=False)),
-        server_pid=None,
-    )
+    rollup_log = StatementLog()
+    with connection.execute_wrapper(rollup_log):
+        (rolled, rollup_seconds), memory["incremental_rollup"] = client.measured(
+            lambda: timed(lambda: scores_rollup(segment_id=segment_id, at=at, alerts=False)),
+            server_pid=None,
+        )
     checked_after_rollup = agreement_check(
         reference=reference_scores(segment_id=segment_id, at=at),
         product_side=product_scores(segment_id=segment_id),
@@ -356,6 +361,7 @@ def _run(options: PagesOptions, load_at_start: list[float]) -> PagesResult:
         tracking_empty=tracking_empty,
         rollup_seconds=round(rollup_seconds, 3),
         rollup_accounts=rolled.accounts_refreshed,
+        rollup_breakdown=breakdown(rollup_log, rollup_seconds),
         checked_after_rollup=checked_after_rollup,
         memory_mb=memory,
         server=config.as_dict(),

@@ -82,6 +82,10 @@ def test_the_pages_benchmark_runs_every_step_and_the_scores_agree(
         served = step in result["pages"] or step.startswith("tracking_")
         assert (memory.get("workers_peak_mb", 0) > 0) == served, step
     assert result["recompute_seconds"] > 0 and result["rollup_seconds"] > 0
+    # Where the rollup's time went: the claim, the reads and the writes.
+    rolled = result["rollup_breakdown"]
+    assert rolled["statements"] >= 3 and len(rolled["slowest"]) == 3
+    assert 0 < rolled["sql_seconds"] <= result["rollup_seconds"]
     machine = result["machine"]
     assert machine["cpus"] > 0 and machine["memory_mb"] > 0
     assert machine["postgresql"]["server_version"]

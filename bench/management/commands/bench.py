@@ -306,6 +306,14 @@ class Command(BaseCommand):
             f"{TARGET_RATIO_TO_COPY} of COPY): {verdict}"
         )
 
+    def _statements_report(self, name: str, breakdown: dict[str, Any]) -> None:
+        self.stdout.write(
+            f"  {name}: {breakdown['statements']} statements, {breakdown['sql_seconds']:.3f} s "
+            f"in SQL, {breakdown['other_seconds']:.3f} s in Python and the commit; slowest:"
+        )
+        for statement in breakdown["slowest"]:
+            self.stdout.write(f"    {statement['seconds']:>8.3f} s  {statement['sql']}")
+
     def _rollup_report(self, result: rollup.RollupResult) -> None:
         self.stdout.write(
             f"rollup: {result.accounts:,} accounts ({result.members:,} in the scored segment), "
@@ -329,16 +337,8 @@ class Command(BaseCommand):
         ]  # fmt: skip
         for label, seconds, note in rows:
             self.stdout.write(f"  {label:<48} {seconds:>10.3f} s  {note}")
-        for name, breakdown in (
-            ("full recompute", result.recompute_breakdown),
-            ("incremental rollup", result.rollup_breakdown),
-        ):
-            self.stdout.write(
-                f"  {name}: {breakdown['statements']} statements, {breakdown['sql_seconds']:.3f} s "
-                f"in SQL, {breakdown['other_seconds']:.3f} s in Python and the commit; slowest:"
-            )
-            for statement in breakdown["slowest"]:
-                self.stdout.write(f"    {statement['seconds']:>8.3f} s  {statement['sql']}")
+        self._statements_report("full recompute", result.recompute_breakdown)
+        self._statements_report("incremental rollup", result.rollup_breakdown)
         for target in result.targets.values():
             verdict = self.style.SUCCESS("PASS") if target.met else self.style.WARNING("FAIL")
             relation = "<=" if target.description.startswith("full") else ">="
@@ -404,6 +404,7 @@ class Command(BaseCommand):
             f"{result.rollup_seconds:>9.3f} s  {result.rollup_accounts:,} accounts refreshed; "
             f"{result.checked_after_rollup:,} accounts equal to the SQL"
         )
+        self._statements_report("incremental rollup", result.rollup_breakdown)
         self.stdout.write(
             "  peak memory of this process (MB, each step's own): "
             + ", ".join(f"{step} {m['process_peak_mb']:.0f}" for step, m in memory.items())
