@@ -239,8 +239,8 @@ class ActivityPending(models.Model):
     # The activity's own time, copied by the trigger (migration 0030): reads of
     # a claimed batch on PostgreSQL bound it by its rows' earliest and latest
     # times, so that only the monthly partitions of those months are probed
-    # (rollup/sums.ActivityFilter.batch; the batch's accounts in
-    # rollup/refresh.AccountScope.of_batch join on (id, occurred_at)).
+    # (rollup/sums.ActivityFilter.batch, which the batch's accounts in
+    # rollup/refresh.AccountScope.of_batch read too).
     occurred_at = models.DateTimeField()
 
     class Meta:

@@ -22,7 +22,6 @@ from engagement.alerts import alerts_create
 from engagement.models import (
     AccountEngagement,
     Activity,
-    ActivityPending,
     ContactEngagement,
 )
 from engagement.rollup.dialect import json_rows_source
@@ -31,6 +30,7 @@ from engagement.rollup.sums import (
     NO_CONTACTS,
     ROLE_OF_CONTACT,
     AccountRange,
+    ActivityFilter,
     ContactTotals,
     contact_totals,
 )
@@ -100,27 +100,23 @@ def account_score(
     )
 
 
-# The accounts of the activity a rollup claimed as one batch. On PostgreSQL an
-# array built once (an InitPlan), not a semi-join: the planner cannot know how
-# many pending rows carry a batch id set a moment ago (it often guesses one),
-# and on that guess may join the claimed activity, an Append over every monthly
-# partition, once per member account. The join on (id, occurred_at) prunes to
-# one partition per row: by id alone, a partition emptied in the same
-# transaction (the default one, after a move) was scanned whole per row, which
-# took the test suite's 2,000-account demo from seconds to past 15 minutes.
-# SQLite plans the IN list once.
-_BATCH_ACCOUNTS = (
-    f"SELECT DISTINCT a.account_id FROM {Activity._meta.db_table} a"  # noqa: S608  # nosec B608
-    f" JOIN {ActivityPending._meta.db_table} p"
-    " ON p.activity_id = a.id AND p.occurred_at = a.occurred_at"
-    " WHERE p.batch = %s AND a.account_id IS NOT NULL"
-)
-
-
-def _batch_accounts_in(column: str) -> str:
+def _batch_accounts_in(column: str, batch_id: int) -> tuple[str, list[Any]]:
+    """`column` among the accounts of the activity a rollup claimed as one
+    batch, and the parameters. The claimed rows are ActivityFilter.batch's
+    (one owner of how a batch is read: on PostgreSQL its ids as an array and
+    its time bounds, so only the batch's months are read, whatever the
+    planner guesses of the batch's size). The accounts too are an array
+    built once (an InitPlan), not a semi-join: on a guess of one pending row
+    the planner may join the claimed activity, an Append over every monthly
+    partition, once per member account. SQLite plans the IN list once."""
+    claimed = ActivityFilter.batch(batch_id)
+    accounts = (
+        f"SELECT DISTINCT a.account_id FROM {Activity._meta.db_table} a"  # noqa: S608  # nosec B608
+        f" WHERE {claimed.sql} AND a.account_id IS NOT NULL"
+    )
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(ARRAY({_BATCH_ACCOUNTS}))"
-    return f"{column} IN ({_BATCH_ACCOUNTS})"
+        return f"{column} = ANY(ARRAY({accounts}))", claimed.params
+    return f"{column} IN ({accounts})", claimed.params
 
 
 @dataclass(frozen=True)
@@ -145,11 +141,11 @@ class AccountScope:
     def of_batch(cls, batch_id: int) -> AccountScope:
         """The accounts of the activity a rollup claimed as this batch (its
         pending rows carry the batch until the rollup commits)."""
-        template = _batch_accounts_in("{column}")
+        template, params = _batch_accounts_in("{column}", batch_id)
         touched = RawSQL(  # noqa: S611 - constant text of ours; the batch id is a parameter  # nosec B611
-            template.format(column="account_id"), (batch_id,), output_field=BooleanField()
+            template.format(column="account_id"), params, output_field=BooleanField()
         )
-        return cls(touched, template, (batch_id,))
+        return cls(touched, template, tuple(params))
 
     def sql(self, column: str) -> tuple[str, list[Any]]:
         return self.sql_template.format(column=column), list(self.params)

@@ -24,11 +24,18 @@ from engagement.models import (
 )
 from engagement.partition_selectors import activity_partitions
 from engagement.rollup.recompute import scores_recompute
+from engagement.rollup.refresh import AccountScope
 from engagement.rollup.sums import ActivityFilter
 from engagement.services.activities import ActivityRow, activities_bulk_insert
 from engagement.services.partitions import activity_partitions_ensure
 from engagement.services.retention import activity_retention_apply
-from tests.factories import ContactFactory, ScoringModelFactory, SourceFactory, segment_member
+from tests.factories import (
+    AccountFactory,
+    ContactFactory,
+    ScoringModelFactory,
+    SourceFactory,
+    segment_member,
+)
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 MARCH = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
@@ -333,16 +340,64 @@ def test_a_claimed_batch_is_read_from_the_partitions_of_its_months_only() -> Non
             which.params,
         )
         assert sorted(message for (message,) in cursor.fetchall()) == ["may-0", "may-2"]
+    read, planned, plan = partitions_read(
+        f"SELECT a.message_id FROM engagement_activity a WHERE {which.sql}",  # noqa: S608
+        which.params,
+    )
+    assert read == {"engagement_activity_p2026_05"}, plan
+    assert len(planned) > 3, plan  # the other months: planned, then pruned
+
+
+def partitions_read(sql: str, params: list[Any]) -> tuple[set[str], set[str], list[str]]:
+    """The activity partitions a statement read and those it planned, from
+    EXPLAIN ANALYZE, and the plan. Each scan node is a line naming its
+    partition (or the partition's index); a pruned one says "(never
+    executed)" on that line."""
+    with connection.cursor() as cursor:
         explain = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "
-        cursor.execute(
-            f"{explain}SELECT a.message_id FROM engagement_activity a WHERE {which.sql}",  # noqa: S608
-            which.params,
-        )
+        cursor.execute(explain + sql, params)
         plan = [line for (line,) in cursor.fetchall()]
-    # Each scan node is a line naming its partition (or the partition's
-    # index); a pruned one says "(never executed)" on that line.
     partition = re.compile(r"engagement_activity_(p\d{4}_\d{2}|default)\b")
     scans = [(found.group(0), line) for line in plan if (found := partition.search(line))]
     read = {name for name, line in scans if "never executed" not in line}
+    return read, {name for name, _ in scans}, plan
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_a_claimed_batchs_accounts_are_read_from_the_partitions_of_its_months_only() -> None:
+    """The accounts a rollup re-scores (AccountScope.of_batch, in the
+    per-account totals and the account refresh) come from the batch's rows
+    as ActivityFilter.batch reads them: its months only. They were a join
+    of the pending rows on (id, occurred_at), which the planner is free to
+    run as a hash join over a scan of every partition."""
+    source = SourceFactory.create()
+    january, march, may_first, may_second = AccountFactory.create_batch(4)
+    activity_partitions_ensure(now=NOW, since=dt.date(2026, 1, 1))
+    may = dt.datetime(2026, 5, 20, 8, 0, tzinfo=dt.UTC)
+    activities_bulk_insert(
+        source_id=source.pk,
+        rows=[
+            row("january", dt.datetime(2026, 1, 5, tzinfo=dt.UTC), account_id=january.pk),
+            row("march", MARCH, account_id=march.pk),
+            row("may-0", may, account_id=may_first.pk),
+            row("may-1", may + dt.timedelta(hours=1), account_id=may_second.pk),
+            row("may-2", may + dt.timedelta(hours=2), account_id=may_first.pk),
+            row("may-anonymous", may),
+        ],
+    )
+    claimed = Activity.objects.exclude(message_id__in=["january", "march"]).values("id")
+    ActivityPending.objects.filter(activity_id__in=claimed).update(batch=78)
+    ActivityPending.objects.filter(batch__isnull=True).update(batch=79)  # another batch
+    in_batch, params = AccountScope.of_batch(78).sql("x.id")
+    sql = f"SELECT x.id FROM accounts_account x WHERE {in_batch}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert sorted(pk for (pk,) in cursor.fetchall()) == sorted([may_first.pk, may_second.pk])
+    with connection.cursor() as cursor:
+        # The planner's choice over a table it knows holds many pending rows
+        # of the batch: what made the join a scan of every partition.
+        cursor.execute("SET LOCAL enable_nestloop = off")
+        read, planned, plan = partitions_read(sql, params)
     assert read == {"engagement_activity_p2026_05"}, plan
-    assert len({name for name, _ in scans}) > 3  # the other months: planned, then pruned
+    assert len(planned) > 3, plan
