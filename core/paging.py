@@ -37,15 +37,19 @@ class KeysFirst(Generic[RowT]):
         self,
         rows: QuerySet[RowT],
         *,
-        head: QuerySet[RowT] | None = None,
+        head: QuerySet[Any] | None = None,
         tail: QuerySet[RowT] | None = None,
+        head_key: str = "pk",
         counted: QuerySet[Any] | None = None,
     ) -> None:
         """`head` and `tail`, given together, split `rows` in two sorted
         querysets whose concatenation is `rows` in its order: a page's keys
-        are read from them, its rows from `rows`. `counted`, where given, is
-        a cheaper queryset with as many rows as `rows`, which `count()`
-        counts instead."""
+        are read from them, its rows from `rows`. The head may be a queryset
+        of another model, one row per row of `rows`, whose column `head_key`
+        holds that row's primary key (a list's head walked in the order of
+        an index of the table that holds its sort key). `counted`, where
+        given, is a cheaper queryset with as many rows as `rows`, which
+        `count()` counts instead."""
         if any(part is not None and not part.ordered for part in (rows, head, tail)):
             raise ValueError("KeysFirst pages a sorted queryset; this one has no order")
         if (head is None) != (tail is None):
@@ -53,6 +57,7 @@ class KeysFirst(Generic[RowT]):
         self.rows = rows
         self.head = head
         self.tail = tail
+        self.head_key = head_key
         self.counted = rows if counted is None else counted
 
     def count(self) -> int:
@@ -91,7 +96,7 @@ class KeysFirst(Generic[RowT]):
         if page.step is not None or (page.start or 0) < 0 or (page.stop or 0) < 0:
             raise ValueError("KeysFirst slices forwards, without a step")
         start, stop = page.start or 0, page.stop
-        keys = list(self.head.values_list("pk", flat=True)[start:stop])
+        keys = list(self.head.values_list(self.head_key, flat=True)[start:stop])
         if stop is not None and len(keys) == stop - start:
             return keys
         # The head ends before the slice does: its length, then the tail.

@@ -217,14 +217,21 @@ def _segment_columns(
     return accounts, columns
 
 
+def _best_segment_of(account: OuterRef) -> Subquery:
+    """The segment of the account `account` refers to where it scores best: its
+    highest score, ties to the lowest segment id. The one owner of that rule,
+    for the list's columns and for its head by score."""
+    scores = AccountEngagement.objects.filter(account=account).order_by("-score", "segment_id")
+    return Subquery(scores.values("segment_id")[:1])
+
+
 def _best_segment_columns(
     accounts: QuerySet[Account], *, today: dt.date
 ) -> tuple[QuerySet[Account], dict[str, Any]]:
     """The columns of each account's best-scoring segment: correlated
     subqueries keyed by that segment, the one way to read a different
     segment per row."""
-    best = AccountEngagement.objects.filter(account=OuterRef("pk")).order_by("-score", "segment_id")
-    accounts = accounts.annotate(best_segment_id=Subquery(best.values("segment_id")[:1]))
+    accounts = accounts.annotate(best_segment_id=_best_segment_of(OuterRef("pk")))
     segment = OuterRef("best_segment_id")
     rows = {
         "engagement": AccountEngagement.objects.filter(account=OuterRef("pk"), segment_id=segment),
@@ -341,6 +348,8 @@ def account_list_pages(
         else None
     )
     key = ordering.lstrip("-")
+    if segment_id is None and key == "score" and filters == AccountListFilters():
+        return _every_account_by_score(rows, descending=ordering.startswith("-"))
     if not stored or key not in _STORED_CHANGES:
         return KeysFirst(rows, counted=counted)
     change = ACCOUNT_LIST_ORDERINGS[key]
@@ -352,6 +361,25 @@ def account_list_pages(
         # Unknown changes sort last either way, by name then id.
         tail=rows.filter(**{f"{change}__isnull": True}).order_by("name", "id"),
         counted=counted,
+    )
+
+
+def _every_account_by_score(rows: QuerySet[Account], *, descending: bool) -> KeysFirst[Account]:
+    """Every account by its best segment's score (the account list as it
+    opens), unfiltered: `rows` read as a head, each account's best score row
+    walked in the order of the score index (`account_engagement_best_idx`),
+    ties by name, and a tail, the accounts scored in no segment, by name. At
+    10M activities the list no longer works out and sorts the best segment of
+    every account for a page (docs/benchmarks.md, "The every-account list
+    read from the score index")."""
+    best = AccountEngagement.objects.filter(segment_id=_best_segment_of(OuterRef("account_id")))
+    score = F("score").desc() if descending else F("score").asc()
+    scored = AccountEngagement.objects.filter(account=OuterRef("pk"))
+    return KeysFirst(
+        rows,
+        head=best.order_by(score, "account__name", "account_id"),
+        head_key="account_id",
+        tail=rows.filter(~Exists(scored)).order_by("name", "id"),
     )
 
 

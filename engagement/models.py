@@ -453,6 +453,11 @@ class AccountEngagement(models.Model):
         indexes = [
             # Account lists sorted by score within a segment.
             models.Index(fields=["segment", "-score"], name="account_engagement_rank_idx"),
+            # The account list of every account by its best segment's score:
+            # `ORDER BY score DESC, name, id` over each account's best row,
+            # read in index order, ties sorted by name within a score
+            # (list_selectors.account_list_pages).
+            models.Index(fields=["-score"], name="account_engagement_best_idx"),
             # The account list of a segment sorted by 7- or 30-day change:
             # `WHERE segment_id = %s AND baselines_for = today ORDER BY score
             # - baseline_score_Nd DESC` (or ASC) LIMIT a page, read in index

@@ -102,10 +102,27 @@ def scores_recompute(
             on_chunk(accounts)
         if finished:
             break
+    _scores_analyse()
     return RollupResult(
         segment_id=segment_id, accounts_refreshed=refreshed, activities=claimed.activities,
         batch_id=claimed.batch_id,
     )  # fmt: skip
+
+
+def _scores_analyse() -> None:
+    """ANALYZE the score table once a recompute has rewritten a segment's
+    scores. The account list picks between two of its indexes by its
+    statistics (an account's best segment by the unique (account, segment)
+    key, every account's best by the score index); without any (a first
+    recompute after a large import, before autovacuum analyses the table),
+    PostgreSQL's default guess of 200 distinct accounts made it look up each
+    account's best segment by walking the score index, and a page of the list
+    ran past the statement timeout (100,000 accounts, docs/benchmarks.md, "The
+    every-account list read from the score index"). Sampled, so a few tens of
+    milliseconds whatever the table's size."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {AccountEngagement._meta.db_table}")
 
 
 def scores_recompute_reported(*, segment_id: int, progress: JobProgress) -> RollupResult:

@@ -96,10 +96,11 @@ def test_the_account_list_query_count_does_not_grow_with_accounts(
         ContactFactory.create(account=account)
         OpportunityFactory.create(account=account)
     client.force_login(rep)
-    # session, user, the segment picker, count, the page's keys and its rows
-    # (core.paging.KeysFirst), the user's permissions and those of their
-    # groups (may they mark targets), the user's roles and the alert count and
-    # the workspace rooms in the shell
-    with django_assert_num_queries(11):
+    # session, user, the segment picker, count, the page's keys (the scored
+    # accounts' from the score index, none here, then the unscored ones') and
+    # its rows (core.paging.KeysFirst), the user's permissions and those of
+    # their groups (may they mark targets), the user's roles and the alert
+    # count and the workspace rooms in the shell
+    with django_assert_num_queries(12):
         response = client.get("/accounts/")
     assert len(response.context["accounts"]) == accounts

@@ -184,6 +184,8 @@ def test_an_invalid_filter_is_shown_beside_its_field_and_ignored(
 @pytest.mark.parametrize(
     ("query", "baselines", "queries"),
     [
+        # Every account by score: the page's keys from the score index (every
+        # account here is scored; the unscored would cost one query more).
         ("", False, 11),
         # One more: whether the segment's change baselines are today's.
         ("?segment={segment}&sort=-change_7d", False, 12),
