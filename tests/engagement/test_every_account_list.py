@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account
 from engagement.list_selectors import AccountListFilters, account_list_pages
@@ -24,6 +23,7 @@ from tests.factories import (
     ScoringModelFactory,
     segment_member,
 )
+from tests.index_plans import keys_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -126,17 +126,8 @@ def test_a_page_costs_a_fixed_number_of_queries_wherever_it_cuts(
 def test_the_first_page_is_read_in_the_score_indexs_order(postgresql: None) -> None:
     _scenario()
     pages = account_list_pages(segment_id=None, today=TODAY, ordering="-score")
-    with CaptureQueriesContext(connection) as captured:
-        pages[0:5]
-    keys = captured.captured_queries[0]["sql"]
-    with connection.cursor() as cursor:
-        # What an index can serve, whatever this small table's statistics
-        # prefer: with full sorts and scans priced out, the plan walks the
-        # score index and sorts only the accounts of one score by name.
-        cursor.execute("SET LOCAL enable_sort = off")
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN " + keys)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # The score index walked, only the accounts of one score sorted by name.
+    plan = keys_plan(pages)
     limit, sort, *_ = plan.splitlines()
     assert limit.startswith("Limit") and "->  Incremental Sort" in sort, plan
     assert "Index Scan using account_engagement_best_idx on engagement_accountengagement " in plan
