@@ -406,8 +406,9 @@ class AccountEngagement(models.Model):
 
     # Every refresh rewrites the scores of whole segments, so the table keeps
     # only the indexes its reads need: the unique (account, segment) and the
-    # ranking (segment, score). Single-column indexes on the references would
-    # repeat their first columns (a scoring model is never deleted).
+    # four in Meta.indexes, each with the query it serves. Single-column
+    # indexes on the references would repeat their first columns (a scoring
+    # model is never deleted).
     account = models.ForeignKey(
         Account, on_delete=models.CASCADE, related_name="engagements", db_index=False
     )
@@ -564,7 +565,7 @@ class EngagementMonthPeak(models.Model):
     """The highest daily snapshot score of an (account, segment, model version)
     in one calendar month (issue 20): what the campaign reports and the
     overview read to say which accounts reached the engaged and qualified
-    bands in a period (`campaigns.reports.measurement.accounts_reaching_bands`),
+    bands in a period (`engagement.peak_selectors.accounts_reaching_bands`),
     a row per account and month instead of one per account and day for the
     months the period covers whole.
 

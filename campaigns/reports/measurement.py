@@ -2,7 +2,7 @@
 campaign and channel, for any period, in a fixed number of queries whatever
 the number of programs, accounts or opportunities.
 
-`measurement_load` reads everything a report needs in twelve queries (more only to compute
+`measurement_load` reads everything a report needs in ten queries (more only to compute
 scores a snapshot is missing for: `target_scores`); the reports in this package
 (`programs`, `attribution`, `funnel`, `sources`, `campaign`) are plain Python
 over those rows, with the math in `campaigns.metrics`.
@@ -39,11 +39,10 @@ from django.utils import timezone
 from accounts.models import Opportunity, SegmentMembership
 from campaigns import metrics
 from campaigns.models import Campaign, CampaignTarget, Program, Spend, Touch
-from engagement.models import Activity, EngagementSnapshot, ScoringModel
-from engagement.peak_selectors import best_scores_in
+from engagement.models import Activity, EngagementSnapshot
+from engagement.peak_selectors import accounts_reaching_bands
 from engagement.retention_selectors import HistoryDropped
 from engagement.rollup import snapshots
-from engagement.scoring import ENGAGED_MIN_DEFAULT, QUALIFIED_MIN_DEFAULT
 
 ZERO = Decimal(0)
 
@@ -287,48 +286,10 @@ def target_scores(
     return dict(targets), None
 
 
-Bands = dict[tuple[int, int], tuple[int, int]]
-
-
-def scoring_bands() -> Bands:
-    """(segment, model version) -> (engaged_min, qualified_min). One query."""
-    return {
-        (segment, version): (engaged_min, qualified_min)
-        for segment, version, engaged_min, qualified_min in ScoringModel.objects.values_list(
-            "segment_id", "version", "engaged_min", "qualified_min"
-        )
-    }
-
-
-def accounts_reaching_bands(
-    *, start: dt.date, end: dt.date, bands: Bands
-) -> tuple[set[int], set[int], bool]:
-    """The accounts engaged and qualified in [start, end], and whether any daily
-    snapshot exists in it (without one, nothing is known, which is not "none").
-
-    Engaged / qualified: the account's best score of some (segment, model
-    version) over the period's daily snapshots reached that version's engaged /
-    qualified band (the defaults for a version no longer stored). A qualified
-    account is also engaged. Two queries (`best_scores_in`: the monthly peaks
-    of the months the period covers whole, the daily snapshots of the rest)."""
-    engaged: set[int] = set()
-    qualified: set[int] = set()
-    best, measured = best_scores_in(start=start, end=end)
-    for (account_id, segment_id, version), top in best.items():
-        engaged_min, qualified_min = bands.get(
-            (segment_id, version), (ENGAGED_MIN_DEFAULT, QUALIFIED_MIN_DEFAULT)
-        )
-        if top >= engaged_min:
-            engaged.add(account_id)
-        if top >= qualified_min:
-            qualified.add(account_id)
-    return engaged, qualified, measured
-
-
 def measurement_load(
     *, start: dt.date, end: dt.date, window_days: int = metrics.INFLUENCE_WINDOW_DAYS
 ) -> MeasurementData:
-    """Everything a measurement report needs, in twelve queries while snapshots cover
+    """Everything a measurement report needs, in ten queries while snapshots cover
     the targets' scores on the period's first and last days."""
     if end < start:
         raise ValueError(f"period end {end} is before its start {start}")
@@ -356,7 +317,7 @@ def measurement_load(
     ).values_list("program_id", "account_id"):
         touched[program_id].add(account_id)
 
-    engaged, qualified, _ = accounts_reaching_bands(start=start, end=end, bands=scoring_bands())
+    engaged, qualified, _ = accounts_reaching_bands(start=start, end=end)
 
     targets, lift_reason = target_scores(
         start=start, end=end,

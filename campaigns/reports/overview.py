@@ -2,9 +2,10 @@
 the same for the period it is compared with (`campaigns.periods.previous_period`),
 the relative change, and spend, pipeline and won revenue by calendar month.
 
-Five queries whatever the amount of data: the deals of both periods, the
-spend of both periods by day, the scoring bands, and each period's engaged and
-qualified accounts. Every figure comes from the module that owns its rule:
+Four queries whatever the amount of data: the deals of both periods, the
+spend of both periods by day, and each period's engaged and qualified
+accounts (compared with the scoring bands in the database). Every figure
+comes from the module that owns its rule:
 
 - spend: the spend lines dated in the period (as `measurement_load` sums them);
 - pipeline, opportunities opened, won revenue, win rate, average deal size
@@ -13,8 +14,9 @@ qualified accounts. Every figure comes from the module that owns its rule:
   (`campaigns.reports.deals`) computes them over all opportunities: pipeline
   and opened by the opened date, the rest by the close date of won and lost
   deals; deals without an amount are counted apart and never read as 0;
-- accounts engaged and qualified: `measurement.accounts_reaching_bands`, the
-  rule every measurement report uses (the best daily snapshot score in the
+- accounts engaged and qualified:
+  `engagement.peak_selectors.accounts_reaching_bands`, the rule every
+  measurement report uses (the best daily snapshot score in the
   period reached the segment model's band);
 - pipeline per unit of spend: `campaigns.metrics.ratio`.
 
@@ -37,7 +39,7 @@ from campaigns import metrics
 from campaigns.models import Spend
 from campaigns.periods import previous_period
 from campaigns.reports import deals
-from campaigns.reports.measurement import accounts_reaching_bands, scoring_bands
+from engagement.peak_selectors import accounts_reaching_bands
 
 # The headline figures in the order a page shows them.
 FIGURES = (
@@ -97,11 +99,10 @@ def _period_row(
     *,
     facts: list[metrics.DealFacts],
     spend_by_day: dict[dt.date, Decimal],
-    bands: dict[tuple[int, int], tuple[int, int]],
 ) -> dict[str, Any]:
     deal = metrics.deal_figures(facts, start=start, end=end)
     spend = _spend_in(spend_by_day, start, end)
-    engaged, qualified, measured = accounts_reaching_bands(start=start, end=end, bands=bands)
+    engaged, qualified, measured = accounts_reaching_bands(start=start, end=end)
     row: dict[str, Any] = {
         "period": label,
         "start": start,
@@ -176,7 +177,7 @@ def overview_report(*, start: dt.date, end: dt.date) -> dict[str, Any]:
     """The overview of [start, end] against `previous_period(start, end)`:
     `rows` holds the period, the previous period and the change (one row
     each, the figures of FIGURES and COUNTS as columns, `missing` saying why a
-    figure is None); `months` the period's calendar months. Five queries."""
+    figure is None); `months` the period's calendar months. Four queries."""
     if end < start:
         raise ValueError(f"period end {end} is before its start {start}")
     previous = previous_period(start, end)
@@ -192,14 +193,10 @@ def overview_report(*, start: dt.date, end: dt.date) -> dict[str, Any]:
         .values_list("spent_on", "total")
     ):
         spend_by_day[day] += total
-    bands = scoring_bands()
-    current_row = _period_row(
-        "current", start, end, facts=facts, spend_by_day=spend_by_day, bands=bands
-    )
+    current_row = _period_row("current", start, end, facts=facts, spend_by_day=spend_by_day)
     previous_row = _period_row(
-        "previous", previous.start, previous.end, facts=facts, spend_by_day=spend_by_day,
-        bands=bands,
-    )  # fmt: skip
+        "previous", previous.start, previous.end, facts=facts, spend_by_day=spend_by_day
+    )
     return {
         "start": start,
         "end": end,

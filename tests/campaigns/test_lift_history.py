@@ -182,10 +182,10 @@ def test_scores_from_history_cost_a_fixed_number_of_queries(
         CampaignTarget.objects.create(campaign=campaign, account=account)
         ActivityFactory.create(contact=ContactFactory.create(account=account),
                                occurred_at=when("2026-03-10"))  # fmt: skip
-    # Twelve, the data check, and for each of the two days: the model, the
+    # Ten, the data check, and for each of the two days: the model, the
     # retention cutoff, the members, and the five statements of the history sums
     # (six on PostgreSQL, which also sets the sums' work_mem).
     per_day = 8 + (connection.vendor == "postgresql")
-    with django_assert_num_queries(12 + 1 + 2 * per_day):
+    with django_assert_num_queries(10 + 1 + 2 * per_day):
         data = measurement_load(start=START, end=END)
     assert len(data.targets[campaign.pk]) == 5 + extra

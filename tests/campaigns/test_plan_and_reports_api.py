@@ -91,11 +91,11 @@ def test_reports_in_json_and_csv_with_a_fixed_query_count(
     scenario.grow(extra)
     executive.get("/api/campaigns/")  # loads the caller's permissions once
     url = "/api/reports/programs/?start=2026-01-01&end=2026-03-31"
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(10):
         body = executive.get(url).json()
     rows = {row.get("program_id"): row for row in body["rows"]}
     assert Decimal(str(rows[s.p1.pk]["pipeline_attributed"])) == Decimal("55000")
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(10):
         download = executive.get(url + "&format=csv")
     assert download["Content-Type"].startswith("text/csv")
     table = list(csv.DictReader(io.StringIO(download.content.decode())))
@@ -104,11 +104,11 @@ def test_reports_in_json_and_csv_with_a_fixed_query_count(
     assert Decimal(p1["pipeline_attributed"]) == Decimal("55000") and p1["lift_kind"] == "holdout"
     for view in ("campaigns", "channels", "sources"):
         assert executive.get(url + f"&view={view}").status_code == 200
-    with django_assert_num_queries(13):  # the campaign itself, then the twelve
+    with django_assert_num_queries(11):  # the campaign itself, then the ten
         campaign = executive.get(f"/api/reports/campaigns/{s.campaign.pk}/").json()
     assert campaign["campaign"]["lift"]["estimate"] == 35.0
     assert campaign["funnel"]["steps"][0]["accounts"] == 3
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(10):
         funnel = executive.get(
             f"/api/reports/funnel/?start=2026-01-01&end=2026-03-31&campaign={s.campaign.pk}&format=csv"
         )

@@ -154,14 +154,15 @@ def test_deals_without_an_account_count_in_the_period_and_for_no_program() -> No
 
 
 @pytest.mark.parametrize("extra", [0, 6])
-def test_loading_costs_twelve_queries_whatever_the_size(
+def test_loading_costs_ten_queries_whatever_the_size(
     extra: int, django_assert_num_queries: Any
 ) -> None:
     scenario.build()
     scenario.grow(extra)
     # The targets' scores come from their snapshots: nothing to compute from
-    # history. The period covers whole months: their peaks, then the daily rest.
-    with django_assert_num_queries(12):
+    # history. The engaged and qualified accounts are one query, the period's
+    # whole months' peaks and the daily rest together.
+    with django_assert_num_queries(10):
         data = measurement_load(start=START, end=END)
     assert len(data.programs) == 2 + extra
 

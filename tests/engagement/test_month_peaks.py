@@ -1,13 +1,12 @@
 """Monthly snapshot peaks (issue 20): the triggers of engagement migration 0025
 keep engagement_engagementmonthpeak equal to a GROUP BY over the daily
-snapshots after every kind of write, on both databases; `best_scores_in`
-reads the same best scores as the daily rows give, for any period."""
+snapshots after every kind of write, on both databases; `accounts_reaching_bands`
+finds the accounts the daily rows give, for any period."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from collections import defaultdict
 
 import pytest
 from django.db import connection
@@ -15,7 +14,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from accounts.models import Account
 from engagement.models import EngagementMonthPeak, EngagementSnapshot
-from engagement.peak_selectors import WholeMonths, best_scores_in, whole_months
+from engagement.peak_selectors import WholeMonths, accounts_reaching_bands, whole_months
 from engagement.rollup.snapshots import snapshots_take
 from tests.db_triggers import triggers_on
 from tests.factories import (
@@ -193,16 +192,24 @@ def test_whole_months_of_a_period(start: dt.date, end: dt.date, expected: tuple)
     assert whole_months(start, end) == WholeMonths(*expected)
 
 
-def test_best_scores_of_any_period_equal_the_daily_rows() -> None:
+def test_accounts_reaching_bands_in_any_period_are_those_the_daily_rows_give() -> None:
+    """Engaged and qualified accounts of a period, worked out from the daily
+    rows against each (segment, version)'s bands: version 1 of the first
+    segment has bands of its own, every other (segment, version) has no model
+    row stored and takes the defaults (41, 61)."""
     rng = random.Random(20)
     segments = ICPSegmentFactory.create_batch(2)
-    accounts = AccountFactory.create_batch(4)
+    ScoringModelFactory(segment=segments[0], version=1, engaged_min=30, qualified_min=50)
+    accounts = AccountFactory.create_batch(6)
+    # Each account's scores stay under its own ceiling, so that some reach
+    # one band and not the other.
+    ceilings = dict(zip(accounts, (35, 45, 55, 65, 75, 90), strict=True))
     first = dt.date(2025, 12, 20)
     rows = [
         EngagementSnapshot(
             account=account, segment=segment, day=first + dt.timedelta(days=n),
-            model_version=1 if n < 60 else 2, score=rng.randrange(0, 101), raw_score=0.0,
-            stage="aware",
+            model_version=1 if n < 60 else 2, score=rng.randrange(0, ceilings[account]),
+            raw_score=0.0, stage="aware",
         )
         for account in accounts
         for segment in segments
@@ -210,31 +217,51 @@ def test_best_scores_of_any_period_equal_the_daily_rows() -> None:
     ]  # fmt: skip
     EngagementSnapshot.objects.bulk_create(rows)
     assert peaks_stored() == peaks_by_hand()
-    daily = defaultdict(list)
-    for row in rows:
-        daily[(row.account.pk, row.segment.pk, row.model_version)].append((row.day, row.score))
+    bands = {(segments[0].pk, 1): (30, 50)}
+
+    def by_hand(start: dt.date, end: dt.date) -> tuple[set[int], set[int], bool]:
+        engaged, qualified, measured = set(), set(), False
+        for row in rows:
+            if not start <= row.day <= end:
+                continue
+            measured = True
+            engaged_min, qualified_min = bands.get((row.segment.pk, row.model_version), (41, 61))
+            if row.score >= engaged_min:
+                engaged.add(row.account.pk)
+            if row.score >= qualified_min:
+                qualified.add(row.account.pk)
+        return engaged, qualified, measured
+
     periods = [(dt.date(2026, 1, 1), dt.date(2026, 3, 31)), (dt.date(2025, 12, 1), first)]
+    periods += [(dt.date(2025, 11, 1), dt.date(2025, 12, 19))]  # before any snapshot
     periods += [
         (start, start + dt.timedelta(days=rng.randrange(0, 120)))
         for start in (first + dt.timedelta(days=rng.randrange(-15, 120)) for _ in range(25))
     ]
+    some_not_all = 0
     for start, end in periods:
-        expected = {
-            key: max(score for day, score in days if start <= day <= end)
-            for key, days in daily.items()
-            if any(start <= day <= end for day, _ in days)
-        }
-        assert best_scores_in(start=start, end=end) == (expected, bool(expected)), (start, end)
+        expected = by_hand(start, end)
+        assert tuple(accounts_reaching_bands(start=start, end=end)) == expected, (start, end)
+        some_not_all += 0 < len(expected[1]) < len(expected[0]) < len(accounts)
+    # The periods tell the bands apart: some have engaged accounts that are
+    # not qualified, and accounts that are not engaged.
+    assert some_not_all > 3
+    assert by_hand(*periods[2]) == (set(), set(), False)
 
 
-def test_best_scores_cost_two_queries_whatever_the_history(
+def test_accounts_reaching_bands_cost_one_query_whatever_the_history(
     django_assert_num_queries: object,
 ) -> None:
     EngagementSnapshotFactory.create(day=dt.date(2026, 2, 10))
-    with django_assert_num_queries(2):  # type: ignore[operator]
-        best_scores_in(start=dt.date(2026, 1, 5), end=dt.date(2026, 6, 3))
     with django_assert_num_queries(1):  # type: ignore[operator]
-        best_scores_in(start=dt.date(2026, 2, 5), end=dt.date(2026, 2, 20))
+        accounts_reaching_bands(start=dt.date(2026, 1, 5), end=dt.date(2026, 6, 3))
+    with django_assert_num_queries(1):  # type: ignore[operator]
+        accounts_reaching_bands(start=dt.date(2026, 2, 5), end=dt.date(2026, 2, 20))
+
+
+def test_a_period_that_ends_before_it_starts_is_refused() -> None:
+    with pytest.raises(ValueError, match="before its start"):
+        accounts_reaching_bands(start=dt.date(2026, 2, 5), end=dt.date(2026, 2, 4))
 
 
 PEAKS_BEFORE = [("engagement", "0024_snapshot_day_segment_index")]

@@ -210,9 +210,9 @@ def test_without_a_run_the_ranking_section_says_so(
     assert "No ranking run yet" in ranking
 
 
-# session, user and permissions 4, the overview 7, the campaign report 10 (its
+# session, user and permissions 4, the overview 4, the campaign report 8 (its
 # measurement_load with no snapshot to read), the ranking 2
-PACK_QUERIES = 23
+PACK_QUERIES = 18
 
 
 @pytest.mark.parametrize("size", [3, 30])

@@ -463,8 +463,8 @@ def test_the_page_renders_in_a_fixed_number_of_queries(
     scenario.grow(extra)
     login(client, executive)
     # session, user, the user's and the groups' permissions, measurement_load's
-    # twelve, the shell's rooms, alert count and roles
-    with django_assert_num_queries(19):
+    # ten, the shell's rooms, alert count and roles
+    with django_assert_num_queries(17):
         response = client.get(f"{URL}?{PERIOD}")
     assert response.status_code == 200
     assert len(response.context["report"]["campaigns"].lift.rows) == 3 + 2 * extra

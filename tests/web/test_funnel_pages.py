@@ -391,9 +391,9 @@ def test_renders_in_a_fixed_number_of_queries_whatever_the_segments(
     client.force_login(executive)
     client.get(URL)  # warm the content types and session caches
     # session, user, the permission check's two (user's and groups'),
-    # measurement_load's twelve, segment_funnels' two, deal_metrics' three,
+    # measurement_load's ten, segment_funnels' two, deal_metrics' three,
     # the shell's rooms, alert count and roles
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(22):
         response = client.get(URL)
     assert response.status_code == 200
     assert len(cells(response.content.decode(), "funnel-segments")) >= 10 * (segments + 2)

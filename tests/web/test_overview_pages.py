@@ -225,8 +225,8 @@ def test_the_page_renders_in_a_fixed_number_of_queries(
     scenario.grow(extra)
     client.force_login(executive)
     # session, user, the permission check (user's and groups' permissions),
-    # the report's seven, the shell's rooms and report tabs, alert count and roles
-    with django_assert_num_queries(14):
+    # the report's four, the shell's rooms and report tabs, alert count and roles
+    with django_assert_num_queries(11):
         response = client.get(f"/reports/?{Q2}")
     assert response.status_code == 200
 

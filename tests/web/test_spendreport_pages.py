@@ -584,7 +584,7 @@ def test_report_renders_in_a_fixed_number_of_queries(
     scenario.grow(extra)
     login(client, marketer)
     # session, user, the user's and the groups' permissions, campaign,
-    # measurement_load's twelve, the shell's rooms, alert count and roles
-    with django_assert_num_queries(20):
+    # measurement_load's ten, the shell's rooms, alert count and roles
+    with django_assert_num_queries(18):
         response = client.get(f"/campaigns/{s.campaign.pk}/report/")
     assert len(response.context["table"].programs) == 2
