@@ -143,6 +143,22 @@ def _change_row(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, 
     return row
 
 
+def _facts_by_month(facts: list[metrics.DealFacts]) -> dict[dt.date, list[metrics.DealFacts]]:
+    """Month (its first day) -> the deals opened or closed in it, in the order
+    of `facts`. Every deal a figure of a month selects is opened or closed in
+    that month (`metrics.deal_figures`), so a month's figures over its own
+    list are those over every deal, summed in the same order; each month
+    reads its own deals instead of all of them (a year's months read 50,000
+    deals twelve times at 10M activities in the pages benchmark)."""
+    by_month: dict[dt.date, list[metrics.DealFacts]] = defaultdict(list)
+    for fact in facts:
+        opened = fact.opened_on.replace(day=1)
+        by_month[opened].append(fact)
+        if fact.close_on is not None and (closed := fact.close_on.replace(day=1)) != opened:
+            by_month[closed].append(fact)
+    return by_month
+
+
 def _month_rows(
     start: dt.date,
     end: dt.date,
@@ -153,9 +169,10 @@ def _month_rows(
     """Spend, pipeline and won revenue per calendar month of [start, end]; the
     first and last months are cut to the period."""
     rows = []
+    by_month = _facts_by_month(facts)
     for first in metrics.months_between(start, end):
         month_start, month_end = max(first, start), min(_month_end(first), end)
-        deal = metrics.deal_figures(facts, start=month_start, end=month_end)
+        deal = metrics.deal_figures(by_month.get(first, []), start=month_start, end=month_end)
         spend = _spend_in(spend_by_day, month_start, month_end)
         rows.append(
             {
