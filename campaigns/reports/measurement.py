@@ -233,16 +233,20 @@ def target_scores(
         own = segment_of.get(campaign_id)
         return (own,) if own is not None else member_of.get(account_id, no_segments)
 
+    # A campaign with a segment of its own reads that segment's pair alone
+    # (most campaigns): no generator of segments and no best to take per target.
+    no_pair: tuple[None, None] = (None, None)
     # The (segment, day) pairs some member target has no snapshot for.
     missing: set[tuple[int, dt.date]] = set()
     for campaign_id, account_id, _ in rows:
         member = member_of.get(account_id)
         if not member:
             continue
-        for segment_id in segments(campaign_id, account_id):
-            if segment_id not in member:
-                continue
-            known = scores.get((account_id, segment_id), (None, None))
+        own = segment_of.get(campaign_id)
+        if own is not None and own not in member:
+            continue
+        for segment_id in (own,) if own is not None else member:
+            known = scores.get((account_id, segment_id), no_pair)
             if known[0] is None:
                 missing.add((segment_id, start))
             if known[1] is None:
@@ -280,7 +284,12 @@ def target_scores(
         return best
 
     for campaign_id, account_id, in_holdout in rows:
-        before, after = score_on(campaign_id, account_id, 0), score_on(campaign_id, account_id, 1)
+        own = segment_of.get(campaign_id)
+        if own is not None:
+            before, after = scores.get((account_id, own), no_pair)
+        else:
+            before = score_on(campaign_id, account_id, 0)
+            after = score_on(campaign_id, account_id, 1)
         change = None if before is None or after is None else after - before
         targets[campaign_id][account_id] = (in_holdout, change)
     return dict(targets), None

@@ -28,6 +28,7 @@ from tests.factories import (
     ActivityFactory,
     CampaignFactory,
     ContactFactory,
+    EngagementSnapshotFactory,
     ICPSegmentFactory,
     SourceFactory,
 )
@@ -189,3 +190,37 @@ def test_scores_from_history_cost_a_fixed_number_of_queries(
     with django_assert_num_queries(10 + 1 + 2 * per_day):
         data = measurement_load(start=START, end=END)
     assert len(data.targets[campaign.pk]) == 5 + extra
+
+
+def test_a_campaign_without_a_segment_reads_each_targets_best_member_segment() -> None:
+    """From snapshots alone, by hand: a campaign with no segment of its own
+    takes, on each day, the best score over the segments the target is a
+    member of now; a campaign with one reads that segment's snapshots."""
+    s1, s2 = ICPSegmentFactory.create_batch(2)
+    for segment in (s1, s2):
+        ScoringModel.objects.create(segment=segment)
+    both, one, none = (AccountFactory.create(name=n) for n in ("both", "one", "none"))
+    for segment, account in ((s1, both), (s2, both), (s1, one)):
+        SegmentMembership.objects.create(segment=segment, account=account)
+    # (account, segment, score on START, score on END)
+    for account, segment, before, after in (
+        (both, s1, 10, 30), (both, s2, 20, 25),  # best: 20 -> 30
+        (one, s1, 5, 8),
+        (one, s2, 0, 50),  # not a member of s2 now: not among its segments
+    ):  # fmt: skip
+        for day, value in ((START, before), (END, after)):
+            EngagementSnapshotFactory.create(account=account, segment=segment, day=day,
+                                             model_version=1, score=value)  # fmt: skip
+    anywhere = CampaignFactory.create(segment=None, starts_on=START, ends_on=END)
+    in_s2 = CampaignFactory.create(segment=s2, starts_on=START, ends_on=END)
+    for campaign in (anywhere, in_s2):
+        for account in (both, one, none):
+            CampaignTarget.objects.create(campaign=campaign, account=account)
+    targets = measurement_load(start=START, end=END).targets
+    assert targets[anywhere.pk] == {
+        both.pk: (False, 30 - 20),
+        one.pk: (False, 8 - 5),
+        none.pk: (False, None),
+    }
+    assert targets[in_s2.pk][both.pk] == (False, 25 - 20)
+    assert targets[in_s2.pk][none.pk] == (False, None)
