@@ -18,6 +18,7 @@ from engagement.alerts import alert_deliver, alerts_deliver_due
 from engagement.rollup import baselines, incremental, recompute, scoring_models, snapshots
 from engagement.services.junk import junk_rules_apply
 from engagement.services.partitions import (
+    activity_default_partition_vacuum,
     activity_partitions_ensure,
     activity_statistics_refresh,
 )
@@ -113,8 +114,10 @@ def activity_retention_task() -> None:
 @shared_task(name="engagement.activity_partitions_ensure", acks_late=True, ignore_result=True)
 def activity_partitions_ensure_task() -> None:
     """Nightly: the activity table's partitions of this month and the next two,
-    and of the months waiting in its default partition, then its statistics as
-    a whole, which autovacuum never takes (PostgreSQL; nothing on SQLite).
-    Idempotent."""
+    and of the months waiting in its default partition, then a VACUUM of the
+    default partition (the moved rows' dead copies, once the move committed)
+    and the table's statistics as a whole, which autovacuum never takes
+    (PostgreSQL; nothing on SQLite). Idempotent."""
     activity_partitions_ensure()
+    activity_default_partition_vacuum()
     activity_statistics_refresh()

@@ -98,6 +98,25 @@ def activity_partitions_drop(*, names: list[str]) -> int:
     return dropped
 
 
+def activity_default_partition_vacuum() -> None:
+    """VACUUM and ANALYZE the default partition (PostgreSQL). The rows
+    `activity_partitions_ensure` moved out of it stay there as dead rows, read
+    by every query that cannot prune the default partition, until autovacuum
+    comes, which for a table this small may be long after; VACUUM takes them
+    and gives back the pages at its end. It cannot run inside a transaction:
+    call it outside one (the nightly task does, after the move has
+    committed). The partition is empty or nearly so in the normal run of
+    things, so this takes milliseconds."""
+    if connection.vendor != "postgresql" or not activity_partitions():
+        return
+    if connection.in_atomic_block:
+        raise RuntimeError(
+            f"VACUUM of {DEFAULT_PARTITION} cannot run inside a transaction: call it outside one"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {DEFAULT_PARTITION}")
+
+
 def activity_statistics_refresh() -> None:
     """ANALYZE the activity table as a whole, its partitions and the pending
     table (PostgreSQL). Autovacuum analyzes each partition but never a

@@ -27,8 +27,12 @@ from engagement.rollup.recompute import scores_recompute
 from engagement.rollup.refresh import AccountScope
 from engagement.rollup.sums import ActivityFilter
 from engagement.services.activities import ActivityRow, activities_bulk_insert
-from engagement.services.partitions import activity_partitions_ensure
+from engagement.services.partitions import (
+    activity_default_partition_vacuum,
+    activity_partitions_ensure,
+)
 from engagement.services.retention import activity_retention_apply
+from engagement.tasks import activity_partitions_ensure_task
 from tests.factories import (
     AccountFactory,
     ContactFactory,
@@ -401,3 +405,34 @@ def test_a_claimed_batchs_accounts_are_read_from_the_partitions_of_its_months_on
         read, planned, plan = partitions_read(sql, params)
     assert read == {"engagement_activity_p2026_05"}, plan
     assert len(planned) > 3, plan
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_the_nightly_task_vacuums_the_rows_it_moved_out_of_the_default_partition() -> None:
+    """The moved rows' dead copies are taken the same night: the default
+    partition, emptied by the move, is back to no pages at all."""
+
+    def default_pages() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_relation_size('engagement_activity_default') / 8192")
+            return int(cursor.fetchone()[0])
+
+    source = SourceFactory.create()
+    activities_bulk_insert(
+        source_id=source.pk,
+        rows=[
+            row(f"moved-{n}", dt.datetime(2018, 7, 1 + n % 30, n % 24, tzinfo=dt.UTC))
+            for n in range(300)
+        ],
+    )
+    try:
+        assert default_pages() > 0
+        activity_partitions_ensure_task()
+        assert set(months_of(source.pk).values()) == {"engagement_activity_p2018_07"}
+        assert default_pages() == 0
+        with transaction.atomic(), pytest.raises(RuntimeError, match="inside a transaction"):
+            activity_default_partition_vacuum()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS engagement_activity_p2018_07")
