@@ -249,6 +249,33 @@ def test_accounts_reaching_bands_in_any_period_are_those_the_daily_rows_give() -
     assert by_hand(*periods[2]) == (set(), set(), False)
 
 
+def test_a_period_whose_snapshots_are_all_under_the_bands_is_measured_with_none_engaged() -> None:
+    account = AccountFactory.create()
+    segment = ICPSegmentFactory.create()
+    for day, score in ((dt.date(2026, 1, 30), 5), (dt.date(2026, 2, 10), 40),
+                       (dt.date(2026, 3, 2), 40)):  # fmt: skip
+        EngagementSnapshotFactory.create(account=account, segment=segment, day=day, score=score)
+    # Whole February from its peak, the edge days from the daily rows: 40 is
+    # one under the default engaged band.
+    assert accounts_reaching_bands(start=dt.date(2026, 1, 30), end=dt.date(2026, 3, 5)) == (
+        set(),
+        set(),
+        True,
+    )
+    EngagementSnapshotFactory.create(account=account, segment=segment, day=dt.date(2026, 3, 5),
+                                     score=41)  # fmt: skip
+    assert accounts_reaching_bands(start=dt.date(2026, 1, 30), end=dt.date(2026, 3, 5)) == (
+        {account.pk},
+        set(),
+        True,
+    )
+    assert accounts_reaching_bands(start=dt.date(2026, 1, 30), end=dt.date(2026, 3, 4)) == (
+        set(),
+        set(),
+        True,
+    )
+
+
 def test_accounts_reaching_bands_cost_one_query_whatever_the_history(
     django_assert_num_queries: object,
 ) -> None:
