@@ -14,7 +14,13 @@ from django.db.migrations.executor import MigrationExecutor
 
 from accounts.models import Account
 from engagement.models import EngagementMonthPeak, EngagementSnapshot
-from engagement.peak_selectors import WholeMonths, accounts_reaching_bands, whole_months
+from engagement.peak_selectors import (
+    PartMonth,
+    WholeMonths,
+    accounts_reaching_bands,
+    part_months,
+    whole_months,
+)
 from engagement.rollup.snapshots import snapshots_take
 from tests.db_triggers import triggers_on
 from tests.factories import (
@@ -274,6 +280,55 @@ def test_a_period_whose_snapshots_are_all_under_the_bands_is_measured_with_none_
         set(),
         True,
     )
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        # a year from the 7th: the days before its whole months and after them
+        (dt.date(2025, 12, 7), dt.date(2026, 12, 6),
+         [(dt.date(2025, 12, 1), dt.date(2025, 12, 7), dt.date(2025, 12, 31)),
+          (dt.date(2026, 12, 1), dt.date(2026, 12, 1), dt.date(2026, 12, 6))]),
+        # whole months only
+        (dt.date(2026, 1, 1), dt.date(2026, 3, 31), []),
+        # inside one month; from its first day; to its last
+        (dt.date(2026, 2, 5), dt.date(2026, 2, 20),
+         [(dt.date(2026, 2, 1), dt.date(2026, 2, 5), dt.date(2026, 2, 20))]),
+        (dt.date(2026, 3, 1), dt.date(2026, 3, 10),
+         [(dt.date(2026, 3, 1), dt.date(2026, 3, 1), dt.date(2026, 3, 10))]),
+        (dt.date(2026, 3, 10), dt.date(2026, 3, 31),
+         [(dt.date(2026, 3, 1), dt.date(2026, 3, 10), dt.date(2026, 3, 31))]),
+        # two part months with no whole month between
+        (dt.date(2026, 1, 15), dt.date(2026, 2, 10),
+         [(dt.date(2026, 1, 1), dt.date(2026, 1, 15), dt.date(2026, 1, 31)),
+          (dt.date(2026, 2, 1), dt.date(2026, 2, 1), dt.date(2026, 2, 10))]),
+    ],
+)  # fmt: skip
+def test_part_months_of_a_period(start: dt.date, end: dt.date, expected: list) -> None:
+    assert part_months(start, end) == [PartMonth(*part) for part in expected]
+
+
+def test_a_part_month_is_read_from_its_peak_only_when_no_snapshot_lies_outside_the_period() -> None:
+    """The month's peak is the best of the period's days when the month has
+    no snapshot outside them. A peak changed by hand (the triggers keep it
+    equal to the days otherwise) shows which of the two was read."""
+    account = AccountFactory.create()
+    segment = ICPSegmentFactory.create()
+    for day in range(1, 11):
+        EngagementSnapshotFactory.create(account=account, segment=segment,
+                                         day=dt.date(2026, 3, day), score=30)  # fmt: skip
+    EngagementMonthPeak.objects.filter(month=dt.date(2026, 3, 1)).update(top=90)
+
+    def engaged(start: dt.date, end: dt.date) -> set[int]:
+        return accounts_reaching_bands(start=start, end=end).engaged
+
+    # Every March snapshot inside the period: the peak.
+    assert engaged(dt.date(2026, 3, 1), dt.date(2026, 3, 10)) == {account.pk}
+    assert engaged(dt.date(2026, 2, 20), dt.date(2026, 3, 31)) == {account.pk}
+    # A snapshot before or after the period in March: the days.
+    assert engaged(dt.date(2026, 3, 2), dt.date(2026, 3, 10)) == set()
+    assert engaged(dt.date(2026, 3, 1), dt.date(2026, 3, 9)) == set()
+    assert engaged(dt.date(2026, 2, 20), dt.date(2026, 3, 5)) == set()
 
 
 def test_accounts_reaching_bands_cost_one_query_whatever_the_history(
