@@ -600,7 +600,8 @@ class EngagementMonthPeak(models.Model):
             ),
         ]
         indexes = [
-            # accounts_reaching_bands: every peak of the months a period covers whole.
+            # accounts_reaching_bands: every peak of the months a period covers
+            # whole, and of a month it covers in part with no snapshot outside it.
             models.Index(fields=["month"], name="month_peak_month_idx"),
         ]
 
