@@ -567,7 +567,8 @@ class EngagementMonthPeak(models.Model):
     overview read to say which accounts reached the engaged and qualified
     bands in a period (`engagement.peak_selectors.accounts_reaching_bands`),
     a row per account and month instead of one per account and day for the
-    months the period covers whole.
+    months the period covers whole, and for a month it covers in part when
+    that month has no snapshot outside the period.
 
     Written by database triggers on engagement_engagementsnapshot (migration
     0025), not by the code that takes snapshots, so that no path that stores

@@ -1,12 +1,13 @@
 """The accounts whose score reached the engaged and qualified bands in a
-period, read from the monthly peaks for the months it covers whole and from
-the daily snapshots for the days at either end (issue 20).
+period, read from the monthly peaks for the months it covers whole (and for
+a month it covers in part that has no snapshot outside it) and from the
+daily snapshots for the other days at either end (issue 20).
 
 A year's campaign report or overview used to read every daily snapshot of
 the year (3.3 million rows at 1M activities in the pages benchmark, 0.5-0.6 s
 of each request; docs/benchmarks.md): with the peaks, it reads one row per
-account for each whole month and the daily rows of at most two part months,
-and compares them with the bands in the database (`accounts_reaching_bands`).
+account for each month and the daily rows of at most two part months, and
+compares them with the bands in the database (`accounts_reaching_bands`).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def part_months(start: dt.date, end: dt.date) -> list[PartMonth]:
 # the best of the period's days: a period that ends on the last snapshot
 # day, as a report of a period to date does, or starts on the first), else
 # the daily snapshots of its days. The choice is made in the statement
-# (an EXISTS over the day index, run once). Only the engaged rows are
+# (two EXISTS over the day index, run once: `_OUTSIDE_PART`). Only the engaged rows are
 # grouped and only engaged accounts leave the database (about a sixth of
 # the accounts in the pages benchmark, where best_scores_in sent every
 # account's best score to Python). The last row, with no account, is there
