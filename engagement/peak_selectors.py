@@ -120,18 +120,12 @@ EXISTS (SELECT 1 FROM engagement_engagementsnapshot
         WHERE day >= %(p{n}_month)s AND day < %(p{n}_start)s)
 OR EXISTS (SELECT 1 FROM engagement_engagementsnapshot
            WHERE day > %(p{n}_end)s AND day < %(p{n}_next)s))"""
-_PART_PEAKS = (
-    """
+_PART_PEAKS = """
 SELECT account_id, segment_id, model_version, top AS score
-FROM engagement_engagementmonthpeak WHERE month = %(p{n}_month)s AND NOT """
-    + _OUTSIDE_PART
-)
-_PART_DAYS = (
-    """
+FROM engagement_engagementmonthpeak WHERE month = %(p{n}_month)s AND NOT {outside}"""
+_PART_DAYS = """
 SELECT account_id, segment_id, model_version, score FROM engagement_engagementsnapshot
-WHERE day >= %(p{n}_start)s AND day <= %(p{n}_end)s AND """
-    + _OUTSIDE_PART
-)
+WHERE day >= %(p{n}_start)s AND day <= %(p{n}_end)s AND {outside}"""
 
 
 def _period_rows(months: WholeMonths, parts: list[PartMonth], *, over_a_band: bool) -> str:
@@ -141,8 +135,9 @@ def _period_rows(months: WholeMonths, parts: list[PartMonth], *, over_a_band: bo
     day_filter = _UNDER_EVERY_BAND.format(score="score") if over_a_band else ""
     selects = [_WHOLE_MONTH_PEAKS + peak_filter] if months.first < months.end else []
     for n in range(len(parts)):
-        selects.append(_PART_PEAKS.format(n=n) + peak_filter)
-        selects.append(_PART_DAYS.format(n=n) + day_filter)
+        outside = _OUTSIDE_PART.format(n=n)
+        selects.append(_PART_PEAKS.format(n=n, outside=outside) + peak_filter)
+        selects.append(_PART_DAYS.format(n=n, outside=outside) + day_filter)
     return "\nUNION ALL".join(selects)
 
 
