@@ -229,10 +229,6 @@ def target_scores(
             pair[side] = score
     no_segments: set[int] = set()
 
-    def segments(campaign_id: int, account_id: int) -> Iterable[int]:
-        own = segment_of.get(campaign_id)
-        return (own,) if own is not None else member_of.get(account_id, no_segments)
-
     # A campaign with a segment of its own reads that segment's pair alone
     # (most campaigns): no generator of segments and no best to take per target.
     no_pair: tuple[None, None] = (None, None)
@@ -274,10 +270,11 @@ def target_scores(
                 if pair[side] is None:
                     pair[side] = score
 
-    def score_on(campaign_id: int, account_id: int, side: int) -> float | None:
-        """The best of the target's segments' scores on that side's day."""
+    def best_member_score(account_id: int, side: int) -> float | None:
+        """The best of the target's member segments' scores on that side's day
+        (a campaign without a segment of its own)."""
         best: float | None = None
-        for segment_id in segments(campaign_id, account_id):
+        for segment_id in member_of.get(account_id, no_segments):
             pair = scores.get((account_id, segment_id))
             if pair is not None and (found := pair[side]) is not None:
                 best = found if best is None else max(best, found)
@@ -288,8 +285,8 @@ def target_scores(
         if own is not None:
             before, after = scores.get((account_id, own), no_pair)
         else:
-            before = score_on(campaign_id, account_id, 0)
-            after = score_on(campaign_id, account_id, 1)
+            before = best_member_score(account_id, 0)
+            after = best_member_score(account_id, 1)
         change = None if before is None or after is None else after - before
         targets[campaign_id][account_id] = (in_holdout, change)
     return dict(targets), None
