@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from engagement.partition_selectors import activity_partitions
@@ -78,11 +78,31 @@ def _partition_make(month: dt.date, *, moving: bool) -> None:
         cursor.execute(f"ALTER TABLE {ACTIVITY_TABLE} ATTACH PARTITION {name} {bounds}")
 
 
-def activity_partitions_drop(*, names: list[str]) -> int:
+# How long a partition's DROP waits for the activity table (milliseconds).
+# DROP takes the table itself (ACCESS EXCLUSIVE on the parent), so it waits
+# for every statement reading it (a year's report takes seconds) and, while
+# it waits, every later statement on the table waits behind it, ingest's
+# INSERTs included. Past this wait the month's rows are deleted instead
+# (`activity_partitions_drop`), which no reader blocks.
+DROP_LOCK_WAIT_MS = 2000
+# PostgreSQL's SQLSTATE for a lock not granted within lock_timeout.
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def activity_partitions_drop(*, names: list[str], lock_wait_ms: int = DROP_LOCK_WAIT_MS) -> int:
     """Drop these partitions (retention: months wholly before its cutoff with
     no pending row); returns how many rows they held. A catalogue change: no
     row is written, nothing is left to VACUUM. DROP locks the activity table
-    until the caller's transaction ends: run it last."""
+    until the caller's transaction ends: run it last.
+
+    A DROP that cannot have the table within `lock_wait_ms` (a long report
+    or page is reading it) is undone to a savepoint and that month's rows are
+    deleted instead: the same rows go in the same transaction, readers and
+    ingest are not held, and the empty partition is dropped by a later run
+    (it is still a month wholly before the cutoff with no pending row). Not
+    `DETACH PARTITION CONCURRENTLY`, which waits for readers without holding
+    others: it cannot run inside a transaction, and the fold that must
+    commit with the drop (engagement.services.retention) runs in one."""
     dropped = 0
     if not names:
         return 0
@@ -91,10 +111,23 @@ def activity_partitions_drop(*, names: list[str]) -> int:
         # (rows written to it earlier in the same transaction): run them now,
         # as the commit would.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        lock_timeout_before = cursor.fetchone()[0]
         for name in names:
-            cursor.execute(f"SELECT COUNT(*) FROM {name}")  # noqa: S608  # nosec B608
-            dropped += int(cursor.fetchone()[0])
-            cursor.execute(f"DROP TABLE {name}")
+            try:
+                with transaction.atomic():
+                    cursor.execute(f"SELECT COUNT(*) FROM {name}")  # noqa: S608  # nosec B608
+                    rows = int(cursor.fetchone()[0])
+                    cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(lock_wait_ms)}ms"])
+                    cursor.execute(f"DROP TABLE {name}")
+                    cursor.execute("SET LOCAL lock_timeout = %s", [lock_timeout_before])
+            except OperationalError as error:
+                if getattr(error.__cause__, "pgcode", None) != _LOCK_NOT_AVAILABLE:
+                    raise
+                # The savepoint's rollback undid its SET LOCAL as well.
+                cursor.execute(f"DELETE FROM {name}")  # noqa: S608  # nosec B608
+                rows = max(cursor.rowcount, 0)
+            dropped += rows
     return dropped
 
 

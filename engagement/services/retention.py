@@ -128,7 +128,8 @@ def activity_retention_apply(
         keys = _tracking_keys_fold(cutoff)
         dropped, partitions = _activity_delete(cutoff)
         # The last write to the activity table: a partition's DROP holds the
-        # table until the commit (only the keys and the run's record follow).
+        # table until the commit (only the keys and the run's record follow);
+        # one that would wait on a reader deletes the month's rows instead.
         dropped += activity_partitions_drop(names=partitions)
         if dropped:  # else no key before the cutoff lost its activity
             _message_keys_delete(cutoff)

@@ -10,6 +10,7 @@ import re
 from io import StringIO
 from typing import Any
 
+import psycopg2
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
@@ -244,6 +245,79 @@ def test_retention_drops_whole_months_keeps_a_month_with_pending_rows_and_the_sc
     after = list(AccountEngagement.objects.values_list("raw_score", "score"))
     # The late row was not in the scores before the drop; it is now.
     assert after[0][0] > scored[0][0]
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_month_whose_drop_would_wait_for_a_reader_is_deleted_instead_and_dropped_next_run(
+) -> None:  # fmt: skip
+    """A report reading the activity table holds it; a partition's DROP needs
+    the table to itself and, waiting, would hold ingest behind it. Past its
+    wait the month's rows are deleted in the same transaction; the emptied
+    partition goes in the next run, and the scores are the same throughout.
+    Committed as it goes (transaction=True): the reader is another session,
+    which must see the months' partitions to wait on them."""
+    existing = set(partition_names())
+    try:
+        _drop_waits_for_a_reader()
+    finally:
+        with connection.cursor() as cursor:
+            for name in sorted(set(partition_names()) - existing):
+                cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _drop_waits_for_a_reader() -> None:
+    segment: ICPSegment = ScoringModelFactory.create(segment__name="Held").segment
+    source = SourceFactory.create()
+    activity_partitions_ensure(now=NOW, since=dt.date(2026, 2, 1))
+    account: Account = segment_member(segment, name="Acme")
+    person = ContactFactory.create(account=account, seniority="vp")
+    days = [dt.datetime(2026, 2, 3, tzinfo=dt.UTC) + dt.timedelta(days=9 * n) for n in range(12)]
+    activities_bulk_insert(
+        source_id=source.pk,
+        rows=[
+            row(f"h-{n}", at, account_id=account.pk, contact_id=person.pk)
+            for n, at in enumerate(days)
+        ],
+    )
+    scores_recompute(segment_id=segment.pk, at=NOW)
+    scored = list(AccountEngagement.objects.values_list("raw_score", flat=True))
+    february = [at for at in days if at < dt.datetime(2026, 3, 1, tzinfo=dt.UTC)]
+    assert len(february) == 3
+
+    # Another session reads the table (as a report's SELECT does) and keeps it.
+    database = connection.settings_dict
+    reader = psycopg2.connect(
+        dbname=database["NAME"], user=database["USER"], password=database["PASSWORD"],
+        host=database["HOST"], port=database["PORT"],
+    )  # fmt: skip
+    try:
+        with reader.cursor() as held:
+            held.execute("SET lock_timeout = '5s'")
+            held.execute("LOCK TABLE ONLY engagement_activity IN ACCESS SHARE MODE")
+        with transaction.atomic():
+            result = activity_retention_apply(months=3, now=NOW)  # cutoff 1 March 2026
+            with connection.cursor() as cursor:
+                # The wait was the DROP's own: the rest of the caller's
+                # transaction runs with the lock_timeout it had.
+                cursor.execute("SHOW lock_timeout")
+                assert cursor.fetchone()[0] == "0"
+        assert result.activities_dropped == 3
+        assert "engagement_activity_p2026_02" in partition_names()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM engagement_activity_p2026_02")
+            assert cursor.fetchone()[0] == 0
+        assert not Activity.objects.filter(occurred_at__lt=result.cutoff).exists()
+    finally:
+        reader.rollback()
+        reader.close()
+
+    again = activity_retention_apply(months=3, now=NOW)
+    assert again.activities_dropped == 0
+    assert "engagement_activity_p2026_02" not in partition_names()
+    scores_recompute(segment_id=segment.pk, at=NOW)
+    after = list(AccountEngagement.objects.values_list("raw_score", flat=True))
+    assert after == pytest.approx(scored, rel=1e-9)
 
 
 BEFORE = [("engagement", "0029_change_baselines")]
