@@ -120,14 +120,8 @@ if _database["ENGINE"] == "django.db.backends.postgresql":
     # and the full recompute was no faster with it (1.44-1.77 s on, 1.34-1.58
     # s off). PostgreSQL's default cost threshold triggers it on every page
     # query over a whole segment, and more often as tables grow.
-    # parallel_setup_cost 10000 (PostgreSQL's default 1000): at 10M activities
-    # the planner ran a page's small reads (the list's page of keys, the
-    # timeline) in parallel workers, whose start cost 6-12 ms for work of 1-4
-    # ms; the account list 69 -> 52 ms and the account page 68 -> 53 ms with
-    # it, while the reports' scans, costed far above it, stay parallel
-    # (docs/benchmarks.md, "Parallel workers for small reads").
     _database.setdefault("OPTIONS", {})["options"] = (
-        f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c jit=off -c parallel_setup_cost=10000"
+        f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c jit=off"
     )
     _database["OPTIONS"].setdefault("connect_timeout", 5)
 else:

@@ -29,17 +29,3 @@ def test_postgresql_connections_run_without_jit(postgresql: None) -> None:
         cursor.execute("SHOW jit")
         (value,) = cursor.fetchone()
     assert value == "off"
-
-
-@pytest.mark.services
-@pytest.mark.django_db
-def test_postgresql_connections_start_parallel_workers_only_for_large_reads(
-    postgresql: None,
-) -> None:
-    # docs/benchmarks.md "Parallel workers for small reads": at 10M the
-    # planner ran a page's small reads in workers whose start cost more
-    # than the read.
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW parallel_setup_cost")
-        (value,) = cursor.fetchone()
-    assert float(value) == 10000
