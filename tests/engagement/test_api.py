@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.models import ICPSegment, SegmentMembership
+from accounts.models import Account, ICPSegment, SegmentMembership
 from engagement.models import Activity, Alert, EngagementSnapshot, ScoringModel
 from engagement.rollup.recompute import scores_recompute
 from tests.factories import AccountFactory, ContactFactory, SourceFactory, UserFactory
@@ -69,6 +69,24 @@ def test_accounts_of_a_segment_come_with_score_stage_fit_and_order_by_score(
     assert [r["name"] for r in band["results"]] == ["Mid"]
     unaware = api.get(f"/api/accounts/?segment={segment.pk}&stage=unaware").json()
     assert [r["name"] for r in unaware["results"]] == ["Low"]
+
+
+@pytest.mark.parametrize("other", ["stage=unaware", "is_target=false", "country=US", "tier=1"])
+def test_a_search_in_a_segment_combines_with_the_other_filters(
+    api: APIClient, segment: ICPSegment, other: str
+) -> None:
+    # Found by fuzzing: `?segment=&q=&stage=` answered 500 ("KeyError: 'V2'")
+    # where the search was two querysets OR-ed over the segment's joins.
+    low = scored_account(segment, "Acme Low", 0)
+    scored_account(segment, "Other", 0)
+    AccountFactory.create(name="Acme, not a member")
+    Account.objects.filter(pk=low.pk).update(domain="low.acme.test", country="US", tier=1)
+    scores_recompute(segment_id=segment.pk)
+    answer = api.get(f"/api/accounts/?segment={segment.pk}&q=acme&{other}")
+    assert answer.status_code == 200, answer.content
+    assert [r["name"] for r in answer.json()["results"]] == ["Acme Low"]
+    by_domain = api.get(f"/api/accounts/?segment={segment.pk}&q=LOW.ACME&{other}")
+    assert [r["name"] for r in by_domain.json()["results"]] == ["Acme Low"]
 
 
 def test_score_filters_and_orderings_need_a_segment(api: APIClient) -> None:
