@@ -18,8 +18,21 @@ from bench.pages import benchmark, client, dataset
 from bench.rollup.reference import product_scores, reference_scores, scores_compare
 from bench.server import RATE_LIMIT_PER_SECOND, tracking_source_create
 from campaigns.models import Campaign, CampaignTarget, Program, RankingRun, Spend, Touch
-from engagement.models import Activity, ActivityPending, EngagementSnapshot, Source
-from tests.factories import ActivityFactory, SourceFactory
+from engagement.models import (
+    AccountEngagement,
+    Activity,
+    ActivityPending,
+    EngagementSnapshot,
+    Source,
+)
+from tests.factories import (
+    AccountEngagementFactory,
+    ActivityFactory,
+    EngagementSnapshotFactory,
+    ICPSegmentFactory,
+    SourceFactory,
+    segment_member,
+)
 from tests.web.browser import role_groups_restore
 
 TINY = [
@@ -162,3 +175,32 @@ def test_the_tracking_calls_are_deleted_with_their_pending_rows_and_nothing_else
     assert list(Activity.objects.values_list("pk", flat=True)) == [kept_id]
     assert list(ActivityPending.objects.values_list("activity_id", flat=True)) == [kept_id]
     assert list(Source.objects.values_list("name", flat=True)) == ["a customer's site"]
+
+
+@pytest.mark.django_db
+def test_requests_past_midnight_read_the_new_days_baselines_as_after_the_nightly_job() -> None:
+    # A 10M run crossed midnight (docs/benchmarks.md, 7 December): the list by
+    # change then took the snapshots' fallback, a path production leaves once
+    # the nightly job has stored the new day's baselines.
+    today = timezone.localdate()
+    yesterday = today - dt.timedelta(days=1)
+    segment = ICPSegmentFactory.create()
+    account = segment_member(segment)
+    AccountEngagementFactory.create(account=account, segment=segment, score=50)
+    EngagementSnapshotFactory.create(account=account, segment=segment,
+                                     day=today - dt.timedelta(days=7), score=41)  # fmt: skip
+    EngagementSnapshotFactory.create(account=account, segment=segment,
+                                     day=today - dt.timedelta(days=30), score=12)  # fmt: skip
+    AccountEngagement.objects.update(
+        baselines_for=yesterday, baseline_score_7d=None, baseline_score_30d=None
+    )
+
+    # Still the seeded day: nothing is written.
+    assert benchmark._baselines_kept_current(segment_id=segment.pk, stored_for=today) == today
+    row = AccountEngagement.objects.get()
+    assert (row.baselines_for, row.baseline_score_7d) == (yesterday, None)
+
+    # The day has turned since the baselines were stored: stored for today.
+    assert benchmark._baselines_kept_current(segment_id=segment.pk, stored_for=yesterday) == today
+    row = AccountEngagement.objects.get()
+    assert (row.baselines_for, row.baseline_score_7d, row.baseline_score_30d) == (today, 41, 12)

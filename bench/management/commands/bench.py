@@ -370,6 +370,11 @@ class Command(BaseCommand):
             f"  PostgreSQL {result.postgres}: "
             + ", ".join(f"{name} {value}" for name, value in shown.items())
         )
+        if result.days_turned:
+            self.stdout.write(
+                f"  the requests went on past {result.today}: change baselines stored for "
+                f"{', '.join(result.days_turned)}, as the nightly job does"
+            )
         memory = result.memory_mb
         self.stdout.write(
             f"  {'full recompute':<50} {result.recompute_seconds:>9.3f} s  "
